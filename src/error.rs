@@ -57,6 +57,15 @@ pub enum Error {
     /// The input is well-formed but breaks a rule; every offending field is listed.
     #[error("invalid input: {}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<FieldError>),
+    /// The input is well-formed and valid on its own but the product refuses it for a named reason
+    /// (`outside-geofence`); `problem` is a stable slug a client can branch on.
+    #[error("{detail}")]
+    Refused {
+        /// Stable slug naming the reason.
+        problem: &'static str,
+        /// What happened, for people.
+        detail: String,
+    },
     /// The object does not exist, or it belongs to someone else.
     #[error("{0} not found")]
     NotFound(String),

@@ -1,10 +1,17 @@
 //! crewcall: a talent-matching and dispatch engine for staffing shifts.
 //!
-//! The layout follows the architecture in the README: a pure core (`domain`, `index`, `matching`,
-//! `assign`) that takes `now` as an argument and does no I/O, and edges that talk to the world.
+//! The layout follows the architecture in the README: a pure core (`domain`, `index`, `matching`, `assign`)
+//! that takes `now` as an argument and does no I/O; the `engine` that ties it to the `store`; and the edges
+//! (`http`, `clock`, `telemetry`, the CLI in `main.rs`).
 #![warn(missing_docs)]
 
+pub mod app;
+pub mod clock;
 pub mod domain;
+pub mod engine;
 pub mod error;
+pub mod http;
+pub mod store;
+pub mod telemetry;
 
 pub use error::{Error, Result};

@@ -1,1 +1,116 @@
-fn main() {}
+//! The `crewcall` command: wiring only.
+
+use clap::{Parser, Subcommand};
+
+use crewcall::app::{Application, ClockKind, Config};
+use crewcall::domain::time::parse_instant;
+
+#[derive(Parser)]
+#[command(
+    name = "crewcall",
+    version,
+    about = "Talent-matching and dispatch engine for staffing shifts"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct DbArgs {
+    /// `sqlite://path.db` (created on first start) or `postgres://…`.
+    #[arg(
+        long,
+        env = "CREWCALL_DATABASE_URL",
+        default_value = "sqlite://crewcall.db"
+    )]
+    database_url: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serves the HTTP API.
+    Serve {
+        /// Address to listen on; port 0 picks a free port.
+        #[arg(long, env = "CREWCALL_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        #[command(flatten)]
+        db: DbArgs,
+        /// The admin token; when unset, one is generated at first start, printed once and stored.
+        #[arg(long, env = "CREWCALL_ADMIN_TOKEN", hide_env_values = true)]
+        admin_token: Option<String>,
+        /// `system` or `manual`.
+        #[arg(long, env = "CREWCALL_CLOCK", default_value = "system")]
+        clock: String,
+        /// Where a manual clock starts (RFC 3339).
+        #[arg(long, env = "CREWCALL_START")]
+        start: Option<String>,
+    },
+    /// Creates or updates the database schema, then exits.
+    Migrate {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    crewcall::telemetry::init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("crewcall: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    match cli.command {
+        Command::Serve {
+            listen,
+            db,
+            admin_token,
+            clock,
+            start,
+        } => {
+            let clock = match clock.as_str() {
+                "system" => ClockKind::System,
+                "manual" => ClockKind::Manual,
+                other => {
+                    return Err(
+                        format!("CREWCALL_CLOCK must be system or manual, not {other}").into(),
+                    );
+                }
+            };
+            let start = start
+                .map(|s| parse_instant(&s))
+                .transpose()
+                .map_err(|e| format!("CREWCALL_START {}", e.message))?;
+            let app = Application::build(Config {
+                listen,
+                database_url: db.database_url,
+                admin_token,
+                clock,
+                start,
+            })
+            .await?;
+            if let Some(token) = &app.generated_admin_token {
+                println!("Generated admin token (shown once, stored hashed): {token}");
+            }
+            tracing::info!(address = %app.local_addr(), "crewcall listening");
+            app.run(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
+            Ok(())
+        }
+        Command::Migrate { db } => {
+            let store = crewcall::store::Store::connect(&db.database_url).await?;
+            store.migrate().await?;
+            println!("database is up to date");
+            Ok(())
+        }
+    }
+}

@@ -89,8 +89,10 @@ impl WeeklyWindow {
         let t = parse_hhmm(to, true)
             .map_err(|e| errors.push(e.under("to")))
             .ok();
-        if let (Some(f), Some(t)) = (f, t) {
-            if f == t % DAY_MIN as u16 {
+        if let (Some(f), Some(t)) = (f, t)
+            && f == t % DAY_MIN as u16
+        {
+            {
                 errors.push(FieldError::new("to", "must differ from `from`"));
             }
         }

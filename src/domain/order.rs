@@ -323,8 +323,10 @@ pub fn validate_role(r: RoleInput) -> Result<Role, Vec<FieldError>> {
     let min_stars = MinStars::new(r.min_stars.unwrap_or(0.0))
         .map_err(|e| errors.push(e))
         .unwrap_or_default();
-    if let Some(p) = r.pay_per_hour {
-        if !(p.is_finite() && p >= 0.0 && p <= 100_000.0) {
+    if let Some(p) = r.pay_per_hour
+        && !(p.is_finite() && (0.0..=100_000.0).contains(&p))
+    {
+        {
             errors.push(FieldError::new(
                 "pay_per_hour",
                 "must be a non-negative amount",
@@ -440,8 +442,10 @@ impl OrderInput {
             }
         }
         let standby = self.standby.unwrap_or(StandbySpec::Fixed(0));
-        if let StandbySpec::Fixed(n) = standby {
-            if n > 1000 {
+        if let StandbySpec::Fixed(n) = standby
+            && n > 1000
+        {
+            {
                 errors.push(FieldError::new("standby", "at most 1000"));
             }
         }

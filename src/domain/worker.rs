@@ -317,8 +317,10 @@ impl WorkerInput {
             .ok();
         let windows = parse_windows("availability", &self.availability, &mut errors);
         let blackouts = parse_periods("blackouts", &self.blackouts, &mut errors);
-        if let Some(h) = self.max_hours_per_week {
-            if !(h.is_finite() && h > 0.0 && h <= 168.0) {
+        if let Some(h) = self.max_hours_per_week
+            && !(h.is_finite() && h > 0.0 && h <= 168.0)
+        {
+            {
                 errors.push(FieldError::new(
                     "max_hours_per_week",
                     "must be above 0 and at most 168",

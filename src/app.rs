@@ -1,0 +1,101 @@
+//! Building and running the server: configuration in, a bound listener and a running engine out. Tests use the
+//! same path with port 0 and a manual clock.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::net::TcpListener;
+
+use crate::clock::{Clock, ManualClock, SystemClock};
+use crate::engine::{Engine, EngineConfig};
+use crate::http::{self, AppState};
+use crate::store::{self, Store};
+
+/// Which clock drives the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockKind {
+    /// The wall clock.
+    System,
+    /// A manual clock, moved by `POST /v1/admin/clock`.
+    Manual,
+}
+
+/// Server configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on; port 0 picks a free port.
+    pub listen: String,
+    /// `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    /// The admin token, if set by the operator.
+    pub admin_token: Option<String>,
+    /// The clock.
+    pub clock: ClockKind,
+    /// Where a manual clock starts.
+    pub start: Option<DateTime<Utc>>,
+}
+
+/// A built server, bound but not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    /// An admin token generated at first start, to print once.
+    pub generated_admin_token: Option<String>,
+}
+
+impl Application {
+    /// Connects and migrates the database, starts the engine and binds the listener.
+    pub async fn build(config: Config) -> crate::Result<Application> {
+        let store = Store::connect(&config.database_url).await?;
+        store.migrate().await?;
+        let clock: Arc<dyn Clock> = match config.clock {
+            ClockKind::System => Arc::new(SystemClock),
+            ClockKind::Manual => {
+                // After a restart the manual clock resumes where it stood, never earlier.
+                let saved = store::settings::get(store.pool(), "manual_clock_ms")
+                    .await?
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .and_then(DateTime::<Utc>::from_timestamp_millis);
+                let start = config.start.unwrap_or_else(Utc::now);
+                Arc::new(ManualClock::new(saved.map_or(start, |s| s.max(start))))
+            }
+        };
+        let started = Engine::start(
+            store,
+            clock,
+            EngineConfig {
+                admin_token: config.admin_token.clone(),
+            },
+        )
+        .await?;
+        let listener = TcpListener::bind(&config.listen).await.map_err(|e| {
+            crate::Error::Unavailable(format!("cannot listen on {}: {e}", config.listen))
+        })?;
+        Ok(Application {
+            listener,
+            state: AppState::new(started.engine),
+            generated_admin_token: started.generated_admin_token,
+        })
+    }
+
+    /// The address the server is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> Arc<Engine> {
+        self.state.engine.clone()
+    }
+
+    /// Serves until `shutdown` resolves.
+    pub async fn run(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        http::serve(self.listener, self.state, shutdown).await
+    }
+}

@@ -1,0 +1,73 @@
+//! Who is calling: the operator (admin token), an agency (API key) or one worker (app token).
+
+use super::{Engine, tokens};
+use crate::domain::{AgencyId, WorkerId};
+use crate::store::{self, Store};
+
+/// The caller of a request, established from its bearer token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Principal {
+    /// The operator.
+    Admin,
+    /// A staffing agency.
+    Agency(AgencyId),
+    /// One worker, through the partner app.
+    Worker {
+        /// The worker.
+        worker: WorkerId,
+        /// The worker's agency.
+        agency: AgencyId,
+    },
+}
+
+const ADMIN_KEY: &str = "admin_token_hash";
+
+/// Sets up the admin token: the operator's if given, else the stored one, else a new one (returned once).
+pub(super) async fn admin_token(
+    store: &Store,
+    given: Option<String>,
+) -> crate::Result<(String, Option<String>)> {
+    if let Some(t) = given.filter(|t| !t.trim().is_empty()) {
+        return Ok((tokens::hash(t.trim()), None));
+    }
+    if let Some(h) = store::settings::get(store.pool(), ADMIN_KEY).await? {
+        return Ok((h, None));
+    }
+    let token = tokens::generate("cc_admin_");
+    let h = tokens::hash(&token);
+    store::settings::put(store.pool(), ADMIN_KEY, &h).await?;
+    Ok((h, Some(token)))
+}
+
+impl Engine {
+    /// The principal a bearer token stands for, if any. Callers cache the answer briefly.
+    pub async fn authenticate(&self, token: &str) -> crate::Result<Option<Principal>> {
+        let h = tokens::hash(token);
+        if h == self.admin_token_hash {
+            return Ok(Some(Principal::Admin));
+        }
+        if token.starts_with("cc_agency_") {
+            return Ok(store::agencies::by_key_hash(self.store.pool(), &h)
+                .await?
+                .map(Principal::Agency));
+        }
+        if token.starts_with("cc_worker_") {
+            return self.worker_by_token_hash(&h).await;
+        }
+        Ok(None)
+    }
+
+    async fn worker_by_token_hash(&self, h: &str) -> crate::Result<Option<Principal>> {
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT id, agency_id FROM workers WHERE app_token_hash = $1 AND deleted_at IS NULL",
+        )
+        .bind(h)
+        .fetch_optional(self.store.pool())
+        .await
+        .map_err(store::db_error)?;
+        Ok(row.map(|(w, a)| Principal::Worker {
+            worker: WorkerId::new(w as u64),
+            agency: AgencyId::new(a as u64),
+        }))
+    }
+}

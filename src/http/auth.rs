@@ -1,0 +1,94 @@
+//! Bearer-token extractors. The token's principal is cached for a minute so that a busy worker app does not
+//! hash and look up its token on every request; revoking a token (deleting a worker) evicts it.
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::domain::{AgencyId, WorkerId};
+use crate::engine::Principal;
+use crate::error::Error;
+
+/// The bearer token of a request, if it has one.
+pub fn bearer(parts: &Parts) -> Option<&str> {
+    let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim())
+}
+
+async fn principal(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
+    let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
+    if let Some(p) = state.tokens.get(token) {
+        return Ok(p);
+    }
+    match state.engine.authenticate(token).await? {
+        Some(p) => {
+            state.tokens.insert(token.to_string(), p);
+            Ok(p)
+        }
+        None => Err(ApiError::Unauthorized),
+    }
+}
+
+fn forbidden(what: &str) -> ApiError {
+    ApiError::Lib(Error::Refused {
+        problem: "forbidden",
+        detail: format!("this endpoint is for {what}"),
+    })
+}
+
+/// Any authenticated caller.
+pub struct Caller(pub Principal);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        principal(parts, state).await.map(Caller)
+    }
+}
+
+/// The operator.
+pub struct Admin;
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match principal(parts, state).await? {
+            Principal::Admin => Ok(Admin),
+            _ => Err(forbidden("the operator")),
+        }
+    }
+}
+
+/// An agency.
+pub struct Agency(pub AgencyId);
+
+impl FromRequestParts<AppState> for Agency {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match principal(parts, state).await? {
+            Principal::Agency(a) => Ok(Agency(a)),
+            _ => Err(forbidden("agencies")),
+        }
+    }
+}
+
+/// One worker, through the app.
+pub struct Worker {
+    /// The worker.
+    pub worker: WorkerId,
+    /// The worker's agency.
+    pub agency: AgencyId,
+}
+
+impl FromRequestParts<AppState> for Worker {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match principal(parts, state).await? {
+            Principal::Worker { worker, agency } => Ok(Worker { worker, agency }),
+            _ => Err(forbidden("workers")),
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! Request bodies: JSON only, size-limited, unknown fields refused. Broken JSON is a 400; JSON of the wrong
+//! shape (a missing or unknown field, a string where a number belongs) is a 422 naming the field.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::header;
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use crate::error::FieldError;
+
+/// A JSON body deserialised into `T`.
+pub struct Body<T>(pub T);
+
+impl<S, T> FromRequest<S> for Body<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|ct| {
+                let ct = ct
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
+                ct == "application/json"
+                    || (ct.starts_with("application/") && ct.ends_with("+json"))
+            })
+            .unwrap_or(false);
+        if !json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge
+            } else {
+                ApiError::Malformed(e.body_text())
+            }
+        })?;
+        parse(&bytes).map(Body)
+    }
+}
+
+/// Parses JSON bytes into `T` with the API's error rules.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, T>(de) {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            use serde_json::error::Category;
+            match inner.classify() {
+                Category::Syntax | Category::Eof | Category::Io => Err(ApiError::Malformed(
+                    format!("the body is not valid JSON: {inner}"),
+                )),
+                Category::Data => {
+                    let field = if path == "." { String::new() } else { path };
+                    let message = strip_position(&inner.to_string());
+                    Err(ApiError::from(vec![FieldError::new(field, message)]))
+                }
+            }
+        }
+    }
+}
+
+/// serde_json appends " at line 1 column 42"; the field path says more.
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Role {
+        headcount: u32,
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Order {
+        roles: Vec<Role>,
+    }
+
+    #[test]
+    fn wrong_shapes_name_the_field() {
+        match parse::<Order>(br#"{"roles":[{"headcount":"x"}]}"#) {
+            Err(ApiError::Lib(crate::Error::Invalid(e))) => {
+                assert_eq!(e[0].field, "roles[0].headcount")
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse::<Order>(br#"{"roles":[],"extra":1}"#) {
+            Err(ApiError::Lib(crate::Error::Invalid(e))) => {
+                assert!(e[0].message.contains("unknown field"))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse::<Order>(b"{not json"),
+            Err(ApiError::Malformed(_))
+        ));
+    }
+}

@@ -1,0 +1,42 @@
+//! The OpenAPI 3 document, generated from the handlers and shapes in this module tree.
+
+use axum::Router;
+use axum::routing::get;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::AppState;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        let c = api.components.get_or_insert_with(Default::default);
+        for name in ["admin", "agency", "worker"] {
+            c.add_security_scheme(
+                name,
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
+    }
+}
+
+/// The API document.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "crewcall", description = "Talent-matching and dispatch engine for staffing shifts."),
+    paths(
+        super::ops::healthz, super::ops::readyz, super::ops::metrics, super::ops::create_agency,
+        super::ops::get_clock, super::ops::set_clock,
+    ),
+    modifiers(&Security)
+)]
+pub struct ApiDoc;
+
+/// `GET /v1/openapi.json`.
+pub fn router() -> Router<AppState> {
+    Router::new().route(
+        "/v1/openapi.json",
+        get(|| async { axum::Json(ApiDoc::openapi()) }),
+    )
+}

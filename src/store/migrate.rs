@@ -1,0 +1,57 @@
+//! Embedded migrations: the SQL files under `migrations/<backend>/` are compiled into the binary and applied in
+//! order, each in its own transaction, recorded in `_migrations`.
+
+use sqlx::AnyPool;
+
+use super::{Backend, db_error};
+
+const SQLITE: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
+const POSTGRES: &[(i64, &str)] = &[(1, include_str!("../../migrations/postgres/0001_init.sql"))];
+
+pub(super) async fn run(pool: &AnyPool, backend: Backend) -> crate::Result<()> {
+    sqlx::query("CREATE TABLE IF NOT EXISTS _migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+        .execute(pool)
+        .await
+        .map_err(db_error)?;
+    let steps = match backend {
+        Backend::Sqlite => SQLITE,
+        Backend::Postgres => POSTGRES,
+    };
+    for (version, sql) in steps {
+        let mut tx = match backend {
+            Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => pool.begin().await,
+        }
+        .map_err(db_error)?;
+        if backend == Backend::Postgres {
+            // Several nodes may start at once: one migrates, the others wait here.
+            sqlx::query("SELECT pg_advisory_xact_lock(7310021)")
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        }
+        let done: Option<(i64,)> =
+            sqlx::query_as("SELECT version FROM _migrations WHERE version = $1")
+                .bind(version)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        if done.is_some() {
+            continue;
+        }
+        sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        let now = chrono::Utc::now().timestamp_millis();
+        sqlx::query("INSERT INTO _migrations (version, applied_at) VALUES ($1, $2)")
+            .bind(version)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        tracing::info!(version, "applied migration");
+    }
+    Ok(())
+}

@@ -1,0 +1,160 @@
+//! Persistence: one sqlx pool over SQLite (the embedded default) or PostgreSQL, the migrations, the event log
+//! and the projections. The store decides nothing; it writes what the engine decided, events and rows together
+//! in one transaction, and reads rows back.
+//!
+//! Both backends share one code path through sqlx's `Any` driver: placeholders are `$1, $2, …` in order of
+//! first use (SQLite reads `$N` as the N-th argument), times are unix milliseconds, ids come from `RETURNING id`.
+
+pub mod agencies;
+pub mod events;
+pub mod idempotency;
+mod migrate;
+pub mod settings;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+use crate::error::Error;
+
+/// Which database is behind the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A local SQLite file, in WAL mode with `synchronous=FULL`.
+    Sqlite,
+    /// PostgreSQL, for several nodes.
+    Postgres,
+}
+
+/// A transaction on either backend.
+pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+/// The database.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// How long a writer waits for SQLite's lock before giving up.
+const SQLITE_BUSY_TIMEOUT_MS: u64 = 10_000;
+
+impl Store {
+    /// Connects to `url` (`sqlite://path.db` — created when missing — or `postgres://…`).
+    pub async fn connect(url: &str) -> crate::Result<Store> {
+        sqlx::any::install_default_drivers();
+        let (url, backend) = if url.starts_with("sqlite:") {
+            let mut url = url.to_string();
+            if !url.contains("mode=") {
+                url.push_str(if url.contains('?') {
+                    "&mode=rwc"
+                } else {
+                    "?mode=rwc"
+                });
+            }
+            (url, Backend::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            (url.to_string(), Backend::Postgres)
+        } else {
+            return Err(Error::invalid(
+                "database_url",
+                "must start with sqlite: or postgres:",
+            ));
+        };
+        let options = AnyConnectOptions::from_str(&url).map_err(db_error)?;
+        let pool = match backend {
+            Backend::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(15))
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            conn.execute("PRAGMA journal_mode = WAL").await?;
+                            conn.execute("PRAGMA synchronous = FULL").await?;
+                            conn.execute(sqlx::AssertSqlSafe(format!(
+                                "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"
+                            )))
+                            .await?;
+                            conn.execute("PRAGMA foreign_keys = ON").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await
+            }
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(15))
+                    .connect_with(options)
+                    .await
+            }
+        }
+        .map_err(db_error)?;
+        Ok(Store { pool, backend })
+    }
+
+    /// Applies the migrations that have not run yet.
+    pub async fn migrate(&self) -> crate::Result<()> {
+        migrate::run(&self.pool, self.backend).await
+    }
+
+    /// Begins a writing transaction; on SQLite with `BEGIN IMMEDIATE`, so the write lock is taken up front and
+    /// two writers never deadlock upgrading a read lock.
+    pub async fn begin(&self) -> crate::Result<Tx> {
+        match self.backend {
+            Backend::Sqlite => self
+                .pool
+                .begin_with("BEGIN IMMEDIATE")
+                .await
+                .map_err(db_error),
+            Backend::Postgres => self.pool.begin().await.map_err(db_error),
+        }
+    }
+
+    /// The pool, for reads.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Which backend this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Maps a database error to the library's error: constraint violations are conflicts, an exhausted pool or a
+/// lost connection is `Unavailable`, anything else internal.
+pub fn db_error(e: sqlx::Error) -> Error {
+    match &e {
+        sqlx::Error::Database(d) => {
+            let code = d.code().map(|c| c.to_string()).unwrap_or_default();
+            // 23505 unique, 23P01 exclusion (PostgreSQL); 2067/1555 unique, 787 foreign key (SQLite extended codes).
+            if matches!(code.as_str(), "23505" | "23P01" | "2067" | "1555")
+                || d.is_unique_violation()
+            {
+                Error::Conflict(format!("conflicts with existing data ({})", d.message()))
+            } else if code == "5" || code == "517" || d.message().contains("database is locked") {
+                Error::Unavailable("the database is busy".into())
+            } else {
+                Error::Internal(format!("database: {e}"))
+            }
+        }
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            Error::Unavailable(format!("database: {e}"))
+        }
+        _ => Error::Internal(format!("database: {e}")),
+    }
+}
