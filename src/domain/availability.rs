@@ -89,12 +89,11 @@ impl WeeklyWindow {
         let t = parse_hhmm(to, true)
             .map_err(|e| errors.push(e.under("to")))
             .ok();
+        // `00:00`–`24:00` is a whole day; `08:00`–`08:00` is ambiguous and refused.
         if let (Some(f), Some(t)) = (f, t)
-            && f == t % DAY_MIN as u16
+            && f == t
         {
-            {
-                errors.push(FieldError::new("to", "must differ from `from`"));
-            }
+            errors.push(FieldError::new("to", "must differ from `from`"));
         }
         if !errors.is_empty() {
             return Err(errors);
@@ -337,6 +336,22 @@ mod tests {
         assert!(WeeklyWindow::parse(&days(&["sat"]), "08:00", "08:00").is_err());
         let errs = WeeklyWindow::parse(&days(&["x"]), "25:00", "22:61").unwrap_err();
         assert_eq!(errs.len(), 3);
+    }
+
+    #[test]
+    fn whole_days_join_into_a_week_that_covers_any_night() {
+        // Regression: `00:00`–`24:00` was refused as an empty window.
+        let all = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+        let a = avail("Europe/Berlin", &[(&all, "00:00", "24:00")]);
+        assert!(a.covers(&sh(
+            "2026-11-29T22:00:00+01:00",
+            "2026-11-30T06:00:00+01:00"
+        )));
+        // The night the clocks go back (2026-10-25 in Berlin) as well.
+        assert!(a.covers(&sh(
+            "2026-10-24T22:00:00+02:00",
+            "2026-10-25T06:00:00+01:00"
+        )));
     }
 
     #[test]

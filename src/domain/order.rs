@@ -333,6 +333,14 @@ pub fn validate_role(r: RoleInput) -> Result<Role, Vec<FieldError>> {
             ));
         }
     }
+    // One quota per role keeps the crew solver an exact min-cost flow; a second composition rule is
+    // expressed as a second role ("promoter" and "bilingual promoter").
+    if r.quotas.len() > 1 {
+        errors.push(FieldError::new(
+            "quotas",
+            "at most one quota per role; use a second role for another rule",
+        ));
+    }
     let mut quotas = Vec::new();
     for (i, q) in r.quotas.iter().enumerate() {
         let at = format!("quotas[{i}]");

@@ -2,6 +2,7 @@
 //! metrics. Handlers translate between JSON and the engine's commands; they hold no business rules.
 
 pub mod auth;
+pub mod dto;
 pub mod error;
 pub mod idempotency;
 pub mod json;

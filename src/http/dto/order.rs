@@ -1,0 +1,271 @@
+//! Orders on the wire: the body of `POST /v1/orders` and its parts.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::order::{QuotaInput, RoleInput, SkillReqInput};
+use crate::domain::{AgencyId, Order, OrderId, OrderInput, StandbySpec};
+use crate::error::FieldError;
+
+/// A required skill: a plain name (`"promoter"`) or a name with a minimum level.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum SkillReqBody {
+    /// Any level.
+    Name(String),
+    /// At least `level`.
+    Leveled {
+        /// Skill name.
+        name: String,
+        /// Minimum level, 1 to 5.
+        #[serde(default)]
+        level: Option<i64>,
+    },
+}
+
+impl SkillReqBody {
+    fn to_input(&self) -> SkillReqInput {
+        match self {
+            SkillReqBody::Name(n) => SkillReqInput {
+                name: n.clone(),
+                level: None,
+            },
+            SkillReqBody::Leveled { name, level } => SkillReqInput {
+                name: name.clone(),
+                level: *level,
+            },
+        }
+    }
+}
+
+/// The venue of an order.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VenueBody {
+    /// What the venue is called.
+    pub name: String,
+    /// Latitude.
+    pub lat: f64,
+    /// Longitude.
+    pub lon: f64,
+    /// Check-in radius in metres; 300 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geofence_m: Option<f64>,
+}
+
+/// A composition rule inside a role: at least `at_least` of its workers meet the terms (extension).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaBody {
+    /// How many of the role's workers.
+    pub at_least: i64,
+    /// Skills they hold.
+    #[serde(default)]
+    pub skills: Vec<SkillReqBody>,
+    /// Languages they speak.
+    #[serde(default)]
+    pub languages: Vec<String>,
+    /// Certifications they hold.
+    #[serde(default)]
+    pub certifications: Vec<String>,
+}
+
+/// A role of an order.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleBody {
+    /// Unique within the order.
+    pub name: String,
+    /// Workers wanted.
+    pub headcount: i64,
+    /// Every one required.
+    #[serde(default)]
+    pub skills: Vec<SkillReqBody>,
+    /// Every one required.
+    #[serde(default)]
+    pub languages: Vec<String>,
+    /// Every one required.
+    #[serde(default)]
+    pub certifications: Vec<String>,
+    /// Rank higher, not required.
+    #[serde(default)]
+    pub preferred_skills: Vec<String>,
+    /// Minimum average rating; unrated workers pass only 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_stars: Option<f64>,
+    /// Pay per hour shown in offers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pay_per_hour: Option<f64>,
+    /// At most one composition rule (extension).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quotas: Vec<QuotaBody>,
+}
+
+impl RoleBody {
+    /// The unchecked domain input.
+    pub fn to_input(&self) -> RoleInput {
+        RoleInput {
+            name: self.name.clone(),
+            headcount: self.headcount,
+            skills: self.skills.iter().map(SkillReqBody::to_input).collect(),
+            languages: self.languages.clone(),
+            certifications: self.certifications.clone(),
+            preferred_skills: self.preferred_skills.clone(),
+            min_stars: self.min_stars,
+            pay_per_hour: self.pay_per_hour,
+            quotas: self
+                .quotas
+                .iter()
+                .map(|q| QuotaInput {
+                    at_least: q.at_least,
+                    skills: q.skills.iter().map(SkillReqBody::to_input).collect(),
+                    languages: q.languages.clone(),
+                    certifications: q.certifications.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Standby: a number, or `"auto"`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum StandbyBody {
+    /// Exactly this many.
+    Count(u32),
+    /// `"auto"`: sized from the expected no-shows.
+    Word(String),
+}
+
+/// How slots are filled.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DispatchBody {
+    /// `assign` or `offer` (default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// Seconds an offer stays open; 900 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer_ttl_s: Option<i64>,
+    /// Offers per open slot; 1 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fanout: Option<i64>,
+}
+
+/// The body of `POST /v1/orders`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderBody {
+    /// The agency's client (favourites, blocks and experience are kept per client).
+    #[serde(default)]
+    pub client_ref: String,
+    /// A title for people.
+    #[serde(default)]
+    pub title: String,
+    /// Where.
+    pub venue: VenueBody,
+    /// RFC 3339 with an offset.
+    pub start: String,
+    /// RFC 3339 with an offset; at most 24 hours after start.
+    pub end: String,
+    /// What is needed.
+    pub roles: Vec<RoleBody>,
+    /// Workers held on standby: a number or `"auto"`; 0 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub standby: Option<StandbyBody>,
+    /// The order's own travel limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_travel_km: Option<f64>,
+    /// `normal` (default), `high` or `urgent`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<String>,
+    /// Dispatch settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispatch: Option<DispatchBody>,
+    /// Minutes after start before a missing check-in is a no-show; 15 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_show_grace_min: Option<i64>,
+}
+
+impl OrderBody {
+    /// Checks the body and builds the order, or lists every problem with its field path.
+    pub fn parse(&self, id: OrderId, agency: AgencyId) -> Result<Order, Vec<FieldError>> {
+        let standby = match &self.standby {
+            None => None,
+            Some(StandbyBody::Count(n)) => Some(StandbySpec::Fixed(*n)),
+            Some(StandbyBody::Word(w)) if w == "auto" => Some(StandbySpec::Auto),
+            Some(StandbyBody::Word(_)) => {
+                return Err(vec![FieldError::new(
+                    "standby",
+                    "must be a number or \"auto\"",
+                )]);
+            }
+        };
+        let dispatch = self.dispatch.clone().unwrap_or_default();
+        OrderInput {
+            client_ref: self.client_ref.clone(),
+            title: self.title.clone(),
+            venue_name: self.venue.name.clone(),
+            venue_at: (self.venue.lat, self.venue.lon),
+            geofence_m: self.venue.geofence_m,
+            start: self.start.clone(),
+            end: self.end.clone(),
+            roles: self.roles.iter().map(RoleBody::to_input).collect(),
+            standby,
+            max_travel_km: self.max_travel_km,
+            priority: self.priority.clone(),
+            dispatch_mode: dispatch.mode,
+            offer_ttl_s: dispatch.offer_ttl_s,
+            fanout: dispatch.fanout,
+            no_show_grace_min: self.no_show_grace_min,
+        }
+        .validate(id, agency)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ORDER: &str = r#"{
+      "client_ref": "expo-organizer-42", "title": "Weekend expo crew",
+      "venue": {"name": "Hall 3", "lat": 31.1912, "lon": 121.5804, "geofence_m": 300},
+      "start": "2026-11-28T09:00:00+08:00", "end": "2026-11-28T18:00:00+08:00",
+      "roles": [
+        {"name": "promoter", "headcount": 8, "skills": ["promoter"], "pay_per_hour": 30},
+        {"name": "bilingual promoter", "headcount": 2, "skills": ["promoter"], "languages": ["en"],
+         "preferred_skills": ["equipment_operation"], "min_stars": 4.0}
+      ],
+      "standby": 2, "max_travel_km": 20, "priority": "normal",
+      "dispatch": {"mode": "offer", "offer_ttl_s": 900, "fanout": 3},
+      "no_show_grace_min": 15
+    }"#;
+
+    #[test]
+    fn the_api_example_order_parses() {
+        let body: OrderBody = serde_json::from_str(ORDER).unwrap();
+        let o = body.parse(OrderId::new(1), AgencyId::new(1)).unwrap();
+        assert_eq!(o.headcount(), 10);
+        assert_eq!(o.standby, StandbySpec::Fixed(2));
+        assert_eq!(o.dispatch.fanout, 3);
+        assert_eq!(o.roles[1].min_stars.get(), 4.0);
+    }
+
+    #[test]
+    fn standby_auto_is_accepted_and_other_words_are_not() {
+        let mut body: OrderBody = serde_json::from_str(ORDER).unwrap();
+        body.standby = Some(StandbyBody::Word("auto".into()));
+        let o = body.parse(OrderId::new(1), AgencyId::new(1)).unwrap();
+        assert_eq!(o.standby, StandbySpec::Auto);
+        body.standby = Some(StandbyBody::Word("lots".into()));
+        let errs = body.parse(OrderId::new(1), AgencyId::new(1)).unwrap_err();
+        assert_eq!(errs[0].field, "standby");
+    }
+
+    #[test]
+    fn a_bad_headcount_is_reported_at_its_path() {
+        let mut body: OrderBody = serde_json::from_str(ORDER).unwrap();
+        body.roles[0].headcount = 0;
+        let errs = body.parse(OrderId::new(1), AgencyId::new(1)).unwrap_err();
+        assert_eq!(errs[0].field, "roles[0].headcount");
+    }
+}
