@@ -10,6 +10,7 @@ pub mod events;
 pub mod idempotency;
 mod migrate;
 pub mod settings;
+pub mod workers;
 
 use std::str::FromStr;
 use std::time::Duration;

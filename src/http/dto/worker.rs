@@ -299,6 +299,38 @@ impl From<&WorkerStats> for StatsView {
     }
 }
 
+/// A worker as the API answers: the profile, its id, status and record, and the app token on creation.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct WorkerView {
+    /// The worker's id.
+    pub id: String,
+    /// The profile.
+    #[serde(flatten)]
+    pub profile: WorkerBody,
+    /// `active` or `suspended`.
+    pub status: &'static str,
+    /// The track record.
+    pub stats: StatsView,
+    /// The worker's app token; only in the answer that created the worker.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_token: Option<String>,
+}
+
+impl WorkerView {
+    /// The view of a worker.
+    pub fn of(w: &Worker, app_token: Option<String>) -> Self {
+        let mut profile = WorkerBody::from_worker(w);
+        profile.history = None;
+        WorkerView {
+            id: w.id.to_string(),
+            profile,
+            status: w.status.as_str(),
+            stats: StatsView::from(&w.stats),
+            app_token,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,313 @@
+//! Worker commands: upsert (create or update by `external_ref`), patch, delete with anonymisation, import,
+//! search. The database row is written with its event first; the index sees the change after the commit.
+
+use serde_json::{Value, json};
+
+use super::{Engine, ms, tokens};
+use crate::domain::{AgencyId, Worker, WorkerId, WorkerStatus};
+use crate::error::{Error, FieldError};
+use crate::http::dto::worker::{WorkerBody, parse_worker};
+use crate::index::SearchQuery;
+use crate::store;
+
+/// What an upsert did.
+pub struct Upserted {
+    /// The worker as stored.
+    pub worker: Worker,
+    /// The app token, on creation only (shown once; only its hash is kept).
+    pub app_token: Option<String>,
+}
+
+/// What an import did.
+#[derive(Debug, Default)]
+pub struct Imported {
+    /// Workers created.
+    pub created: usize,
+    /// Workers updated.
+    pub updated: usize,
+    /// Lines refused, with their 1-based line number.
+    pub errors: Vec<(usize, String)>,
+}
+
+/// Rows written per transaction during an import.
+const IMPORT_BATCH: usize = 500;
+
+/// Rebuilds a worker from its row.
+pub(super) fn from_row(r: &store::workers::WorkerRow) -> crate::Result<Worker> {
+    let body: WorkerBody = serde_json::from_str(&r.profile)
+        .map_err(|e| Error::Internal(format!("stored profile of {}: {e}", r.id)))?;
+    let mut w = parse_worker(&body, r.id, r.agency)
+        .map_err(|e| Error::Internal(format!("stored profile of {}: {e:?}", r.id)))?;
+    w.status = r.status;
+    w.stats = r.stats;
+    Ok(w)
+}
+
+/// The stored form of a profile: the wire shape without the carried-over record (that lives in columns).
+fn profile_json(w: &Worker) -> String {
+    let mut body = WorkerBody::from_worker(w);
+    body.history = None;
+    serde_json::to_string(&body).expect("a profile serialises")
+}
+
+impl Engine {
+    /// Creates or updates a worker by `external_ref`.
+    #[tracing::instrument(skip(self, body), fields(external_ref = %body.external_ref))]
+    pub async fn upsert_worker(&self, agency: AgencyId, body: WorkerBody) -> crate::Result<Upserted> {
+        let _guard = self.write.lock().await;
+        let now = ms(self.now());
+        let mut tx = self.store.begin().await?;
+        let out = self.upsert_in(&mut tx, agency, &body, now).await?;
+        tx.commit().await.map_err(store::db_error)?;
+        self.index.upsert(out.worker.clone())?;
+        Ok(out)
+    }
+
+    async fn upsert_in(
+        &self,
+        tx: &mut store::Tx,
+        agency: AgencyId,
+        body: &WorkerBody,
+        now: i64,
+    ) -> crate::Result<Upserted> {
+        let existing = store::workers::id_by_ref(tx, agency, body.external_ref.trim()).await?;
+        match existing {
+            Some(id) => {
+                let old = store::workers::get_tx(tx, agency, id)
+                    .await?
+                    .ok_or_else(|| Error::NotFound("worker".into()))?;
+                if body.history.is_some() {
+                    return Err(Error::Invalid(vec![FieldError::new(
+                        "history",
+                        "is read only when a worker is created; crewcall keeps the record since",
+                    )]));
+                }
+                let mut w = parse_worker(body, id, agency).map_err(Error::Invalid)?;
+                w.status = old.status;
+                w.stats = old.stats;
+                store::workers::update_profile(tx, id, &w.external_ref, &profile_json(&w), w.status, now)
+                    .await?;
+                store::events::append(
+                    tx,
+                    now,
+                    Some(agency.get()),
+                    "worker_updated",
+                    &json!({"worker": id.to_string(), "profile": WorkerBody::from_worker(&w)}),
+                )
+                .await?;
+                Ok(Upserted {
+                    worker: w,
+                    app_token: None,
+                })
+            }
+            None => {
+                let mut w = parse_worker(body, WorkerId::new(0), agency).map_err(Error::Invalid)?;
+                let token = tokens::generate("cc_worker_");
+                let id = store::workers::insert(
+                    tx,
+                    agency,
+                    &w.external_ref,
+                    &profile_json(&w),
+                    &w.stats,
+                    &tokens::hash(&token),
+                    now,
+                )
+                .await?;
+                w.id = id;
+                store::events::append(
+                    tx,
+                    now,
+                    Some(agency.get()),
+                    "worker_created",
+                    &json!({"worker": id.to_string(), "profile": WorkerBody::from_worker(&w)}),
+                )
+                .await?;
+                Ok(Upserted {
+                    worker: w,
+                    app_token: Some(token),
+                })
+            }
+        }
+    }
+
+    /// A worker of the agency (404 for another agency's).
+    pub async fn worker(&self, agency: AgencyId, id: WorkerId) -> crate::Result<Worker> {
+        let r = store::workers::get(self.store.pool(), agency, id)
+            .await?
+            .ok_or_else(|| Error::NotFound("worker".into()))?;
+        from_row(&r)
+    }
+
+    /// Changes some fields of a profile (any field of the upsert body, and `status`).
+    #[tracing::instrument(skip(self, patch))]
+    pub async fn patch_worker(
+        &self,
+        agency: AgencyId,
+        id: WorkerId,
+        patch: serde_json::Map<String, Value>,
+    ) -> crate::Result<Worker> {
+        let _guard = self.write.lock().await;
+        let now = ms(self.now());
+        let mut tx = self.store.begin().await?;
+        let row = store::workers::get_tx(&mut tx, agency, id)
+            .await?
+            .ok_or_else(|| Error::NotFound("worker".into()))?;
+        let old = from_row(&row)?;
+        let mut status = old.status;
+        let mut merged = serde_json::to_value(WorkerBody::from_worker(&old)).expect("serialises");
+        let obj = merged.as_object_mut().expect("an object");
+        obj.remove("history");
+        for (k, v) in patch {
+            match k.as_str() {
+                "status" => {
+                    status = v
+                        .as_str()
+                        .ok_or_else(|| FieldError::new("status", "must be active or suspended"))
+                        .and_then(WorkerStatus::parse)
+                        .map_err(|e| Error::Invalid(vec![e]))?;
+                }
+                "history" => {
+                    return Err(Error::Invalid(vec![FieldError::new(
+                        "history",
+                        "is read only when a worker is created",
+                    )]));
+                }
+                _ => {
+                    obj.insert(k, v);
+                }
+            }
+        }
+        let body: WorkerBody = serde_path_to_error::deserialize(merged).map_err(|e| {
+            let path = e.path().to_string();
+            Error::Invalid(vec![FieldError::new(path, e.into_inner().to_string())])
+        })?;
+        let mut w = parse_worker(&body, id, agency).map_err(Error::Invalid)?;
+        if w.external_ref != old.external_ref
+            && store::workers::id_by_ref(&mut tx, agency, &w.external_ref)
+                .await?
+                .is_some()
+        {
+            return Err(Error::Conflict(
+                "another worker of the agency has this external_ref".into(),
+            ));
+        }
+        w.status = status;
+        w.stats = old.stats;
+        store::workers::update_profile(&mut tx, id, &w.external_ref, &profile_json(&w), status, now)
+            .await?;
+        store::events::append(
+            &mut tx,
+            now,
+            Some(agency.get()),
+            "worker_updated",
+            &json!({"worker": id.to_string(), "profile": WorkerBody::from_worker(&w), "status": status.as_str()}),
+        )
+        .await?;
+        tx.commit().await.map_err(store::db_error)?;
+        self.index.upsert(w.clone())?;
+        Ok(w)
+    }
+
+    /// Removes a worker's personal data; history stays, anonymised. The worker's app token stops working.
+    #[tracing::instrument(skip(self))]
+    pub async fn delete_worker(&self, agency: AgencyId, id: WorkerId) -> crate::Result<()> {
+        let _guard = self.write.lock().await;
+        let now = ms(self.now());
+        let mut tx = self.store.begin().await?;
+        if store::workers::get_tx(&mut tx, agency, id).await?.is_none() {
+            return Err(Error::NotFound("worker".into()));
+        }
+        store::workers::anonymise(&mut tx, id, now).await?;
+        store::events::append(
+            &mut tx,
+            now,
+            Some(agency.get()),
+            "worker_deleted",
+            &json!({"worker": id.to_string()}),
+        )
+        .await?;
+        tx.commit().await.map_err(store::db_error)?;
+        self.index.remove(id)?;
+        Ok(())
+    }
+
+    /// Imports NDJSON, one worker a line, upserting by `external_ref`. Bad lines are reported and skipped;
+    /// good lines are written in batches, each batch in one transaction.
+    #[tracing::instrument(skip(self, text))]
+    pub async fn import_workers(&self, agency: AgencyId, text: &str) -> crate::Result<Imported> {
+        let mut out = Imported::default();
+        let mut batch: Vec<(usize, WorkerBody)> = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            match crate::http::json::parse::<WorkerBody>(line.as_bytes()) {
+                Ok(b) => batch.push((i + 1, b)),
+                Err(e) => out.errors.push((i + 1, e.to_string())),
+            }
+            if batch.len() >= IMPORT_BATCH {
+                self.import_batch(agency, std::mem::take(&mut batch), &mut out)
+                    .await?;
+            }
+        }
+        if !batch.is_empty() {
+            self.import_batch(agency, batch, &mut out).await?;
+        }
+        Ok(out)
+    }
+
+    async fn import_batch(
+        &self,
+        agency: AgencyId,
+        batch: Vec<(usize, WorkerBody)>,
+        out: &mut Imported,
+    ) -> crate::Result<()> {
+        let _guard = self.write.lock().await;
+        let now = ms(self.now());
+        let mut tx = self.store.begin().await?;
+        let mut done = Vec::with_capacity(batch.len());
+        let (mut created, mut updated) = (0, 0);
+        for (line, body) in batch {
+            match self.upsert_in(&mut tx, agency, &body, now).await {
+                Ok(u) => {
+                    if u.app_token.is_some() {
+                        created += 1;
+                    } else {
+                        updated += 1;
+                    }
+                    done.push(u.worker);
+                }
+                Err(Error::Invalid(es)) => out.errors.push((
+                    line,
+                    es.iter()
+                        .map(|e| format!("{}: {}", e.field, e.message))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                )),
+                Err(e) => return Err(e),
+            }
+        }
+        tx.commit().await.map_err(store::db_error)?;
+        out.created += created;
+        out.updated += updated;
+        self.index.upsert_many(done)?;
+        Ok(())
+    }
+
+    /// Workers of the agency by id, in the order given; ids that are gone are skipped.
+    pub async fn workers_by_ids(&self, agency: AgencyId, ids: &[WorkerId]) -> crate::Result<Vec<Worker>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(r) = store::workers::get(self.store.pool(), agency, *id).await? {
+                out.push(from_row(&r)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Searches the agency's workers by text, skill and distance; ids in order, a page after `after`.
+    pub fn search_workers(&self, q: &SearchQuery) -> Vec<WorkerId> {
+        self.index.search(q)
+    }
+}

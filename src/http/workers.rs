@@ -1,0 +1,224 @@
+//! Workers, for agencies: upsert, read, patch, delete, search and NDJSON import.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+use super::auth::Agency;
+use super::dto::worker::{WorkerBody, WorkerView};
+use super::error::{ApiError, ApiResult};
+use super::json::Body;
+use super::pagination::{self, Page};
+use crate::domain::{LatLon, SkillName, WorkerId};
+use crate::error::FieldError;
+use crate::index::SearchQuery;
+
+/// The routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/workers", post(upsert).get(search))
+        .route(
+            "/v1/workers/import",
+            post(import).layer(DefaultBodyLimit::max(super::IMPORT_BODY_LIMIT)),
+        )
+        .route(
+            "/v1/workers/{id}",
+            get(read).patch(patch).delete(delete),
+        )
+}
+
+/// Parses a worker id from a path (an unknown shape is simply not found).
+pub fn worker_id(raw: &str) -> Result<WorkerId, ApiError> {
+    raw.parse::<WorkerId>()
+        .map_err(|_| ApiError::Lib(crate::Error::NotFound("worker".into())))
+}
+
+#[utoipa::path(post, path = "/v1/workers", tag = "workers", request_body = WorkerBody,
+    responses((status = 201, body = WorkerView, description = "Created"), (status = 200, body = WorkerView, description = "Updated by external_ref"),
+              (status = 401, body = super::error::Problem), (status = 422, body = super::error::Problem)),
+    security(("agency" = [])))]
+async fn upsert(
+    State(state): State<AppState>,
+    Agency(agency): Agency,
+    Body(body): Body<WorkerBody>,
+) -> ApiResult<impl IntoResponse> {
+    let u = state.engine.upsert_worker(agency, body).await?;
+    let status = if u.app_token.is_some() {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, axum::Json(WorkerView::of(&u.worker, u.app_token))))
+}
+
+#[utoipa::path(get, path = "/v1/workers/{id}", tag = "workers", params(("id" = String, Path)),
+    responses((status = 200, body = WorkerView), (status = 401, body = super::error::Problem), (status = 404, body = super::error::Problem)),
+    security(("agency" = [])))]
+async fn read(
+    State(state): State<AppState>,
+    Agency(agency): Agency,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<WorkerView>> {
+    let w = state.engine.worker(agency, worker_id(&id)?).await?;
+    Ok(axum::Json(WorkerView::of(&w, None)))
+}
+
+#[utoipa::path(patch, path = "/v1/workers/{id}", tag = "workers", params(("id" = String, Path)),
+    request_body(content = Object, description = "Any field of the profile, and `status` (`active` | `suspended`)"),
+    responses((status = 200, body = WorkerView), (status = 401, body = super::error::Problem), (status = 404, body = super::error::Problem),
+              (status = 409, body = super::error::Problem), (status = 422, body = super::error::Problem)),
+    security(("agency" = [])))]
+async fn patch(
+    State(state): State<AppState>,
+    Agency(agency): Agency,
+    Path(id): Path<String>,
+    Body(patch): Body<serde_json::Map<String, serde_json::Value>>,
+) -> ApiResult<axum::Json<WorkerView>> {
+    let w = state
+        .engine
+        .patch_worker(agency, worker_id(&id)?, patch)
+        .await?;
+    Ok(axum::Json(WorkerView::of(&w, None)))
+}
+
+#[utoipa::path(delete, path = "/v1/workers/{id}", tag = "workers", params(("id" = String, Path)),
+    responses((status = 204, description = "Personal data removed; history stays, anonymised"),
+              (status = 401, body = super::error::Problem), (status = 404, body = super::error::Problem)),
+    security(("agency" = [])))]
+async fn delete(
+    State(state): State<AppState>,
+    Agency(agency): Agency,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = worker_id(&id)?;
+    state.engine.delete_worker(agency, id).await?;
+    state.tokens.invalidate_all();
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Search parameters of `GET /v1/workers`.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchParams {
+    /// Words of the bio, name or skills.
+    q: Option<String>,
+    /// A skill the worker holds.
+    skill: Option<String>,
+    /// `lat,lon` of a point.
+    near: Option<String>,
+    /// Radius around `near`, km (default 10).
+    radius_km: Option<f64>,
+    /// Page size, 1 to 500 (default 50).
+    limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// A page of workers.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct WorkerPage {
+    items: Vec<WorkerView>,
+    next_cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/v1/workers", tag = "workers", params(SearchParams),
+    responses((status = 200, body = WorkerPage), (status = 401, body = super::error::Problem), (status = 422, body = super::error::Problem)),
+    security(("agency" = [])))]
+async fn search(
+    State(state): State<AppState>,
+    Agency(agency): Agency,
+    Query(p): Query<SearchParams>,
+) -> ApiResult<axum::Json<Page<WorkerView>>> {
+    let mut errors = Vec::new();
+    let limit = pagination::limit(p.limit)
+        .map_err(|e| errors.push(e))
+        .unwrap_or(50);
+    let after = pagination::decode(p.cursor.as_deref())
+        .map_err(|e| errors.push(e))
+        .unwrap_or(None);
+    let skill = match p.skill.as_deref() {
+        None => None,
+        Some(s) => SkillName::new(s)
+            .map_err(|e| errors.push(FieldError::new("skill", e.message)))
+            .ok(),
+    };
+    let radius = p.radius_km.unwrap_or(10.0);
+    if !(radius.is_finite() && radius > 0.0 && radius <= 500.0) {
+        errors.push(FieldError::new("radius_km", "must be above 0 and at most 500"));
+    }
+    let near = match p.near.as_deref() {
+        None => None,
+        Some(raw) => {
+            let parsed = raw
+                .split_once(',')
+                .and_then(|(a, b)| Some((a.trim().parse::<f64>().ok()?, b.trim().parse::<f64>().ok()?)))
+                .and_then(|(lat, lon)| LatLon::new(lat, lon).ok());
+            match parsed {
+                Some(p) => Some((p, radius)),
+                None => {
+                    errors.push(FieldError::new("near", "must be `lat,lon` in degrees"));
+                    None
+                }
+            }
+        }
+    };
+    if !errors.is_empty() {
+        return Err(errors.into());
+    }
+    let ids = state.engine.search_workers(&SearchQuery {
+        agency,
+        text: p.q.filter(|q| !q.trim().is_empty()),
+        skill,
+        near,
+        after: after.map(WorkerId::new),
+        limit: limit as usize + 1,
+    });
+    let workers = state.engine.workers_by_ids(agency, &ids).await?;
+    let views: Vec<WorkerView> = workers.iter().map(|w| WorkerView::of(w, None)).collect();
+    Ok(axum::Json(Page::from_fetched(views, limit, |v| {
+        v.id.parse::<WorkerId>().map(|i| i.get()).unwrap_or(0)
+    })))
+}
+
+/// What an import did.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ImportReport {
+    created: usize,
+    updated: usize,
+    errors: Vec<ImportError>,
+}
+
+/// A refused line.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ImportError {
+    line: usize,
+    message: String,
+}
+
+#[utoipa::path(post, path = "/v1/workers/import", tag = "workers",
+    request_body(content = String, content_type = "application/x-ndjson", description = "One worker object a line, upserted by external_ref"),
+    responses((status = 200, body = ImportReport), (status = 401, body = super::error::Problem), (status = 413, body = super::error::Problem)),
+    security(("agency" = [])))]
+async fn import(
+    State(state): State<AppState>,
+    Agency(agency): Agency,
+    body: Bytes,
+) -> ApiResult<axum::Json<ImportReport>> {
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::Malformed("the body is not UTF-8 text".into()))?;
+    let r = state.engine.import_workers(agency, text).await?;
+    Ok(axum::Json(ImportReport {
+        created: r.created,
+        updated: r.updated,
+        errors: r
+            .errors
+            .into_iter()
+            .map(|(line, message)| ImportError { line, message })
+            .collect(),
+    }))
+}
