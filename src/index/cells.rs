@@ -147,6 +147,42 @@ mod tests {
         }
     }
 
+    /// Many random homes within random radii of venues from the equator to 70°N: the disk always holds the
+    /// home's cell, for every travel band and for search.
+    #[test]
+    fn the_disk_of_a_radius_holds_the_cell_of_every_home_within_it() {
+        use geo::{Destination, Distance, Haversine, Point};
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        for _ in 0..300 {
+            let venue = LatLon::new(
+                rng.random_range(-70.0..70.0),
+                rng.random_range(-180.0..180.0),
+            )
+            .unwrap();
+            let radius: f64 = rng.random_range(0.1..400.0);
+            let reach: std::collections::HashSet<u64> =
+                reach_terms(venue, radius).into_iter().collect();
+            let search: std::collections::HashSet<u64> =
+                search_cells(venue, radius).into_iter().collect();
+            let v = Point::new(venue.lon(), venue.lat());
+            for _ in 0..50 {
+                let p = Haversine.destination(v, rng.random_range(0.0..360.0), radius * 1000.0);
+                let home = LatLon::new(p.y(), p.x()).unwrap();
+                assert!(Haversine.distance(v, p) / 1000.0 <= radius * 1.000_001);
+                let travel = rng.random_range(radius..=500.0_f64.max(radius));
+                assert!(
+                    reach.contains(&home_term(home, travel)),
+                    "{venue:?} {radius}"
+                );
+                assert!(
+                    home_cells(home).iter().any(|c| search.contains(c)),
+                    "{venue:?} {radius}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn a_reach_term_keeps_its_band_apart_from_other_bands() {
         let p = LatLon::new(48.85, 2.35).unwrap();
