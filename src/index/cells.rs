@@ -1,0 +1,192 @@
+//! H3 cells: which cells a home is indexed under, and which cells a query around a point must ask for.
+//!
+//! tantivy has no geo type, so a home is indexed as u64 terms naming the H3 cells that contain it, and a
+//! radius becomes a set of cells (a grid disk) asked for with one `TermSetQuery`. Two families of terms:
+//!
+//! - **reach** (used by retrieval): one term per worker, the home cell at a resolution chosen from the
+//!   worker's own travel limit, tagged with that travel band. A worker who travels 5 km is found through a
+//!   small disk of small cells, one who travels 200 km through a disk of large cells; a query asks each band
+//!   for the disk of radius `min(query radius, band limit)`, so far-away workers who would not travel that far
+//!   are not even visited.
+//! - **cell** (used by search near a point): the home cell at [`SEARCH_RESOLUTIONS`], for radii the caller picks
+//!   freely.
+//!
+//! ## Why the disk never misses a home within the radius
+//!
+//! Let the venue `V` and a home `P` be at most `r` apart, in cells `c_V` and `c_P` with centres `C_V`, `C_P`.
+//! Every point of a hexagon lies within its circumradius of its centre, and a hexagon's circumradius equals
+//! its edge length. H3 cells of one resolution differ in area by less than a factor of two, so in length by
+//! less than `√2`: every edge is at most `√2·e`, with `e` the average edge length, hence
+//! `d(C_V, C_P) ≤ r + 2·√2·e`.
+//! In a hexagonal grid the centres of ring `k` lie on a hexagon around `C_V` whose inradius is `k` times the
+//! spacing of neighbouring centres times `√3/2`, i.e. `k·√3·ρ` for cells of inradius `ρ`; so the disk of `k`
+//! rings holds every cell whose centre is within `k·√3·ρ` of `C_V`: each ring adds at least one inradius.
+//! We count a single inradius per ring (dropping the factor `√3` as a safety margin against the shear of the
+//! projection) and the inradius of the smallest cell, `ρ_min = (√3/2)·e/√2`. Hence
+//! `k = ⌈(r + 2·√2·e) / ρ_min⌉` rings always reach `c_P`. The brute-force tests (random homes around
+//! several venues, up to 60°N, at several radii) check the claim against haversine distances.
+
+use h3o::{CellIndex, LatLng, Resolution};
+
+use crate::domain::LatLon;
+
+/// Travel bands: a worker whose limit is at most `.0` km is indexed at resolution `.1`. The last band ends at
+/// the largest travel limit crewcall accepts. Each resolution keeps the disk for the band's limit at a few
+/// hundred to about a thousand cells.
+pub(crate) const BANDS: [(f64, Resolution); 6] = [
+    (3.0, Resolution::Eight),
+    (8.0, Resolution::Seven),
+    (25.0, Resolution::Six),
+    (60.0, Resolution::Five),
+    (160.0, Resolution::Four),
+    (crate::domain::TravelKm::MAX, Resolution::Three),
+];
+
+/// Resolutions of the plain home cells used by search near a point, finest first.
+pub(crate) const SEARCH_RESOLUTIONS: [Resolution; 3] =
+    [Resolution::Seven, Resolution::Five, Resolution::Three];
+
+/// The most rings a search disk gets before a coarser resolution is preferred.
+const MAX_SEARCH_RINGS: u32 = 24;
+
+/// Bits 56–58 of an H3 cell index are always zero; a reach term carries its travel band there.
+const BAND_SHIFT: u32 = 56;
+
+fn cell(p: LatLon, res: Resolution) -> CellIndex {
+    // A `LatLon` is finite and in range, which is all `LatLng` asks.
+    LatLng::new(p.lat(), p.lon())
+        .expect("a checked position is a valid LatLng")
+        .to_cell(res)
+}
+
+/// The band a travel limit falls in.
+pub(crate) fn band_of(travel_km: f64) -> usize {
+    BANDS
+        .iter()
+        .position(|&(max, _)| travel_km <= max)
+        .unwrap_or(BANDS.len() - 1)
+}
+
+/// How many rings around the centre's cell at `res` cover every point within `radius_km` (see the module doc).
+pub(crate) fn rings(radius_km: f64, res: Resolution) -> u32 {
+    let e = res.edge_length_km();
+    let inradius_min = (3f64.sqrt() / 2.0) * e / 2f64.sqrt();
+    let reach = radius_km.max(0.0) + 2.0 * 2f64.sqrt() * e;
+    (reach / inradius_min).ceil() as u32
+}
+
+/// The reach term of a home for a worker with the given travel limit.
+pub(crate) fn home_term(home: LatLon, travel_km: f64) -> u64 {
+    let band = band_of(travel_km);
+    tag(cell(home, BANDS[band].1), band)
+}
+
+fn tag(c: CellIndex, band: usize) -> u64 {
+    u64::from(c) | ((band as u64) << BAND_SHIFT)
+}
+
+/// The reach terms to ask for: every band's disk around `center` of radius `min(radius_km, band limit)`.
+pub(crate) fn reach_terms(center: LatLon, radius_km: f64) -> Vec<u64> {
+    let mut out = Vec::new();
+    for (band, &(max, res)) in BANDS.iter().enumerate() {
+        let k = rings(radius_km.min(max), res);
+        out.extend(
+            cell(center, res)
+                .grid_disk::<Vec<_>>(k)
+                .into_iter()
+                .map(|c| tag(c, band)),
+        );
+    }
+    out
+}
+
+/// The plain home cells of a home, one per search resolution.
+pub(crate) fn home_cells(home: LatLon) -> [u64; 3] {
+    SEARCH_RESOLUTIONS.map(|res| u64::from(cell(home, res)))
+}
+
+/// The plain cells to ask for a search within `radius_km` of `center`: the disk at the finest search
+/// resolution that keeps it within [`MAX_SEARCH_RINGS`] rings (the coarsest one otherwise).
+pub(crate) fn search_cells(center: LatLon, radius_km: f64) -> Vec<u64> {
+    let res = SEARCH_RESOLUTIONS
+        .iter()
+        .copied()
+        .find(|&res| rings(radius_km, res) <= MAX_SEARCH_RINGS)
+        .unwrap_or(Resolution::Three);
+    cell(center, res)
+        .grid_disk::<Vec<_>>(rings(radius_km, res))
+        .into_iter()
+        .map(u64::from)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn travel_limits_fall_in_the_first_band_that_holds_them() {
+        assert_eq!(band_of(0.5), 0);
+        assert_eq!(band_of(3.0), 0);
+        assert_eq!(band_of(3.1), 1);
+        assert_eq!(band_of(25.0), 2);
+        assert_eq!(band_of(500.0), 5);
+    }
+
+    #[test]
+    fn a_wider_radius_needs_more_rings() {
+        assert!(rings(10.0, Resolution::Six) > rings(5.0, Resolution::Six));
+        assert!(rings(10.0, Resolution::Seven) > rings(10.0, Resolution::Six));
+    }
+
+    #[test]
+    fn each_band_disk_for_its_own_limit_stays_small() {
+        for (max, res) in BANDS {
+            let k = rings(max, res);
+            assert!(k <= 24, "{max} km at {res:?} needs {k} rings");
+        }
+    }
+
+    /// Many random homes within random radii of venues from the equator to 70°N: the disk always holds the
+    /// home's cell, for every travel band and for search.
+    #[test]
+    fn the_disk_of_a_radius_holds_the_cell_of_every_home_within_it() {
+        use geo::{Destination, Distance, Haversine, Point};
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        for _ in 0..300 {
+            let venue = LatLon::new(
+                rng.random_range(-70.0..70.0),
+                rng.random_range(-180.0..180.0),
+            )
+            .unwrap();
+            let radius: f64 = rng.random_range(0.1..400.0);
+            let reach: std::collections::HashSet<u64> =
+                reach_terms(venue, radius).into_iter().collect();
+            let search: std::collections::HashSet<u64> =
+                search_cells(venue, radius).into_iter().collect();
+            let v = Point::new(venue.lon(), venue.lat());
+            for _ in 0..50 {
+                let p = Haversine.destination(v, rng.random_range(0.0..360.0), radius * 1000.0);
+                let home = LatLon::new(p.y(), p.x()).unwrap();
+                assert!(Haversine.distance(v, p) / 1000.0 <= radius * 1.000_001);
+                let travel = rng.random_range(radius..=500.0_f64.max(radius));
+                assert!(
+                    reach.contains(&home_term(home, travel)),
+                    "{venue:?} {radius}"
+                );
+                assert!(
+                    home_cells(home).iter().any(|c| search.contains(c)),
+                    "{venue:?} {radius}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_reach_term_keeps_its_band_apart_from_other_bands() {
+        let p = LatLon::new(48.85, 2.35).unwrap();
+        assert_ne!(home_term(p, 2.0), home_term(p, 4.0));
+        assert!(reach_terms(p, 10.0).contains(&home_term(p, 25.0)));
+    }
+}

@@ -1,0 +1,155 @@
+//! The worker index: narrows up to a million worker profiles to the few thousand worth checking for one role.
+//!
+//! Layout:
+//! - `schema.rs`: the tantivy fields of a worker document, and how a profile becomes one;
+//! - `cells.rs`: the H3 cells a home is indexed under and the cell disk a radius asks for;
+//! - `write.rs`: the write path (bulk build, upsert, remove), one commit per call;
+//! - `read.rs`: the read path (candidate retrieval for matching, search for the API), with a collector that
+//!   reads fast fields only;
+//! - `tests.rs`: behaviour tests, including a brute-force haversine oracle.
+//!
+//! The profiles themselves live in a *roster* beside tantivy: a vector of `Arc<Worker>` (bio dropped) indexed
+//! by a *slot* that each document carries as a fast field. Tantivy finds documents; the roster turns them into
+//! profiles without fetching stored fields. The searcher and the roster are swapped together under one lock,
+//! so a query never pairs a document with the wrong profile: a document deleted by an update or a removal is
+//! no longer alive in the searcher that comes with the roster in which its slot changed hands.
+//!
+//! What changes every minute (bookings, hours, on-call, suspensions) does not live here; matching checks it.
+
+mod cells;
+mod read;
+mod schema;
+mod write;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, RwLock};
+
+use tantivy::{Index, IndexReader, IndexWriter, Searcher};
+
+use crate::domain::{
+    AgencyId, Certification, Language, LatLon, SkillName, SkillReq, Worker, WorkerId,
+};
+
+/// The in-memory index of worker profiles that matching and search ask for candidates.
+///
+/// It is `Send + Sync`: reads run concurrently; writes are serialized behind the writer's mutex, and each write
+/// is visible to reads when it returns.
+pub struct WorkerIndex {
+    index: Index,
+    fields: schema::Fields,
+    reader: IndexReader,
+    writer: Mutex<WriteSide>,
+    state: RwLock<State>,
+}
+
+/// The writer and the slot allocation, which only writes touch.
+struct WriteSide {
+    writer: IndexWriter,
+    /// Slots freed by removals, reused by new workers.
+    free: Vec<u32>,
+    /// The first slot never used.
+    next_slot: u32,
+}
+
+/// What a query needs at once: a searcher and the roster its slots point into.
+struct State {
+    searcher: Searcher,
+    roster: Roster,
+}
+
+/// The profiles, by slot, and the bookkeeping around them.
+#[derive(Default)]
+struct Roster {
+    /// Profiles by slot; `None` for a slot freed by a removal.
+    slots: Vec<Option<Arc<Worker>>>,
+    /// Slot of each worker.
+    by_id: HashMap<WorkerId, u32>,
+    /// Travel limits indexed (as f64 bits, which order like the positive numbers they encode) and how many
+    /// workers have each, for [`WorkerIndex::max_travel_km`].
+    travel: BTreeMap<u64, u32>,
+}
+
+/// A request for the candidates of one role: the hard filters the index can apply.
+#[derive(Debug, Clone)]
+pub struct RetrievalQuery {
+    /// Only workers of this agency.
+    pub agency: AgencyId,
+    /// The venue.
+    pub center: LatLon,
+    /// The search radius in km; the caller passes `min(order limit, index.max_travel_km())`. Each worker's own
+    /// travel limit is applied too.
+    pub radius_km: f64,
+    /// Every one of these skills, at least at its level.
+    pub skills: Vec<SkillReq>,
+    /// Every one of these languages.
+    pub languages: Vec<Language>,
+    /// Every one of these certifications.
+    pub certifications: Vec<Certification>,
+    /// A minimum average rating; unrated workers are excluded when it is above 0.
+    pub min_rating: Option<f64>,
+}
+
+/// A search over an agency's workers, for the API's worker list.
+#[derive(Debug, Clone)]
+pub struct SearchQuery {
+    /// Only workers of this agency.
+    pub agency: AgencyId,
+    /// Words that must all appear in the name or bio.
+    pub text: Option<String>,
+    /// A skill the worker has, at any level.
+    pub skill: Option<SkillName>,
+    /// A point and a radius in km the home must be within.
+    pub near: Option<(LatLon, f64)>,
+    /// Only workers with an id above this one (the page cursor).
+    pub after: Option<WorkerId>,
+    /// At most this many ids.
+    pub limit: usize,
+}
+
+impl Default for WorkerIndex {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl WorkerIndex {
+    /// Reads the state, recovering it from a poisoned lock: every write leaves it consistent before it can panic.
+    fn read_state(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The profile as matching sees it (the bio is dropped), if the worker is indexed.
+    pub fn get(&self, id: WorkerId) -> Option<Arc<Worker>> {
+        let st = self.read_state();
+        let slot = *st.roster.by_id.get(&id)?;
+        st.roster.slots[slot as usize].clone()
+    }
+
+    /// How many workers are indexed.
+    pub fn len(&self) -> usize {
+        self.read_state().roster.by_id.len()
+    }
+
+    /// Whether no worker is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The largest travel limit of any indexed worker (0 when empty): no worker can serve a venue farther away,
+    /// so it bounds the radius a query needs.
+    pub fn max_travel_km(&self) -> f64 {
+        self.read_state()
+            .roster
+            .travel
+            .keys()
+            .next_back()
+            .map_or(0.0, |&bits| f64::from_bits(bits))
+    }
+}
+
+fn internal(e: tantivy::TantivyError) -> crate::Error {
+    crate::Error::Internal(format!("worker index: {e}"))
+}

@@ -1,0 +1,253 @@
+//! The read path: candidate retrieval for matching and search for the API.
+//!
+//! Both build one boolean query of terms (agency, skills, languages, certifications, cells) and collect the
+//! matches with [`Candidates`], a collector that reads fast fields only: it applies the exact distance, the
+//! worker's own travel limit, the rating floor and the page cursor, and yields roster slots. No score is
+//! computed and no stored field is fetched.
+
+use std::sync::Arc;
+
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::Column;
+use tantivy::query::{BooleanQuery, Occur, Query, TermQuery, TermSetQuery};
+use tantivy::schema::IndexRecordOption;
+use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
+
+use super::{RetrievalQuery, SearchQuery, State, WorkerIndex, cells, schema};
+use crate::domain::{LatLon, Worker, WorkerId};
+
+/// Slack on distance comparisons, in km (one millimetre): a worker exactly at the edge of a radius is kept
+/// whatever the rounding; keeping one a millimetre outside is harmless, since matching checks again.
+const EDGE_SLACK_KM: f64 = 1e-6;
+
+/// Slack on the rating floor, so an average equal to the floor is kept whatever the rounding.
+const RATING_SLACK: f64 = 1e-9;
+
+/// The checks the collector makes on fast fields.
+#[derive(Debug, Clone, Copy, Default)]
+struct Check {
+    /// The home must be within this radius (km) of this point.
+    near: Option<(LatLon, f64)>,
+    /// The distance must also be within the worker's own travel limit.
+    travel: bool,
+    /// The average rating must be at least this; unrated (0) fails any floor above 0.
+    min_rating: Option<f64>,
+    /// The worker id must be above this.
+    after: Option<u64>,
+}
+
+/// Collects the roster slots of the matching documents that pass a [`Check`].
+struct Candidates {
+    check: Check,
+}
+
+struct SegmentCandidates {
+    check: Check,
+    slot: Column<u64>,
+    id: Column<u64>,
+    lat: Column<f64>,
+    lon: Column<f64>,
+    travel: Column<f64>,
+    rating: Column<f64>,
+    out: Vec<u32>,
+}
+
+impl Collector for Candidates {
+    type Fruit = Vec<u32>;
+    type Child = SegmentCandidates;
+
+    fn for_segment(
+        &self,
+        _segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<SegmentCandidates> {
+        let ff = reader.fast_fields();
+        Ok(SegmentCandidates {
+            check: self.check,
+            slot: ff.u64("slot")?,
+            id: ff.u64("id")?,
+            lat: ff.f64("lat")?,
+            lon: ff.f64("lon")?,
+            travel: ff.f64("travel")?,
+            rating: ff.f64("rating")?,
+            out: Vec::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<u32>>) -> tantivy::Result<Vec<u32>> {
+        Ok(fruits.concat())
+    }
+}
+
+impl SegmentCandidates {
+    fn passes(&self, doc: DocId) -> bool {
+        let c = &self.check;
+        if let Some(after) = c.after
+            && self.id.first(doc).is_none_or(|id| id <= after)
+        {
+            return false;
+        }
+        if let Some(min) = c.min_rating
+            && min > 0.0
+            && self.rating.first(doc).unwrap_or(0.0) < min - RATING_SLACK
+        {
+            return false;
+        }
+        if let Some((center, radius)) = c.near {
+            let (Some(lat), Some(lon)) = (self.lat.first(doc), self.lon.first(doc)) else {
+                return false;
+            };
+            let Ok(home) = LatLon::new(lat, lon) else {
+                return false;
+            };
+            // The same haversine as matching's exact check, on the same f64 values.
+            let d = center.distance_km(home);
+            if d > radius + EDGE_SLACK_KM {
+                return false;
+            }
+            if c.travel && d > self.travel.first(doc).unwrap_or(0.0) + EDGE_SLACK_KM {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+impl SegmentCollector for SegmentCandidates {
+    type Fruit = Vec<u32>;
+
+    fn collect(&mut self, doc: DocId, _score: Score) {
+        if self.passes(doc)
+            && let Some(slot) = self.slot.first(doc)
+        {
+            self.out.push(slot as u32);
+        }
+    }
+
+    fn harvest(self) -> Vec<u32> {
+        self.out
+    }
+}
+
+fn must(clauses: &mut Vec<(Occur, Box<dyn Query>)>, term: Term) {
+    clauses.push((
+        Occur::Must,
+        Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
+    ));
+}
+
+impl WorkerIndex {
+    /// The candidates for one role, sorted by worker id: a superset of the workers that pass the exact checks
+    /// on agency, skills, languages, certifications, distance (the query radius and each worker's own travel
+    /// limit) and rating floor. Availability, bookings and status are left to matching.
+    pub fn retrieve(&self, q: &RetrievalQuery) -> Vec<Arc<Worker>> {
+        let f = &self.fields;
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        must(&mut clauses, Term::from_field_u64(f.agency, q.agency.get()));
+        for s in &q.skills {
+            let t = schema::skill_term(&s.name, s.min_level.get());
+            must(&mut clauses, Term::from_field_text(f.skill, &t));
+        }
+        for l in &q.languages {
+            must(&mut clauses, Term::from_field_text(f.language, l.as_str()));
+        }
+        for c in &q.certifications {
+            must(
+                &mut clauses,
+                Term::from_field_text(f.certification, c.as_str()),
+            );
+        }
+        let reach = cells::reach_terms(q.center, q.radius_km);
+        clauses.push((
+            Occur::Must,
+            Box::new(TermSetQuery::new(
+                reach.into_iter().map(|c| Term::from_field_u64(f.reach, c)),
+            )),
+        ));
+        let check = Check {
+            near: Some((q.center, q.radius_km)),
+            travel: true,
+            min_rating: q.min_rating,
+            after: None,
+        };
+        let st = self.read_state();
+        let mut found = Self::run(&st, BooleanQuery::new(clauses), check);
+        found.sort_unstable_by_key(|w| w.id);
+        found
+    }
+
+    /// Ids of the agency's workers that match all the given criteria, sorted, above the cursor, at most
+    /// `limit` of them.
+    pub fn search(&self, q: &SearchQuery) -> Vec<WorkerId> {
+        let f = &self.fields;
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        must(&mut clauses, Term::from_field_u64(f.agency, q.agency.get()));
+        if let Some(text) = &q.text {
+            for word in self.words(text) {
+                must(&mut clauses, Term::from_field_text(f.text, &word));
+            }
+        }
+        if let Some(skill) = &q.skill {
+            must(
+                &mut clauses,
+                Term::from_field_text(f.skill, &schema::skill_term(skill, 1)),
+            );
+        }
+        if let Some((center, radius)) = q.near {
+            let terms = cells::search_cells(center, radius);
+            clauses.push((
+                Occur::Must,
+                Box::new(TermSetQuery::new(
+                    terms.into_iter().map(|c| Term::from_field_u64(f.cell, c)),
+                )),
+            ));
+        }
+        let check = Check {
+            near: q.near,
+            travel: false,
+            min_rating: None,
+            after: q.after.map(WorkerId::get),
+        };
+        let st = self.read_state();
+        let mut ids: Vec<WorkerId> = Self::run(&st, BooleanQuery::new(clauses), check)
+            .into_iter()
+            .map(|w| w.id)
+            .collect();
+        drop(st);
+        ids.sort_unstable();
+        ids.truncate(q.limit);
+        ids
+    }
+
+    /// The words of a search text, as the text field's tokenizer makes them.
+    fn words(&self, text: &str) -> Vec<String> {
+        let Ok(mut analyzer) = self.index.tokenizer_for_field(self.fields.text) else {
+            return Vec::new();
+        };
+        let mut stream = analyzer.token_stream(text);
+        let mut out = Vec::new();
+        while stream.advance() {
+            out.push(stream.token().text.clone());
+        }
+        out
+    }
+
+    /// Runs a query against the searcher and maps the slots found to profiles of the same roster.
+    fn run(st: &State, query: BooleanQuery, check: Check) -> Vec<Arc<Worker>> {
+        let slots = match st.searcher.search(&query, &Candidates { check }) {
+            Ok(slots) => slots,
+            Err(e) => {
+                tracing::error!(error = %e, "worker index query failed");
+                return Vec::new();
+            }
+        };
+        slots
+            .into_iter()
+            .filter_map(|s| st.roster.slots.get(s as usize).cloned().flatten())
+            .collect()
+    }
+}

@@ -1,0 +1,231 @@
+//! The write path: bulk build, upsert and remove. Every call ends with one commit, a reader reload and the
+//! swap of searcher and roster together, so what it wrote is visible to reads when it returns.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use rayon::prelude::*;
+use tantivy::indexer::NoMergePolicy;
+use tantivy::{Index, IndexWriter, ReloadPolicy, Term};
+
+use super::{Roster, State, WorkerIndex, WriteSide, internal, schema};
+use crate::domain::{Worker, WorkerId};
+
+/// Memory for the indexing threads of a bulk build, shared between them: large enough for a million workers
+/// to end up in one segment per thread.
+const BULK_MEMORY: usize = 1_200_000_000;
+/// Indexing threads of a bulk build.
+const BULK_THREADS: usize = 2;
+/// Memory of the long-lived writer that takes upserts (small batches).
+const UPSERT_MEMORY: usize = 40_000_000;
+
+/// The copy of a profile the roster keeps: matching never reads the bio, which is only searched.
+fn lean(mut w: Worker) -> Arc<Worker> {
+    w.bio = String::new();
+    Arc::new(w)
+}
+
+impl Roster {
+    /// Puts a profile at a slot, replacing what was there.
+    fn put(&mut self, slot: u32, w: Arc<Worker>) {
+        let i = slot as usize;
+        if self.slots.len() <= i {
+            self.slots.resize(i + 1, None);
+        }
+        if let Some(old) = self.slots[i].take() {
+            self.forget_travel(old.max_travel_km.km());
+        }
+        *self
+            .travel
+            .entry(w.max_travel_km.km().to_bits())
+            .or_default() += 1;
+        self.by_id.insert(w.id, slot);
+        self.slots[i] = Some(w);
+    }
+
+    /// Empties a slot.
+    fn clear(&mut self, slot: u32) {
+        if let Some(old) = self.slots[slot as usize].take() {
+            self.by_id.remove(&old.id);
+            self.forget_travel(old.max_travel_km.km());
+        }
+    }
+
+    fn forget_travel(&mut self, km: f64) {
+        if let Some(n) = self.travel.get_mut(&km.to_bits()) {
+            *n -= 1;
+            if *n == 0 {
+                self.travel.remove(&km.to_bits());
+            }
+        }
+    }
+}
+
+impl WorkerIndex {
+    /// An empty index in RAM.
+    pub fn new() -> Self {
+        let (schema, fields) = schema::build();
+        Self::assemble(Index::create_in_ram(schema), fields, Roster::default())
+            .expect("an empty index in RAM opens")
+    }
+
+    /// Builds the index of many workers at once: several indexing threads, one commit. Later entries win over
+    /// earlier ones with the same id.
+    pub fn bulk_build(workers: Vec<Worker>) -> crate::Result<Self> {
+        let (schema, fields) = schema::build();
+        let index = Index::create_in_ram(schema);
+        let mut last: HashMap<WorkerId, usize> = HashMap::with_capacity(workers.len());
+        for (i, w) in workers.iter().enumerate() {
+            last.insert(w.id, i);
+        }
+        let kept: Vec<Worker> = workers
+            .into_iter()
+            .enumerate()
+            .filter(|(i, w)| last[&w.id] == *i)
+            .map(|(_, w)| w)
+            .collect();
+        drop(last);
+        let lean_workers: Vec<Arc<Worker>> = {
+            let mut writer: IndexWriter = index
+                .writer_with_num_threads(BULK_THREADS, BULK_MEMORY)
+                .map_err(internal)?;
+            writer.set_merge_policy(Box::new(NoMergePolicy));
+            let out = kept
+                .into_par_iter()
+                .enumerate()
+                .map(|(slot, w)| {
+                    writer
+                        .add_document(schema::document(&fields, &w, slot as u32))
+                        .map_err(internal)?;
+                    Ok(lean(w))
+                })
+                .collect::<crate::Result<Vec<_>>>()?;
+            writer.commit().map_err(internal)?;
+            writer.wait_merging_threads().map_err(internal)?;
+            out
+        };
+        let mut roster = Roster {
+            slots: Vec::with_capacity(lean_workers.len()),
+            by_id: HashMap::with_capacity(lean_workers.len()),
+            ..Roster::default()
+        };
+        for (slot, w) in lean_workers.into_iter().enumerate() {
+            roster.put(slot as u32, w);
+        }
+        Self::assemble(index, fields, roster)
+    }
+
+    /// Opens the reader and the long-lived writer over a committed index and its roster.
+    fn assemble(index: Index, fields: schema::Fields, roster: Roster) -> crate::Result<Self> {
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(internal)?;
+        let writer: IndexWriter = index
+            .writer_with_num_threads(1, UPSERT_MEMORY)
+            .map_err(internal)?;
+        let next_slot = roster.slots.len() as u32;
+        Ok(Self {
+            state: RwLock::new(State {
+                searcher: reader.searcher(),
+                roster,
+            }),
+            index,
+            fields,
+            reader,
+            writer: Mutex::new(WriteSide {
+                writer,
+                free: Vec::new(),
+                next_slot,
+            }),
+        })
+    }
+
+    /// Adds a worker, or replaces the profile with the same id; visible to retrieval when it returns.
+    pub fn upsert(&self, worker: Worker) -> crate::Result<()> {
+        self.upsert_many(vec![worker])
+    }
+
+    /// Adds or replaces many workers with one commit (imports). Later entries win over earlier ones with the
+    /// same id.
+    pub fn upsert_many(&self, workers: Vec<Worker>) -> crate::Result<()> {
+        if workers.is_empty() {
+            return Ok(());
+        }
+        let mut ws = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut free = ws.free.clone();
+        let mut next_slot = ws.next_slot;
+        let mut planned: HashMap<WorkerId, u32> = HashMap::new();
+        let mut plan = Vec::with_capacity(workers.len());
+        {
+            // Writes are serialized by the writer's lock, so the roster cannot change under this read.
+            let st = self.read_state();
+            for w in workers {
+                let slot = match st.roster.by_id.get(&w.id).or_else(|| planned.get(&w.id)) {
+                    Some(&slot) => slot,
+                    None => {
+                        let slot = free.pop().unwrap_or_else(|| {
+                            next_slot += 1;
+                            next_slot - 1
+                        });
+                        planned.insert(w.id, slot);
+                        slot
+                    }
+                };
+                // The same id always keeps the same slot, so the old document and the new one never yield two
+                // profiles; deleting by id removes the old document (and an earlier one of this batch).
+                ws.writer
+                    .delete_term(Term::from_field_u64(self.fields.id, w.id.get()));
+                let doc = schema::document(&self.fields, &w, slot);
+                if let Err(e) = ws.writer.add_document(doc) {
+                    drop(st);
+                    let _ = ws.writer.rollback();
+                    return Err(internal(e));
+                }
+                plan.push((slot, lean(w)));
+            }
+        }
+        self.commit(&mut ws)?;
+        ws.free = free;
+        ws.next_slot = next_slot;
+        let mut st = self.state.write().unwrap_or_else(|e| e.into_inner());
+        st.searcher = self.reader.searcher();
+        for (slot, w) in plan {
+            st.roster.put(slot, w);
+        }
+        Ok(())
+    }
+
+    /// Removes a worker; tells whether it was indexed. Its slot is reused only after the searcher that no
+    /// longer holds its document is in place.
+    pub fn remove(&self, id: WorkerId) -> crate::Result<bool> {
+        let mut ws = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(slot) = self.read_state().roster.by_id.get(&id).copied() else {
+            return Ok(false);
+        };
+        ws.writer
+            .delete_term(Term::from_field_u64(self.fields.id, id.get()));
+        self.commit(&mut ws)?;
+        {
+            let mut st = self.state.write().unwrap_or_else(|e| e.into_inner());
+            st.searcher = self.reader.searcher();
+            st.roster.clear(slot);
+        }
+        ws.free.push(slot);
+        Ok(true)
+    }
+
+    /// Commits and reloads the reader; on failure, drops what was pending so the index stays as it was.
+    fn commit(&self, ws: &mut WriteSide) -> crate::Result<()> {
+        let res = ws
+            .writer
+            .commit()
+            .and_then(|_| self.reader.reload())
+            .map_err(internal);
+        if res.is_err() {
+            let _ = ws.writer.rollback();
+        }
+        res
+    }
+}
