@@ -8,15 +8,18 @@
 mod agencies;
 mod auth;
 mod tokens;
+mod workers;
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
 pub use auth::Principal;
+pub use workers::{Imported, Upserted};
 
 use crate::clock::Clock;
-use crate::store::Store;
+use crate::index::WorkerIndex;
+use crate::store::{self, Store};
 
 /// The engine. Cheap to share behind an `Arc`.
 pub struct Engine {
@@ -24,6 +27,7 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     write: tokio::sync::Mutex<()>,
     admin_token_hash: String,
+    index: WorkerIndex,
 }
 
 /// What the engine needs to start.
@@ -48,11 +52,13 @@ impl Engine {
         config: EngineConfig,
     ) -> crate::Result<Started> {
         let (admin_token_hash, generated) = auth::admin_token(&store, config.admin_token).await?;
+        let index = rebuild_index(&store).await?;
         let engine = Arc::new(Engine {
             store,
             clock,
             write: tokio::sync::Mutex::new(()),
             admin_token_hash,
+            index,
         });
         Ok(Started {
             engine,
@@ -73,6 +79,33 @@ impl Engine {
     /// The store (for the HTTP layer's idempotency keys and health checks).
     pub fn store(&self) -> &Store {
         &self.store
+    }
+}
+
+/// Reads every live worker from the database into a fresh index: the database is the truth, the index a
+/// projection of it that each node keeps in memory.
+async fn rebuild_index(store: &Store) -> crate::Result<WorkerIndex> {
+    const PAGE: i64 = 10_000;
+    let mut workers = Vec::new();
+    let mut after = 0;
+    loop {
+        let rows = store::workers::page(store.pool(), after, PAGE).await?;
+        let Some(last) = rows.last() else { break };
+        after = last.id.get() as i64;
+        for r in &rows {
+            workers.push(workers::from_row(r)?);
+        }
+    }
+    let n = workers.len();
+    let index = WorkerIndex::bulk_build(workers)?;
+    tracing::info!(workers = n, "index rebuilt from the database");
+    Ok(index)
+}
+
+impl Engine {
+    /// The worker index (read side).
+    pub fn index(&self) -> &WorkerIndex {
+        &self.index
     }
 }
 

@@ -53,7 +53,11 @@ fn profile_json(w: &Worker) -> String {
 impl Engine {
     /// Creates or updates a worker by `external_ref`.
     #[tracing::instrument(skip(self, body), fields(external_ref = %body.external_ref))]
-    pub async fn upsert_worker(&self, agency: AgencyId, body: WorkerBody) -> crate::Result<Upserted> {
+    pub async fn upsert_worker(
+        &self,
+        agency: AgencyId,
+        body: WorkerBody,
+    ) -> crate::Result<Upserted> {
         let _guard = self.write.lock().await;
         let now = ms(self.now());
         let mut tx = self.store.begin().await?;
@@ -85,8 +89,15 @@ impl Engine {
                 let mut w = parse_worker(body, id, agency).map_err(Error::Invalid)?;
                 w.status = old.status;
                 w.stats = old.stats;
-                store::workers::update_profile(tx, id, &w.external_ref, &profile_json(&w), w.status, now)
-                    .await?;
+                store::workers::update_profile(
+                    tx,
+                    id,
+                    &w.external_ref,
+                    &profile_json(&w),
+                    w.status,
+                    now,
+                )
+                .await?;
                 store::events::append(
                     tx,
                     now,
@@ -193,8 +204,15 @@ impl Engine {
         }
         w.status = status;
         w.stats = old.stats;
-        store::workers::update_profile(&mut tx, id, &w.external_ref, &profile_json(&w), status, now)
-            .await?;
+        store::workers::update_profile(
+            &mut tx,
+            id,
+            &w.external_ref,
+            &profile_json(&w),
+            status,
+            now,
+        )
+        .await?;
         store::events::append(
             &mut tx,
             now,
@@ -242,9 +260,9 @@ impl Engine {
             if line.is_empty() {
                 continue;
             }
-            match crate::http::json::parse::<WorkerBody>(line.as_bytes()) {
+            match crate::http::dto::worker::parse_line(line) {
                 Ok(b) => batch.push((i + 1, b)),
-                Err(e) => out.errors.push((i + 1, e.to_string())),
+                Err(e) => out.errors.push((i + 1, e)),
             }
             if batch.len() >= IMPORT_BATCH {
                 self.import_batch(agency, std::mem::take(&mut batch), &mut out)
@@ -281,7 +299,7 @@ impl Engine {
                 Err(Error::Invalid(es)) => out.errors.push((
                     line,
                     es.iter()
-                        .map(|e| format!("{}: {}", e.field, e.message))
+                        .map(|e| e.to_string())
                         .collect::<Vec<_>>()
                         .join("; "),
                 )),
@@ -296,7 +314,11 @@ impl Engine {
     }
 
     /// Workers of the agency by id, in the order given; ids that are gone are skipped.
-    pub async fn workers_by_ids(&self, agency: AgencyId, ids: &[WorkerId]) -> crate::Result<Vec<Worker>> {
+    pub async fn workers_by_ids(
+        &self,
+        agency: AgencyId,
+        ids: &[WorkerId],
+    ) -> crate::Result<Vec<Worker>> {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             if let Some(r) = store::workers::get(self.store.pool(), agency, *id).await? {

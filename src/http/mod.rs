@@ -10,6 +10,7 @@ pub mod metrics;
 mod openapi;
 mod ops;
 pub mod pagination;
+mod workers;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,6 +72,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(ops::router())
         .merge(openapi::router())
+        .merge(workers::router())
         .fallback(|| async { ApiError::Lib(crate::Error::NotFound("endpoint".into())) })
         .layer(middleware::from_fn_with_state(
             state.clone(),

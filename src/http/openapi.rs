@@ -28,6 +28,8 @@ impl Modify for Security {
     paths(
         super::ops::healthz, super::ops::readyz, super::ops::metrics, super::ops::create_agency,
         super::ops::get_clock, super::ops::set_clock,
+        super::workers::upsert, super::workers::read, super::workers::patch, super::workers::delete,
+        super::workers::search, super::workers::import,
     ),
     modifiers(&Security)
 )]

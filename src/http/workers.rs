@@ -26,10 +26,7 @@ pub fn router() -> Router<AppState> {
             "/v1/workers/import",
             post(import).layer(DefaultBodyLimit::max(super::IMPORT_BODY_LIMIT)),
         )
-        .route(
-            "/v1/workers/{id}",
-            get(read).patch(patch).delete(delete),
-        )
+        .route("/v1/workers/{id}", get(read).patch(patch).delete(delete))
 }
 
 /// Parses a worker id from a path (an unknown shape is simply not found).
@@ -149,14 +146,19 @@ async fn search(
     };
     let radius = p.radius_km.unwrap_or(10.0);
     if !(radius.is_finite() && radius > 0.0 && radius <= 500.0) {
-        errors.push(FieldError::new("radius_km", "must be above 0 and at most 500"));
+        errors.push(FieldError::new(
+            "radius_km",
+            "must be above 0 and at most 500",
+        ));
     }
     let near = match p.near.as_deref() {
         None => None,
         Some(raw) => {
             let parsed = raw
                 .split_once(',')
-                .and_then(|(a, b)| Some((a.trim().parse::<f64>().ok()?, b.trim().parse::<f64>().ok()?)))
+                .and_then(|(a, b)| {
+                    Some((a.trim().parse::<f64>().ok()?, b.trim().parse::<f64>().ok()?))
+                })
                 .and_then(|(lat, lon)| LatLon::new(lat, lon).ok());
             match parsed {
                 Some(p) => Some((p, radius)),

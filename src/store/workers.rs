@@ -178,7 +178,11 @@ pub async fn anonymise(tx: &mut Tx, id: WorkerId, at_ms: i64) -> crate::Result<(
 }
 
 /// A live (not deleted) worker of an agency.
-pub async fn get(pool: &AnyPool, agency: AgencyId, id: WorkerId) -> crate::Result<Option<WorkerRow>> {
+pub async fn get(
+    pool: &AnyPool,
+    agency: AgencyId,
+    id: WorkerId,
+) -> crate::Result<Option<WorkerRow>> {
     let r: Option<Raw> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM workers WHERE id = $1 AND agency_id = $2 AND deleted_at IS NULL"
     )))
@@ -191,7 +195,11 @@ pub async fn get(pool: &AnyPool, agency: AgencyId, id: WorkerId) -> crate::Resul
 }
 
 /// The same, inside a transaction.
-pub async fn get_tx(tx: &mut Tx, agency: AgencyId, id: WorkerId) -> crate::Result<Option<WorkerRow>> {
+pub async fn get_tx(
+    tx: &mut Tx,
+    agency: AgencyId,
+    id: WorkerId,
+) -> crate::Result<Option<WorkerRow>> {
     let r: Option<Raw> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM workers WHERE id = $1 AND agency_id = $2 AND deleted_at IS NULL"
     )))
