@@ -12,6 +12,7 @@ pub mod engine;
 pub mod error;
 pub mod http;
 pub mod index;
+pub mod matching;
 pub mod store;
 pub mod telemetry;
 

@@ -1,0 +1,573 @@
+//! Ranking: filter and score candidates in parallel, keep the best, and explain every score.
+//!
+//! The order is total: score descending, then worker id ascending, compared with `f64::total_cmp`, so the
+//! same candidates in any order give the same ranking. The parallel pass keeps only `(score, id, index)` for
+//! each eligible worker and a count per exclusion reason; the top `limit` are picked with a partial
+//! selection and only they are rebuilt with their explanation.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use rayon::prelude::*;
+
+use super::features::{self, Feature};
+use super::filters::{Prepared, Reason};
+use super::live::LiveState;
+use super::policy::Policy;
+use crate::domain::{Order, Role, Worker, WorkerId};
+
+/// Everything a ranking depends on besides the candidates. `now` is an argument: matching never reads the
+/// clock, so the same context always gives the same answer.
+#[derive(Debug, Clone, Copy)]
+pub struct MatchContext<'a> {
+    /// The order being staffed.
+    pub order: &'a Order,
+    /// The role of the order being staffed.
+    pub role: &'a Role,
+    /// Live bookings, suspensions, client lists.
+    pub live: &'a LiveState,
+    /// Weights and constants.
+    pub policy: &'a Policy,
+    /// The time of the decision (suspensions are judged against it).
+    pub now: DateTime<Utc>,
+    /// Workers already holding an offer or an assignment in this order.
+    pub exclude: &'a HashSet<WorkerId>,
+}
+
+/// Why a worker got its score: each feature's contribution (policy weight × feature value). The
+/// contributions sum to the score exactly, because the score is computed as that sum.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Explanation {
+    contributions: [f64; Feature::COUNT],
+}
+
+impl Explanation {
+    fn new(values: &[f64; Feature::COUNT], policy: &Policy) -> Self {
+        let mut contributions = [0.0; Feature::COUNT];
+        for (i, f) in Feature::ALL.iter().enumerate() {
+            contributions[i] = policy.weight(*f) * values[i];
+        }
+        Self { contributions }
+    }
+
+    /// The contribution of one feature.
+    pub fn get(&self, f: Feature) -> f64 {
+        self.contributions[f as usize]
+    }
+
+    /// Every feature with its contribution, in [`Feature::ALL`] order.
+    pub fn iter(&self) -> impl Iterator<Item = (Feature, f64)> + '_ {
+        Feature::ALL
+            .iter()
+            .zip(self.contributions.iter())
+            .map(|(f, c)| (*f, *c))
+    }
+
+    /// The sum of the contributions, which is the score.
+    pub fn sum(&self) -> f64 {
+        self.contributions.iter().sum()
+    }
+}
+
+/// One eligible worker with its score, distance and explanation.
+#[derive(Debug, Clone)]
+pub struct Scored {
+    /// The worker.
+    pub worker: Arc<Worker>,
+    /// The score: in [0, 1], plus the star bonus where it applies.
+    pub score: f64,
+    /// Haversine distance from the worker's home to the venue.
+    pub distance_km: f64,
+    /// The breakdown of the score per feature.
+    pub explain: Explanation,
+}
+
+/// The result of ranking a set of candidates.
+#[derive(Debug, Clone)]
+pub struct Ranking {
+    /// The best eligible workers, best first, at most `limit`.
+    pub ranked: Vec<Scored>,
+    /// How many candidates passed every hard filter.
+    pub eligible: usize,
+    /// How many candidates each hard filter left out (only reasons that left someone out appear).
+    pub excluded: BTreeMap<Reason, usize>,
+}
+
+/// The ranking order: higher score first, then lower worker id.
+fn better(a: &(f64, WorkerId, u32), b: &(f64, WorkerId, u32)) -> Ordering {
+    b.0.total_cmp(&a.0).then(a.1.cmp(&b.1))
+}
+
+impl Prepared<'_> {
+    /// Filters and scores one worker, returning the feature values as well.
+    fn score(&self, w: &Worker) -> Result<(f64, f64, Explanation), Reason> {
+        let passed = self.filter(w)?;
+        let values = features::values(self, w, &passed);
+        let explain = Explanation::new(&values, self.ctx.policy);
+        Ok((explain.sum(), passed.distance_km, explain))
+    }
+
+    fn scored(&self, w: &Arc<Worker>) -> Result<Scored, Reason> {
+        let (score, distance_km, explain) = self.score(w)?;
+        Ok(Scored {
+            worker: Arc::clone(w),
+            score,
+            distance_km,
+            explain,
+        })
+    }
+}
+
+type Partial = (Vec<(f64, WorkerId, u32)>, [usize; Reason::COUNT]);
+
+/// Filters and scores `candidates` in parallel and returns the best `limit`, with counts per exclusion
+/// reason. The same candidates in any order give the same ranking.
+pub fn rank(ctx: &MatchContext<'_>, candidates: &[Arc<Worker>], limit: usize) -> Ranking {
+    let prep = Prepared::new(*ctx, candidates.iter().map(|w| w.availability.tz()));
+    let (mut pass, counts): Partial = candidates
+        .par_iter()
+        .enumerate()
+        .fold(
+            || (Vec::new(), [0usize; Reason::COUNT]),
+            |(mut pass, mut counts), (i, w)| {
+                match prep.score(w) {
+                    Ok((score, _, _)) => pass.push((score, w.id, i as u32)),
+                    Err(r) => counts[r as usize] += 1,
+                }
+                (pass, counts)
+            },
+        )
+        .reduce(
+            || (Vec::new(), [0usize; Reason::COUNT]),
+            |(mut a, mut ca), (mut b, cb)| {
+                a.append(&mut b);
+                for (x, y) in ca.iter_mut().zip(cb) {
+                    *x += y;
+                }
+                (a, ca)
+            },
+        );
+    let eligible = pass.len();
+    if limit < pass.len() {
+        if limit > 0 {
+            pass.select_nth_unstable_by(limit - 1, better);
+        }
+        pass.truncate(limit);
+    }
+    pass.sort_unstable_by(better);
+    let ranked = pass
+        .iter()
+        .map(|(_, _, i)| {
+            prep.scored(&candidates[*i as usize])
+                .expect("a worker that passed once passes again")
+        })
+        .collect();
+    Ranking {
+        ranked,
+        eligible,
+        excluded: Reason::ALL
+            .iter()
+            .filter(|r| counts[**r as usize] > 0)
+            .map(|r| (*r, counts[*r as usize]))
+            .collect(),
+    }
+}
+
+/// Filters and scores one worker: its score and explanation, or the first hard filter it fails.
+pub fn evaluate(ctx: &MatchContext<'_>, worker: &Worker) -> Result<Scored, Reason> {
+    let prep = Prepared::new(*ctx, [worker.availability.tz()]);
+    let (score, distance_km, explain) = prep.score(worker)?;
+    Ok(Scored {
+        worker: Arc::new(worker.clone()),
+        score,
+        distance_km,
+        explain,
+    })
+}
+
+/// Every eligible candidate, best first (for the crew solver, which needs more than the top few).
+pub fn eligible(ctx: &MatchContext<'_>, candidates: &[Arc<Worker>]) -> Vec<Scored> {
+    rank(ctx, candidates, usize::MAX).ranked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::time::parse_instant;
+    use crate::domain::{Availability, Days, Priority, SkillName, Tier, WeeklyWindow};
+    use crate::matching::fixtures::{order, shift, worker};
+    use crate::matching::live::Booking;
+
+    struct Env {
+        order: Order,
+        live: LiveState,
+        policy: Policy,
+        exclude: HashSet<WorkerId>,
+    }
+
+    impl Env {
+        fn new() -> Self {
+            Self {
+                order: order(),
+                live: LiveState::new(),
+                policy: Policy::default(),
+                exclude: HashSet::new(),
+            }
+        }
+
+        fn ctx(&self) -> MatchContext<'_> {
+            MatchContext {
+                order: &self.order,
+                role: &self.order.roles[0],
+                live: &self.live,
+                policy: &self.policy,
+                now: parse_instant("2026-11-20T00:00:00Z").unwrap(),
+                exclude: &self.exclude,
+            }
+        }
+    }
+
+    /// A small deterministic generator, so the tests need no extra crate and always see the same workers.
+    struct Lcg(u64);
+    impl Lcg {
+        fn next(&mut self) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            self.0 >> 33
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    fn random_workers(n: u64, seed: u64) -> Vec<Arc<Worker>> {
+        let mut g = Lcg(seed);
+        (1..=n)
+            .map(|id| {
+                let mut w = worker(id);
+                w.home = crate::domain::LatLon::new(
+                    31.1912 + (g.below(2000) as f64 - 1000.0) / 10_000.0,
+                    121.5804 + (g.below(2000) as f64 - 1000.0) / 10_000.0,
+                )
+                .unwrap();
+                w.stats.completed_shifts = g.below(40) as u32;
+                w.stats.no_shows = g.below(4) as u32;
+                w.stats.late_arrivals = g.below(5) as u32;
+                w.stats.cancellation_weight = g.below(6) as f64;
+                w.stats.rating_count = g.below(10) as u32;
+                w.stats.rating_sum = w.stats.rating_count * (1 + g.below(5) as u32);
+                if g.below(4) == 0 {
+                    w.skills.push(crate::domain::Skill {
+                        name: SkillName::new("zz_equipment").unwrap(),
+                        level: crate::domain::Level::MIN,
+                    });
+                }
+                if g.below(10) == 0 {
+                    w.languages.clear();
+                }
+                Arc::new(w)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_explanation_sums_to_the_score_for_many_random_workers() {
+        let mut env = Env::new();
+        env.order.priority = Priority::Urgent;
+        env.order.roles[0].preferred_skills = vec![
+            SkillName::new("zz_equipment").unwrap(),
+            SkillName::new("forklift").unwrap(),
+        ];
+        let workers = random_workers(2000, 42);
+        for w in workers.iter().step_by(7) {
+            env.live
+                .set_favourite(env.order.agency, &env.order.client_ref, w.id, true);
+            env.live
+                .set_client_experience(w.id, &env.order.client_ref, (w.id.get() % 9) as u32);
+        }
+        let ranking = rank(&env.ctx(), &workers, usize::MAX);
+        assert!(ranking.eligible > 1000, "{}", ranking.eligible);
+        for s in &ranking.ranked {
+            let sum: f64 = s.explain.iter().map(|(_, c)| c).sum();
+            assert!((sum - s.score).abs() < 1e-9);
+            assert!(s.score >= 0.0 && s.score <= 1.0 + env.policy.star_bonus + 1e-12);
+            for (f, c) in s.explain.iter() {
+                let w = env.policy.weight(f);
+                assert!(c >= -1e-12 && c <= w + 1e-12, "{} {c}", f.as_str());
+            }
+        }
+        assert_eq!(
+            ranking.eligible + ranking.excluded.values().sum::<usize>(),
+            workers.len()
+        );
+    }
+
+    #[test]
+    fn shuffled_candidates_give_the_same_ranking() {
+        let env = Env::new();
+        let workers = random_workers(500, 7);
+        let mut shuffled = workers.clone();
+        let mut g = Lcg(99);
+        for i in (1..shuffled.len()).rev() {
+            shuffled.swap(i, g.below(i as u64 + 1) as usize);
+        }
+        let ids = |r: &Ranking| -> Vec<(u64, u64)> {
+            r.ranked
+                .iter()
+                .map(|s| (s.worker.id.get(), s.score.to_bits()))
+                .collect()
+        };
+        let a = rank(&env.ctx(), &workers, 20);
+        let b = rank(&env.ctx(), &shuffled, 20);
+        assert_eq!(ids(&a), ids(&b));
+        assert_eq!(a.excluded, b.excluded);
+        // The top 20 are the first 20 of the full ranking.
+        let all = eligible(&env.ctx(), &workers);
+        assert_eq!(
+            ids(&a)[..],
+            ids(&Ranking {
+                ranked: all[..20].to_vec(),
+                eligible: 0,
+                excluded: BTreeMap::new()
+            })[..]
+        );
+        for pair in all.windows(2) {
+            assert!(pair[0].score >= pair[1].score);
+        }
+    }
+
+    #[test]
+    fn equal_scores_are_ordered_by_worker_id() {
+        let env = Env::new();
+        let workers: Vec<Arc<Worker>> = [5, 3, 9, 1].iter().map(|i| Arc::new(worker(*i))).collect();
+        let r = rank(&env.ctx(), &workers, 3);
+        let ids: Vec<u64> = r.ranked.iter().map(|s| s.worker.id.get()).collect();
+        assert_eq!(ids, [1, 3, 5]);
+        assert_eq!(r.eligible, 4);
+        assert!(r.ranked.iter().all(|s| s.score == r.ranked[0].score));
+    }
+
+    #[test]
+    fn exclusions_are_counted_per_reason() {
+        let mut env = Env::new();
+        let mut far = worker(2);
+        far.home = crate::domain::LatLon::new(40.0, 116.0).unwrap();
+        let workers = vec![Arc::new(worker(1)), Arc::new(far), Arc::new(worker(3))];
+        env.exclude.insert(WorkerId::new(3));
+        let r = rank(&env.ctx(), &workers, 10);
+        assert_eq!(r.eligible, 1);
+        assert_eq!(
+            r.excluded.into_iter().collect::<Vec<_>>(),
+            [(Reason::TooFar, 1), (Reason::Excluded, 1)]
+        );
+        assert_eq!(rank(&env.ctx(), &workers, 0).ranked.len(), 0);
+    }
+
+    fn star(id: u64) -> Worker {
+        let mut w = worker(id);
+        w.stats.completed_shifts = 10;
+        w.stats.rating_sum = 48;
+        w.stats.rating_count = 10;
+        assert_eq!(w.stats.tier(), Tier::Star);
+        w
+    }
+
+    #[test]
+    fn the_star_bonus_applies_only_on_high_and_urgent_orders() {
+        let mut env = Env::new();
+        let s = star(1);
+        for (priority, bonus) in [
+            (Priority::Normal, 0.0),
+            (Priority::High, env.policy.star_bonus),
+            (Priority::Urgent, env.policy.star_bonus),
+        ] {
+            env.order.priority = priority;
+            let scored = evaluate(&env.ctx(), &s).unwrap();
+            assert_eq!(scored.explain.get(Feature::Star), bonus, "{priority:?}");
+            // A regular worker never gets it.
+            let regular = evaluate(&env.ctx(), &worker(2)).unwrap();
+            assert_eq!(regular.explain.get(Feature::Star), 0.0);
+        }
+    }
+
+    #[test]
+    fn fairness_prefers_the_worker_with_fewer_hours_this_week() {
+        let mut env = Env::new();
+        let (a, b) = (worker(1), worker(2));
+        env.live.add_booking(
+            b.id,
+            Booking {
+                interval: shift("2026-11-24T09:00:00+08:00", "2026-11-24T19:00:00+08:00"),
+                order: crate::domain::OrderId::new(50),
+                role: Some(0),
+                client_ref: "other".into(),
+            },
+        );
+        let sa = evaluate(&env.ctx(), &a).unwrap();
+        let sb = evaluate(&env.ctx(), &b).unwrap();
+        assert_eq!(
+            sa.explain.get(Feature::Fairness),
+            env.policy.weights.fairness
+        );
+        assert!(
+            (sb.explain.get(Feature::Fairness) - env.policy.weights.fairness * 0.75).abs() < 1e-12
+        );
+        let r = rank(&env.ctx(), &[Arc::new(b), Arc::new(a)], 2);
+        assert_eq!(r.ranked[0].worker.id, WorkerId::new(1));
+    }
+
+    #[test]
+    fn a_favourite_ranks_higher_and_a_blocked_worker_not_at_all() {
+        let mut env = Env::new();
+        let (agency, client) = (env.order.agency, env.order.client_ref.clone());
+        env.live
+            .set_favourite(agency, &client, WorkerId::new(3), true);
+        env.live
+            .set_blocked(agency, &client, WorkerId::new(1), true);
+        let workers: Vec<Arc<Worker>> = (1..=3).map(|i| Arc::new(worker(i))).collect();
+        let r = rank(&env.ctx(), &workers, 10);
+        let ids: Vec<u64> = r.ranked.iter().map(|s| s.worker.id.get()).collect();
+        assert_eq!(ids, [3, 2]);
+        assert_eq!(
+            r.ranked[0].explain.get(Feature::Favourite),
+            env.policy.weights.favourite
+        );
+        assert_eq!(r.excluded.get(&Reason::BlockedByClient), Some(&1));
+    }
+
+    #[test]
+    fn client_experience_and_proximity_show_in_the_explanation() {
+        let mut env = Env::new();
+        let w = worker(1);
+        let before = evaluate(&env.ctx(), &w).unwrap();
+        env.live
+            .set_client_experience(w.id, &env.order.client_ref, 5);
+        let after = evaluate(&env.ctx(), &w).unwrap();
+        assert_eq!(
+            after.explain.get(Feature::ClientExperience),
+            env.policy.weights.client_experience
+        );
+        assert!(after.score > before.score);
+        // 11 km of a 15 km limit.
+        let p = after.explain.get(Feature::Proximity) / env.policy.weights.proximity;
+        assert!((p - (1.0 - after.distance_km / 15.0)).abs() < 1e-12);
+        assert!((after.distance_km - 11.04).abs() < 0.01);
+    }
+
+    // ---- time zones and daylight saving ----
+
+    fn with_availability(id: u64, tz: &str, windows: Vec<WeeklyWindow>) -> Worker {
+        let mut w = worker(id);
+        w.availability = Availability::new(tz.parse().unwrap(), windows);
+        w
+    }
+
+    fn at(env: &mut Env, a: &str, b: &str) {
+        env.order.shift = shift(a, b);
+    }
+
+    const SAT: u8 = 1 << 5;
+    const SUN: u8 = 1 << 6;
+    const FRI: u8 = 1 << 4;
+
+    #[test]
+    fn availability_is_read_in_each_workers_own_timezone() {
+        let mut env = Env::new();
+        // Saturday 2026-11-28 02:00–08:00 UTC: 10:00–16:00 in Shanghai, 03:00–09:00 in Berlin.
+        at(&mut env, "2026-11-28T02:00:00Z", "2026-11-28T08:00:00Z");
+        let window = || vec![WeeklyWindow::new(Days::from_bits(SAT), 8 * 60, 22 * 60)];
+        let shanghai = with_availability(1, "Asia/Shanghai", window());
+        let berlin = with_availability(2, "Europe/Berlin", window());
+        assert!(evaluate(&env.ctx(), &shanghai).is_ok());
+        assert_eq!(
+            evaluate(&env.ctx(), &berlin).unwrap_err(),
+            Reason::Unavailable
+        );
+        let r = rank(&env.ctx(), &[Arc::new(berlin), Arc::new(shanghai)], 5);
+        assert_eq!(r.ranked.len(), 1);
+        assert_eq!(r.excluded.get(&Reason::Unavailable), Some(&1));
+    }
+
+    #[test]
+    fn an_overnight_shift_fits_a_window_crossing_midnight() {
+        let mut env = Env::new();
+        let w = with_availability(
+            1,
+            "Asia/Shanghai",
+            vec![WeeklyWindow::new(Days::from_bits(FRI), 18 * 60, 2 * 60)],
+        );
+        // Friday 2026-11-27 19:00 to Saturday 01:30 Shanghai time.
+        at(
+            &mut env,
+            "2026-11-27T19:00:00+08:00",
+            "2026-11-28T01:30:00+08:00",
+        );
+        assert!(evaluate(&env.ctx(), &w).is_ok());
+        at(
+            &mut env,
+            "2026-11-27T19:00:00+08:00",
+            "2026-11-28T02:30:00+08:00",
+        );
+        assert_eq!(evaluate(&env.ctx(), &w).unwrap_err(), Reason::Unavailable);
+    }
+
+    fn berlin_venue(env: &mut Env) {
+        env.order.venue.location = crate::domain::LatLon::new(52.52, 13.405).unwrap();
+    }
+
+    fn berliner(id: u64, windows: Vec<WeeklyWindow>) -> Worker {
+        let mut w = with_availability(id, "Europe/Berlin", windows);
+        w.home = crate::domain::LatLon::new(52.51, 13.40).unwrap();
+        w
+    }
+
+    #[test]
+    fn a_shift_on_the_spring_forward_night_is_checked_by_the_zone_rules() {
+        // Sunday 2026-03-29: 02:00 CET jumps to 03:00 CEST. The shift starts at 02:30 local, which does not
+        // exist; given as instants it runs 01:30Z–05:00Z, i.e. 03:30–07:00 CEST.
+        let mut env = Env::new();
+        berlin_venue(&mut env);
+        at(&mut env, "2026-03-29T01:30:00Z", "2026-03-29T05:00:00Z");
+        let from_three = berliner(
+            1,
+            vec![WeeklyWindow::new(Days::from_bits(SUN), 3 * 60, 8 * 60)],
+        );
+        assert!(evaluate(&env.ctx(), &from_three).is_ok());
+        let from_four = berliner(
+            2,
+            vec![WeeklyWindow::new(Days::from_bits(SUN), 4 * 60, 8 * 60)],
+        );
+        assert_eq!(
+            evaluate(&env.ctx(), &from_four).unwrap_err(),
+            Reason::Unavailable
+        );
+        // A shift that starts before the jump (01:00 CET = 00:00Z) and spans it, in a window from 01:00.
+        at(&mut env, "2026-03-29T00:00:00Z", "2026-03-29T03:00:00Z");
+        let early = berliner(3, vec![WeeklyWindow::new(Days::from_bits(SUN), 60, 5 * 60)]);
+        assert!(evaluate(&env.ctx(), &early).is_ok());
+        at(&mut env, "2026-03-29T00:00:00Z", "2026-03-29T03:30:00Z");
+        assert_eq!(
+            evaluate(&env.ctx(), &early).unwrap_err(),
+            Reason::Unavailable
+        );
+    }
+
+    #[test]
+    fn a_window_on_the_fall_back_day_lasts_an_hour_longer() {
+        // Sunday 2026-10-25: 03:00 CEST falls back to 02:00 CET. A window 00:00–06:00 local lasts seven real
+        // hours, from 22:00Z on Saturday to 05:00Z.
+        let mut env = Env::new();
+        berlin_venue(&mut env);
+        let w = berliner(1, vec![WeeklyWindow::new(Days::from_bits(SUN), 0, 6 * 60)]);
+        at(&mut env, "2026-10-24T22:00:00Z", "2026-10-25T05:00:00Z");
+        assert!(evaluate(&env.ctx(), &w).is_ok());
+        at(&mut env, "2026-10-24T22:00:00Z", "2026-10-25T05:30:00Z");
+        assert_eq!(evaluate(&env.ctx(), &w).unwrap_err(), Reason::Unavailable);
+        at(&mut env, "2026-10-24T21:30:00Z", "2026-10-25T04:00:00Z");
+        assert_eq!(evaluate(&env.ctx(), &w).unwrap_err(), Reason::Unavailable);
+    }
+}
