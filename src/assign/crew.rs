@@ -162,6 +162,14 @@ pub fn solve(p: &CrewProblem) -> Crew {
     solve_joint(&[p], true).pop().expect("one crew per problem")
 }
 
+/// The same exact solver on the whole network, without pruning. Slower on large candidate lists; kept as
+/// an independent cross-check of the pruning in tests and benchmarks.
+pub fn solve_unpruned(p: &CrewProblem) -> Crew {
+    solve_joint(&[p], false)
+        .pop()
+        .expect("one crew per problem")
+}
+
 /// One lane edge of the network before it is added: a worker into a role of a problem.
 #[derive(Debug, Clone, Copy)]
 struct Arc {

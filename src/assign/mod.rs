@@ -18,6 +18,6 @@ pub mod greedy;
 mod tests;
 
 pub use batch::{BatchOrder, conflict_components, solve_batch};
-pub use crew::{Candidate, Crew, CrewProblem, Pick, RoleOption, RoleSlots, solve};
+pub use crew::{Candidate, Crew, CrewProblem, Pick, RoleOption, RoleSlots, solve, solve_unpruned};
 pub use flow::{EdgeId, FlowResult, MinCostFlow};
 pub use greedy::greedy;
