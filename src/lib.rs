@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod assign;
 pub mod clock;
 pub mod domain;
 pub mod engine;
