@@ -7,7 +7,9 @@
 
 pub mod app;
 pub mod assign;
+pub mod cli;
 pub mod clock;
+pub mod dispatch;
 pub mod domain;
 pub mod engine;
 pub mod error;

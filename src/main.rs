@@ -46,6 +46,21 @@ enum Command {
         #[arg(long, env = "CREWCALL_START")]
         start: Option<String>,
     },
+    /// Ranks the candidates of an order over a file of workers and prints the explained top and the crew.
+    Rank {
+        /// Workers, NDJSON (one `POST /v1/workers` body a line).
+        #[arg(long, default_value = "data/workers-sample.ndjson")]
+        workers: String,
+        /// The order, one `POST /v1/orders` body.
+        #[arg(long, default_value = "data/order-sample.json")]
+        order: String,
+        /// Candidates shown per role.
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        /// The time of the decision (RFC 3339); a day before the order's start when absent.
+        #[arg(long)]
+        now: Option<String>,
+    },
     /// Creates or updates the database schema, then exits.
     Migrate {
         #[command(flatten)]
@@ -104,6 +119,25 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 let _ = tokio::signal::ctrl_c().await;
             })
             .await?;
+            Ok(())
+        }
+        Command::Rank {
+            workers,
+            order,
+            top,
+            now,
+        } => {
+            let now = now
+                .map(|s| parse_instant(&s))
+                .transpose()
+                .map_err(|e| format!("--now {}", e.message))?;
+            let report = crewcall::cli::rank::run(&crewcall::cli::rank::RankArgs {
+                workers,
+                order,
+                top,
+                now,
+            })?;
+            print!("{report}");
             Ok(())
         }
         Command::Migrate { db } => {

@@ -1,0 +1,4 @@
+//! The command-line tools behind `main.rs` that do more than wiring: reading files, printing tables.
+//! They use the library like any client would.
+
+pub mod rank;

@@ -1,0 +1,10 @@
+//! Dispatch: what the engine does with an order once it is posted.
+//!
+//! - `plan.rs`: the candidates of a role (index retrieval → matching) and the optimal crew of an order
+//!   (matching → `assign`), for the slots still open.
+//!
+//! Pure like the rest of the core: the index, the live state, the policy and `now` come in; decisions go out.
+
+pub mod plan;
+
+pub use plan::{CrewPlan, RolePlan, candidates, plan_crew, quota_met_by};
