@@ -2,9 +2,11 @@
 //!
 //! - `plan.rs`: the candidates of a role (index retrieval → matching) and the optimal crew of an order
 //!   (matching → `assign`), for the slots still open.
+//! - `standby.rs`: show-up probabilities and the `"auto"` standby size.
 //!
 //! Pure like the rest of the core: the index, the live state, the policy and `now` come in; decisions go out.
 
 pub mod plan;
+pub mod standby;
 
 pub use plan::{CrewPlan, RolePlan, candidates, plan_crew, quota_met_by};

@@ -7,6 +7,7 @@
 
 mod agencies;
 mod auth;
+mod orders;
 mod tokens;
 mod workers;
 
@@ -15,10 +16,12 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 pub use auth::Principal;
+pub use orders::{OrderFilter, OrderState, order_id};
 pub use workers::{Imported, Upserted};
 
 use crate::clock::Clock;
 use crate::index::WorkerIndex;
+use crate::matching::{LiveState, Policy};
 use crate::store::{self, Store};
 
 /// The engine. Cheap to share behind an `Arc`.
@@ -28,6 +31,8 @@ pub struct Engine {
     write: tokio::sync::Mutex<()>,
     admin_token_hash: String,
     index: WorkerIndex,
+    live: std::sync::RwLock<LiveState>,
+    policy: Policy,
 }
 
 /// What the engine needs to start.
@@ -53,12 +58,16 @@ impl Engine {
     ) -> crate::Result<Started> {
         let (admin_token_hash, generated) = auth::admin_token(&store, config.admin_token).await?;
         let index = rebuild_index(&store).await?;
+        let policy = Policy::default();
+        let live = rebuild_live(&store, clock.now(), &policy).await?;
         let engine = Arc::new(Engine {
             store,
             clock,
             write: tokio::sync::Mutex::new(()),
             admin_token_hash,
             index,
+            live: std::sync::RwLock::new(live),
+            policy,
         });
         Ok(Started {
             engine,
@@ -100,6 +109,46 @@ async fn rebuild_index(store: &Store) -> crate::Result<WorkerIndex> {
     let index = WorkerIndex::bulk_build(workers)?;
     tracing::info!(workers = n, "index rebuilt from the database");
     Ok(index)
+}
+
+/// Rebuilds the live state from the database: bookings of live and recently completed assignments (the
+/// latter count towards weekly hours), client favourites, blocks and experience.
+async fn rebuild_live(
+    store: &Store,
+    now: DateTime<Utc>,
+    _policy: &Policy,
+) -> crate::Result<LiveState> {
+    let mut live = LiveState::new();
+    let since = ms(now - chrono::Duration::days(8));
+    let mut orders: std::collections::HashMap<i64, crate::domain::Order> = Default::default();
+    for a in store::orders::recent_assignments(store.pool(), since).await? {
+        if !orders.contains_key(&a.order_id) {
+            if let Some(row) = store::orders::order(store.pool(), a.order_id).await? {
+                orders.insert(a.order_id, orders::parse_row(&row)?);
+            }
+        }
+        if let Some(order) = orders.get(&a.order_id) {
+            let mut c = orders::Changes::default();
+            c.book(a.worker_id, order, a.role_idx as usize);
+            c.apply(&mut live);
+        }
+    }
+    let rels: Vec<(i64, String, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT agency_id, client_ref, worker_id, favourite, blocked, completed FROM client_relations",
+    )
+    .fetch_all(store.pool())
+    .await
+    .map_err(store::db_error)?;
+    for (agency, client, worker, fav, blocked, completed) in rels {
+        let (a, w) = (
+            crate::domain::AgencyId::new(agency as u64),
+            crate::domain::WorkerId::new(worker as u64),
+        );
+        live.set_favourite(a, &client, w, fav != 0);
+        live.set_blocked(a, &client, w, blocked != 0);
+        live.set_client_experience(w, &client, completed as u32);
+    }
+    Ok(live)
 }
 
 impl Engine {

@@ -9,6 +9,7 @@ pub mod agencies;
 pub mod events;
 pub mod idempotency;
 mod migrate;
+pub mod orders;
 pub mod settings;
 pub mod workers;
 

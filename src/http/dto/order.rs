@@ -222,6 +222,97 @@ impl OrderBody {
     }
 }
 
+fn skill_reqs(reqs: &[crate::domain::SkillReq]) -> Vec<SkillReqBody> {
+    reqs.iter()
+        .map(|r| {
+            if r.min_level.get() == 1 {
+                SkillReqBody::Name(r.name.as_str().to_string())
+            } else {
+                SkillReqBody::Leveled {
+                    name: r.name.as_str().to_string(),
+                    level: Some(i64::from(r.min_level.get())),
+                }
+            }
+        })
+        .collect()
+}
+
+impl RoleBody {
+    /// The wire form of a validated role.
+    pub fn from_role(r: &crate::domain::Role) -> Self {
+        RoleBody {
+            name: r.name.clone(),
+            headcount: i64::from(r.headcount),
+            skills: skill_reqs(&r.skills),
+            languages: r.languages.iter().map(|l| l.as_str().to_string()).collect(),
+            certifications: r
+                .certifications
+                .iter()
+                .map(|c| c.as_str().to_string())
+                .collect(),
+            preferred_skills: r
+                .preferred_skills
+                .iter()
+                .map(|s| s.as_str().to_string())
+                .collect(),
+            min_stars: (r.min_stars.get() > 0.0).then(|| r.min_stars.get()),
+            pay_per_hour: r.pay_per_hour,
+            quotas: r
+                .quotas
+                .iter()
+                .map(|q| QuotaBody {
+                    at_least: i64::from(q.at_least),
+                    skills: skill_reqs(&q.skills),
+                    languages: q.languages.iter().map(|l| l.as_str().to_string()).collect(),
+                    certifications: q
+                        .certifications
+                        .iter()
+                        .map(|c| c.as_str().to_string())
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl OrderBody {
+    /// The canonical wire form of a validated order (what is stored, and what answers show).
+    pub fn from_order(o: &Order) -> Self {
+        use crate::domain::time::format_instant;
+        OrderBody {
+            client_ref: o.client_ref.clone(),
+            title: o.title.clone(),
+            venue: VenueBody {
+                name: o.venue.name.clone(),
+                lat: o.venue.location.lat(),
+                lon: o.venue.location.lon(),
+                geofence_m: Some(o.venue.geofence_m),
+            },
+            start: format_instant(o.shift.start()),
+            end: format_instant(o.shift.end()),
+            roles: o.roles.iter().map(RoleBody::from_role).collect(),
+            standby: Some(match o.standby {
+                StandbySpec::Fixed(n) => StandbyBody::Count(n),
+                StandbySpec::Auto => StandbyBody::Word("auto".into()),
+            }),
+            max_travel_km: o.max_travel_km.map(|t| t.km()),
+            priority: Some(o.priority.as_str().to_string()),
+            dispatch: Some(DispatchBody {
+                mode: Some(
+                    match o.dispatch.mode {
+                        crate::domain::DispatchMode::Assign => "assign",
+                        crate::domain::DispatchMode::Offer => "offer",
+                    }
+                    .to_string(),
+                ),
+                offer_ttl_s: Some(i64::from(o.dispatch.offer_ttl_s)),
+                fanout: Some(i64::from(o.dispatch.fanout)),
+            }),
+            no_show_grace_min: Some(i64::from(o.no_show_grace_min)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,6 +339,16 @@ mod tests {
         assert_eq!(o.standby, StandbySpec::Fixed(2));
         assert_eq!(o.dispatch.fanout, 3);
         assert_eq!(o.roles[1].min_stars.get(), 4.0);
+    }
+
+    #[test]
+    fn the_canonical_form_parses_back_to_the_same_order() {
+        let body: OrderBody = serde_json::from_str(ORDER).unwrap();
+        let o = body.parse(OrderId::new(1), AgencyId::new(1)).unwrap();
+        let again = OrderBody::from_order(&o)
+            .parse(OrderId::new(1), AgencyId::new(1))
+            .unwrap();
+        assert_eq!(again, o);
     }
 
     #[test]

@@ -1,0 +1,882 @@
+//! Orders: posting, reading, headcount changes, cancellation, listing and candidates, and the dispatch step
+//! that tops an order up (offers or assignments for open slots, standbys) after every change.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
+
+use super::{Engine, ms};
+use crate::dispatch::{candidates, plan_crew, standby};
+use crate::domain::{AgencyId, DispatchMode, Order, OrderId, Role, StandbySpec, Worker, WorkerId};
+use crate::error::{Error, FieldError};
+use crate::http::dto::order::OrderBody;
+use crate::matching::{Booking, LiveState, MatchContext, Ranking};
+use crate::store::{self, Tx, orders::AssignmentRow, orders::OfferRow, orders::OrderRow};
+
+/// Assignment statuses that fill a slot of a role.
+pub const FILLING: [&str; 3] = ["confirmed", "checked_in", "completed"];
+
+/// How long an urgent replacement offer stays open.
+pub const URGENT_TTL: Duration = Duration::minutes(5);
+
+/// An order with its offers and assignments, as stored.
+#[derive(Debug, Clone)]
+pub struct OrderState {
+    /// The row.
+    pub row: OrderRow,
+    /// The validated order.
+    pub order: Order,
+    /// Every offer of the order, in id order.
+    pub offers: Vec<OfferRow>,
+    /// Every assignment of the order, in id order.
+    pub assignments: Vec<AssignmentRow>,
+}
+
+impl OrderState {
+    /// Workers in slots of `role`.
+    pub fn filled(&self, role: usize) -> u32 {
+        self.assignments
+            .iter()
+            .filter(|a| a.role_idx as usize == role && a.kind == "shift")
+            .filter(|a| FILLING.contains(&a.status.as_str()))
+            .count() as u32
+    }
+
+    /// Pending shift offers of `role`.
+    pub fn pending(&self, role: usize) -> u32 {
+        self.offers
+            .iter()
+            .filter(|o| o.role_idx as usize == role && o.kind == "shift" && o.status == "pending")
+            .count() as u32
+    }
+
+    /// Standbys held.
+    pub fn standby_held(&self) -> u32 {
+        self.assignments
+            .iter()
+            .filter(|a| a.status == "standby")
+            .count() as u32
+    }
+
+    /// Pending standby offers.
+    pub fn standby_pending(&self) -> u32 {
+        self.offers
+            .iter()
+            .filter(|o| o.kind == "standby" && o.status == "pending")
+            .count() as u32
+    }
+
+    /// Workers already in the order: offered (in any state) or assigned.
+    pub fn involved(&self) -> HashSet<WorkerId> {
+        self.offers
+            .iter()
+            .map(|o| o.worker_id)
+            .chain(self.assignments.iter().map(|a| a.worker_id))
+            .map(|w| WorkerId::new(w as u64))
+            .collect()
+    }
+
+    /// Whether every role has its headcount.
+    pub fn all_filled(&self) -> bool {
+        (0..self.order.roles.len()).all(|r| self.filled(r) >= self.order.roles[r].headcount)
+    }
+
+    /// The status the order should have at `now`.
+    pub fn status_at(&self, now: DateTime<Utc>) -> &'static str {
+        match self.row.status.as_str() {
+            "cancelled" => "cancelled",
+            "completed" => "completed",
+            _ if now >= self.order.shift.end() => "completed",
+            _ if now >= self.order.shift.start() => "in_progress",
+            _ if self.all_filled() => "filled",
+            _ => "open",
+        }
+    }
+}
+
+/// In-memory changes to apply once the transaction has committed.
+#[derive(Debug, Default)]
+pub(super) struct Changes {
+    pub add: Vec<(WorkerId, Booking)>,
+    pub remove: Vec<(WorkerId, OrderId)>,
+}
+
+impl Changes {
+    pub(super) fn book(&mut self, worker: i64, order: &Order, role: usize) {
+        self.add.push((
+            WorkerId::new(worker as u64),
+            Booking {
+                interval: order.shift,
+                order: order.id,
+                role: Some(role as u32),
+                client_ref: order.client_ref.clone(),
+            },
+        ));
+    }
+
+    pub(super) fn unbook(&mut self, worker: i64, order: OrderId) {
+        self.remove.push((WorkerId::new(worker as u64), order));
+    }
+
+    pub(super) fn apply(self, live: &mut LiveState) {
+        for (w, o) in self.remove {
+            live.remove_booking(w, o);
+        }
+        for (w, b) in self.add {
+            live.add_booking(w, b);
+        }
+    }
+}
+
+/// Parses a stored order.
+pub(super) fn parse_row(row: &OrderRow) -> crate::Result<Order> {
+    let body: OrderBody = serde_json::from_str(&row.body)
+        .map_err(|e| Error::Internal(format!("stored order {}: {e}", row.id)))?;
+    body.parse(
+        OrderId::new(row.id as u64),
+        AgencyId::new(row.agency_id as u64),
+    )
+    .map_err(|e| Error::Internal(format!("stored order {}: {e:?}", row.id)))
+}
+
+/// Parses an order id from the API (an unknown shape is simply not found).
+pub fn order_id(raw: &str) -> crate::Result<OrderId> {
+    raw.parse::<OrderId>()
+        .map_err(|_| Error::NotFound("order".into()))
+}
+
+/// Filters on the order list.
+#[derive(Debug, Default, Clone)]
+pub struct OrderFilter {
+    /// Only this status.
+    pub status: Option<String>,
+    /// Orders ending after this.
+    pub from: Option<DateTime<Utc>>,
+    /// Orders starting before this.
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl Engine {
+    /// Loads an order with its offers and assignments inside a transaction; another agency's is a 404.
+    pub(super) async fn load_order(
+        &self,
+        tx: &mut Tx,
+        agency: Option<AgencyId>,
+        id: OrderId,
+    ) -> crate::Result<OrderState> {
+        let row = store::orders::order(&mut **tx, id.get() as i64)
+            .await?
+            .filter(|r| agency.is_none_or(|a| r.agency_id == a.get() as i64))
+            .ok_or_else(|| Error::NotFound("order".into()))?;
+        let order = parse_row(&row)?;
+        let offers = store::orders::offers_of_order(&mut **tx, row.id).await?;
+        let assignments = store::orders::assignments_of_order(&mut **tx, row.id).await?;
+        Ok(OrderState {
+            row,
+            order,
+            offers,
+            assignments,
+        })
+    }
+
+    /// Reads an order (outside a transaction).
+    pub async fn order(&self, agency: AgencyId, id: OrderId) -> crate::Result<OrderState> {
+        let pool = self.store.pool();
+        let row = store::orders::order(pool, id.get() as i64)
+            .await?
+            .filter(|r| r.agency_id == agency.get() as i64)
+            .ok_or_else(|| Error::NotFound("order".into()))?;
+        let order = parse_row(&row)?;
+        let offers = store::orders::offers_of_order(pool, row.id).await?;
+        let assignments = store::orders::assignments_of_order(pool, row.id).await?;
+        Ok(OrderState {
+            row,
+            order,
+            offers,
+            assignments,
+        })
+    }
+
+    /// Posts an order and dispatches it at once.
+    #[tracing::instrument(skip(self, body))]
+    pub async fn post_order(&self, agency: AgencyId, body: OrderBody) -> crate::Result<OrderState> {
+        let order = body
+            .parse(OrderId::new(0), agency)
+            .map_err(Error::Invalid)?;
+        let _guard = self.write.lock().await;
+        let now = self.now();
+        if order.shift.end() <= now {
+            return Err(Error::Invalid(vec![FieldError::new(
+                "end",
+                "the shift is already over",
+            )]));
+        }
+        let mut tx = self.store.begin().await?;
+        let stored = serde_json::to_string(&OrderBody::from_order(&order)).expect("serialises");
+        let id = store::orders::insert_order(
+            &mut tx,
+            agency.get() as i64,
+            &order.client_ref,
+            &stored,
+            ms(order.shift.start()),
+            ms(order.shift.end()),
+            ms(now),
+        )
+        .await?;
+        store::events::append(
+            &mut tx,
+            ms(now),
+            Some(agency.get()),
+            "order_posted",
+            &json!({"order": OrderId::new(id as u64).to_string(), "body": OrderBody::from_order(&order)}),
+        )
+        .await?;
+        let mut st = self
+            .load_order(&mut tx, Some(agency), OrderId::new(id as u64))
+            .await?;
+        let mut changes = Changes::default();
+        self.dispatch(&mut tx, &mut st, now, false, &mut changes)
+            .await?;
+        tx.commit().await.map_err(store::db_error)?;
+        self.apply(changes);
+        Ok(st)
+    }
+
+    /// Applies committed changes to the live state.
+    pub(super) fn apply(&self, changes: Changes) {
+        let mut live = self.live.write().expect("live state lock");
+        changes.apply(&mut live);
+    }
+
+    /// Reloads the order's offers and assignments after writes.
+    pub(super) async fn refresh(&self, tx: &mut Tx, st: &mut OrderState) -> crate::Result<()> {
+        st.offers = store::orders::offers_of_order(&mut **tx, st.row.id).await?;
+        st.assignments = store::orders::assignments_of_order(&mut **tx, st.row.id).await?;
+        Ok(())
+    }
+
+    /// Tops an order up: assignments (assign mode) or offers (offer mode) for open slots, standbys, and the
+    /// order's status. Called after every change to the order. `urgent` marks replacement offers (5-minute TTL).
+    pub(super) async fn dispatch(
+        &self,
+        tx: &mut Tx,
+        st: &mut OrderState,
+        now: DateTime<Utc>,
+        urgent: bool,
+        changes: &mut Changes,
+    ) -> crate::Result<()> {
+        let active = matches!(st.row.status.as_str(), "open" | "filled" | "in_progress");
+        if active && now < st.order.shift.end() {
+            match st.order.dispatch.mode {
+                DispatchMode::Assign => self.assign_open(tx, st, now, changes).await?,
+                DispatchMode::Offer => self.offer_open(tx, st, now, urgent).await?,
+            }
+            self.refresh(tx, st).await?;
+            if now < st.order.shift.start() {
+                self.top_up_standby(tx, st, now, changes).await?;
+                self.refresh(tx, st).await?;
+            }
+        }
+        self.update_status(tx, st, now).await
+    }
+
+    /// Writes the status the order should have now, with an event when it changes.
+    pub(super) async fn update_status(
+        &self,
+        tx: &mut Tx,
+        st: &mut OrderState,
+        now: DateTime<Utc>,
+    ) -> crate::Result<()> {
+        let status = st.status_at(now);
+        if status != st.row.status {
+            store::orders::set_order_status(tx, st.row.id, status, ms(now)).await?;
+            store::events::append(
+                tx,
+                ms(now),
+                Some(st.order.agency.get()),
+                "order_status",
+                &json!({"order": st.order.id.to_string(), "status": status}),
+            )
+            .await?;
+            st.row.status = status.to_string();
+        }
+        Ok(())
+    }
+
+    fn open_slots(&self, st: &OrderState) -> Vec<u32> {
+        (0..st.order.roles.len())
+            .map(|r| st.order.roles[r].headcount.saturating_sub(st.filled(r)))
+            .collect()
+    }
+
+    async fn assign_open(
+        &self,
+        tx: &mut Tx,
+        st: &mut OrderState,
+        now: DateTime<Utc>,
+        changes: &mut Changes,
+    ) -> crate::Result<()> {
+        let open = self.open_slots(st);
+        if open.iter().all(|n| *n == 0) {
+            return Ok(());
+        }
+        let plan = {
+            let live = self.live.read().expect("live state lock");
+            plan_crew(
+                &self.index,
+                &live,
+                &self.policy,
+                &st.order,
+                &open,
+                &st.involved(),
+                now,
+            )
+        };
+        for pick in &plan.crew.picks {
+            let score = plan.scored(pick.role, pick.worker).map_or(0.0, |s| s.score);
+            self.make_assignment(
+                tx,
+                st,
+                pick.worker,
+                pick.role,
+                "shift",
+                "confirmed",
+                None,
+                None,
+                now,
+                score,
+                changes,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Inserts an assignment if the worker is still free (the database checks), with its event.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn make_assignment(
+        &self,
+        tx: &mut Tx,
+        st: &OrderState,
+        worker: WorkerId,
+        role: usize,
+        kind: &str,
+        status: &str,
+        offer: Option<i64>,
+        replaces: Option<i64>,
+        now: DateTime<Utc>,
+        score: f64,
+        changes: &mut Changes,
+    ) -> crate::Result<Option<i64>> {
+        let half_gap = self.policy.rest_gap.num_milliseconds() / 2;
+        let id = store::orders::insert_assignment(
+            tx,
+            st.row.id,
+            st.row.agency_id,
+            worker.get() as i64,
+            role as i64,
+            kind,
+            status,
+            ms(st.order.shift.start()),
+            ms(st.order.shift.end()),
+            half_gap,
+            offer,
+            replaces,
+            ms(now),
+        )
+        .await?;
+        if let Some(id) = id {
+            store::events::append(
+                tx,
+                ms(now),
+                Some(st.order.agency.get()),
+                "assignment_made",
+                &json!({
+                    "assignment": crate::domain::AssignmentId::new(id as u64).to_string(),
+                    "order": st.order.id.to_string(), "worker": worker.to_string(),
+                    "role": st.order.roles[role].name, "kind": kind, "status": status,
+                    "offer": offer.map(|o| crate::domain::OfferId::new(o as u64).to_string()),
+                    "replaces": replaces.map(|a| crate::domain::AssignmentId::new(a as u64).to_string()),
+                    "score": score,
+                }),
+            )
+            .await?;
+            changes.book(worker.get() as i64, &st.order, role);
+        }
+        Ok(id)
+    }
+
+    /// Candidates of a role in dispatch order: the client's favourites first, then on `high` and `urgent`
+    /// orders `star` workers, then by score (ties by id).
+    fn dispatch_order(
+        &self,
+        st: &OrderState,
+        role: &Role,
+        exclude: &HashSet<WorkerId>,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Vec<(WorkerId, f64)> {
+        let live = self.live.read().expect("live state lock");
+        let ctx = MatchContext {
+            order: &st.order,
+            role,
+            live: &live,
+            policy: &self.policy,
+            now,
+            exclude,
+        };
+        let ranking = candidates(&self.index, &ctx, usize::MAX);
+        let stars = st.order.priority.favours_stars();
+        let mut ranked: Vec<(bool, bool, f64, WorkerId)> = ranking
+            .ranked
+            .iter()
+            .map(|s| {
+                (
+                    live.is_favourite(st.order.agency, &st.order.client_ref, s.worker.id),
+                    stars && s.worker.stats.tier() == crate::domain::Tier::Star,
+                    s.score,
+                    s.worker.id,
+                )
+            })
+            .collect();
+        ranked.sort_by(|a, b| {
+            b.0.cmp(&a.0)
+                .then(b.1.cmp(&a.1))
+                .then(b.2.total_cmp(&a.2))
+                .then(a.3.cmp(&b.3))
+        });
+        ranked
+            .into_iter()
+            .take(limit)
+            .map(|(_, _, s, w)| (w, s))
+            .collect()
+    }
+
+    async fn offer_open(
+        &self,
+        tx: &mut Tx,
+        st: &mut OrderState,
+        now: DateTime<Utc>,
+        urgent: bool,
+    ) -> crate::Result<()> {
+        let mut involved = st.involved();
+        let fanout = st.order.dispatch.fanout;
+        for r in 0..st.order.roles.len() {
+            let open = st.order.roles[r].headcount.saturating_sub(st.filled(r));
+            let need = (open * fanout).saturating_sub(st.pending(r));
+            if need == 0 {
+                continue;
+            }
+            let role = st.order.roles[r].clone();
+            let picks = self.dispatch_order(st, &role, &involved, now, need as usize);
+            for (worker, score) in picks {
+                self.send_offer(tx, st, worker, r, "shift", urgent, now, score)
+                    .await?;
+                involved.insert(worker);
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends one offer, with its event.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn send_offer(
+        &self,
+        tx: &mut Tx,
+        st: &OrderState,
+        worker: WorkerId,
+        role: usize,
+        kind: &str,
+        urgent: bool,
+        now: DateTime<Utc>,
+        score: f64,
+    ) -> crate::Result<i64> {
+        let ttl = Duration::seconds(i64::from(st.order.dispatch.offer_ttl_s));
+        let ttl = if urgent { ttl.min(URGENT_TTL) } else { ttl };
+        let expires = (now + ttl).min(st.order.shift.end());
+        let id = store::orders::insert_offer(
+            tx,
+            st.row.id,
+            st.row.agency_id,
+            worker.get() as i64,
+            role as i64,
+            kind,
+            urgent,
+            ms(now),
+            ms(expires),
+        )
+        .await?;
+        store::events::append(
+            tx,
+            ms(now),
+            Some(st.order.agency.get()),
+            "offer_sent",
+            &json!({
+                "offer": crate::domain::OfferId::new(id as u64).to_string(), "order": st.order.id.to_string(),
+                "worker": worker.to_string(), "role": st.order.roles[role].name, "kind": kind,
+                "urgent": urgent, "expires_at": crate::domain::time::format_instant(expires), "score": score,
+            }),
+        )
+        .await?;
+        Ok(id)
+    }
+
+    /// The role standbys are held for: the largest one (ties: the first).
+    pub(super) fn standby_role(order: &Order) -> usize {
+        let mut best = 0;
+        for (i, r) in order.roles.iter().enumerate() {
+            if r.headcount > order.roles[best].headcount {
+                best = i;
+            }
+        }
+        best
+    }
+
+    /// How many standbys the order wants now: its number, or for `"auto"` the fewest that make a full crew
+    /// at start at least 97% likely given the booked workers (and, for open slots, the next candidates).
+    fn standby_wanted(&self, st: &OrderState, ranked: &[(WorkerId, f64)]) -> u32 {
+        match st.order.standby {
+            StandbySpec::Fixed(n) => n,
+            StandbySpec::Auto => {
+                let p = |w: WorkerId| {
+                    self.index
+                        .get(w)
+                        .map_or(0.8, |w| standby::show_up(&w.stats, &self.policy))
+                };
+                let mut crew: Vec<f64> = st
+                    .assignments
+                    .iter()
+                    .filter(|a| a.kind == "shift" && FILLING.contains(&a.status.as_str()))
+                    .map(|a| p(WorkerId::new(a.worker_id as u64)))
+                    .collect();
+                let open: u32 = self.open_slots(st).iter().sum();
+                let mut rest = ranked.iter().map(|(w, _)| p(*w));
+                crew.extend(rest.by_ref().take(open as usize));
+                let spare: Vec<f64> = rest.collect();
+                standby::auto_size(
+                    &crew,
+                    &spare,
+                    st.order.headcount() as usize,
+                    standby::AUTO_TARGET,
+                )
+            }
+        }
+    }
+
+    async fn top_up_standby(
+        &self,
+        tx: &mut Tx,
+        st: &mut OrderState,
+        now: DateTime<Utc>,
+        changes: &mut Changes,
+    ) -> crate::Result<()> {
+        if st.order.standby == StandbySpec::Fixed(0) {
+            return Ok(());
+        }
+        let r = Self::standby_role(&st.order);
+        let role = st.order.roles[r].clone();
+        let involved = st.involved();
+        let ranked = self.dispatch_order(st, &role, &involved, now, 200);
+        let wanted = self.standby_wanted(st, &ranked);
+        let have = st.standby_held() + st.standby_pending();
+        let need = wanted.saturating_sub(have) as usize;
+        // Open slots get the best candidates first; standbys come from those after them.
+        let open: u32 = self.open_slots(st).iter().sum();
+        let skip = match st.order.dispatch.mode {
+            DispatchMode::Assign => 0,
+            DispatchMode::Offer => (open * st.order.dispatch.fanout) as usize,
+        };
+        for (worker, score) in ranked.into_iter().skip(skip).take(need) {
+            match st.order.dispatch.mode {
+                DispatchMode::Assign => {
+                    self.make_assignment(
+                        tx, st, worker, r, "standby", "standby", None, None, now, score, changes,
+                    )
+                    .await?;
+                }
+                DispatchMode::Offer => {
+                    self.send_offer(tx, st, worker, r, "standby", false, now, score)
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Ranks the candidates of one role as the engine would use them now.
+    pub async fn order_candidates(
+        &self,
+        agency: AgencyId,
+        id: OrderId,
+        role: Option<&str>,
+        limit: usize,
+    ) -> crate::Result<(OrderState, usize, Ranking)> {
+        let st = self.order(agency, id).await?;
+        let r = match role {
+            None => 0,
+            Some(name) => st.order.role_index(name).ok_or_else(|| {
+                Error::Invalid(vec![FieldError::new(
+                    "role",
+                    "no role of the order has this name",
+                )])
+            })?,
+        };
+        let exclude = st.involved();
+        let live = self.live.read().expect("live state lock");
+        let ctx = MatchContext {
+            order: &st.order,
+            role: &st.order.roles[r],
+            live: &live,
+            policy: &self.policy,
+            now: self.now(),
+            exclude: &exclude,
+        };
+        let ranking = candidates(&self.index, &ctx, limit);
+        drop(live);
+        Ok((st, r, ranking))
+    }
+
+    /// Changes headcounts: more dispatches more, fewer releases the last confirmed and withdraws extra offers.
+    #[tracing::instrument(skip(self, changes_wanted))]
+    pub async fn patch_order(
+        &self,
+        agency: AgencyId,
+        id: OrderId,
+        changes_wanted: Vec<(String, i64)>,
+    ) -> crate::Result<OrderState> {
+        let _guard = self.write.lock().await;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let mut st = self.load_order(&mut tx, Some(agency), id).await?;
+        if !matches!(st.row.status.as_str(), "open" | "filled") {
+            return Err(Error::Conflict(format!(
+                "the order is {}; only open or filled orders change",
+                st.row.status
+            )));
+        }
+        let mut errors = Vec::new();
+        let mut order = st.order.clone();
+        for (i, (name, headcount)) in changes_wanted.iter().enumerate() {
+            match order.role_index(name) {
+                None => errors.push(FieldError::new(
+                    format!("roles[{i}].name"),
+                    "no role of the order has this name",
+                )),
+                Some(r) => {
+                    if !(1..=crate::domain::order::MAX_HEADCOUNT).contains(headcount) {
+                        errors.push(FieldError::new(
+                            format!("roles[{i}].headcount"),
+                            "must be between 1 and 1000",
+                        ));
+                    } else {
+                        order.roles[r].headcount = *headcount as u32;
+                    }
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Error::Invalid(errors));
+        }
+        let mut changes = Changes::default();
+        let stored = serde_json::to_string(&OrderBody::from_order(&order)).expect("serialises");
+        store::orders::update_order_body(&mut tx, st.row.id, &stored, ms(now)).await?;
+        store::events::append(
+            &mut tx,
+            ms(now),
+            Some(agency.get()),
+            "order_patched",
+            &json!({"order": id.to_string(), "roles": changes_wanted.iter().map(|(n, h)| json!({"name": n, "headcount": h})).collect::<Vec<_>>()}),
+        )
+        .await?;
+        st.order = order;
+        st.row.body = stored;
+        // Fewer: release the most recently confirmed, withdraw offers beyond what the open slots need.
+        for r in 0..st.order.roles.len() {
+            let headcount = st.order.roles[r].headcount;
+            let mut filling: Vec<&AssignmentRow> = st
+                .assignments
+                .iter()
+                .filter(|a| {
+                    a.role_idx as usize == r && a.kind == "shift" && a.status == "confirmed"
+                })
+                .collect();
+            let over = st.filled(r).saturating_sub(headcount) as usize;
+            filling.sort_by_key(|a| std::cmp::Reverse(a.id));
+            for a in filling.into_iter().take(over) {
+                self.end_assignment(
+                    &mut tx,
+                    &st,
+                    a,
+                    "released",
+                    "headcount_lowered",
+                    now,
+                    &mut changes,
+                )
+                .await?;
+            }
+            let open = headcount.saturating_sub(st.filled(r));
+            let allowed = (open * st.order.dispatch.fanout) as usize;
+            let mut pending: Vec<&OfferRow> = st
+                .offers
+                .iter()
+                .filter(|o| o.role_idx as usize == r && o.kind == "shift" && o.status == "pending")
+                .collect();
+            pending.sort_by_key(|o| std::cmp::Reverse(o.id));
+            let extra = pending.len().saturating_sub(allowed);
+            for o in pending.into_iter().take(extra) {
+                self.close_offer(&mut tx, &st, o, "withdrawn", now).await?;
+            }
+        }
+        self.refresh(&mut tx, &mut st).await?;
+        self.dispatch(&mut tx, &mut st, now, false, &mut changes)
+            .await?;
+        tx.commit().await.map_err(store::db_error)?;
+        self.apply(changes);
+        Ok(st)
+    }
+
+    /// Ends a live assignment with `status` (released, cancelled, no_show), with its event.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn end_assignment(
+        &self,
+        tx: &mut Tx,
+        st: &OrderState,
+        a: &AssignmentRow,
+        status: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+        changes: &mut Changes,
+    ) -> crate::Result<()> {
+        store::orders::set_assignment_status(tx, a.id, status, ms(now)).await?;
+        store::events::append(
+            tx,
+            ms(now),
+            Some(st.order.agency.get()),
+            "assignment_ended",
+            &json!({
+                "assignment": crate::domain::AssignmentId::new(a.id as u64).to_string(),
+                "order": st.order.id.to_string(), "worker": WorkerId::new(a.worker_id as u64).to_string(),
+                "status": status, "reason": reason,
+            }),
+        )
+        .await?;
+        changes.unbook(a.worker_id, st.order.id);
+        Ok(())
+    }
+
+    /// Moves a pending offer out of pending (withdrawn, expired, declined), with its event.
+    pub(super) async fn close_offer(
+        &self,
+        tx: &mut Tx,
+        st: &OrderState,
+        o: &OfferRow,
+        status: &str,
+        now: DateTime<Utc>,
+    ) -> crate::Result<bool> {
+        let moved = store::orders::decide_offer(tx, o.id, status, ms(now)).await?;
+        if moved {
+            store::events::append(
+                tx,
+                ms(now),
+                Some(st.order.agency.get()),
+                "offer_closed",
+                &json!({
+                    "offer": crate::domain::OfferId::new(o.id as u64).to_string(),
+                    "order": st.order.id.to_string(), "worker": WorkerId::new(o.worker_id as u64).to_string(),
+                    "status": status,
+                }),
+            )
+            .await?;
+        }
+        Ok(moved)
+    }
+
+    /// Cancels an order: pending offers withdrawn, confirmed workers and standbys released (and told).
+    #[tracing::instrument(skip(self))]
+    pub async fn cancel_order(&self, agency: AgencyId, id: OrderId) -> crate::Result<OrderState> {
+        let _guard = self.write.lock().await;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let mut st = self.load_order(&mut tx, Some(agency), id).await?;
+        if matches!(st.row.status.as_str(), "cancelled" | "completed") {
+            return Err(Error::Conflict(format!(
+                "the order is already {}",
+                st.row.status
+            )));
+        }
+        let mut changes = Changes::default();
+        for o in st.offers.iter().filter(|o| o.status == "pending") {
+            self.close_offer(&mut tx, &st, o, "withdrawn", now).await?;
+        }
+        for a in st
+            .assignments
+            .iter()
+            .filter(|a| matches!(a.status.as_str(), "confirmed" | "standby"))
+        {
+            self.end_assignment(
+                &mut tx,
+                &st,
+                a,
+                "released",
+                "order_cancelled",
+                now,
+                &mut changes,
+            )
+            .await?;
+        }
+        store::orders::set_order_status(&mut tx, st.row.id, "cancelled", ms(now)).await?;
+        store::events::append(
+            &mut tx,
+            ms(now),
+            Some(agency.get()),
+            "order_status",
+            &json!({"order": id.to_string(), "status": "cancelled"}),
+        )
+        .await?;
+        self.refresh(&mut tx, &mut st).await?;
+        st.row.status = "cancelled".into();
+        tx.commit().await.map_err(store::db_error)?;
+        self.apply(changes);
+        Ok(st)
+    }
+
+    /// Orders of the agency, a page after `after`.
+    pub async fn list_orders(
+        &self,
+        agency: AgencyId,
+        filter: &OrderFilter,
+        after: Option<u64>,
+        limit: i64,
+    ) -> crate::Result<Vec<OrderState>> {
+        let rows = store::orders::list_orders(
+            self.store.pool(),
+            agency.get() as i64,
+            filter.status.as_deref(),
+            filter.from.map(ms),
+            filter.to.map(ms),
+            after.unwrap_or(0) as i64,
+            limit,
+        )
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let order = parse_row(&row)?;
+            let offers = store::orders::offers_of_order(self.store.pool(), row.id).await?;
+            let assignments =
+                store::orders::assignments_of_order(self.store.pool(), row.id).await?;
+            out.push(OrderState {
+                row,
+                order,
+                offers,
+                assignments,
+            });
+        }
+        Ok(out)
+    }
+
+    /// A worker as matching sees it now (the index's copy).
+    pub fn indexed_worker(&self, id: WorkerId) -> Option<std::sync::Arc<Worker>> {
+        self.index.get(id)
+    }
+}

@@ -1,0 +1,503 @@
+//! Orders, offers and assignments. The order keeps its wire body (the headcounts of a patch are written into
+//! it); offers and assignments are rows of their own so that the database can guard them: a live assignment's
+//! guard range (its shift widened by half the rest gap on each side) never overlaps another of the same
+//! worker — an exclusion constraint on PostgreSQL, [`overlapping_live`] inside the writing transaction on
+//! SQLite.
+
+use sqlx::{Any, Executor};
+
+use super::{Tx, db_error};
+
+/// Assignment statuses that hold the worker's time.
+pub const LIVE: &str = "('confirmed', 'checked_in', 'standby')";
+
+/// A stored order.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrderRow {
+    /// The order.
+    pub id: i64,
+    /// Its agency.
+    pub agency_id: i64,
+    /// The wire body it was posted with (headcounts as patched since).
+    pub body: String,
+    /// `open`, `filled`, `in_progress`, `completed` or `cancelled`.
+    pub status: String,
+    /// Shift start, unix ms.
+    pub start_at: i64,
+    /// Shift end, unix ms.
+    pub end_at: i64,
+    /// When it was posted.
+    pub created_at: i64,
+}
+
+/// A stored offer.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OfferRow {
+    /// The offer.
+    pub id: i64,
+    /// Its order.
+    pub order_id: i64,
+    /// The agency.
+    pub agency_id: i64,
+    /// The worker offered.
+    pub worker_id: i64,
+    /// The role, by index into the order's roles.
+    pub role_idx: i64,
+    /// `shift` or `standby`.
+    pub kind: String,
+    /// `pending`, `accepted`, `declined`, `expired` or `withdrawn`.
+    pub status: String,
+    /// 1 for urgent replacement offers.
+    pub urgent: i64,
+    /// Sent, unix ms.
+    pub created_at: i64,
+    /// Open until, unix ms.
+    pub expires_at: i64,
+    /// Left pending, unix ms.
+    pub decided_at: Option<i64>,
+}
+
+/// A stored assignment.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AssignmentRow {
+    /// The assignment.
+    pub id: i64,
+    /// Its order.
+    pub order_id: i64,
+    /// The agency.
+    pub agency_id: i64,
+    /// The worker.
+    pub worker_id: i64,
+    /// The role, by index.
+    pub role_idx: i64,
+    /// `shift` or `standby`.
+    pub kind: String,
+    /// `confirmed`, `checked_in`, `completed`, `no_show`, `cancelled`, `standby`, `promoted`, `released`.
+    pub status: String,
+    /// Shift start, unix ms.
+    pub start_at: i64,
+    /// Shift end, unix ms.
+    pub end_at: i64,
+    /// The offer it came from, if any.
+    pub offer_id: Option<i64>,
+    /// The assignment it replaces, if any.
+    pub replaces: Option<i64>,
+    /// Made, unix ms.
+    pub created_at: i64,
+    /// Last change, unix ms.
+    pub updated_at: i64,
+    /// Check-in, unix ms.
+    pub checked_in_at: Option<i64>,
+    /// Check-out, unix ms.
+    pub checked_out_at: Option<i64>,
+    /// Minutes late at check-in.
+    pub late_minutes: Option<i64>,
+    /// Distance from the venue at check-in.
+    pub distance_m: Option<f64>,
+    /// Minutes worked, at check-out.
+    pub worked_minutes: Option<i64>,
+}
+
+const ORDER_COLS: &str = "id, agency_id, body, status, start_at, end_at, created_at";
+const OFFER_COLS: &str = "id, order_id, agency_id, worker_id, role_idx, kind, status, urgent, created_at, expires_at, decided_at";
+const ASSIGNMENT_COLS: &str = "id, order_id, agency_id, worker_id, role_idx, kind, status, start_at, end_at, \
+    offer_id, replaces, created_at, updated_at, checked_in_at, checked_out_at, late_minutes, distance_m, worked_minutes";
+
+fn q(sql: String) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(sql)
+}
+
+/// Inserts an order and returns its id.
+pub async fn insert_order(
+    tx: &mut Tx,
+    agency: i64,
+    client_ref: &str,
+    body: &str,
+    start_at: i64,
+    end_at: i64,
+    now: i64,
+) -> crate::Result<i64> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO orders (agency_id, client_ref, body, start_at, end_at, status, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, 'open', $6, $6) RETURNING id",
+    )
+    .bind(agency)
+    .bind(client_ref)
+    .bind(body)
+    .bind(start_at)
+    .bind(end_at)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(db_error)?;
+    Ok(id)
+}
+
+/// Rewrites an order's body (a headcount patch).
+pub async fn update_order_body(tx: &mut Tx, id: i64, body: &str, now: i64) -> crate::Result<()> {
+    sqlx::query("UPDATE orders SET body = $1, updated_at = $2 WHERE id = $3")
+        .bind(body)
+        .bind(now)
+        .bind(id)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
+/// Sets an order's status.
+pub async fn set_order_status(tx: &mut Tx, id: i64, status: &str, now: i64) -> crate::Result<()> {
+    sqlx::query("UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3")
+        .bind(status)
+        .bind(now)
+        .bind(id)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
+/// An order by id (any agency: callers check the tenant).
+pub async fn order<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    id: i64,
+) -> crate::Result<Option<OrderRow>> {
+    sqlx::query_as(q(format!("SELECT {ORDER_COLS} FROM orders WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(e)
+        .await
+        .map_err(db_error)
+}
+
+/// Orders of an agency after `after`, filtered, in id order.
+pub async fn list_orders<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    agency: i64,
+    status: Option<&str>,
+    from: Option<i64>,
+    to: Option<i64>,
+    after: i64,
+    limit: i64,
+) -> crate::Result<Vec<OrderRow>> {
+    sqlx::query_as(q(format!(
+        "SELECT {ORDER_COLS} FROM orders WHERE agency_id = $1 AND id > $2 \
+         AND ($3 IS NULL OR status = $3) AND ($4 IS NULL OR end_at > $4) AND ($5 IS NULL OR start_at < $5) \
+         ORDER BY id LIMIT $6"
+    )))
+    .bind(agency)
+    .bind(after)
+    .bind(status)
+    .bind(from)
+    .bind(to)
+    .bind(limit)
+    .fetch_all(e)
+    .await
+    .map_err(db_error)
+}
+
+/// Orders not yet completed or cancelled (timers and the rebuild at start).
+pub async fn active_orders<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+) -> crate::Result<Vec<OrderRow>> {
+    sqlx::query_as(q(format!(
+        "SELECT {ORDER_COLS} FROM orders WHERE status IN ('open', 'filled', 'in_progress') ORDER BY id"
+    )))
+    .fetch_all(e)
+    .await
+    .map_err(db_error)
+}
+
+/// Inserts an offer and returns its id.
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_offer(
+    tx: &mut Tx,
+    order: i64,
+    agency: i64,
+    worker: i64,
+    role: i64,
+    kind: &str,
+    urgent: bool,
+    now: i64,
+    expires_at: i64,
+) -> crate::Result<i64> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO offers (order_id, agency_id, worker_id, role_idx, kind, status, urgent, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8) RETURNING id",
+    )
+    .bind(order)
+    .bind(agency)
+    .bind(worker)
+    .bind(role)
+    .bind(kind)
+    .bind(i64::from(urgent))
+    .bind(now)
+    .bind(expires_at)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(db_error)?;
+    Ok(id)
+}
+
+/// Moves a pending offer to `status`; false when it was no longer pending (so it leaves pending once).
+pub async fn decide_offer(tx: &mut Tx, id: i64, status: &str, now: i64) -> crate::Result<bool> {
+    let r = sqlx::query(
+        "UPDATE offers SET status = $1, decided_at = $2 WHERE id = $3 AND status = 'pending'",
+    )
+    .bind(status)
+    .bind(now)
+    .bind(id)
+    .execute(&mut **tx)
+    .await
+    .map_err(db_error)?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// An offer by id.
+pub async fn offer<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    id: i64,
+) -> crate::Result<Option<OfferRow>> {
+    sqlx::query_as(q(format!("SELECT {OFFER_COLS} FROM offers WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(e)
+        .await
+        .map_err(db_error)
+}
+
+/// The offers of an order.
+pub async fn offers_of_order<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    order: i64,
+) -> crate::Result<Vec<OfferRow>> {
+    sqlx::query_as(q(format!(
+        "SELECT {OFFER_COLS} FROM offers WHERE order_id = $1 ORDER BY id"
+    )))
+    .bind(order)
+    .fetch_all(e)
+    .await
+    .map_err(db_error)
+}
+
+/// A worker's offers, pending only or all, newest first.
+pub async fn offers_of_worker<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    worker: i64,
+    pending_only: bool,
+) -> crate::Result<Vec<OfferRow>> {
+    let filter = if pending_only {
+        "AND status = 'pending'"
+    } else {
+        ""
+    };
+    sqlx::query_as(q(format!(
+        "SELECT {OFFER_COLS} FROM offers WHERE worker_id = $1 {filter} ORDER BY id DESC LIMIT 500"
+    )))
+    .bind(worker)
+    .fetch_all(e)
+    .await
+    .map_err(db_error)
+}
+
+/// The earliest expiry among pending offers at or before `until`.
+pub async fn next_offer_expiry<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    until: i64,
+) -> crate::Result<Option<OfferRow>> {
+    sqlx::query_as(q(format!(
+        "SELECT {OFFER_COLS} FROM offers WHERE status = 'pending' AND expires_at <= $1 \
+         ORDER BY expires_at, id LIMIT 1"
+    )))
+    .bind(until)
+    .fetch_optional(e)
+    .await
+    .map_err(db_error)
+}
+
+/// Inserts an assignment after checking, in the same transaction, that the worker holds no live assignment
+/// within the rest gap (PostgreSQL's exclusion constraint checks it again). Returns the id, or `None` when the
+/// worker is booked.
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_assignment(
+    tx: &mut Tx,
+    order: i64,
+    agency: i64,
+    worker: i64,
+    role: i64,
+    kind: &str,
+    status: &str,
+    start_at: i64,
+    end_at: i64,
+    half_gap_ms: i64,
+    offer: Option<i64>,
+    replaces: Option<i64>,
+    now: i64,
+) -> crate::Result<Option<i64>> {
+    let guard_start = start_at - half_gap_ms;
+    let guard_end = end_at + half_gap_ms;
+    if overlapping_live(tx, worker, guard_start, guard_end).await? {
+        return Ok(None);
+    }
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO assignments (order_id, agency_id, worker_id, role_idx, kind, status, start_at, end_at, \
+         guard_start, guard_end, offer_id, replaces, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id",
+    )
+    .bind(order)
+    .bind(agency)
+    .bind(worker)
+    .bind(role)
+    .bind(kind)
+    .bind(status)
+    .bind(start_at)
+    .bind(end_at)
+    .bind(guard_start)
+    .bind(guard_end)
+    .bind(offer)
+    .bind(replaces)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(db_error)?;
+    Ok(Some(id))
+}
+
+/// Whether the worker holds a live assignment whose guard range meets `[guard_start, guard_end)`.
+pub async fn overlapping_live(
+    tx: &mut Tx,
+    worker: i64,
+    guard_start: i64,
+    guard_end: i64,
+) -> crate::Result<bool> {
+    let r: Option<(i64,)> = sqlx::query_as(q(format!(
+        "SELECT id FROM assignments WHERE worker_id = $1 AND status IN {LIVE} \
+         AND guard_start < $3 AND guard_end > $2 LIMIT 1"
+    )))
+    .bind(worker)
+    .bind(guard_start)
+    .bind(guard_end)
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(db_error)?;
+    Ok(r.is_some())
+}
+
+/// Sets an assignment's status.
+pub async fn set_assignment_status(
+    tx: &mut Tx,
+    id: i64,
+    status: &str,
+    now: i64,
+) -> crate::Result<()> {
+    sqlx::query("UPDATE assignments SET status = $1, updated_at = $2 WHERE id = $3")
+        .bind(status)
+        .bind(now)
+        .bind(id)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
+/// Records a check-in.
+pub async fn check_in(
+    tx: &mut Tx,
+    id: i64,
+    at: i64,
+    late_minutes: i64,
+    distance_m: f64,
+    evidence: &str,
+) -> crate::Result<()> {
+    sqlx::query(
+        "UPDATE assignments SET status = 'checked_in', checked_in_at = $1, late_minutes = $2, distance_m = $3, \
+         check_in = $4, updated_at = $1 WHERE id = $5",
+    )
+    .bind(at)
+    .bind(late_minutes)
+    .bind(distance_m)
+    .bind(evidence)
+    .bind(id)
+    .execute(&mut **tx)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+/// Records a check-out.
+pub async fn check_out(
+    tx: &mut Tx,
+    id: i64,
+    at: i64,
+    worked_minutes: i64,
+    evidence: &str,
+) -> crate::Result<()> {
+    sqlx::query(
+        "UPDATE assignments SET status = 'completed', checked_out_at = $1, worked_minutes = $2, check_out = $3, \
+         updated_at = $1 WHERE id = $4",
+    )
+    .bind(at)
+    .bind(worked_minutes)
+    .bind(evidence)
+    .bind(id)
+    .execute(&mut **tx)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+/// An assignment by id.
+pub async fn assignment<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    id: i64,
+) -> crate::Result<Option<AssignmentRow>> {
+    sqlx::query_as(q(format!(
+        "SELECT {ASSIGNMENT_COLS} FROM assignments WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(e)
+    .await
+    .map_err(db_error)
+}
+
+/// The assignments of an order, in id order.
+pub async fn assignments_of_order<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    order: i64,
+) -> crate::Result<Vec<AssignmentRow>> {
+    sqlx::query_as(q(format!(
+        "SELECT {ASSIGNMENT_COLS} FROM assignments WHERE order_id = $1 ORDER BY id"
+    )))
+    .bind(order)
+    .fetch_all(e)
+    .await
+    .map_err(db_error)
+}
+
+/// A worker's assignments, newest first.
+pub async fn assignments_of_worker<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    worker: i64,
+) -> crate::Result<Vec<AssignmentRow>> {
+    sqlx::query_as(q(format!(
+        "SELECT {ASSIGNMENT_COLS} FROM assignments WHERE worker_id = $1 ORDER BY id DESC LIMIT 500"
+    )))
+    .bind(worker)
+    .fetch_all(e)
+    .await
+    .map_err(db_error)
+}
+
+/// Assignments that hold time from `since` on (the live state rebuilt at start; completed ones count
+/// towards weekly hours).
+pub async fn recent_assignments<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    since: i64,
+) -> crate::Result<Vec<AssignmentRow>> {
+    sqlx::query_as(q(format!(
+        "SELECT {ASSIGNMENT_COLS} FROM assignments WHERE end_at > $1 \
+         AND status IN ('confirmed', 'checked_in', 'standby', 'completed') ORDER BY id"
+    )))
+    .bind(since)
+    .fetch_all(e)
+    .await
+    .map_err(db_error)
+}
