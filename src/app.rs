@@ -96,6 +96,20 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let engine = self.state.engine.clone();
+        if !engine.clock().is_manual() {
+            // With the system clock, timers are fired by a ticker; with the manual clock, by moving it.
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+                every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    every.tick().await;
+                    if let Err(e) = engine.tick().await {
+                        tracing::error!(error = %e, "firing timers failed");
+                    }
+                }
+            });
+        }
         http::serve(self.listener, self.state, shutdown).await
     }
 }

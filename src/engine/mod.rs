@@ -6,8 +6,11 @@
 //! in-memory index directly. The database enforces the invariants too, so a second node cannot break them.
 
 mod agencies;
+mod attendance;
 mod auth;
+mod offers;
 mod orders;
+mod timers;
 mod tokens;
 mod workers;
 
@@ -15,7 +18,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+pub use attendance::{Attendance, ReviewRow};
 pub use auth::Principal;
+pub use offers::{Actor, cancellation_weight};
 pub use orders::{OrderFilter, OrderState, order_id};
 pub use workers::{Imported, Upserted};
 
@@ -130,7 +135,7 @@ async fn rebuild_live(
         if let Some(order) = orders.get(&a.order_id) {
             let mut c = orders::Changes::default();
             c.book(a.worker_id, order, a.role_idx as usize);
-            c.apply(&mut live);
+            let _ = c.apply(&mut live);
         }
     }
     let rels: Vec<(i64, String, i64, i64, i64, i64)> = sqlx::query_as(
@@ -178,6 +183,7 @@ impl Engine {
             ));
         }
         let _guard = self.write.lock().await;
+        self.fire_due(to, true).await?;
         self.clock
             .set(to)
             .map_err(|e| crate::Error::Conflict(e.to_string()))?;

@@ -100,6 +100,9 @@ impl OrderState {
 pub(super) struct Changes {
     pub add: Vec<(WorkerId, Booking)>,
     pub remove: Vec<(WorkerId, OrderId)>,
+    pub reindex: Vec<Worker>,
+    pub completed: Vec<(WorkerId, String)>,
+    pub client_lists: Vec<(AgencyId, String, WorkerId, bool, bool)>,
 }
 
 impl Changes {
@@ -119,13 +122,21 @@ impl Changes {
         self.remove.push((WorkerId::new(worker as u64), order));
     }
 
-    pub(super) fn apply(self, live: &mut LiveState) {
+    pub(super) fn apply(self, live: &mut LiveState) -> Vec<Worker> {
         for (w, o) in self.remove {
             live.remove_booking(w, o);
         }
         for (w, b) in self.add {
             live.add_booking(w, b);
         }
+        for (w, client) in &self.completed {
+            live.record_completed(*w, client);
+        }
+        for (a, client, w, fav, blocked) in &self.client_lists {
+            live.set_favourite(*a, client, *w, *fav);
+            live.set_blocked(*a, client, *w, *blocked);
+        }
+        self.reindex
     }
 }
 
@@ -245,8 +256,15 @@ impl Engine {
 
     /// Applies committed changes to the live state.
     pub(super) fn apply(&self, changes: Changes) {
-        let mut live = self.live.write().expect("live state lock");
-        changes.apply(&mut live);
+        let reindex = {
+            let mut live = self.live.write().expect("live state lock");
+            changes.apply(&mut live)
+        };
+        if !reindex.is_empty()
+            && let Err(e) = self.index.upsert_many(reindex)
+        {
+            tracing::error!(error = %e, "index update after commit failed");
+        }
     }
 
     /// Reloads the order's offers and assignments after writes.

@@ -1,0 +1,513 @@
+//! Attendance and ratings: check-in and check-out by the server's clock with a geofence, no-shows (reported or
+//! by timer) with the suspension policy, ratings with their effects (favourites, blocks, reviews).
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
+
+use super::offers::Actor;
+use super::orders::{Changes, OrderState};
+use super::{Engine, from_ms, ms};
+use crate::domain::{AgencyId, AssignmentId, LatLon, Stars, WorkerId, WorkerStatus};
+use crate::error::{Error, FieldError};
+use crate::store::{self, Tx, orders::AssignmentRow};
+
+/// How early before the start a check-in is accepted.
+pub const CHECK_IN_EARLY: Duration = Duration::minutes(60);
+
+/// The no-show policy: suspend after this many no-shows within [`STRIKE_WINDOW`].
+pub const STRIKES_TO_SUSPEND: usize = 3;
+/// The window in which no-shows count as strikes.
+pub const STRIKE_WINDOW: Duration = Duration::days(30);
+/// Completed shifts after a no-show that wipe one strike (strikes decay with clean work).
+pub const CLEAN_SHIFTS_PER_STRIKE: usize = 5;
+/// When a review of a low rating is due.
+pub const REVIEW_DUE: Duration = Duration::hours(48);
+
+/// The answer to a check-in or check-out.
+#[derive(Debug, Clone)]
+pub struct Attendance {
+    /// The assignment after the change.
+    pub assignment: AssignmentRow,
+    /// The order it belongs to.
+    pub order: OrderState,
+    /// Minutes after the start the worker checked in.
+    pub late_minutes: i64,
+    /// Distance from the venue at check-in, metres.
+    pub distance_m: f64,
+    /// Minutes worked, on check-out.
+    pub worked_minutes: Option<i64>,
+}
+
+/// A stored review.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReviewRow {
+    /// The review.
+    pub id: i64,
+    /// The assignment rated.
+    pub assignment_id: i64,
+    /// The worker.
+    pub worker_id: i64,
+    /// The stars given.
+    pub stars: i64,
+    /// `open` or `resolved`.
+    pub status: String,
+    /// Due, unix ms.
+    pub due_at: i64,
+    /// Opened, unix ms.
+    pub created_at: i64,
+}
+
+impl Engine {
+    /// Checks a worker in: between 60 minutes before start and the end, inside the venue's geofence, by the
+    /// server's clock. A repeated check-in answers the first one again.
+    #[tracing::instrument(skip(self, device_time))]
+    pub async fn check_in(
+        &self,
+        actor: Actor,
+        id: AssignmentId,
+        at: LatLon,
+        device_time: Option<String>,
+    ) -> crate::Result<Attendance> {
+        let _guard = self.write.lock().await;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let (a, st) = self.own_assignment(&mut tx, actor, id).await?;
+        if a.status == "checked_in" || (a.status == "completed" && a.checked_in_at.is_some()) {
+            return Ok(Attendance {
+                late_minutes: a.late_minutes.unwrap_or(0),
+                distance_m: a.distance_m.unwrap_or(0.0),
+                worked_minutes: None,
+                assignment: a,
+                order: st,
+            });
+        }
+        if a.status != "confirmed" {
+            return Err(Error::Conflict(format!("the assignment is {}", a.status)));
+        }
+        let (start, end) = (st.order.shift.start(), st.order.shift.end());
+        if now < start - CHECK_IN_EARLY || now >= end {
+            return Err(Error::Conflict(
+                "check-in is open from 60 minutes before the start until the end".into(),
+            ));
+        }
+        let distance_m = (st.order.venue.location.distance_km(at) * 1000.0).round();
+        if distance_m > st.order.venue.geofence_m {
+            return Err(Error::Refused {
+                problem: "outside-geofence",
+                detail: format!(
+                    "{distance_m} m from the venue; the geofence is {} m",
+                    st.order.venue.geofence_m
+                ),
+            });
+        }
+        let late_minutes = ((now - start).num_seconds().max(0)) / 60;
+        let evidence =
+            json!({"lat": at.lat(), "lon": at.lon(), "device_time": device_time}).to_string();
+        store::orders::check_in(&mut tx, a.id, ms(now), late_minutes, distance_m, &evidence)
+            .await?;
+        store::events::append(
+            &mut tx,
+            ms(now),
+            Some(st.order.agency.get()),
+            "checked_in",
+            &json!({"assignment": id.to_string(), "late_minutes": late_minutes, "distance_m": distance_m}),
+        )
+        .await?;
+        let mut changes = Changes::default();
+        if late_minutes > 0 {
+            self.bump_stats(
+                &mut tx,
+                WorkerId::new(a.worker_id as u64),
+                now,
+                &mut changes,
+                |s| s.late_arrivals += 1,
+            )
+            .await?;
+        }
+        let assignment = store::orders::assignment(&mut *tx, a.id)
+            .await?
+            .ok_or_else(|| Error::Internal("assignment vanished".into()))?;
+        tx.commit().await.map_err(store::db_error)?;
+        self.apply(changes);
+        Ok(Attendance {
+            assignment,
+            order: st,
+            late_minutes,
+            distance_m,
+            worked_minutes: None,
+        })
+    }
+
+    /// Checks a worker out: only after a check-in; worked minutes run from the later of check-in and start.
+    /// A repeated check-out answers the first one again.
+    #[tracing::instrument(skip(self, device_time))]
+    pub async fn check_out(
+        &self,
+        actor: Actor,
+        id: AssignmentId,
+        at: LatLon,
+        device_time: Option<String>,
+    ) -> crate::Result<Attendance> {
+        let _guard = self.write.lock().await;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let (a, st) = self.own_assignment(&mut tx, actor, id).await?;
+        if a.status == "completed" && a.checked_out_at.is_some() {
+            return Ok(Attendance {
+                late_minutes: a.late_minutes.unwrap_or(0),
+                distance_m: a.distance_m.unwrap_or(0.0),
+                worked_minutes: a.worked_minutes,
+                assignment: a,
+                order: st,
+            });
+        }
+        if a.status != "checked_in" {
+            return Err(Error::Conflict(format!(
+                "check-out needs a check-in first; the assignment is {}",
+                a.status
+            )));
+        }
+        let mut changes = Changes::default();
+        let worked = self
+            .complete(&mut tx, &st, &a, now, Some((at, device_time)), &mut changes)
+            .await?;
+        let assignment = store::orders::assignment(&mut *tx, a.id)
+            .await?
+            .ok_or_else(|| Error::Internal("assignment vanished".into()))?;
+        tx.commit().await.map_err(store::db_error)?;
+        self.apply(changes);
+        Ok(Attendance {
+            late_minutes: assignment.late_minutes.unwrap_or(0),
+            distance_m: assignment.distance_m.unwrap_or(0.0),
+            worked_minutes: Some(worked),
+            assignment,
+            order: st,
+        })
+    }
+
+    /// Completes a checked-in assignment (check-out, or the end of the shift): worked minutes, the worker's
+    /// record, experience with the client.
+    pub(super) async fn complete(
+        &self,
+        tx: &mut Tx,
+        st: &OrderState,
+        a: &AssignmentRow,
+        now: DateTime<Utc>,
+        at: Option<(LatLon, Option<String>)>,
+        changes: &mut Changes,
+    ) -> crate::Result<i64> {
+        let from = from_ms(a.checked_in_at.unwrap_or(a.start_at)).max(st.order.shift.start());
+        let until = now.min(st.order.shift.end());
+        let worked = ((until - from).num_seconds().max(0)) / 60;
+        let evidence = match at {
+            Some((p, device_time)) => {
+                json!({"lat": p.lat(), "lon": p.lon(), "device_time": device_time}).to_string()
+            }
+            None => json!({"automatic": "shift ended"}).to_string(),
+        };
+        store::orders::check_out(tx, a.id, ms(now), worked, &evidence).await?;
+        store::events::append(
+            tx,
+            ms(now),
+            Some(st.order.agency.get()),
+            "checked_out",
+            &json!({"assignment": AssignmentId::new(a.id as u64).to_string(), "worked_minutes": worked}),
+        )
+        .await?;
+        let worker = WorkerId::new(a.worker_id as u64);
+        self.bump_stats(tx, worker, now, changes, |s| s.completed_shifts += 1)
+            .await?;
+        sqlx::query(
+            "INSERT INTO client_relations (agency_id, client_ref, worker_id, completed) VALUES ($1, $2, $3, 1) \
+             ON CONFLICT (agency_id, client_ref, worker_id) DO UPDATE SET completed = client_relations.completed + 1",
+        )
+        .bind(st.row.agency_id)
+        .bind(&st.order.client_ref)
+        .bind(a.worker_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(store::db_error)?;
+        changes
+            .completed
+            .push((worker, st.order.client_ref.clone()));
+        Ok(worked)
+    }
+
+    /// The agency reports a no-show now (after the start).
+    #[tracing::instrument(skip(self))]
+    pub async fn report_no_show(
+        &self,
+        agency: AgencyId,
+        id: AssignmentId,
+    ) -> crate::Result<AssignmentRow> {
+        let _guard = self.write.lock().await;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let (a, mut st) = self
+            .own_assignment(&mut tx, Actor::Agency(agency), id)
+            .await?;
+        if a.status != "confirmed" {
+            return Err(Error::Conflict(format!(
+                "only a confirmed assignment can be a no-show; this one is {}",
+                a.status
+            )));
+        }
+        if now < st.order.shift.start() {
+            return Err(Error::Conflict("the shift has not started yet".into()));
+        }
+        let mut changes = Changes::default();
+        self.no_show(&mut tx, &mut st, &a, now, "reported", &mut changes)
+            .await?;
+        let updated = store::orders::assignment(&mut *tx, a.id)
+            .await?
+            .ok_or_else(|| Error::Internal("assignment vanished".into()))?;
+        tx.commit().await.map_err(store::db_error)?;
+        self.apply(changes);
+        Ok(updated)
+    }
+
+    /// Marks a no-show, applies the suspension policy and replaces the worker.
+    pub(super) async fn no_show(
+        &self,
+        tx: &mut Tx,
+        st: &mut OrderState,
+        a: &AssignmentRow,
+        now: DateTime<Utc>,
+        how: &str,
+        changes: &mut Changes,
+    ) -> crate::Result<()> {
+        self.end_assignment(tx, st, a, "no_show", how, now, changes)
+            .await?;
+        let worker = WorkerId::new(a.worker_id as u64);
+        self.bump_stats(tx, worker, now, changes, |s| s.no_shows += 1)
+            .await?;
+        self.suspend_if_struck_out(tx, worker, now, changes).await?;
+        self.refresh(tx, st).await?;
+        self.replace(tx, st, a.role_idx as usize, Some(a.id), now, changes)
+            .await
+    }
+
+    /// Strikes: no-shows within the window, less one for every [`CLEAN_SHIFTS_PER_STRIKE`] shifts completed
+    /// after the first of them.
+    async fn strikes(
+        &self,
+        tx: &mut Tx,
+        worker: WorkerId,
+        now: DateTime<Utc>,
+    ) -> crate::Result<usize> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT status, start_at FROM assignments WHERE worker_id = $1 AND kind = 'shift' \
+             AND status IN ('no_show', 'completed') AND start_at >= $2 ORDER BY start_at",
+        )
+        .bind(worker.get() as i64)
+        .bind(ms(now - STRIKE_WINDOW))
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(store::db_error)?;
+        let no_shows = rows.iter().filter(|r| r.0 == "no_show").count();
+        let first = rows.iter().position(|r| r.0 == "no_show");
+        let clean_after = first.map_or(0, |i| {
+            rows[i..].iter().filter(|r| r.0 == "completed").count()
+        });
+        Ok(no_shows.saturating_sub(clean_after / CLEAN_SHIFTS_PER_STRIKE))
+    }
+
+    async fn suspend_if_struck_out(
+        &self,
+        tx: &mut Tx,
+        worker: WorkerId,
+        now: DateTime<Utc>,
+        changes: &mut Changes,
+    ) -> crate::Result<()> {
+        if self.strikes(tx, worker, now).await? < STRIKES_TO_SUSPEND {
+            return Ok(());
+        }
+        self.set_status(
+            tx,
+            worker,
+            WorkerStatus::Suspended,
+            "no_show_strikes",
+            now,
+            changes,
+        )
+        .await
+    }
+
+    async fn set_status(
+        &self,
+        tx: &mut Tx,
+        worker: WorkerId,
+        status: WorkerStatus,
+        reason: &str,
+        now: DateTime<Utc>,
+        changes: &mut Changes,
+    ) -> crate::Result<()> {
+        sqlx::query("UPDATE workers SET status = $1, updated_at = $2 WHERE id = $3")
+            .bind(status.as_str())
+            .bind(ms(now))
+            .bind(worker.get() as i64)
+            .execute(&mut **tx)
+            .await
+            .map_err(store::db_error)?;
+        store::events::append(
+            tx,
+            ms(now),
+            None,
+            "worker_status",
+            &json!({"worker": worker.to_string(), "status": status.as_str(), "reason": reason}),
+        )
+        .await?;
+        if let Some(w) = changes.reindex.iter_mut().rev().find(|w| w.id == worker) {
+            w.status = status;
+        } else if let Some(w) = self.index.get(worker) {
+            let mut w = (*w).clone();
+            w.status = status;
+            changes.reindex.push(w);
+        }
+        Ok(())
+    }
+
+    /// Rates a completed assignment, once: 5 stars makes the worker a favourite of the client, 1 star blocks
+    /// them for the client, 2 stars or fewer opens a review due in 48 hours.
+    #[tracing::instrument(skip(self, comment))]
+    pub async fn rate(
+        &self,
+        agency: AgencyId,
+        id: AssignmentId,
+        stars: i64,
+        comment: String,
+    ) -> crate::Result<Option<ReviewRow>> {
+        let stars = Stars::new(stars).map_err(|e| Error::Invalid(vec![e]))?;
+        if comment.chars().count() > 2000 {
+            return Err(Error::Invalid(vec![FieldError::new(
+                "comment",
+                "at most 2000 characters",
+            )]));
+        }
+        let _guard = self.write.lock().await;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let (a, st) = self
+            .own_assignment(&mut tx, Actor::Agency(agency), id)
+            .await?;
+        if a.status != "completed" {
+            return Err(Error::Conflict(format!(
+                "only a completed (checked-out) assignment can be rated; this one is {}",
+                a.status
+            )));
+        }
+        let exists: Option<(i64,)> =
+            sqlx::query_as("SELECT assignment_id FROM ratings WHERE assignment_id = $1")
+                .bind(a.id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(store::db_error)?;
+        if exists.is_some() {
+            return Err(Error::Conflict("the assignment is already rated".into()));
+        }
+        sqlx::query(
+            "INSERT INTO ratings (assignment_id, agency_id, worker_id, stars, comment, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(a.id)
+        .bind(a.agency_id)
+        .bind(a.worker_id)
+        .bind(i64::from(stars.get()))
+        .bind(&comment)
+        .bind(ms(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(store::db_error)?;
+        store::events::append(
+            &mut tx,
+            ms(now),
+            Some(agency.get()),
+            "rated",
+            &json!({"assignment": id.to_string(), "worker": WorkerId::new(a.worker_id as u64).to_string(), "stars": stars.get()}),
+        )
+        .await?;
+        let worker = WorkerId::new(a.worker_id as u64);
+        let mut changes = Changes::default();
+        self.bump_stats(&mut tx, worker, now, &mut changes, |s| {
+            s.rating_sum += u32::from(stars.get());
+            s.rating_count += 1;
+        })
+        .await?;
+        let (fav, blocked) = (stars.get() == 5, stars.get() == 1);
+        if fav || blocked {
+            sqlx::query(
+                "INSERT INTO client_relations (agency_id, client_ref, worker_id, favourite, blocked) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (agency_id, client_ref, worker_id) DO UPDATE \
+                 SET favourite = excluded.favourite, blocked = excluded.blocked",
+            )
+            .bind(a.agency_id)
+            .bind(&st.order.client_ref)
+            .bind(a.worker_id)
+            .bind(i64::from(fav))
+            .bind(i64::from(blocked))
+            .execute(&mut *tx)
+            .await
+            .map_err(store::db_error)?;
+            changes
+                .client_lists
+                .push((agency, st.order.client_ref.clone(), worker, fav, blocked));
+        }
+        let mut review = None;
+        if stars.get() <= 2 {
+            let (rid,): (i64,) = sqlx::query_as(
+                "INSERT INTO reviews (agency_id, assignment_id, worker_id, stars, status, due_at, created_at) \
+                 VALUES ($1, $2, $3, $4, 'open', $5, $6) RETURNING id",
+            )
+            .bind(a.agency_id)
+            .bind(a.id)
+            .bind(a.worker_id)
+            .bind(i64::from(stars.get()))
+            .bind(ms(now + REVIEW_DUE))
+            .bind(ms(now))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(store::db_error)?;
+            store::events::append(
+                &mut tx,
+                ms(now),
+                Some(agency.get()),
+                "review_opened",
+                &json!({"review": crate::domain::ReviewId::new(rid as u64).to_string(), "assignment": id.to_string()}),
+            )
+            .await?;
+            review = Some(ReviewRow {
+                id: rid,
+                assignment_id: a.id,
+                worker_id: a.worker_id,
+                stars: i64::from(stars.get()),
+                status: "open".into(),
+                due_at: ms(now + REVIEW_DUE),
+                created_at: ms(now),
+            });
+        }
+        tx.commit().await.map_err(store::db_error)?;
+        self.apply(changes);
+        Ok(review)
+    }
+
+    /// The agency's reviews, optionally by status, a page after `after`.
+    pub async fn reviews(
+        &self,
+        agency: AgencyId,
+        status: Option<&str>,
+        after: i64,
+        limit: i64,
+    ) -> crate::Result<Vec<ReviewRow>> {
+        sqlx::query_as(
+            "SELECT id, assignment_id, worker_id, stars, status, due_at, created_at FROM reviews \
+             WHERE agency_id = $1 AND ($2 IS NULL OR status = $2) AND id > $3 ORDER BY id LIMIT $4",
+        )
+        .bind(agency.get() as i64)
+        .bind(status)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(self.store.pool())
+        .await
+        .map_err(store::db_error)
+    }
+}

@@ -1,0 +1,420 @@
+//! The worker's side of dispatch: accepting and declining offers, cancelling an assignment, and the
+//! replacement that follows (a standby of the order first, then urgent offers to the on-call pool and to
+//! other candidates).
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::orders::{Changes, OrderState};
+use super::{Engine, ms};
+use crate::domain::{AgencyId, AssignmentId, OfferId, OrderId, WorkerId, WorkerStatus};
+use crate::error::Error;
+use crate::matching::MatchContext;
+use crate::store::{self, Tx, orders::AssignmentRow};
+
+/// Who is acting on an assignment.
+#[derive(Debug, Clone, Copy)]
+pub enum Actor {
+    /// The agency that owns it.
+    Agency(AgencyId),
+    /// The worker it belongs to.
+    Worker(WorkerId),
+}
+
+/// How much a cancellation weighs, by the notice it gave: a day or more 1, under 24 h 2, under 8 h 3, under
+/// 2 h 4.
+pub fn cancellation_weight(notice: chrono::Duration) -> f64 {
+    let h = notice.num_minutes() as f64 / 60.0;
+    if h >= 24.0 {
+        1.0
+    } else if h >= 8.0 {
+        2.0
+    } else if h >= 2.0 {
+        3.0
+    } else {
+        4.0
+    }
+}
+
+impl Engine {
+    async fn own_offer(
+        &self,
+        tx: &mut Tx,
+        worker: WorkerId,
+        id: OfferId,
+    ) -> crate::Result<(store::orders::OfferRow, OrderState)> {
+        let offer = store::orders::offer(&mut **tx, id.get() as i64)
+            .await?
+            .filter(|o| o.worker_id == worker.get() as i64)
+            .ok_or_else(|| Error::NotFound("offer".into()))?;
+        let st = self
+            .load_order(tx, None, OrderId::new(offer.order_id as u64))
+            .await?;
+        Ok((offer, st))
+    }
+
+    /// Accepts an offer: only a pending, unexpired offer; never over the headcount; never a double booking.
+    #[tracing::instrument(skip(self))]
+    pub async fn accept_offer(
+        &self,
+        worker: WorkerId,
+        id: OfferId,
+    ) -> crate::Result<(OrderState, i64)> {
+        let _guard = self.write.lock().await;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let (offer, mut st) = self.own_offer(&mut tx, worker, id).await?;
+        if offer.status != "pending" {
+            return Err(Error::Conflict(format!("the offer is {}", offer.status)));
+        }
+        if ms(now) >= offer.expires_at {
+            return Err(Error::Conflict("the offer has expired".into()));
+        }
+        let role = offer.role_idx as usize;
+        let (kind, status) = if offer.kind == "standby" {
+            ("standby", "standby")
+        } else {
+            ("shift", "confirmed")
+        };
+        if kind == "shift" && st.filled(role) >= st.order.roles[role].headcount {
+            return Err(Error::Conflict("the role is already full".into()));
+        }
+        let mut changes = Changes::default();
+        let Some(assignment) = self
+            .make_assignment(
+                &mut tx,
+                &st,
+                worker,
+                role,
+                kind,
+                status,
+                Some(offer.id),
+                None,
+                now,
+                0.0,
+                &mut changes,
+            )
+            .await?
+        else {
+            return Err(Error::Conflict(
+                "the worker is booked elsewhere at an overlapping time (counting the rest gap)"
+                    .into(),
+            ));
+        };
+        if !self
+            .close_offer(&mut tx, &st, &offer, "accepted", now)
+            .await?
+        {
+            return Err(Error::Conflict("the offer is no longer pending".into()));
+        }
+        self.refresh(&mut tx, &mut st).await?;
+        // A full role withdraws its other pending offers.
+        if kind == "shift" && st.filled(role) >= st.order.roles[role].headcount {
+            let pending: Vec<_> = st
+                .offers
+                .iter()
+                .filter(|o| {
+                    o.role_idx as usize == role && o.kind == "shift" && o.status == "pending"
+                })
+                .cloned()
+                .collect();
+            for o in &pending {
+                self.close_offer(&mut tx, &st, o, "withdrawn", now).await?;
+            }
+            self.refresh(&mut tx, &mut st).await?;
+        }
+        self.update_status(&mut tx, &mut st, now).await?;
+        tx.commit().await.map_err(store::db_error)?;
+        self.apply(changes);
+        Ok((st, assignment))
+    }
+
+    /// Declines an offer; the next candidate is offered the slot.
+    #[tracing::instrument(skip(self))]
+    pub async fn decline_offer(&self, worker: WorkerId, id: OfferId) -> crate::Result<()> {
+        let _guard = self.write.lock().await;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let (offer, mut st) = self.own_offer(&mut tx, worker, id).await?;
+        if offer.status != "pending" {
+            return Err(Error::Conflict(format!("the offer is {}", offer.status)));
+        }
+        self.close_offer(&mut tx, &st, &offer, "declined", now)
+            .await?;
+        self.refresh(&mut tx, &mut st).await?;
+        let mut changes = Changes::default();
+        let urgent = offer.urgent != 0;
+        self.dispatch(&mut tx, &mut st, now, urgent, &mut changes)
+            .await?;
+        tx.commit().await.map_err(store::db_error)?;
+        self.apply(changes);
+        Ok(())
+    }
+
+    /// An assignment the actor may act on, with its order.
+    pub(super) async fn own_assignment(
+        &self,
+        tx: &mut Tx,
+        actor: Actor,
+        id: AssignmentId,
+    ) -> crate::Result<(AssignmentRow, OrderState)> {
+        let a = store::orders::assignment(&mut **tx, id.get() as i64)
+            .await?
+            .filter(|a| match actor {
+                Actor::Agency(ag) => a.agency_id == ag.get() as i64,
+                Actor::Worker(w) => a.worker_id == w.get() as i64,
+            })
+            .ok_or_else(|| Error::NotFound("assignment".into()))?;
+        let st = self
+            .load_order(tx, None, OrderId::new(a.order_id as u64))
+            .await?;
+        Ok((a, st))
+    }
+
+    /// Cancels an assignment (the worker, or the agency); the engine dispatches a replacement, a standby of
+    /// the order first. A worker's own cancellation counts against their record, weighted by notice.
+    #[tracing::instrument(skip(self))]
+    pub async fn cancel_assignment(
+        &self,
+        actor: Actor,
+        id: AssignmentId,
+    ) -> crate::Result<AssignmentRow> {
+        let _guard = self.write.lock().await;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let (a, mut st) = self.own_assignment(&mut tx, actor, id).await?;
+        if !matches!(a.status.as_str(), "confirmed" | "standby") {
+            return Err(Error::Conflict(format!("the assignment is {}", a.status)));
+        }
+        let mut changes = Changes::default();
+        let reason = match actor {
+            Actor::Worker(_) => "worker_cancelled",
+            Actor::Agency(_) => "agency_cancelled",
+        };
+        self.end_assignment(&mut tx, &st, &a, "cancelled", reason, now, &mut changes)
+            .await?;
+        if let Actor::Worker(w) = actor {
+            let notice = st.order.shift.start() - now;
+            self.bump_stats(&mut tx, w, now, &mut changes, |s| {
+                s.cancellations += 1;
+                s.cancellation_weight += cancellation_weight(notice);
+            })
+            .await?;
+        }
+        self.refresh(&mut tx, &mut st).await?;
+        if a.kind == "shift" {
+            self.replace(
+                &mut tx,
+                &mut st,
+                a.role_idx as usize,
+                Some(a.id),
+                now,
+                &mut changes,
+            )
+            .await?;
+        } else {
+            self.dispatch(&mut tx, &mut st, now, false, &mut changes)
+                .await?;
+        }
+        let updated = store::orders::assignment(&mut *tx, a.id)
+            .await?
+            .ok_or_else(|| Error::Internal("assignment vanished".into()))?;
+        tx.commit().await.map_err(store::db_error)?;
+        self.apply(changes);
+        Ok(updated)
+    }
+
+    /// Fills a slot of `role` that was lost (no-show, cancellation): promotes the best fitting standby of the
+    /// order at once; with none, urgent offers go to the on-call pool first, then to other candidates.
+    pub(super) async fn replace(
+        &self,
+        tx: &mut Tx,
+        st: &mut OrderState,
+        role: usize,
+        lost: Option<i64>,
+        now: DateTime<Utc>,
+        changes: &mut Changes,
+    ) -> crate::Result<()> {
+        if st.filled(role) >= st.order.roles[role].headcount
+            || !matches!(st.row.status.as_str(), "open" | "filled" | "in_progress")
+        {
+            return Ok(());
+        }
+        if let Some(standby) = self.best_standby(st, role) {
+            self.end_assignment(tx, st, &standby, "promoted", "replacement", now, changes)
+                .await?;
+            let worker = WorkerId::new(standby.worker_id as u64);
+            let made = self
+                .make_assignment(
+                    tx,
+                    st,
+                    worker,
+                    role,
+                    "shift",
+                    "confirmed",
+                    None,
+                    lost,
+                    now,
+                    0.0,
+                    changes,
+                )
+                .await?;
+            if made.is_some() {
+                store::events::append(
+                    tx,
+                    ms(now),
+                    Some(st.order.agency.get()),
+                    "standby_promoted",
+                    &json!({
+                        "order": st.order.id.to_string(), "worker": worker.to_string(),
+                        "replaces": lost.map(|l| AssignmentId::new(l as u64).to_string()),
+                        "lost_at": crate::domain::time::format_instant(now),
+                    }),
+                )
+                .await?;
+            }
+            self.refresh(tx, st).await?;
+            return self.update_status(tx, st, now).await;
+        }
+        // No standby: urgent offers, the on-call pool first.
+        if st.order.dispatch.mode == crate::domain::DispatchMode::Offer
+            || now >= st.order.shift.start()
+        {
+            self.offer_on_call(tx, st, role, now).await?;
+            self.refresh(tx, st).await?;
+            let urgent = now + chrono::Duration::hours(24) >= st.order.shift.start();
+            return self.dispatch_urgent(tx, st, urgent, now, changes).await;
+        }
+        self.dispatch(tx, st, now, false, changes).await
+    }
+
+    async fn dispatch_urgent(
+        &self,
+        tx: &mut Tx,
+        st: &mut OrderState,
+        urgent: bool,
+        now: DateTime<Utc>,
+        changes: &mut Changes,
+    ) -> crate::Result<()> {
+        // Urgent replacements go out as offers even for `assign` orders: the worker must confirm they can
+        // come at short notice.
+        let mode = st.order.dispatch.mode;
+        st.order.dispatch.mode = crate::domain::DispatchMode::Offer;
+        let r = self.dispatch(tx, st, now, urgent, changes).await;
+        st.order.dispatch.mode = mode;
+        r
+    }
+
+    /// The standby of the order who fits `role` best: holds its skills, languages and certifications, by
+    /// show-up probability, then rating, then id.
+    fn best_standby(&self, st: &OrderState, role: usize) -> Option<AssignmentRow> {
+        let r = &st.order.roles[role];
+        let mut best: Option<(f64, AssignmentRow)> = None;
+        for a in st.assignments.iter().filter(|a| a.status == "standby") {
+            let Some(w) = self.index.get(WorkerId::new(a.worker_id as u64)) else {
+                continue;
+            };
+            let fits = w.status == WorkerStatus::Active
+                && r.skills
+                    .iter()
+                    .all(|s| w.skill_level(&s.name).is_some_and(|l| l >= s.min_level))
+                && r.languages.iter().all(|l| w.speaks(l))
+                && r.certifications.iter().all(|c| w.certified(c));
+            if !fits {
+                continue;
+            }
+            let p = crate::dispatch::standby::show_up(&w.stats, &self.policy);
+            let better = match &best {
+                None => true,
+                Some((bp, ba)) => p > *bp || (p == *bp && a.worker_id < ba.worker_id),
+            };
+            if better {
+                best = Some((p, a.clone()));
+            }
+        }
+        best.map(|(_, a)| a)
+    }
+
+    /// Urgent offers to on-call workers whose window covers the shift and whose radius reaches the venue,
+    /// if they fit the role.
+    async fn offer_on_call(
+        &self,
+        tx: &mut Tx,
+        st: &mut OrderState,
+        role: usize,
+        now: DateTime<Utc>,
+    ) -> crate::Result<()> {
+        let open = st.order.roles[role]
+            .headcount
+            .saturating_sub(st.filled(role));
+        let need = (open * st.order.dispatch.fanout).saturating_sub(st.pending(role));
+        if need == 0 {
+            return Ok(());
+        }
+        let involved = st.involved();
+        let picks: Vec<(crate::domain::WorkerId, f64)> = {
+            let live = self.live.read().expect("live state lock");
+            let pool = live.on_call_for(&st.order.shift, st.order.venue.location);
+            let ctx = MatchContext {
+                order: &st.order,
+                role: &st.order.roles[role],
+                live: &live,
+                policy: &self.policy,
+                now,
+                exclude: &involved,
+            };
+            let workers: Vec<_> = pool.into_iter().filter_map(|w| self.index.get(w)).collect();
+            crate::matching::rank(&ctx, &workers, need as usize)
+                .ranked
+                .into_iter()
+                .map(|s| (s.worker.id, s.score))
+                .collect()
+        };
+        for (w, score) in picks {
+            self.send_offer(tx, st, w, role, "shift", true, now, score)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Changes a worker's record (and the tier and suspension that follow) in the database and the index.
+    pub(super) async fn bump_stats(
+        &self,
+        tx: &mut Tx,
+        worker: WorkerId,
+        now: DateTime<Utc>,
+        changes: &mut Changes,
+        f: impl FnOnce(&mut crate::domain::WorkerStats),
+    ) -> crate::Result<()> {
+        let row: Option<(i64,)> = sqlx::query_as("SELECT agency_id FROM workers WHERE id = $1")
+            .bind(worker.get() as i64)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(store::db_error)?;
+        let Some((agency,)) = row else { return Ok(()) };
+        let Some(r) = store::workers::get_tx(tx, AgencyId::new(agency as u64), worker).await?
+        else {
+            return Ok(());
+        };
+        let mut stats = r.stats;
+        f(&mut stats);
+        store::workers::update_stats(tx, worker, &stats, r.status, ms(now)).await?;
+        store::events::append(
+            tx,
+            ms(now),
+            Some(agency as u64),
+            "worker_stats",
+            &json!({"worker": worker.to_string(), "completed_shifts": stats.completed_shifts,
+                    "no_shows": stats.no_shows, "late_arrivals": stats.late_arrivals,
+                    "cancellations": stats.cancellations, "rating_sum": stats.rating_sum,
+                    "rating_count": stats.rating_count}),
+        )
+        .await?;
+        if let Some(w) = self.index.get(worker) {
+            let mut w = (*w).clone();
+            w.stats = stats;
+            changes.reindex.push(w);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,210 @@
+//! Timers: offer expiry, no-show at `start + grace`, order start and order end (standbys released, checked-in
+//! workers checked out, leftover offers withdrawn). They are not kept in memory: the next due timer is always
+//! derived from the stored state, so a restart loses none. With the manual clock, moving time forward fires
+//! every due timer in time order, each at its own instant, before the call returns.
+
+use chrono::{DateTime, Utc};
+
+use super::orders::Changes;
+use super::{Engine, from_ms, ms};
+use crate::domain::OrderId;
+use crate::store;
+
+/// A timer that has fallen due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Timer {
+    /// A pending offer reaches `expires_at`.
+    OfferExpiry { offer: i64 },
+    /// A confirmed worker has not checked in by `start + grace`.
+    NoShow { assignment: i64 },
+    /// An order starts.
+    OrderStart { order: i64 },
+    /// An order ends.
+    OrderEnd { order: i64 },
+}
+
+impl Engine {
+    /// The earliest timer due at or before `until`, with its instant.
+    async fn next_due(
+        &self,
+        until: DateTime<Utc>,
+    ) -> crate::Result<Option<(DateTime<Utc>, Timer)>> {
+        let pool = self.store.pool();
+        let u = ms(until);
+        let mut due: Vec<(i64, Timer)> = Vec::new();
+        if let Some(o) = store::orders::next_offer_expiry(pool, u).await? {
+            due.push((o.expires_at, Timer::OfferExpiry { offer: o.id }));
+        }
+        let starting: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT start_at, id FROM orders WHERE status IN ('open', 'filled') AND start_at <= $1 \
+             ORDER BY start_at, id LIMIT 1",
+        )
+        .bind(u)
+        .fetch_optional(pool)
+        .await
+        .map_err(store::db_error)?;
+        if let Some((at, id)) = starting {
+            due.push((at, Timer::OrderStart { order: id }));
+        }
+        let ending: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT end_at, id FROM orders WHERE status IN ('open', 'filled', 'in_progress') AND end_at <= $1 \
+             ORDER BY end_at, id LIMIT 1",
+        )
+        .bind(u)
+        .fetch_optional(pool)
+        .await
+        .map_err(store::db_error)?;
+        if let Some((at, id)) = ending {
+            due.push((at, Timer::OrderEnd { order: id }));
+        }
+        // Confirmed workers of started orders: the grace is per order.
+        let confirmed: Vec<(i64, i64, i64)> = sqlx::query_as(
+            "SELECT a.id, a.start_at, a.order_id FROM assignments a WHERE a.status = 'confirmed' \
+             AND a.kind = 'shift' AND a.start_at <= $1 ORDER BY a.start_at, a.id LIMIT 1000",
+        )
+        .bind(u)
+        .fetch_all(pool)
+        .await
+        .map_err(store::db_error)?;
+        let mut graces: std::collections::HashMap<i64, i64> = Default::default();
+        for (id, start, order) in confirmed {
+            let grace = match graces.get(&order) {
+                Some(g) => *g,
+                None => {
+                    let g = match store::orders::order(pool, order).await? {
+                        Some(row) => {
+                            i64::from(super::orders::parse_row(&row)?.no_show_grace_min) * 60_000
+                        }
+                        None => continue,
+                    };
+                    graces.insert(order, g);
+                    g
+                }
+            };
+            if start + grace <= u {
+                due.push((start + grace, Timer::NoShow { assignment: id }));
+            }
+        }
+        Ok(due.into_iter().min().map(|(at, t)| (from_ms(at), t)))
+    }
+
+    /// Fires every timer due by `until`, in time order, each at its own instant.
+    pub(super) async fn fire_due(
+        &self,
+        until: DateTime<Utc>,
+        set_clock: bool,
+    ) -> crate::Result<usize> {
+        let mut fired = 0;
+        while let Some((at, timer)) = self.next_due(until).await? {
+            if set_clock && at > self.now() {
+                self.clock
+                    .set(at)
+                    .map_err(|e| crate::Error::Internal(e.to_string()))?;
+            }
+            self.fire(timer, at.max(if set_clock { at } else { self.now() }))
+                .await?;
+            fired += 1;
+        }
+        Ok(fired)
+    }
+
+    async fn fire(&self, timer: Timer, now: DateTime<Utc>) -> crate::Result<()> {
+        tracing::debug!(?timer, %now, "timer");
+        let mut tx = self.store.begin().await?;
+        let mut changes = Changes::default();
+        match timer {
+            Timer::OfferExpiry { offer } => {
+                let Some(o) = store::orders::offer(&mut *tx, offer).await? else {
+                    return Ok(());
+                };
+                let mut st = self
+                    .load_order(&mut tx, None, OrderId::new(o.order_id as u64))
+                    .await?;
+                self.close_offer(&mut tx, &st, &o, "expired", now).await?;
+                self.refresh(&mut tx, &mut st).await?;
+                self.dispatch(&mut tx, &mut st, now, o.urgent != 0, &mut changes)
+                    .await?;
+            }
+            Timer::NoShow { assignment } => {
+                let Some(a) = store::orders::assignment(&mut *tx, assignment).await? else {
+                    return Ok(());
+                };
+                let mut st = self
+                    .load_order(&mut tx, None, OrderId::new(a.order_id as u64))
+                    .await?;
+                self.no_show(&mut tx, &mut st, &a, now, "timer", &mut changes)
+                    .await?;
+            }
+            Timer::OrderStart { order } => {
+                let mut st = self
+                    .load_order(&mut tx, None, OrderId::new(order as u64))
+                    .await?;
+                for o in st
+                    .offers
+                    .clone()
+                    .iter()
+                    .filter(|o| o.status == "pending" && o.kind == "standby")
+                {
+                    self.close_offer(&mut tx, &st, o, "withdrawn", now).await?;
+                }
+                self.refresh(&mut tx, &mut st).await?;
+                self.update_status(&mut tx, &mut st, now).await?;
+            }
+            Timer::OrderEnd { order } => {
+                let mut st = self
+                    .load_order(&mut tx, None, OrderId::new(order as u64))
+                    .await?;
+                for o in st.offers.clone().iter().filter(|o| o.status == "pending") {
+                    self.close_offer(&mut tx, &st, o, "withdrawn", now).await?;
+                }
+                for a in st.assignments.clone().iter() {
+                    match a.status.as_str() {
+                        "standby" => {
+                            self.end_assignment(
+                                &mut tx,
+                                &st,
+                                a,
+                                "released",
+                                "order_ended",
+                                now,
+                                &mut changes,
+                            )
+                            .await?
+                        }
+                        "checked_in" => {
+                            self.complete(&mut tx, &st, a, now, None, &mut changes)
+                                .await?;
+                        }
+                        "confirmed" => {
+                            self.no_show(&mut tx, &mut st, a, now, "timer", &mut changes)
+                                .await?
+                        }
+                        _ => {}
+                    }
+                }
+                self.refresh(&mut tx, &mut st).await?;
+                store::orders::set_order_status(&mut tx, st.row.id, "completed", ms(now)).await?;
+                store::events::append(
+                    &mut tx,
+                    ms(now),
+                    Some(st.order.agency.get()),
+                    "order_status",
+                    &json!({"order": st.order.id.to_string(), "status": "completed"}),
+                )
+                .await?;
+            }
+        }
+        tx.commit().await.map_err(store::db_error)?;
+        self.apply(changes);
+        Ok(())
+    }
+
+    /// Fires whatever is due by the system clock (the ticker calls this every second).
+    pub async fn tick(&self) -> crate::Result<usize> {
+        let _guard = self.write.lock().await;
+        let now = self.now();
+        self.fire_due(now, false).await
+    }
+}
+
+use serde_json::json;
