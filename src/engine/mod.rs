@@ -8,6 +8,7 @@
 mod agencies;
 mod attendance;
 mod auth;
+mod me;
 mod offers;
 mod orders;
 mod timers;
@@ -157,6 +158,11 @@ async fn rebuild_live(
 }
 
 impl Engine {
+    /// The scoring policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
     /// The worker index (read side).
     pub fn index(&self) -> &WorkerIndex {
         &self.index

@@ -622,6 +622,18 @@ impl Engine {
         Ok(())
     }
 
+    /// The standby size an order wants now (for `"auto"`, computed from the current crew and candidates).
+    pub fn standby_wanted_now(&self, st: &OrderState) -> u32 {
+        match st.order.standby {
+            StandbySpec::Fixed(n) => n,
+            StandbySpec::Auto => {
+                let role = st.order.roles[Self::standby_role(&st.order)].clone();
+                let ranked = self.dispatch_order(st, &role, &st.involved(), self.now(), 200);
+                self.standby_wanted(st, &ranked)
+            }
+        }
+    }
+
     /// Ranks the candidates of one role as the engine would use them now.
     pub async fn order_candidates(
         &self,

@@ -1,14 +1,17 @@
 //! The HTTP API (axum): routes, authentication, request and response shapes, problem+json errors, OpenAPI and
 //! metrics. Handlers translate between JSON and the engine's commands; they hold no business rules.
 
+mod assignments;
 pub mod auth;
 pub mod dto;
 pub mod error;
 pub mod idempotency;
 pub mod json;
+mod me;
 pub mod metrics;
 mod openapi;
 mod ops;
+mod orders;
 pub mod pagination;
 mod workers;
 
@@ -73,6 +76,9 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .merge(openapi::router())
         .merge(workers::router())
+        .merge(orders::router())
+        .merge(me::router())
+        .merge(assignments::router())
         .fallback(|| async { ApiError::Lib(crate::Error::NotFound("endpoint".into())) })
         .layer(middleware::from_fn_with_state(
             state.clone(),

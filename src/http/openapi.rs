@@ -30,6 +30,12 @@ impl Modify for Security {
         super::ops::get_clock, super::ops::set_clock,
         super::workers::upsert, super::workers::read, super::workers::patch, super::workers::delete,
         super::workers::search, super::workers::import,
+        super::orders::create, super::orders::read, super::orders::patch, super::orders::cancel,
+        super::orders::list, super::orders::candidates,
+        super::me::me, super::me::offers, super::me::assignments, super::me::accept, super::me::decline,
+        super::me::availability, super::me::on_call,
+        super::assignments::cancel, super::assignments::check_in, super::assignments::check_out,
+        super::assignments::no_show, super::assignments::rating, super::assignments::reviews,
     ),
     modifiers(&Security)
 )]

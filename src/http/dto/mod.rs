@@ -3,6 +3,7 @@
 //! `POST /v1/workers` body.
 
 pub mod order;
+pub mod views;
 pub mod worker;
 
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,200 @@
+//! What a worker reaches through the app: the own profile, offers and assignments, availability and
+//! on-call windows.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::orders::{OrderState, parse_row};
+use super::{Engine, ms};
+use crate::domain::{AgencyId, Interval, LatLon, Worker, WorkerId};
+use crate::error::{Error, FieldError};
+use crate::http::dto::worker::{WindowBody, WorkerBody, parse_worker};
+use crate::matching::OnCall;
+use crate::store::{self, orders::AssignmentRow, orders::OfferRow};
+
+impl Engine {
+    async fn order_state_of(&self, order: i64) -> crate::Result<OrderState> {
+        let pool = self.store.pool();
+        let row = store::orders::order(pool, order)
+            .await?
+            .ok_or_else(|| Error::Internal("order vanished".into()))?;
+        let order = parse_row(&row)?;
+        let offers = store::orders::offers_of_order(pool, row.id).await?;
+        let assignments = store::orders::assignments_of_order(pool, row.id).await?;
+        Ok(OrderState {
+            row,
+            order,
+            offers,
+            assignments,
+        })
+    }
+
+    /// The worker's offers (pending only, or all), each with its order.
+    pub async fn my_offers(
+        &self,
+        worker: WorkerId,
+        pending_only: bool,
+    ) -> crate::Result<Vec<(OfferRow, OrderState)>> {
+        let now = ms(self.now());
+        let mut out = Vec::new();
+        for o in
+            store::orders::offers_of_worker(self.store.pool(), worker.get() as i64, pending_only)
+                .await?
+        {
+            if pending_only && o.expires_at <= now {
+                continue;
+            }
+            let st = self.order_state_of(o.order_id).await?;
+            out.push((o, st));
+        }
+        Ok(out)
+    }
+
+    /// The worker's assignments, newest first, each with its order.
+    pub async fn my_assignments(
+        &self,
+        worker: WorkerId,
+    ) -> crate::Result<Vec<(AssignmentRow, OrderState)>> {
+        let mut out = Vec::new();
+        for a in
+            store::orders::assignments_of_worker(self.store.pool(), worker.get() as i64).await?
+        {
+            let st = self.order_state_of(a.order_id).await?;
+            out.push((a, st));
+        }
+        Ok(out)
+    }
+
+    /// One assignment with its order, for an answer.
+    pub async fn assignment_with_order(
+        &self,
+        id: i64,
+    ) -> crate::Result<(AssignmentRow, OrderState)> {
+        let a = store::orders::assignment(self.store.pool(), id)
+            .await?
+            .ok_or_else(|| Error::NotFound("assignment".into()))?;
+        let st = self.order_state_of(a.order_id).await?;
+        Ok((a, st))
+    }
+
+    /// Replaces the worker's weekly windows and blackouts.
+    #[tracing::instrument(skip(self, availability, blackouts))]
+    pub async fn set_availability(
+        &self,
+        agency: AgencyId,
+        worker: WorkerId,
+        availability: Vec<WindowBody>,
+        blackouts: Vec<crate::http::dto::Period>,
+    ) -> crate::Result<Worker> {
+        let _guard = self.write.lock().await;
+        let now = ms(self.now());
+        let mut tx = self.store.begin().await?;
+        let row = store::workers::get_tx(&mut tx, agency, worker)
+            .await?
+            .ok_or_else(|| Error::NotFound("worker".into()))?;
+        let old = super::workers::from_row(&row)?;
+        let mut body = WorkerBody::from_worker(&old);
+        body.history = None;
+        body.availability = Some(availability);
+        body.blackouts = blackouts;
+        let mut w = parse_worker(&body, worker, agency).map_err(Error::Invalid)?;
+        w.status = old.status;
+        w.stats = old.stats;
+        let mut stored = body.clone();
+        stored.history = None;
+        store::workers::update_profile(
+            &mut tx,
+            worker,
+            &w.external_ref,
+            &serde_json::to_string(&stored).expect("serialises"),
+            w.status,
+            now,
+        )
+        .await?;
+        store::events::append(
+            &mut tx,
+            now,
+            Some(agency.get()),
+            "availability_set",
+            &json!({"worker": worker.to_string(), "availability": body.availability, "blackouts": body.blackouts}),
+        )
+        .await?;
+        tx.commit().await.map_err(store::db_error)?;
+        self.index.upsert(w.clone())?;
+        Ok(w)
+    }
+
+    /// Joins the on-call pool for a window: urgent replacements near `center` within `radius_km` are offered
+    /// to the worker first.
+    #[tracing::instrument(skip(self))]
+    pub async fn join_on_call(
+        &self,
+        agency: AgencyId,
+        worker: WorkerId,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        center: LatLon,
+        radius_km: f64,
+    ) -> crate::Result<i64> {
+        let interval = Interval::new(start, end).map_err(|e| Error::Invalid(vec![e]))?;
+        if !(radius_km.is_finite() && radius_km > 0.0 && radius_km <= 500.0) {
+            return Err(Error::Invalid(vec![FieldError::new(
+                "radius_km",
+                "must be above 0 and at most 500",
+            )]));
+        }
+        if interval.duration() > chrono::Duration::days(14) {
+            return Err(Error::Invalid(vec![FieldError::new(
+                "end",
+                "an on-call window lasts at most 14 days",
+            )]));
+        }
+        let _guard = self.write.lock().await;
+        let now = self.now();
+        if end <= now {
+            return Err(Error::Invalid(vec![FieldError::new(
+                "end",
+                "is already past",
+            )]));
+        }
+        let mut tx = self.store.begin().await?;
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO on_call (agency_id, worker_id, start_at, end_at, lat, lon, radius_km) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(agency.get() as i64)
+        .bind(worker.get() as i64)
+        .bind(ms(start))
+        .bind(ms(end))
+        .bind(center.lat())
+        .bind(center.lon())
+        .bind(radius_km)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(store::db_error)?;
+        store::events::append(
+            &mut tx,
+            ms(now),
+            Some(agency.get()),
+            "on_call_joined",
+            &json!({"worker": worker.to_string(), "start": ms(start), "end": ms(end),
+                    "lat": center.lat(), "lon": center.lon(), "radius_km": radius_km}),
+        )
+        .await?;
+        tx.commit().await.map_err(store::db_error)?;
+        self.live.write().expect("live state lock").add_on_call(
+            worker,
+            OnCall {
+                interval,
+                center,
+                radius_km,
+            },
+        );
+        Ok(id)
+    }
+
+    /// The worker's own profile.
+    pub async fn me(&self, agency: AgencyId, worker: WorkerId) -> crate::Result<Worker> {
+        self.worker(agency, worker).await
+    }
+}

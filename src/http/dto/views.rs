@@ -1,0 +1,255 @@
+//! Answers about orders, offers and assignments.
+
+use serde::Serialize;
+
+use super::order::{DispatchBody, RoleBody, VenueBody};
+use crate::domain::time::format_instant;
+use crate::domain::{AssignmentId, OfferId, OrderId, StandbySpec, WorkerId};
+use crate::engine::OrderState;
+use crate::store::orders::{AssignmentRow, OfferRow};
+
+/// A role with its progress.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RoleView {
+    /// The role as posted (headcount as patched since).
+    #[serde(flatten)]
+    pub spec: RoleBody,
+    /// Workers in its slots (confirmed, checked in or completed).
+    pub filled: u32,
+    /// Shift offers waiting for an answer.
+    pub pending_offers: u32,
+}
+
+/// Standby of an order.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StandbyView {
+    /// Standbys wanted (for `"auto"`, the size computed now).
+    pub wanted: u32,
+    /// Standbys held.
+    pub held: u32,
+    /// Whether the size is computed (`"auto"`).
+    pub auto: bool,
+}
+
+/// An assignment in an order.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AssignmentSummary {
+    /// The assignment.
+    pub id: String,
+    /// The worker.
+    pub worker_id: String,
+    /// The role's name.
+    pub role: String,
+    /// `shift` or `standby`.
+    pub kind: String,
+    /// Its status.
+    pub status: String,
+}
+
+/// An order as the API answers.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OrderView {
+    /// The order.
+    pub id: String,
+    /// `open`, `filled`, `in_progress`, `completed` or `cancelled`.
+    pub status: String,
+    /// The client.
+    pub client_ref: String,
+    /// The title.
+    pub title: String,
+    /// Where.
+    pub venue: VenueBody,
+    /// Start, UTC.
+    pub start: String,
+    /// End, UTC.
+    pub end: String,
+    /// Roles with progress.
+    pub roles: Vec<RoleView>,
+    /// Standby.
+    pub standby: StandbyView,
+    /// The order's travel limit.
+    pub max_travel_km: Option<f64>,
+    /// `normal`, `high` or `urgent`.
+    pub priority: String,
+    /// Dispatch settings.
+    pub dispatch: DispatchBody,
+    /// Minutes of grace before a no-show.
+    pub no_show_grace_min: u32,
+    /// Every assignment of the order.
+    pub assignments: Vec<AssignmentSummary>,
+    /// When it was posted.
+    pub created_at: String,
+}
+
+impl OrderView {
+    /// The view of an order's state; `standby_wanted` is the engine's current standby size.
+    pub fn of(st: &OrderState, standby_wanted: u32) -> Self {
+        let body = super::order::OrderBody::from_order(&st.order);
+        OrderView {
+            id: OrderId::new(st.row.id as u64).to_string(),
+            status: st.row.status.clone(),
+            client_ref: body.client_ref,
+            title: body.title,
+            venue: body.venue,
+            start: body.start,
+            end: body.end,
+            roles: body
+                .roles
+                .into_iter()
+                .enumerate()
+                .map(|(i, spec)| RoleView {
+                    spec,
+                    filled: st.filled(i),
+                    pending_offers: st.pending(i),
+                })
+                .collect(),
+            standby: StandbyView {
+                wanted: standby_wanted,
+                held: st.standby_held(),
+                auto: st.order.standby == StandbySpec::Auto,
+            },
+            max_travel_km: body.max_travel_km,
+            priority: st.order.priority.as_str().to_string(),
+            dispatch: body.dispatch.unwrap_or_default(),
+            no_show_grace_min: st.order.no_show_grace_min,
+            assignments: st
+                .assignments
+                .iter()
+                .map(|a| AssignmentSummary {
+                    id: AssignmentId::new(a.id as u64).to_string(),
+                    worker_id: WorkerId::new(a.worker_id as u64).to_string(),
+                    role: role_name(st, a.role_idx),
+                    kind: a.kind.clone(),
+                    status: a.status.clone(),
+                })
+                .collect(),
+            created_at: format_instant(crate::engine::from_ms(st.row.created_at)),
+        }
+    }
+}
+
+fn role_name(st: &OrderState, idx: i64) -> String {
+    st.order
+        .roles
+        .get(idx as usize)
+        .map(|r| r.name.clone())
+        .unwrap_or_default()
+}
+
+/// An offer, as the worker app sees it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OfferView {
+    /// The offer.
+    pub id: String,
+    /// The order.
+    pub order_id: String,
+    /// The role's name.
+    pub role: String,
+    /// `shift` or `standby`.
+    pub kind: String,
+    /// Where.
+    pub venue: VenueBody,
+    /// Start, UTC.
+    pub start: String,
+    /// End, UTC.
+    pub end: String,
+    /// Pay per hour, if the role gives one.
+    pub pay_per_hour: Option<f64>,
+    /// Open until, UTC.
+    pub expires_at: String,
+    /// `pending`, `accepted`, `declined`, `expired` or `withdrawn`.
+    pub status: String,
+    /// Whether it is an urgent replacement.
+    pub urgent: bool,
+}
+
+impl OfferView {
+    /// The view of an offer of an order.
+    pub fn of(o: &OfferRow, st: &OrderState) -> Self {
+        let body = super::order::OrderBody::from_order(&st.order);
+        OfferView {
+            id: OfferId::new(o.id as u64).to_string(),
+            order_id: OrderId::new(o.order_id as u64).to_string(),
+            role: role_name(st, o.role_idx),
+            kind: o.kind.clone(),
+            venue: body.venue,
+            start: body.start,
+            end: body.end,
+            pay_per_hour: st
+                .order
+                .roles
+                .get(o.role_idx as usize)
+                .and_then(|r| r.pay_per_hour),
+            expires_at: format_instant(crate::engine::from_ms(o.expires_at)),
+            status: o.status.clone(),
+            urgent: o.urgent != 0,
+        }
+    }
+}
+
+/// An assignment with its shift, for the worker app and attendance answers.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AssignmentView {
+    /// The assignment.
+    pub id: String,
+    /// The order.
+    pub order_id: String,
+    /// The worker.
+    pub worker_id: String,
+    /// The role's name.
+    pub role: String,
+    /// `shift` or `standby`.
+    pub kind: String,
+    /// Its status.
+    pub status: String,
+    /// Where.
+    pub venue: VenueBody,
+    /// Start, UTC.
+    pub start: String,
+    /// End, UTC.
+    pub end: String,
+    /// Pay per hour, if the role gives one.
+    pub pay_per_hour: Option<f64>,
+    /// Check-in, UTC.
+    pub checked_in_at: Option<String>,
+    /// Check-out, UTC.
+    pub checked_out_at: Option<String>,
+    /// Minutes late at check-in.
+    pub late_minutes: Option<i64>,
+    /// Minutes worked.
+    pub worked_minutes: Option<i64>,
+    /// The assignment this one replaced, if any.
+    pub replaces: Option<String>,
+}
+
+impl AssignmentView {
+    /// The view of an assignment of an order.
+    pub fn of(a: &AssignmentRow, st: &OrderState) -> Self {
+        let body = super::order::OrderBody::from_order(&st.order);
+        AssignmentView {
+            id: AssignmentId::new(a.id as u64).to_string(),
+            order_id: OrderId::new(a.order_id as u64).to_string(),
+            worker_id: WorkerId::new(a.worker_id as u64).to_string(),
+            role: role_name(st, a.role_idx),
+            kind: a.kind.clone(),
+            status: a.status.clone(),
+            venue: body.venue,
+            start: body.start,
+            end: body.end,
+            pay_per_hour: st
+                .order
+                .roles
+                .get(a.role_idx as usize)
+                .and_then(|r| r.pay_per_hour),
+            checked_in_at: a
+                .checked_in_at
+                .map(|t| format_instant(crate::engine::from_ms(t))),
+            checked_out_at: a
+                .checked_out_at
+                .map(|t| format_instant(crate::engine::from_ms(t))),
+            late_minutes: a.late_minutes,
+            worked_minutes: a.worked_minutes,
+            replaces: a.replaces.map(|r| AssignmentId::new(r as u64).to_string()),
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! The worker app: the own profile, offers and assignments, answers to offers, availability, on-call.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post, put};
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+use super::auth::Worker;
+use super::dto::Period;
+use super::dto::views::{AssignmentView, OfferView};
+use super::dto::worker::{WindowBody, WorkerView};
+use super::error::{ApiError, ApiResult};
+use super::json::Body;
+use crate::domain::time::parse_instant;
+use crate::domain::{LatLon, OfferId};
+use crate::error::{Error, FieldError};
+
+/// The routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/me", get(me))
+        .route("/v1/me/offers", get(offers))
+        .route("/v1/me/assignments", get(assignments))
+        .route("/v1/me/availability", put(availability))
+        .route("/v1/me/on-call", post(on_call))
+        .route("/v1/offers/{id}/accept", post(accept))
+        .route("/v1/offers/{id}/decline", post(decline))
+}
+
+fn offer_id(raw: &str) -> Result<OfferId, ApiError> {
+    raw.parse::<OfferId>()
+        .map_err(|_| ApiError::Lib(Error::NotFound("offer".into())))
+}
+
+#[utoipa::path(get, path = "/v1/me", tag = "worker app",
+    responses((status = 200, body = WorkerView), (status = 401, body = super::error::Problem)),
+    security(("worker" = [])))]
+async fn me(State(state): State<AppState>, w: Worker) -> ApiResult<axum::Json<WorkerView>> {
+    let worker = state.engine.me(w.agency, w.worker).await?;
+    Ok(axum::Json(WorkerView::of(&worker, None)))
+}
+
+/// A list of offers.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct OfferList {
+    items: Vec<OfferView>,
+}
+
+#[utoipa::path(get, path = "/v1/me/offers", tag = "worker app",
+    responses((status = 200, body = OfferList, description = "Pending offers, newest first"), (status = 401, body = super::error::Problem)),
+    security(("worker" = [])))]
+async fn offers(State(state): State<AppState>, w: Worker) -> ApiResult<axum::Json<OfferList>> {
+    let items = state
+        .engine
+        .my_offers(w.worker, true)
+        .await?
+        .iter()
+        .map(|(o, st)| OfferView::of(o, st))
+        .collect();
+    Ok(axum::Json(OfferList { items }))
+}
+
+/// A list of assignments.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AssignmentList {
+    items: Vec<AssignmentView>,
+}
+
+#[utoipa::path(get, path = "/v1/me/assignments", tag = "worker app",
+    responses((status = 200, body = AssignmentList, description = "Assignments, newest first"), (status = 401, body = super::error::Problem)),
+    security(("worker" = [])))]
+async fn assignments(
+    State(state): State<AppState>,
+    w: Worker,
+) -> ApiResult<axum::Json<AssignmentList>> {
+    let items = state
+        .engine
+        .my_assignments(w.worker)
+        .await?
+        .iter()
+        .map(|(a, st)| AssignmentView::of(a, st))
+        .collect();
+    Ok(axum::Json(AssignmentList { items }))
+}
+
+/// The answer to an accepted offer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Accepted {
+    assignment: AssignmentView,
+}
+
+#[utoipa::path(post, path = "/v1/offers/{id}/accept", tag = "worker app", params(("id" = String, Path)),
+    responses((status = 200, body = Accepted), (status = 401, body = super::error::Problem), (status = 404, body = super::error::Problem),
+              (status = 409, body = super::error::Problem, description = "No longer pending, expired, the role is full, or booked elsewhere")),
+    security(("worker" = [])))]
+async fn accept(
+    State(state): State<AppState>,
+    w: Worker,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Accepted>> {
+    let (_, assignment) = state.engine.accept_offer(w.worker, offer_id(&id)?).await?;
+    let (a, st) = state.engine.assignment_with_order(assignment).await?;
+    Ok(axum::Json(Accepted {
+        assignment: AssignmentView::of(&a, &st),
+    }))
+}
+
+/// The answer to a declined offer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Declined {
+    id: String,
+    status: &'static str,
+}
+
+#[utoipa::path(post, path = "/v1/offers/{id}/decline", tag = "worker app", params(("id" = String, Path)),
+    responses((status = 200, body = Declined), (status = 401, body = super::error::Problem), (status = 404, body = super::error::Problem),
+              (status = 409, body = super::error::Problem)),
+    security(("worker" = [])))]
+async fn decline(
+    State(state): State<AppState>,
+    w: Worker,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Declined>> {
+    let id = offer_id(&id)?;
+    state.engine.decline_offer(w.worker, id).await?;
+    Ok(axum::Json(Declined {
+        id: id.to_string(),
+        status: "declined",
+    }))
+}
+
+/// `PUT /v1/me/availability`.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AvailabilityBody {
+    /// Weekly windows in the worker's timezone.
+    availability: Vec<WindowBody>,
+    /// Periods the worker cannot work.
+    #[serde(default)]
+    blackouts: Vec<Period>,
+}
+
+#[utoipa::path(put, path = "/v1/me/availability", tag = "worker app", request_body = AvailabilityBody,
+    responses((status = 200, body = WorkerView), (status = 401, body = super::error::Problem), (status = 422, body = super::error::Problem)),
+    security(("worker" = [])))]
+async fn availability(
+    State(state): State<AppState>,
+    w: Worker,
+    Body(b): Body<AvailabilityBody>,
+) -> ApiResult<axum::Json<WorkerView>> {
+    let worker = state
+        .engine
+        .set_availability(w.agency, w.worker, b.availability, b.blackouts)
+        .await?;
+    Ok(axum::Json(WorkerView::of(&worker, None)))
+}
+
+/// `POST /v1/me/on-call`.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OnCallBody {
+    /// Start, RFC 3339 with offset.
+    start: String,
+    /// End, RFC 3339 with offset.
+    end: String,
+    /// Where the worker waits.
+    lat: f64,
+    /// Where the worker waits.
+    lon: f64,
+    /// How far the worker goes at short notice.
+    radius_km: f64,
+}
+
+/// The answer to joining the on-call pool.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct OnCallJoined {
+    id: String,
+    start: String,
+    end: String,
+    radius_km: f64,
+}
+
+#[utoipa::path(post, path = "/v1/me/on-call", tag = "worker app", request_body = OnCallBody,
+    responses((status = 201, body = OnCallJoined), (status = 401, body = super::error::Problem), (status = 422, body = super::error::Problem)),
+    security(("worker" = [])))]
+async fn on_call(
+    State(state): State<AppState>,
+    w: Worker,
+    Body(b): Body<OnCallBody>,
+) -> ApiResult<impl IntoResponse> {
+    let mut errors = Vec::new();
+    let start = parse_instant(&b.start)
+        .map_err(|e| errors.push(e.under("start")))
+        .ok();
+    let end = parse_instant(&b.end)
+        .map_err(|e| errors.push(e.under("end")))
+        .ok();
+    let at = LatLon::new(b.lat, b.lon)
+        .map_err(|es| errors.extend(es))
+        .ok();
+    let (Some(start), Some(end), Some(at)) = (start, end, at) else {
+        return Err(errors.into());
+    };
+    if end <= start {
+        return Err(vec![FieldError::new("end", "must be after start")].into());
+    }
+    let id = state
+        .engine
+        .join_on_call(w.agency, w.worker, start, end, at, b.radius_km)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(OnCallJoined {
+            id: id.to_string(),
+            start: crate::domain::time::format_instant(start),
+            end: crate::domain::time::format_instant(end),
+            radius_km: b.radius_km,
+        }),
+    ))
+}

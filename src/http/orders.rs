@@ -1,0 +1,272 @@
+//! Orders, for agencies: post, read, list, change headcounts, cancel, and the explained candidates.
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+use super::auth::Agency;
+use super::dto::order::OrderBody;
+use super::dto::views::OrderView;
+use super::error::ApiResult;
+use super::json::Body;
+use super::pagination::{self, Page};
+use crate::domain::time::parse_instant;
+use crate::engine::{OrderFilter, order_id};
+use crate::error::FieldError;
+
+/// The routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/orders", post(create).get(list))
+        .route("/v1/orders/{id}", get(read).patch(patch))
+        .route("/v1/orders/{id}/cancel", post(cancel))
+        .route("/v1/orders/{id}/candidates", get(candidates))
+}
+
+fn view(state: &AppState, st: &crate::engine::OrderState) -> OrderView {
+    OrderView::of(st, state.engine.standby_wanted_now(st))
+}
+
+#[utoipa::path(post, path = "/v1/orders", tag = "orders", request_body = OrderBody,
+    responses((status = 201, body = OrderView), (status = 401, body = super::error::Problem),
+              (status = 422, body = super::error::Problem)),
+    security(("agency" = [])))]
+async fn create(
+    State(state): State<AppState>,
+    Agency(agency): Agency,
+    Body(body): Body<OrderBody>,
+) -> ApiResult<impl IntoResponse> {
+    let st = state.engine.post_order(agency, body).await?;
+    Ok((StatusCode::CREATED, axum::Json(view(&state, &st))))
+}
+
+#[utoipa::path(get, path = "/v1/orders/{id}", tag = "orders", params(("id" = String, Path)),
+    responses((status = 200, body = OrderView), (status = 401, body = super::error::Problem), (status = 404, body = super::error::Problem)),
+    security(("agency" = [])))]
+async fn read(
+    State(state): State<AppState>,
+    Agency(agency): Agency,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<OrderView>> {
+    let st = state.engine.order(agency, order_id(&id)?).await?;
+    Ok(axum::Json(view(&state, &st)))
+}
+
+/// A headcount change.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleHeadcount {
+    /// The role's name.
+    name: String,
+    /// The new headcount.
+    headcount: i64,
+}
+
+/// `PATCH /v1/orders/{id}`.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderPatch {
+    /// Roles whose headcount changes.
+    roles: Vec<RoleHeadcount>,
+}
+
+#[utoipa::path(patch, path = "/v1/orders/{id}", tag = "orders", params(("id" = String, Path)), request_body = OrderPatch,
+    responses((status = 200, body = OrderView), (status = 401, body = super::error::Problem), (status = 404, body = super::error::Problem),
+              (status = 409, body = super::error::Problem), (status = 422, body = super::error::Problem)),
+    security(("agency" = [])))]
+async fn patch(
+    State(state): State<AppState>,
+    Agency(agency): Agency,
+    Path(id): Path<String>,
+    Body(p): Body<OrderPatch>,
+) -> ApiResult<axum::Json<OrderView>> {
+    let id = order_id(&id)?;
+    let st = state
+        .engine
+        .patch_order(
+            agency,
+            id,
+            p.roles.into_iter().map(|r| (r.name, r.headcount)).collect(),
+        )
+        .await?;
+    Ok(axum::Json(view(&state, &st)))
+}
+
+#[utoipa::path(post, path = "/v1/orders/{id}/cancel", tag = "orders", params(("id" = String, Path)),
+    responses((status = 200, body = OrderView), (status = 401, body = super::error::Problem), (status = 404, body = super::error::Problem),
+              (status = 409, body = super::error::Problem)),
+    security(("agency" = [])))]
+async fn cancel(
+    State(state): State<AppState>,
+    Agency(agency): Agency,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<OrderView>> {
+    let st = state.engine.cancel_order(agency, order_id(&id)?).await?;
+    Ok(axum::Json(view(&state, &st)))
+}
+
+/// Filters of `GET /v1/orders`.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// `open`, `filled`, `in_progress`, `completed` or `cancelled`.
+    status: Option<String>,
+    /// Orders ending after this instant (RFC 3339 with offset).
+    from: Option<String>,
+    /// Orders starting before this instant (RFC 3339 with offset).
+    to: Option<String>,
+    /// Page size, 1 to 500 (default 50).
+    limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// A page of orders.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct OrderPage {
+    items: Vec<OrderView>,
+    next_cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/v1/orders", tag = "orders", params(ListParams),
+    responses((status = 200, body = OrderPage), (status = 401, body = super::error::Problem), (status = 422, body = super::error::Problem)),
+    security(("agency" = [])))]
+async fn list(
+    State(state): State<AppState>,
+    Agency(agency): Agency,
+    Query(p): Query<ListParams>,
+) -> ApiResult<axum::Json<Page<OrderView>>> {
+    let mut errors = Vec::new();
+    let limit = pagination::limit(p.limit)
+        .map_err(|e| errors.push(e))
+        .unwrap_or(50);
+    let after = pagination::decode(p.cursor.as_deref())
+        .map_err(|e| errors.push(e))
+        .unwrap_or(None);
+    if let Some(s) = &p.status
+        && !["open", "filled", "in_progress", "completed", "cancelled"].contains(&s.as_str())
+    {
+        errors.push(FieldError::new(
+            "status",
+            "must be open, filled, in_progress, completed or cancelled",
+        ));
+    }
+    let mut instant = |name: &str, raw: &Option<String>| {
+        raw.as_deref().and_then(|r| {
+            parse_instant(r)
+                .map_err(|e| errors.push(e.under(name)))
+                .ok()
+        })
+    };
+    let from = instant("from", &p.from);
+    let to = instant("to", &p.to);
+    if !errors.is_empty() {
+        return Err(errors.into());
+    }
+    let filter = OrderFilter {
+        status: p.status,
+        from,
+        to,
+    };
+    let orders = state
+        .engine
+        .list_orders(agency, &filter, after, limit + 1)
+        .await?;
+    let ids: Vec<u64> = orders.iter().map(|o| o.row.id as u64).collect();
+    let views: Vec<(u64, OrderView)> = ids
+        .into_iter()
+        .zip(orders.iter().map(|st| view(&state, st)))
+        .collect();
+    let page = Page::from_fetched(views, limit, |(id, _)| *id);
+    Ok(axum::Json(Page {
+        items: page.items.into_iter().map(|(_, v)| v).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// Parameters of the candidates list.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CandidateParams {
+    /// The role's name; the first role when absent.
+    role: Option<String>,
+    /// How many, 1 to 500 (default 20).
+    limit: Option<i64>,
+}
+
+/// A ranked candidate with the contribution of each feature to its score.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CandidateView {
+    worker_id: String,
+    name: String,
+    score: f64,
+    distance_km: f64,
+    tier: &'static str,
+    explain: BTreeMap<&'static str, f64>,
+}
+
+/// The candidates of one role.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Candidates {
+    role: String,
+    /// The policy version that scored them.
+    policy_version: u32,
+    /// How many passed every hard filter.
+    eligible: usize,
+    /// How many each hard filter left out, by reason code.
+    excluded: BTreeMap<&'static str, usize>,
+    items: Vec<CandidateView>,
+}
+
+#[utoipa::path(get, path = "/v1/orders/{id}/candidates", tag = "orders", params(("id" = String, Path), CandidateParams),
+    responses((status = 200, body = Candidates), (status = 401, body = super::error::Problem), (status = 404, body = super::error::Problem),
+              (status = 422, body = super::error::Problem)),
+    security(("agency" = [])))]
+async fn candidates(
+    State(state): State<AppState>,
+    Agency(agency): Agency,
+    Path(id): Path<String>,
+    Query(p): Query<CandidateParams>,
+) -> ApiResult<axum::Json<Candidates>> {
+    let limit = match p.limit {
+        None => 20,
+        Some(l) if (1..=500).contains(&l) => l as usize,
+        Some(_) => {
+            return Err(vec![FieldError::new("limit", "must be between 1 and 500")].into());
+        }
+    };
+    let started = std::time::Instant::now();
+    let (st, role, ranking) = state
+        .engine
+        .order_candidates(agency, order_id(&id)?, p.role.as_deref(), limit)
+        .await?;
+    state.metrics.observe_match(started.elapsed().as_secs_f64());
+    Ok(axum::Json(Candidates {
+        role: st.order.roles[role].name.clone(),
+        policy_version: state.engine.policy().version,
+        eligible: ranking.eligible,
+        excluded: ranking
+            .excluded
+            .iter()
+            .map(|(r, n)| (r.as_str(), *n))
+            .collect(),
+        items: ranking
+            .ranked
+            .iter()
+            .map(|s| CandidateView {
+                worker_id: s.worker.id.to_string(),
+                name: s.worker.name.clone(),
+                score: s.score,
+                distance_km: s.distance_km,
+                tier: s.worker.stats.tier().as_str(),
+                explain: s.explain.iter().map(|(f, c)| (f.as_str(), c)).collect(),
+            })
+            .collect(),
+    }))
+}
