@@ -11,6 +11,7 @@ pub mod domain;
 pub mod engine;
 pub mod error;
 pub mod http;
+pub mod sim;
 pub mod store;
 pub mod telemetry;
 

@@ -1,0 +1,23 @@
+//! Synthetic staffing data, deterministic by seed: places, workers, orders, and their NDJSON form.
+//!
+//! Layout:
+//! - [`rng`]: our own xoshiro256** generator and its distributions, so a seed gives the same data forever;
+//! - [`place`]: what generators need of a place (areas, venues, locale), shared by
+//! - [`city`]: a Shanghai-like metropolis, and [`country`]: cities read from CSV (Germany bundled);
+//! - [`workers`]: worker profiles with realistic mixes of skills, languages, availability and track records;
+//! - [`orders`]: orders of several kinds (exhibitions, retail, warehouse, catering, security) for one week;
+//! - [`ndjson`]: the API's JSON shapes for workers and orders, for import files and HTTP clients.
+//!
+//! Every generator takes a seed and draws each item from its own stream (seed, id), so items come out the
+//! same whatever the order or the parallelism. The behaviour model and the week simulation behind
+//! `crewcall simulate` are meant to live here too, next to the data they drive, taking `now` as an argument.
+
+pub mod city;
+pub mod country;
+pub mod place;
+pub mod rng;
+
+pub use city::City;
+pub use country::Country;
+pub use place::{Area, Layout, Locale, Place, SimVenue, VenueKind};
+pub use rng::Rng;
