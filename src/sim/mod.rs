@@ -4,6 +4,7 @@
 //! - [`rng`]: our own xoshiro256** generator and its distributions, so a seed gives the same data forever;
 //! - [`place`]: what generators need of a place (areas, venues, locale), shared by
 //! - [`city`]: a Shanghai-like metropolis, and [`country`]: cities read from CSV (Germany bundled);
+//! - [`names`]: people's names by locale;
 //! - [`workers`]: worker profiles with realistic mixes of skills, languages, availability and track records;
 //! - [`orders`]: orders of several kinds (exhibitions, retail, warehouse, catering, security) for one week;
 //! - [`ndjson`]: the API's JSON shapes for workers and orders, for import files and HTTP clients.
@@ -14,8 +15,11 @@
 
 pub mod city;
 pub mod country;
+pub mod names;
+pub mod ndjson;
 pub mod place;
 pub mod rng;
+pub mod workers;
 
 pub use city::City;
 pub use country::Country;
