@@ -7,7 +7,8 @@
 //! - [`names`]: people's names by locale;
 //! - [`workers`]: worker profiles with realistic mixes of skills, languages, availability and track records;
 //! - [`orders`]: orders of several kinds (exhibitions, retail, warehouse, catering, security) for one week;
-//! - [`ndjson`]: the API's JSON shapes for workers and orders, for import files and HTTP clients.
+//! - [`ndjson`]: the API's JSON shapes for workers and orders, for import files and HTTP clients;
+//! - [`sample`]: the bundled sample in `data/` and the test that keeps it fresh.
 //!
 //! Every generator takes a seed and draws each item from its own stream (seed, id), so items come out the
 //! same whatever the order or the parallelism. The behaviour model and the week simulation behind
@@ -17,11 +18,15 @@ pub mod city;
 pub mod country;
 pub mod names;
 pub mod ndjson;
+pub mod orders;
 pub mod place;
 pub mod rng;
+pub mod sample;
 pub mod workers;
 
 pub use city::City;
 pub use country::Country;
+pub use orders::{OrderKind, OrderSpec, order_of_kind, orders};
 pub use place::{Area, Layout, Locale, Place, SimVenue, VenueKind};
 pub use rng::Rng;
+pub use workers::{workers, workers_around};

@@ -152,3 +152,153 @@ pub fn order_value(o: &Order, tz: Tz) -> Value {
 pub fn order_json(o: &Order, tz: Tz) -> String {
     order_value(o, tz).to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::AgencyId;
+    use crate::sim::orders::{OrderKind, order_of_kind, orders};
+    use crate::sim::workers::{default_week_start, workers};
+    use crate::sim::{City, Country};
+
+    fn keys(v: &Value) -> Vec<&str> {
+        let mut k: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        k.sort_unstable();
+        k
+    }
+
+    #[test]
+    fn a_worker_line_is_one_line_of_json_with_exactly_the_api_keys_and_history() {
+        for w in workers(&City::metropolis(1), 200, 1, AgencyId::new(1)) {
+            let line = worker_line(&w);
+            assert!(!line.contains('\n'));
+            let v: Value = serde_json::from_str(&line).unwrap();
+            assert_eq!(
+                keys(&v),
+                [
+                    "availability",
+                    "bio",
+                    "blackouts",
+                    "certifications",
+                    "external_ref",
+                    "history",
+                    "home",
+                    "languages",
+                    "max_hours_per_week",
+                    "max_travel_km",
+                    "name",
+                    "skills",
+                    "timezone"
+                ]
+            );
+            assert_eq!(keys(&v["home"]), ["lat", "lon"]);
+            assert_eq!(
+                keys(&v["history"]),
+                [
+                    "cancellations",
+                    "completed_shifts",
+                    "late_arrivals",
+                    "no_shows",
+                    "rating_avg",
+                    "rating_count"
+                ]
+            );
+            assert_eq!(v["timezone"], "Asia/Shanghai");
+            for s in v["skills"].as_array().unwrap() {
+                assert_eq!(keys(s), ["level", "name"]);
+            }
+            for a in v["availability"].as_array().unwrap() {
+                assert_eq!(keys(a), ["days", "from", "to"]);
+            }
+            for b in v["blackouts"].as_array().unwrap() {
+                assert!(b["start"].as_str().unwrap().ends_with("+08:00"));
+            }
+            let h = &v["history"];
+            if w.stats.rating_count == 0 {
+                assert!(h["rating_avg"].is_null());
+            } else {
+                // The server rebuilds the sum as round(avg × count): it must come back exactly.
+                let avg = h["rating_avg"].as_f64().unwrap();
+                let count = h["rating_count"].as_u64().unwrap() as f64;
+                assert_eq!((avg * count).round() as u32, w.stats.rating_sum);
+            }
+        }
+    }
+
+    #[test]
+    fn overnight_windows_and_times_are_written_as_the_api_reads_them() {
+        let ws = workers(&Country::germany(), 300, 1, AgencyId::new(1));
+        let night = ws
+            .iter()
+            .find(|w| {
+                w.availability
+                    .windows()
+                    .iter()
+                    .any(|x| x.crosses_midnight())
+            })
+            .expect("a night owl");
+        let v = worker_value(night);
+        let crossing = v["availability"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["to"].as_str() < a["from"].as_str())
+            .expect("a window crossing midnight");
+        assert_eq!(crossing["from"], "18:00");
+        let t = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 7, 1, 10, 0, 0).unwrap();
+        assert_eq!(
+            local_time(t, chrono_tz::Europe::Berlin),
+            "2026-07-01T12:00:00+02:00"
+        );
+    }
+
+    #[test]
+    fn an_order_is_written_in_the_api_shape_with_local_offsets() {
+        let city = City::metropolis(1);
+        let o = order_of_kind(
+            &city,
+            OrderKind::Exhibition,
+            1,
+            42,
+            AgencyId::new(1),
+            default_week_start(),
+        );
+        let v: Value = serde_json::from_str(&o.json()).unwrap();
+        for k in [
+            "client_ref",
+            "title",
+            "venue",
+            "start",
+            "end",
+            "roles",
+            "standby",
+            "priority",
+            "dispatch",
+            "no_show_grace_min",
+        ] {
+            assert!(v.get(k).is_some(), "{k}");
+        }
+        assert_eq!(keys(&v["venue"]), ["geofence_m", "lat", "lon", "name"]);
+        assert_eq!(keys(&v["dispatch"]), ["fanout", "mode", "offer_ttl_s"]);
+        assert!(v["start"].as_str().unwrap().ends_with("+08:00"));
+        assert_eq!(v["roles"][0]["skills"][0], "promoter");
+        let warehouse = orders(&city, 200, 1, AgencyId::new(1), default_week_start())
+            .into_iter()
+            .find(|o| {
+                o.order
+                    .roles
+                    .iter()
+                    .any(|r| r.skills[0].min_level.get() > 1)
+            })
+            .expect("a role asking for a level");
+        let v = order_value(&warehouse.order, warehouse.tz);
+        let leveled = v["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r["skills"].as_array().unwrap())
+            .find(|s| s.is_object())
+            .unwrap();
+        assert_eq!(keys(leveled), ["level", "name"]);
+    }
+}

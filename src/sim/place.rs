@@ -33,7 +33,8 @@ impl Area {
     }
 }
 
-/// The point `east_km` east and `north_km` north of `p` (clamped into the valid range of coordinates).
+/// The point `east_km` east and `north_km` north of `p` (clamped into the valid range of coordinates), rounded
+/// to six decimals (about 10 cm), which keeps generated files small and their numbers readable.
 pub fn offset_km(p: LatLon, east_km: f64, north_km: f64) -> LatLon {
     let lat = (p.lat() + north_km / KM_PER_DEGREE).clamp(-89.9, 89.9);
     let cos = p.lat().to_radians().cos().max(0.01);
@@ -43,7 +44,8 @@ pub fn offset_km(p: LatLon, east_km: f64, north_km: f64) -> LatLon {
     } else if lon < -180.0 {
         lon += 360.0;
     }
-    LatLon::new(lat, lon).expect("clamped into range")
+    let round = |x: f64| (x * 1e6).round() / 1e6;
+    LatLon::new(round(lat), round(lon)).expect("clamped into range")
 }
 
 /// What kind of place a venue is; it decides which orders happen there.
