@@ -5,6 +5,8 @@
 //! - [`place`]: what generators need of a place (areas, venues, locale), shared by
 //! - [`city`]: a Shanghai-like metropolis, and [`country`]: cities read from CSV (Germany bundled);
 //! - [`names`]: people's names by locale;
+//! - [`traits`]: each worker's hidden behaviour (reliability, punctuality, acceptance), the link between the
+//!   generated track record and the simulation's behaviour model;
 //! - [`workers`]: worker profiles with realistic mixes of skills, languages, availability and track records;
 //! - [`orders`]: orders of several kinds (exhibitions, retail, warehouse, catering, security) for one week;
 //! - [`ndjson`]: the API's JSON shapes for workers and orders, for import files and HTTP clients;
@@ -22,6 +24,7 @@ pub mod orders;
 pub mod place;
 pub mod rng;
 pub mod sample;
+pub mod traits;
 pub mod workers;
 
 pub use city::City;
@@ -29,4 +32,5 @@ pub use country::Country;
 pub use orders::{OrderKind, OrderSpec, order_of_kind, orders};
 pub use place::{Area, Layout, Locale, Place, SimVenue, VenueKind};
 pub use rng::Rng;
+pub use traits::{Traits, traits};
 pub use workers::{workers, workers_around};

@@ -9,6 +9,7 @@ use rayon::prelude::*;
 use super::names::person_name;
 use super::place::{Locale, Place};
 use super::rng::Rng;
+use super::traits::{Traits, traits};
 use crate::domain::{
     AgencyId, Availability, Certification, Days, Interval, Language, Level, Skill, SkillName,
     TravelKm, WeeklyWindow, Worker, WorkerId, WorkerStats, WorkerStatus,
@@ -234,7 +235,7 @@ fn worker(
         _ if rng.bernoulli(0.25) => Some(*rng.choose(&[16.0, 25.0, 30.0, 40.0])),
         _ => None,
     };
-    let stats = stats(&mut rng);
+    let stats = stats(&mut rng, &traits(seed, WorkerId::new(id)));
     let name = person_name(layout.locale, &mut rng);
     let bio = bio(&mut rng, family, &skills, pattern, &languages, &area.name);
 
@@ -358,11 +359,11 @@ fn blackouts(rng: &mut Rng, tz: chrono_tz::Tz, week_start: DateTime<Utc>) -> Vec
     out
 }
 
-/// A track record: completed shifts heavy-tailed (a fifth are new), no-shows from a per-worker reliability
-/// drawn beta-like (most between 0.85 and 1), late arrivals and cancellations a few percent, ratings around 4.2
-/// and better for the reliable.
-fn stats(rng: &mut Rng) -> WorkerStats {
-    let reliability = rng.beta_like(12.0, 1.2).clamp(0.3, 1.0);
+/// A track record drawn from the worker's traits: completed shifts heavy-tailed (a fifth are new), no-shows
+/// from the reliability, late arrivals from the punctuality, cancellations from the cancel rate, and ratings
+/// around the worker's quality.
+fn stats(rng: &mut Rng, t: &Traits) -> WorkerStats {
+    let reliability = t.reliability;
     let completed = if rng.bernoulli(0.2) {
         rng.below(3) as u32
     } else {
@@ -370,13 +371,13 @@ fn stats(rng: &mut Rng) -> WorkerStats {
     };
     let due = f64::from(completed) / reliability;
     let no_shows = (due - f64::from(completed) + rng.uniform()).floor() as u32;
-    let late_arrivals = (f64::from(completed) * rng.range_f64(0.0, 0.12) + rng.uniform()) as u32;
-    let cancellations = (f64::from(completed) * rng.range_f64(0.0, 0.06) + rng.uniform()) as u32;
+    let late_arrivals = (f64::from(completed) * (1.0 - t.punctuality) + rng.uniform()) as u32;
+    let cancellations = (f64::from(completed) * t.cancel_rate + rng.uniform()) as u32;
     let rated_share = rng.range_f64(0.3, 0.9);
     let rating_count = (f64::from(completed) * rated_share).round() as u32;
-    let avg = rng
-        .normal(4.2 + (reliability - 0.9) * 3.0, 0.35)
-        .clamp(1.0, 5.0);
+    // Each rating scatters around the worker's quality; the average of a few is noisier than of many.
+    let spread = 0.6 / f64::from(rating_count.max(1)).sqrt();
+    let avg = rng.normal(t.quality, spread).clamp(1.0, 5.0);
     let rating_sum =
         ((avg * f64::from(rating_count)).round() as u32).clamp(rating_count, 5 * rating_count);
     WorkerStats {
@@ -661,5 +662,21 @@ mod tests {
             assert!(w.bio.to_lowercase().contains(&word), "{}: {}", word, w.bio);
             assert_eq!(w.availability.tz(), chrono_tz::Europe::Berlin);
         }
+    }
+
+    #[test]
+    fn the_track_record_follows_the_hidden_traits() {
+        let ws = workers(&City::metropolis(1), 20_000, 4, AgencyId::new(1));
+        let attendance = |pred: &dyn Fn(f64) -> bool| {
+            let group: Vec<&Worker> = ws
+                .iter()
+                .filter(|w| w.stats.completed_shifts >= 20 && pred(traits(4, w.id).reliability))
+                .collect();
+            assert!(group.len() > 50, "{}", group.len());
+            group.iter().map(|w| w.stats.attendance_rate()).sum::<f64>() / group.len() as f64
+        };
+        let shaky = attendance(&|r| r < 0.8);
+        let solid = attendance(&|r| r > 0.95);
+        assert!(shaky < 0.82 && solid > 0.94, "{shaky} {solid}");
     }
 }
