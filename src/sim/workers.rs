@@ -15,39 +15,58 @@ use crate::domain::{
     TravelKm, WeeklyWindow, Worker, WorkerId, WorkerStats, WorkerStatus,
 };
 
-/// Skills a worker can have, by job family. A worker mostly stays in one family, with a chance of a skill
-/// from another.
-pub const FAMILIES: [(&str, f64, &[&str]); 5] = [
+/// Skills a worker can have, by job family, each with how common it is inside the family. A worker mostly
+/// stays in one family, with a chance of a skill from another.
+pub const FAMILIES: [(&str, f64, &[(&str, f64)]); 5] = [
     (
         "events",
         0.34,
-        &["promoter", "hostess", "usher", "sales", "setup_crew"],
+        &[
+            ("promoter", 4.0),
+            ("hostess", 3.0),
+            ("usher", 2.0),
+            ("sales", 2.0),
+            ("setup_crew", 1.5),
+        ],
     ),
     (
         "hospitality",
         0.28,
         &[
-            "waiter",
-            "bartender",
-            "barista",
-            "cook",
-            "kitchen_porter",
-            "cleaner",
+            ("waiter", 4.0),
+            ("bartender", 2.0),
+            ("barista", 2.0),
+            ("cook", 2.0),
+            ("kitchen_porter", 1.5),
+            ("cleaner", 1.5),
         ],
     ),
     (
         "logistics",
         0.2,
         &[
-            "warehouse_picker",
-            "forklift",
-            "driver",
-            "setup_crew",
-            "equipment_operation",
+            ("warehouse_picker", 4.0),
+            ("forklift", 2.0),
+            ("driver", 2.0),
+            ("setup_crew", 1.0),
+            ("equipment_operation", 1.0),
         ],
     ),
-    ("retail", 0.1, &["cashier", "sales", "promoter", "cleaner"]),
-    ("security", 0.08, &["security", "usher", "driver"]),
+    (
+        "retail",
+        0.1,
+        &[
+            ("cashier", 3.0),
+            ("sales", 3.0),
+            ("promoter", 2.0),
+            ("cleaner", 1.0),
+        ],
+    ),
+    (
+        "security",
+        0.08,
+        &[("security", 5.0), ("usher", 2.0), ("driver", 1.0)],
+    ),
 ];
 
 /// The whole skill catalogue, sorted.
@@ -179,8 +198,9 @@ fn worker(
     let (family, _, members) = FAMILIES[fam];
     let mut names: Vec<&str> = Vec::new();
     let k = 1 + rng.choose_weighted(&[0.45, 0.35, 0.2]);
+    let member_weights: Vec<f64> = members.iter().map(|m| m.1).collect();
     for _ in 0..k {
-        let s = *rng.choose(members);
+        let s = members[rng.choose_weighted(&member_weights)].0;
         if !names.contains(&s) {
             names.push(s);
         }
