@@ -15,9 +15,12 @@ use crate::domain::{
     TravelKm, WeeklyWindow, Worker, WorkerId, WorkerStats, WorkerStatus,
 };
 
+/// A job family: its name, its share of workers, and its skills with their weights inside the family.
+pub type Family = (&'static str, f64, &'static [(&'static str, f64)]);
+
 /// Skills a worker can have, by job family, each with how common it is inside the family. A worker mostly
 /// stays in one family, with a chance of a skill from another.
-pub const FAMILIES: [(&str, f64, &[(&str, f64)]); 5] = [
+pub const FAMILIES: [Family; 5] = [
     (
         "events",
         0.34,
