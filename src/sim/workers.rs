@@ -408,7 +408,8 @@ fn stats(rng: &mut Rng, t: &Traits) -> WorkerStats {
         no_shows,
         late_arrivals,
         cancellations,
-        cancellation_weight: f64::from(cancellations) * 1.5,
+        // As an import counts them: one for each cancellation, since their notice is not known.
+        cancellation_weight: f64::from(cancellations),
         rating_sum,
         rating_count,
     }
