@@ -16,6 +16,7 @@ pub mod error;
 pub mod http;
 pub mod index;
 pub mod matching;
+pub mod sim;
 pub mod store;
 pub mod telemetry;
 
