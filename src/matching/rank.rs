@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 
 use super::features::{self, Feature};
-use super::filters::{Prepared, Reason};
+use super::filters::{Prepared, Reason, Zones};
 use super::live::LiveState;
 use super::policy::Policy;
 use crate::domain::{Order, Role, Worker, WorkerId};
@@ -102,15 +102,15 @@ fn better(a: &(f64, WorkerId, u32), b: &(f64, WorkerId, u32)) -> Ordering {
 
 impl Prepared<'_> {
     /// Filters and scores one worker, returning the feature values as well.
-    fn score(&self, w: &Worker) -> Result<(f64, f64, Explanation), Reason> {
-        let passed = self.filter(w)?;
+    fn score(&self, w: &Worker, zones: &mut Zones) -> Result<(f64, f64, Explanation), Reason> {
+        let passed = self.filter(w, zones)?;
         let values = features::values(self, w, &passed);
         let explain = Explanation::new(&values, self.ctx.policy);
         Ok((explain.sum(), passed.distance_km, explain))
     }
 
-    fn scored(&self, w: &Arc<Worker>) -> Result<Scored, Reason> {
-        let (score, distance_km, explain) = self.score(w)?;
+    fn scored(&self, w: &Arc<Worker>, zones: &mut Zones) -> Result<Scored, Reason> {
+        let (score, distance_km, explain) = self.score(w, zones)?;
         Ok(Scored {
             worker: Arc::clone(w),
             score,
@@ -122,23 +122,28 @@ impl Prepared<'_> {
 
 type Partial = (Vec<(f64, WorkerId, u32)>, [usize; Reason::COUNT]);
 
+/// Candidates per parallel chunk at least: enough to amortise each chunk's zone cache and buffers.
+const MIN_CHUNK: usize = 512;
+
 /// Filters and scores `candidates` in parallel and returns the best `limit`, with counts per exclusion
 /// reason. The same candidates in any order give the same ranking.
 pub fn rank(ctx: &MatchContext<'_>, candidates: &[Arc<Worker>], limit: usize) -> Ranking {
-    let prep = Prepared::new(*ctx, candidates.iter().map(|w| w.availability.tz()));
+    let prep = Prepared::new(*ctx);
     let (mut pass, counts): Partial = candidates
         .par_iter()
         .enumerate()
+        .with_min_len(MIN_CHUNK)
         .fold(
-            || (Vec::new(), [0usize; Reason::COUNT]),
-            |(mut pass, mut counts), (i, w)| {
-                match prep.score(w) {
+            || (Vec::new(), [0usize; Reason::COUNT], Zones::default()),
+            |(mut pass, mut counts, mut zones), (i, w)| {
+                match prep.score(w, &mut zones) {
                     Ok((score, _, _)) => pass.push((score, w.id, i as u32)),
                     Err(r) => counts[r as usize] += 1,
                 }
-                (pass, counts)
+                (pass, counts, zones)
             },
         )
+        .map(|(pass, counts, _)| (pass, counts))
         .reduce(
             || (Vec::new(), [0usize; Reason::COUNT]),
             |(mut a, mut ca), (mut b, cb)| {
@@ -157,10 +162,11 @@ pub fn rank(ctx: &MatchContext<'_>, candidates: &[Arc<Worker>], limit: usize) ->
         pass.truncate(limit);
     }
     pass.sort_unstable_by(better);
+    let mut zones = Zones::default();
     let ranked = pass
         .iter()
         .map(|(_, _, i)| {
-            prep.scored(&candidates[*i as usize])
+            prep.scored(&candidates[*i as usize], &mut zones)
                 .expect("a worker that passed once passes again")
         })
         .collect();
@@ -177,8 +183,8 @@ pub fn rank(ctx: &MatchContext<'_>, candidates: &[Arc<Worker>], limit: usize) ->
 
 /// Filters and scores one worker: its score and explanation, or the first hard filter it fails.
 pub fn evaluate(ctx: &MatchContext<'_>, worker: &Worker) -> Result<Scored, Reason> {
-    let prep = Prepared::new(*ctx, [worker.availability.tz()]);
-    let (score, distance_km, explain) = prep.score(worker)?;
+    let prep = Prepared::new(*ctx);
+    let (score, distance_km, explain) = prep.score(worker, &mut Zones::default())?;
     Ok(Scored {
         worker: Arc::new(worker.clone()),
         score,
