@@ -120,40 +120,35 @@ impl Prepared<'_> {
     }
 }
 
-type Partial = (Vec<(f64, WorkerId, u32)>, [usize; Reason::COUNT]);
+/// What the parallel pass keeps of one candidate: `(score, id, index)` or the reason it was left out.
+type Outcome = Result<(f64, WorkerId, u32), Reason>;
 
-/// Candidates per parallel chunk at least: enough to amortise each chunk's zone cache and buffers.
+/// Candidates per parallel chunk at least: enough to amortise each chunk's zone cache.
 const MIN_CHUNK: usize = 512;
 
 /// Filters and scores `candidates` in parallel and returns the best `limit`, with counts per exclusion
 /// reason. The same candidates in any order give the same ranking.
 pub fn rank(ctx: &MatchContext<'_>, candidates: &[Arc<Worker>], limit: usize) -> Ranking {
     let prep = Prepared::new(*ctx);
-    let (mut pass, counts): Partial = candidates
+    // One slot per candidate, written in place by the parallel pass: no per-thread buffers to grow and merge.
+    let mut outcomes: Vec<Outcome> = Vec::with_capacity(candidates.len());
+    candidates
         .par_iter()
         .enumerate()
         .with_min_len(MIN_CHUNK)
-        .fold(
-            || (Vec::new(), [0usize; Reason::COUNT], Zones::default()),
-            |(mut pass, mut counts, mut zones), (i, w)| {
-                match prep.score(w, &mut zones) {
-                    Ok((score, _, _)) => pass.push((score, w.id, i as u32)),
-                    Err(r) => counts[r as usize] += 1,
-                }
-                (pass, counts, zones)
-            },
-        )
-        .map(|(pass, counts, _)| (pass, counts))
-        .reduce(
-            || (Vec::new(), [0usize; Reason::COUNT]),
-            |(mut a, mut ca), (mut b, cb)| {
-                a.append(&mut b);
-                for (x, y) in ca.iter_mut().zip(cb) {
-                    *x += y;
-                }
-                (a, ca)
-            },
-        );
+        .map_init(Zones::default, |zones, (i, w)| {
+            prep.score(w, zones)
+                .map(|(score, _, _)| (score, w.id, i as u32))
+        })
+        .collect_into_vec(&mut outcomes);
+    let mut counts = [0usize; Reason::COUNT];
+    let mut pass: Vec<(f64, WorkerId, u32)> = Vec::with_capacity(outcomes.len());
+    for o in outcomes {
+        match o {
+            Ok(p) => pass.push(p),
+            Err(r) => counts[r as usize] += 1,
+        }
+    }
     let eligible = pass.len();
     if limit < pass.len() {
         if limit > 0 {
