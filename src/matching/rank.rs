@@ -176,7 +176,8 @@ pub fn rank(ctx: &MatchContext<'_>, candidates: &[Arc<Worker>], limit: usize) ->
     }
 }
 
-/// Filters and scores one worker: its score and explanation, or the first hard filter it fails.
+/// Filters and scores one worker: its score and explanation, or the first hard filter it fails. Meant for
+/// explanations and tests; it clones the worker into the answer, which [`rank`] never does.
 pub fn evaluate(ctx: &MatchContext<'_>, worker: &Worker) -> Result<Scored, Reason> {
     let prep = Prepared::new(*ctx);
     let (score, distance_km, explain) = prep.score(worker, &mut Zones::default())?;
@@ -307,6 +308,52 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn the_explanation_sums_to_the_score_for_any_track_record(
+            completed in 0u32..500, no_shows in 0u32..100, late in 0u32..100,
+            cancel in 0.0f64..200.0, count in 0u32..300, avg in 1u32..=5,
+            client in 0u32..50, dlat in -0.12f64..0.12, dlon in -0.12f64..0.12,
+            favourite: bool, urgent: bool, booked: bool,
+        ) {
+            let mut env = Env::new();
+            if urgent {
+                env.order.priority = Priority::Urgent;
+            }
+            env.order.roles[0].preferred_skills = vec![SkillName::new("forklift").unwrap()];
+            let mut w = worker(1);
+            w.home = crate::domain::LatLon::new(31.1912 + dlat, 121.5804 + dlon).unwrap();
+            w.stats = crate::domain::WorkerStats {
+                completed_shifts: completed,
+                no_shows,
+                late_arrivals: late,
+                cancellations: 0,
+                cancellation_weight: cancel,
+                rating_sum: count * avg,
+                rating_count: count,
+            };
+            env.live.set_client_experience(w.id, &env.order.client_ref, client);
+            env.live.set_favourite(env.order.agency, &env.order.client_ref, w.id, favourite);
+            if booked {
+                env.live.add_booking(w.id, Booking {
+                    interval: shift("2026-11-23T00:00:00+08:00", "2026-11-23T01:00:00+08:00"),
+                    order: crate::domain::OrderId::new(77),
+                    role: None,
+                    client_ref: "other".into(),
+                });
+            }
+            match evaluate(&env.ctx(), &w) {
+                Err(r) => proptest::prop_assert_eq!(r, Reason::TooFar),
+                Ok(s) => {
+                    proptest::prop_assert!((s.explain.sum() - s.score).abs() < 1e-9);
+                    for (f, c) in s.explain.iter() {
+                        proptest::prop_assert!(c >= 0.0 && c <= env.policy.weight(f) + 1e-12, "{} {}", f.as_str(), c);
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn shuffled_candidates_give_the_same_ranking() {
         let env = Env::new();
@@ -316,28 +363,25 @@ mod tests {
         for i in (1..shuffled.len()).rev() {
             shuffled.swap(i, g.below(i as u64 + 1) as usize);
         }
-        let ids = |r: &Ranking| -> Vec<(u64, u64)> {
-            r.ranked
-                .iter()
+        let ids = |r: &[Scored]| -> Vec<(u64, u64)> {
+            r.iter()
                 .map(|s| (s.worker.id.get(), s.score.to_bits()))
                 .collect()
         };
         let a = rank(&env.ctx(), &workers, 20);
         let b = rank(&env.ctx(), &shuffled, 20);
-        assert_eq!(ids(&a), ids(&b));
+        assert_eq!(ids(&a.ranked), ids(&b.ranked));
+        assert_eq!(a.ranked.len(), 20);
         assert_eq!(a.excluded, b.excluded);
         // The top 20 are the first 20 of the full ranking.
         let all = eligible(&env.ctx(), &workers);
-        assert_eq!(
-            ids(&a)[..],
-            ids(&Ranking {
-                ranked: all[..20].to_vec(),
-                eligible: 0,
-                excluded: BTreeMap::new()
-            })[..]
-        );
+        assert_eq!(all.len(), a.eligible);
+        assert_eq!(ids(&a.ranked), ids(&all[..20]));
         for pair in all.windows(2) {
-            assert!(pair[0].score >= pair[1].score);
+            assert!(
+                pair[0].score > pair[1].score
+                    || (pair[0].score == pair[1].score && pair[0].worker.id < pair[1].worker.id)
+            );
         }
     }
 
