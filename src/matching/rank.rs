@@ -572,11 +572,19 @@ mod tests {
 
     #[test]
     fn a_shift_on_the_spring_forward_night_is_checked_by_the_zone_rules() {
-        // Sunday 2026-03-29: 02:00 CET jumps to 03:00 CEST. The shift starts at 02:30 local, which does not
-        // exist; given as instants it runs 01:30Z–05:00Z, i.e. 03:30–07:00 CEST.
+        // Sunday 2026-03-29: 02:00 CET jumps to 03:00 CEST. The order says 02:30 with the winter offset, a
+        // wall-clock time that does not exist that night: the instant is 01:30Z, which Berlin calls 03:30 CEST.
         let mut env = Env::new();
         berlin_venue(&mut env);
-        at(&mut env, "2026-03-29T01:30:00Z", "2026-03-29T05:00:00Z");
+        at(
+            &mut env,
+            "2026-03-29T02:30:00+01:00",
+            "2026-03-29T07:00:00+02:00",
+        );
+        assert_eq!(
+            env.order.shift.start(),
+            parse_instant("2026-03-29T01:30:00Z").unwrap()
+        );
         let from_three = berliner(
             1,
             vec![WeeklyWindow::new(Days::from_bits(SUN), 3 * 60, 8 * 60)],
