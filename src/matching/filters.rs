@@ -9,6 +9,11 @@
 //! The minimum-stars filter uses the worker's plain rating average (`WorkerStats::rating_avg`), not the
 //! Bayesian average the score uses: a client asking for 4 stars means 4 stars as the workers' profiles show
 //! them. A worker with no rating passes only a minimum of 0.
+//!
+//! The weekly hours cap counts the hours already booked in the worker's local Monday–Sunday week that holds
+//! the shift's start (bookings straddling the week boundary count their share), plus the whole shift.
+//! A suspension, by the agency (`WorkerStatus::Suspended`) or in the live state until a later time, is
+//! reported as `inactive`: to a client both mean the worker cannot be booked now.
 
 use std::collections::BTreeSet;
 
