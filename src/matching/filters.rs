@@ -9,8 +9,13 @@
 //! The minimum-stars filter uses the worker's plain rating average (`WorkerStats::rating_avg`), not the
 //! Bayesian average the score uses: a client asking for 4 stars means 4 stars as the workers' profiles show
 //! them. A worker with no rating passes only a minimum of 0.
+//!
+//! The weekly hours cap counts the hours already booked in the worker's local Monday–Sunday week that holds
+//! the shift's start (bookings straddling the week boundary count their share), plus the whole shift.
+//! A suspension, by the agency (`WorkerStatus::Suspended`) or in the live state until a later time, is
+//! reported as `inactive`: to a client both mean the worker cannot be booked now.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use chrono_tz::Tz;
 
@@ -106,6 +111,33 @@ impl Zone {
     }
 }
 
+/// The zones a thread has met so far in one query. A query's candidates live in very few timezones, so a
+/// short list searched from the last hit beats a hash map, and each thread of the parallel pass keeps its
+/// own, so nothing is shared or locked.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Zones {
+    seen: Vec<(Tz, Zone)>,
+    last: usize,
+}
+
+impl Zones {
+    fn get(&mut self, tz: Tz, shift: &Interval) -> Zone {
+        if let Some((t, z)) = self.seen.get(self.last)
+            && *t == tz
+        {
+            return *z;
+        }
+        match self.seen.iter().position(|(t, _)| *t == tz) {
+            Some(i) => self.last = i,
+            None => {
+                self.seen.push((tz, Zone::new(tz, shift)));
+                self.last = self.seen.len() - 1;
+            }
+        }
+        self.seen[self.last].1
+    }
+}
+
 /// What a worker who passed every filter carries on to scoring.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Passed<'a> {
@@ -124,27 +156,17 @@ pub(crate) struct Passed<'a> {
 #[derive(Debug, Clone)]
 pub(crate) struct Prepared<'a> {
     pub(crate) ctx: MatchContext<'a>,
-    zones: HashMap<Tz, Zone>,
     pub(crate) blocked: Option<&'a BTreeSet<WorkerId>>,
     pub(crate) favourites: Option<&'a BTreeSet<WorkerId>>,
     pub(crate) shift_hours: f64,
 }
 
 impl<'a> Prepared<'a> {
-    /// Prepares a query for workers in the given timezones.
-    pub(crate) fn new(ctx: MatchContext<'a>, tzs: impl IntoIterator<Item = Tz>) -> Self {
+    /// Prepares a query.
+    pub(crate) fn new(ctx: MatchContext<'a>) -> Self {
         let shift = ctx.order.shift;
-        let mut zones: HashMap<Tz, Zone> = HashMap::new();
-        let mut last: Option<Tz> = None;
-        for tz in tzs {
-            if last != Some(tz) {
-                zones.entry(tz).or_insert_with(|| Zone::new(tz, &shift));
-                last = Some(tz);
-            }
-        }
         let client = ctx.order.client_ref.as_str();
         Self {
-            zones,
             blocked: ctx.live.blocked(ctx.order.agency, client),
             favourites: ctx.live.favourites(ctx.order.agency, client),
             shift_hours: shift.hours(),
@@ -152,15 +174,8 @@ impl<'a> Prepared<'a> {
         }
     }
 
-    fn zone(&self, tz: Tz) -> Zone {
-        self.zones
-            .get(&tz)
-            .copied()
-            .unwrap_or_else(|| Zone::new(tz, &self.ctx.order.shift))
-    }
-
     /// Runs the filters cheapest first and returns the first failure, or what scoring needs.
-    pub(crate) fn filter(&self, w: &Worker) -> Result<Passed<'a>, Reason> {
+    pub(crate) fn filter(&self, w: &Worker, zones: &mut Zones) -> Result<Passed<'a>, Reason> {
         let ctx = &self.ctx;
         let live = ctx.live.entry(w.id);
         if w.status != WorkerStatus::Active
@@ -201,7 +216,7 @@ impl<'a> Prepared<'a> {
         if !clear_of_blackouts(&w.blackouts, shift) {
             return Err(Reason::Blackout);
         }
-        let zone = self.zone(w.availability.tz());
+        let zone = zones.get(w.availability.tz(), shift);
         if !w.availability.covers_local(&zone.local) {
             return Err(Reason::Unavailable);
         }
@@ -243,8 +258,8 @@ fn has_skills(w: &Worker, reqs: &[SkillReq]) -> bool {
 
 /// Checks one worker against every hard filter: `Ok` if eligible, otherwise the first failing reason.
 pub fn check(ctx: &MatchContext<'_>, worker: &Worker) -> Result<(), Reason> {
-    Prepared::new(*ctx, [worker.availability.tz()])
-        .filter(worker)
+    Prepared::new(*ctx)
+        .filter(worker, &mut Zones::default())
         .map(|_| ())
 }
 

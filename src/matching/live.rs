@@ -6,6 +6,7 @@
 //! here ever hands out a hash map's iteration order, so every answer is deterministic.
 
 use std::collections::{BTreeSet, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use chrono::{DateTime, Datelike, Duration, NaiveTime, Utc};
 use chrono_tz::Tz;
@@ -58,11 +59,35 @@ struct ClientLists {
     blocked: BTreeSet<WorkerId>,
 }
 
+/// A hasher for server-assigned worker ids: one multiplication instead of SipHash, because the scoring loop
+/// looks every candidate up. Ids are handed out by the store, never chosen by clients, so there is nothing
+/// to flood the table with.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type IdMap<V> = HashMap<WorkerId, V, BuildHasherDefault<IdHasher>>;
+
 /// The live state matching reads besides the worker profiles. Plain data, updated in place without
 /// re-indexing; it never reads the clock (callers pass `now` where it matters).
 #[derive(Debug, Clone, Default)]
 pub struct LiveState {
-    workers: HashMap<WorkerId, WorkerLive>,
+    workers: IdMap<WorkerLive>,
     clients: HashMap<AgencyId, HashMap<ClientRef, ClientLists>>,
 }
 

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 
 use super::features::{self, Feature};
-use super::filters::{Prepared, Reason};
+use super::filters::{Prepared, Reason, Zones};
 use super::live::LiveState;
 use super::policy::Policy;
 use crate::domain::{Order, Role, Worker, WorkerId};
@@ -102,15 +102,15 @@ fn better(a: &(f64, WorkerId, u32), b: &(f64, WorkerId, u32)) -> Ordering {
 
 impl Prepared<'_> {
     /// Filters and scores one worker, returning the feature values as well.
-    fn score(&self, w: &Worker) -> Result<(f64, f64, Explanation), Reason> {
-        let passed = self.filter(w)?;
+    fn score(&self, w: &Worker, zones: &mut Zones) -> Result<(f64, f64, Explanation), Reason> {
+        let passed = self.filter(w, zones)?;
         let values = features::values(self, w, &passed);
         let explain = Explanation::new(&values, self.ctx.policy);
         Ok((explain.sum(), passed.distance_km, explain))
     }
 
-    fn scored(&self, w: &Arc<Worker>) -> Result<Scored, Reason> {
-        let (score, distance_km, explain) = self.score(w)?;
+    fn scored(&self, w: &Arc<Worker>, zones: &mut Zones) -> Result<Scored, Reason> {
+        let (score, distance_km, explain) = self.score(w, zones)?;
         Ok(Scored {
             worker: Arc::clone(w),
             score,
@@ -120,35 +120,35 @@ impl Prepared<'_> {
     }
 }
 
-type Partial = (Vec<(f64, WorkerId, u32)>, [usize; Reason::COUNT]);
+/// What the parallel pass keeps of one candidate: `(score, id, index)` or the reason it was left out.
+type Outcome = Result<(f64, WorkerId, u32), Reason>;
+
+/// Candidates per parallel chunk at least: enough to amortise each chunk's zone cache.
+const MIN_CHUNK: usize = 512;
 
 /// Filters and scores `candidates` in parallel and returns the best `limit`, with counts per exclusion
 /// reason. The same candidates in any order give the same ranking.
 pub fn rank(ctx: &MatchContext<'_>, candidates: &[Arc<Worker>], limit: usize) -> Ranking {
-    let prep = Prepared::new(*ctx, candidates.iter().map(|w| w.availability.tz()));
-    let (mut pass, counts): Partial = candidates
+    let prep = Prepared::new(*ctx);
+    // One slot per candidate, written in place by the parallel pass: no per-thread buffers to grow and merge.
+    let mut outcomes: Vec<Outcome> = Vec::with_capacity(candidates.len());
+    candidates
         .par_iter()
         .enumerate()
-        .fold(
-            || (Vec::new(), [0usize; Reason::COUNT]),
-            |(mut pass, mut counts), (i, w)| {
-                match prep.score(w) {
-                    Ok((score, _, _)) => pass.push((score, w.id, i as u32)),
-                    Err(r) => counts[r as usize] += 1,
-                }
-                (pass, counts)
-            },
-        )
-        .reduce(
-            || (Vec::new(), [0usize; Reason::COUNT]),
-            |(mut a, mut ca), (mut b, cb)| {
-                a.append(&mut b);
-                for (x, y) in ca.iter_mut().zip(cb) {
-                    *x += y;
-                }
-                (a, ca)
-            },
-        );
+        .with_min_len(MIN_CHUNK)
+        .map_init(Zones::default, |zones, (i, w)| {
+            prep.score(w, zones)
+                .map(|(score, _, _)| (score, w.id, i as u32))
+        })
+        .collect_into_vec(&mut outcomes);
+    let mut counts = [0usize; Reason::COUNT];
+    let mut pass: Vec<(f64, WorkerId, u32)> = Vec::with_capacity(outcomes.len());
+    for o in outcomes {
+        match o {
+            Ok(p) => pass.push(p),
+            Err(r) => counts[r as usize] += 1,
+        }
+    }
     let eligible = pass.len();
     if limit < pass.len() {
         if limit > 0 {
@@ -157,10 +157,11 @@ pub fn rank(ctx: &MatchContext<'_>, candidates: &[Arc<Worker>], limit: usize) ->
         pass.truncate(limit);
     }
     pass.sort_unstable_by(better);
+    let mut zones = Zones::default();
     let ranked = pass
         .iter()
         .map(|(_, _, i)| {
-            prep.scored(&candidates[*i as usize])
+            prep.scored(&candidates[*i as usize], &mut zones)
                 .expect("a worker that passed once passes again")
         })
         .collect();
@@ -175,10 +176,11 @@ pub fn rank(ctx: &MatchContext<'_>, candidates: &[Arc<Worker>], limit: usize) ->
     }
 }
 
-/// Filters and scores one worker: its score and explanation, or the first hard filter it fails.
+/// Filters and scores one worker: its score and explanation, or the first hard filter it fails. Meant for
+/// explanations and tests; it clones the worker into the answer, which [`rank`] never does.
 pub fn evaluate(ctx: &MatchContext<'_>, worker: &Worker) -> Result<Scored, Reason> {
-    let prep = Prepared::new(*ctx, [worker.availability.tz()]);
-    let (score, distance_km, explain) = prep.score(worker)?;
+    let prep = Prepared::new(*ctx);
+    let (score, distance_km, explain) = prep.score(worker, &mut Zones::default())?;
     Ok(Scored {
         worker: Arc::new(worker.clone()),
         score,
@@ -306,6 +308,52 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn the_explanation_sums_to_the_score_for_any_track_record(
+            completed in 0u32..500, no_shows in 0u32..100, late in 0u32..100,
+            cancel in 0.0f64..200.0, count in 0u32..300, avg in 1u32..=5,
+            client in 0u32..50, dlat in -0.12f64..0.12, dlon in -0.12f64..0.12,
+            favourite: bool, urgent: bool, booked: bool,
+        ) {
+            let mut env = Env::new();
+            if urgent {
+                env.order.priority = Priority::Urgent;
+            }
+            env.order.roles[0].preferred_skills = vec![SkillName::new("forklift").unwrap()];
+            let mut w = worker(1);
+            w.home = crate::domain::LatLon::new(31.1912 + dlat, 121.5804 + dlon).unwrap();
+            w.stats = crate::domain::WorkerStats {
+                completed_shifts: completed,
+                no_shows,
+                late_arrivals: late,
+                cancellations: 0,
+                cancellation_weight: cancel,
+                rating_sum: count * avg,
+                rating_count: count,
+            };
+            env.live.set_client_experience(w.id, &env.order.client_ref, client);
+            env.live.set_favourite(env.order.agency, &env.order.client_ref, w.id, favourite);
+            if booked {
+                env.live.add_booking(w.id, Booking {
+                    interval: shift("2026-11-23T00:00:00+08:00", "2026-11-23T01:00:00+08:00"),
+                    order: crate::domain::OrderId::new(77),
+                    role: None,
+                    client_ref: "other".into(),
+                });
+            }
+            match evaluate(&env.ctx(), &w) {
+                Err(r) => proptest::prop_assert_eq!(r, Reason::TooFar),
+                Ok(s) => {
+                    proptest::prop_assert!((s.explain.sum() - s.score).abs() < 1e-9);
+                    for (f, c) in s.explain.iter() {
+                        proptest::prop_assert!(c >= 0.0 && c <= env.policy.weight(f) + 1e-12, "{} {}", f.as_str(), c);
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn shuffled_candidates_give_the_same_ranking() {
         let env = Env::new();
@@ -315,28 +363,25 @@ mod tests {
         for i in (1..shuffled.len()).rev() {
             shuffled.swap(i, g.below(i as u64 + 1) as usize);
         }
-        let ids = |r: &Ranking| -> Vec<(u64, u64)> {
-            r.ranked
-                .iter()
+        let ids = |r: &[Scored]| -> Vec<(u64, u64)> {
+            r.iter()
                 .map(|s| (s.worker.id.get(), s.score.to_bits()))
                 .collect()
         };
         let a = rank(&env.ctx(), &workers, 20);
         let b = rank(&env.ctx(), &shuffled, 20);
-        assert_eq!(ids(&a), ids(&b));
+        assert_eq!(ids(&a.ranked), ids(&b.ranked));
+        assert_eq!(a.ranked.len(), 20);
         assert_eq!(a.excluded, b.excluded);
         // The top 20 are the first 20 of the full ranking.
         let all = eligible(&env.ctx(), &workers);
-        assert_eq!(
-            ids(&a)[..],
-            ids(&Ranking {
-                ranked: all[..20].to_vec(),
-                eligible: 0,
-                excluded: BTreeMap::new()
-            })[..]
-        );
+        assert_eq!(all.len(), a.eligible);
+        assert_eq!(ids(&a.ranked), ids(&all[..20]));
         for pair in all.windows(2) {
-            assert!(pair[0].score >= pair[1].score);
+            assert!(
+                pair[0].score > pair[1].score
+                    || (pair[0].score == pair[1].score && pair[0].worker.id < pair[1].worker.id)
+            );
         }
     }
 
@@ -527,11 +572,19 @@ mod tests {
 
     #[test]
     fn a_shift_on_the_spring_forward_night_is_checked_by_the_zone_rules() {
-        // Sunday 2026-03-29: 02:00 CET jumps to 03:00 CEST. The shift starts at 02:30 local, which does not
-        // exist; given as instants it runs 01:30Z–05:00Z, i.e. 03:30–07:00 CEST.
+        // Sunday 2026-03-29: 02:00 CET jumps to 03:00 CEST. The order says 02:30 with the winter offset, a
+        // wall-clock time that does not exist that night: the instant is 01:30Z, which Berlin calls 03:30 CEST.
         let mut env = Env::new();
         berlin_venue(&mut env);
-        at(&mut env, "2026-03-29T01:30:00Z", "2026-03-29T05:00:00Z");
+        at(
+            &mut env,
+            "2026-03-29T02:30:00+01:00",
+            "2026-03-29T07:00:00+02:00",
+        );
+        assert_eq!(
+            env.order.shift.start(),
+            parse_instant("2026-03-29T01:30:00Z").unwrap()
+        );
         let from_three = berliner(
             1,
             vec![WeeklyWindow::new(Days::from_bits(SUN), 3 * 60, 8 * 60)],
