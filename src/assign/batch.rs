@@ -5,6 +5,9 @@
 //! solved as ONE flow in which a worker fills at most one slot in the whole component, and components are
 //! solved independently, in parallel.
 //!
+//! Within a component the objective is the crew objective summed over its orders: slots filled, then quota
+//! units, then total score — a slot in one order is worth as much as a slot in another.
+//!
 //! This is exact when a component's orders pairwise conflict — the usual case of one day's events at the
 //! same hours. For a chain A–B–C where A and C do not conflict with each other, it is conservative: a
 //! worker could in principle work both A and C, but the joint flow gives them to at most one of the three.

@@ -201,45 +201,65 @@ pub(crate) fn solve_joint(problems: &[&CrewProblem], prune: bool) -> Vec<Crew> {
         .sum();
     let max_picks = total_slots.min(workers.len() as u64) as usize;
 
-    // Lane edges, per (problem, role, lane), best option per worker.
+    // Options bucketed by (problem, role) in one pass, each worker looked up once.
     let mut arcs: Vec<Arc> = Vec::new();
+    let mut seen = vec![usize::MAX; workers.len()];
+    let mut lane_id = 0usize;
     let mut lane: Vec<Arc> = Vec::new();
     for (pi, p) in problems.iter().enumerate() {
-        for (ri, role) in p.roles.iter().enumerate() {
-            if role.headcount == 0 {
-                continue;
+        let mut buckets: Vec<Vec<Arc>> = vec![Vec::new(); p.roles.len()];
+        for c in &p.candidates {
+            let w = worker_index(c.worker);
+            for o in &c.options {
+                if o.role < p.roles.len() && p.roles[o.role].headcount > 0 {
+                    buckets[o.role].push(Arc {
+                        worker: w,
+                        problem: pi,
+                        role: o.role,
+                        quota_lane: false,
+                        scaled: scaled(o.score),
+                        score: clean_score(o.score),
+                        meets_quota: o.meets_quota,
+                    });
+                }
             }
+        }
+        for (ri, bucket) in buckets.iter().enumerate() {
+            let role = &p.roles[ri];
             let quota_cap = role.quota.unwrap_or(0).min(role.headcount);
             for quota_lane in [false, true] {
                 if quota_lane && quota_cap == 0 {
                     continue;
                 }
                 lane.clear();
-                for c in &p.candidates {
-                    let w = worker_index(c.worker);
-                    for o in &c.options {
-                        if o.role != ri || (quota_lane && !o.meets_quota) {
-                            continue;
-                        }
-                        lane.push(Arc {
-                            worker: w,
-                            problem: pi,
-                            role: ri,
-                            quota_lane,
-                            scaled: scaled(o.score),
-                            score: clean_score(o.score),
-                            meets_quota: o.meets_quota,
-                        });
+                lane.extend(
+                    bucket
+                        .iter()
+                        .filter(|a| !quota_lane || a.meets_quota)
+                        .map(|a| Arc { quota_lane, ..*a }),
+                );
+                // Best first: scaled score, then worker id, then a qualifying option, then the exact score,
+                // so the order is total and the first entry of each worker is its best option.
+                lane.sort_unstable_by(|a, b| {
+                    b.scaled
+                        .cmp(&a.scaled)
+                        .then(a.worker.cmp(&b.worker))
+                        .then(b.meets_quota.cmp(&a.meets_quota))
+                        .then(b.score.total_cmp(&a.score))
+                });
+                let keep = if prune { max_picks } else { usize::MAX };
+                let mut kept = 0;
+                for a in &lane {
+                    if kept == keep {
+                        break;
+                    }
+                    if seen[a.worker] != lane_id {
+                        seen[a.worker] = lane_id;
+                        arcs.push(*a);
+                        kept += 1;
                     }
                 }
-                // Best option per worker first (a qualifying one on equal score), then one per worker.
-                lane.sort_by_key(|a| (a.worker, std::cmp::Reverse((a.scaled, a.meets_quota))));
-                lane.dedup_by_key(|a| a.worker);
-                if prune && lane.len() > max_picks {
-                    lane.sort_by_key(|a| (std::cmp::Reverse(a.scaled), a.worker));
-                    lane.truncate(max_picks);
-                }
-                arcs.extend_from_slice(&lane);
+                lane_id += 1;
             }
         }
     }

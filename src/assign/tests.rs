@@ -422,3 +422,136 @@ proptest! {
         prop_assert_eq!(solve(&shuffled), crew);
     }
 }
+
+/// The best summed objective over a batch whose orders all conflict: every worker takes nothing or one
+/// option of one order.
+fn brute_force_batch(problems: &[CrewProblem]) -> (u32, u32, f64) {
+    let mut choices: Vec<(WorkerId, Vec<(usize, RoleOption)>)> = Vec::new();
+    for (pi, p) in problems.iter().enumerate() {
+        for c in &p.candidates {
+            let entry = match choices.iter().position(|(w, _)| *w == c.worker) {
+                Some(i) => i,
+                None => {
+                    choices.push((c.worker, Vec::new()));
+                    choices.len() - 1
+                }
+            };
+            choices[entry].1.extend(c.options.iter().map(|o| (pi, *o)));
+        }
+    }
+    let mut best = (0, 0, 0.0);
+    let mut pick: Vec<Option<(usize, RoleOption)>> = vec![None; choices.len()];
+    fn go(
+        problems: &[CrewProblem],
+        choices: &[(WorkerId, Vec<(usize, RoleOption)>)],
+        i: usize,
+        pick: &mut Vec<Option<(usize, RoleOption)>>,
+        best: &mut (u32, u32, f64),
+    ) {
+        if i == choices.len() {
+            let (mut f, mut q, mut s) = (0u32, 0u32, 0.0);
+            for (pi, p) in problems.iter().enumerate() {
+                for (ri, role) in p.roles.iter().enumerate() {
+                    let mine = pick
+                        .iter()
+                        .flatten()
+                        .filter(|(o, x)| *o == pi && x.role == ri);
+                    let n = mine.clone().count() as u32;
+                    if n > role.headcount {
+                        return;
+                    }
+                    f += n;
+                    q += role
+                        .quota
+                        .unwrap_or(0)
+                        .min(mine.clone().filter(|(_, x)| x.meets_quota).count() as u32);
+                    s += mine.map(|(_, x)| x.score).sum::<f64>();
+                }
+            }
+            if (f, q) > (best.0, best.1) || ((f, q) == (best.0, best.1) && s > best.2) {
+                *best = (f, q, s);
+            }
+            return;
+        }
+        pick[i] = None;
+        go(problems, choices, i + 1, pick, best);
+        for &c in &choices[i].1 {
+            pick[i] = Some(c);
+            go(problems, choices, i + 1, pick, best);
+        }
+        pick[i] = None;
+    }
+    go(problems, &choices, 0, &mut pick, &mut best);
+    best
+}
+
+/// A small order whose candidates come from a shared pool of five workers.
+fn small_order() -> impl Strategy<Value = CrewProblem> {
+    let role = (0u32..=2, prop::option::of(0u32..=2))
+        .prop_map(|(headcount, quota)| RoleSlots { headcount, quota });
+    prop::collection::vec(role, 1..=2).prop_flat_map(|roles| {
+        let n_roles = roles.len();
+        let option = prop::option::weighted(0.5, (0u32..=12, any::<bool>()));
+        let candidate = prop::option::weighted(0.7, prop::collection::vec(option, n_roles));
+        prop::collection::vec(candidate, 5).prop_map(move |pool| CrewProblem {
+            roles: roles.clone(),
+            candidates: pool
+                .into_iter()
+                .enumerate()
+                .filter_map(|(i, opts)| {
+                    opts.map(|opts| Candidate {
+                        worker: WorkerId::new(i as u64 + 1),
+                        options: opts
+                            .into_iter()
+                            .enumerate()
+                            .filter_map(|(role, o)| {
+                                o.map(|(s, meets_quota)| RoleOption {
+                                    role,
+                                    score: f64::from(s) / 10.0,
+                                    meets_quota,
+                                })
+                            })
+                            .collect(),
+                    })
+                })
+                .collect(),
+        })
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn a_batch_of_overlapping_orders_matches_brute_force_over_the_shared_workers(
+        problems in prop::collection::vec(small_order(), 2..=3)
+    ) {
+        // All shifts overlap, so the batch is one component and the joint solve is exact.
+        let orders: Vec<BatchOrder> = problems
+            .iter()
+            .enumerate()
+            .map(|(i, p)| BatchOrder {
+                shift: {
+                    let start = t("2026-11-28T09:00:00Z") + Duration::hours(i as i64);
+                    Interval::new(start, start + Duration::hours(8)).unwrap()
+                },
+                problem: p.clone(),
+            })
+            .collect();
+        let crews = solve_batch(&orders, Duration::hours(1));
+        let mut used: Vec<WorkerId> = Vec::new();
+        let mut sum = (0u32, 0u32, 0.0);
+        for (p, crew) in problems.iter().zip(&crews) {
+            assert_valid(p, crew);
+            used.extend(crew.picks.iter().map(|x| x.worker));
+            let (f, q, s) = objective(p, crew);
+            sum = (sum.0 + f, sum.1 + q, sum.2 + s);
+        }
+        let n = used.len();
+        used.sort();
+        used.dedup();
+        prop_assert_eq!(used.len(), n, "a worker works one order of the batch");
+        let best = brute_force_batch(&problems);
+        prop_assert!(same_objective(sum, best), "batch {sum:?} vs brute force {best:?}");
+    }
+}
