@@ -48,12 +48,13 @@ pub fn at_least(p: &[f64], need: usize) -> f64 {
 pub fn auto_size(crew: &[f64], standbys: &[f64], headcount: usize, target: f64) -> u32 {
     let mut all: Vec<f64> = crew.to_vec();
     let cap = standbys.len().min(AUTO_MAX as usize);
-    for k in 0..=cap {
+    if at_least(&all, headcount) >= target {
+        return 0;
+    }
+    for (k, p) in standbys.iter().take(cap).enumerate() {
+        all.push(*p);
         if at_least(&all, headcount) >= target {
-            return k as u32;
-        }
-        if k < cap {
-            all.push(standbys[k]);
+            return k as u32 + 1;
         }
     }
     cap as u32

@@ -128,10 +128,10 @@ async fn rebuild_live(
     let since = ms(now - chrono::Duration::days(8));
     let mut orders: std::collections::HashMap<i64, crate::domain::Order> = Default::default();
     for a in store::orders::recent_assignments(store.pool(), since).await? {
-        if !orders.contains_key(&a.order_id) {
-            if let Some(row) = store::orders::order(store.pool(), a.order_id).await? {
-                orders.insert(a.order_id, orders::parse_row(&row)?);
-            }
+        if let std::collections::hash_map::Entry::Vacant(e) = orders.entry(a.order_id)
+            && let Some(row) = store::orders::order(store.pool(), a.order_id).await?
+        {
+            e.insert(orders::parse_row(&row)?);
         }
         if let Some(order) = orders.get(&a.order_id) {
             let mut c = orders::Changes::default();
@@ -153,6 +153,28 @@ async fn rebuild_live(
         live.set_favourite(a, &client, w, fav != 0);
         live.set_blocked(a, &client, w, blocked != 0);
         live.set_client_experience(w, &client, completed as u32);
+    }
+    let on_call: Vec<(i64, i64, i64, f64, f64, f64)> = sqlx::query_as(
+        "SELECT worker_id, start_at, end_at, lat, lon, radius_km FROM on_call WHERE end_at > $1",
+    )
+    .bind(ms(now))
+    .fetch_all(store.pool())
+    .await
+    .map_err(store::db_error)?;
+    for (worker, start, end, lat, lon, radius_km) in on_call {
+        if let (Ok(interval), Ok(center)) = (
+            crate::domain::Interval::new(from_ms(start), from_ms(end)),
+            crate::domain::LatLon::new(lat, lon),
+        ) {
+            live.add_on_call(
+                crate::domain::WorkerId::new(worker as u64),
+                crate::matching::OnCall {
+                    interval,
+                    center,
+                    radius_km,
+                },
+            );
+        }
     }
     Ok(live)
 }

@@ -161,6 +161,30 @@ mod tests {
     use crate::sim::workers::{default_week_start, workers};
     use crate::sim::{City, Country};
 
+    #[test]
+    fn generated_lines_are_read_back_by_the_server_as_the_same_workers_and_orders() {
+        use crate::http::dto::order::OrderBody;
+        use crate::http::dto::worker::{parse_line, parse_worker};
+        let agency = AgencyId::new(1);
+        let city = City::metropolis(3);
+        let country = Country::germany();
+        let mut all = workers(&city, 300, 3, agency);
+        all.extend(workers(&country, 300, 4, agency));
+        for w in all {
+            let mut expected = w.clone();
+            let body = parse_line(&worker_line(&w)).unwrap();
+            let back = parse_worker(&body, w.id, agency).unwrap();
+            // The record travels as an average; the weight of cancellations is rebuilt from their number.
+            expected.stats.cancellation_weight = f64::from(expected.stats.cancellations);
+            assert_eq!(back, expected);
+        }
+        for spec in orders(&city, 100, 5, agency, default_week_start()) {
+            let body: OrderBody = serde_json::from_str(&spec.json()).unwrap();
+            let back = body.parse(spec.order.id, agency).unwrap();
+            assert_eq!(back, spec.order);
+        }
+    }
+
     fn keys(v: &Value) -> Vec<&str> {
         let mut k: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
         k.sort_unstable();
