@@ -61,6 +61,16 @@ enum Command {
         #[arg(long)]
         now: Option<String>,
     },
+    /// Imports workers from NDJSON (one `POST /v1/workers` body a line) into an agency, with a progress bar.
+    Import {
+        /// The NDJSON file.
+        file: String,
+        /// The agency's id (`agc_…`, as `POST /v1/agencies` answered).
+        #[arg(long, env = "CREWCALL_AGENCY")]
+        agency: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Creates or updates the database schema, then exits.
     Migrate {
         #[command(flatten)]
@@ -138,6 +148,19 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 now,
             })?;
             print!("{report}");
+            Ok(())
+        }
+        Command::Import { file, agency, db } => {
+            let r = crewcall::cli::import::run(&db.database_url, &agency, &file).await?;
+            println!(
+                "created {}, updated {}, refused {}",
+                r.created,
+                r.updated,
+                r.errors.len()
+            );
+            for (line, message) in r.errors.iter().take(20) {
+                println!("  line {line}: {message}");
+            }
             Ok(())
         }
         Command::Migrate { db } => {

@@ -80,12 +80,8 @@ impl Engine {
                 let old = store::workers::get_tx(tx, agency, id)
                     .await?
                     .ok_or_else(|| Error::NotFound("worker".into()))?;
-                if body.history.is_some() {
-                    return Err(Error::Invalid(vec![FieldError::new(
-                        "history",
-                        "is read only when a worker is created; crewcall keeps the record since",
-                    )]));
-                }
+                // `history` seeds the record of a new worker only; a re-import of the same file keeps the
+                // record crewcall has kept since.
                 let mut w = parse_worker(body, id, agency).map_err(Error::Invalid)?;
                 w.status = old.status;
                 w.stats = old.stats;

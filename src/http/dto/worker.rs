@@ -119,7 +119,7 @@ pub struct WorkerBody {
     /// Free text, searchable.
     #[serde(default)]
     pub bio: String,
-    /// A track record from a previous system (extension).
+    /// A track record from a previous system (extension); read when the worker is created, ignored on updates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history: Option<HistoryBody>,
 }
