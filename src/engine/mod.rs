@@ -222,6 +222,64 @@ impl Engine {
 
     /// Appends the engine's own metrics in Prometheus text format.
     pub async fn render_metrics(&self, out: &mut String) {
-        let _ = out;
+        use std::fmt::Write as _;
+        let pool = self.store.pool();
+        let count = |sql: &'static str| async move {
+            sqlx::query_as::<_, (String, i64)>(sql)
+                .fetch_all(pool)
+                .await
+                .unwrap_or_default()
+        };
+        let _ = writeln!(
+            out,
+            "# HELP crewcall_assignments Assignments by kind and status."
+        );
+        let _ = writeln!(out, "# TYPE crewcall_assignments gauge");
+        for (k, n) in
+            count("SELECT kind || ',' || status, COUNT(*) FROM assignments GROUP BY kind, status")
+                .await
+        {
+            let (kind, status) = k.split_once(',').unwrap_or((&k, ""));
+            let _ = writeln!(
+                out,
+                "crewcall_assignments{{kind=\"{kind}\",status=\"{status}\"}} {n}"
+            );
+        }
+        let _ = writeln!(out, "# HELP crewcall_offers Offers by status.");
+        let _ = writeln!(out, "# TYPE crewcall_offers gauge");
+        for (s, n) in count("SELECT status, COUNT(*) FROM offers GROUP BY status").await {
+            let _ = writeln!(out, "crewcall_offers{{status=\"{s}\"}} {n}");
+        }
+        let _ = writeln!(out, "# HELP crewcall_orders Orders by status.");
+        let _ = writeln!(out, "# TYPE crewcall_orders gauge");
+        for (s, n) in count("SELECT status, COUNT(*) FROM orders GROUP BY status").await {
+            let _ = writeln!(out, "crewcall_orders{{status=\"{s}\"}} {n}");
+        }
+        let _ = writeln!(
+            out,
+            "# HELP crewcall_events_total Engine events by kind (no-shows, standby promotions, ...)."
+        );
+        let _ = writeln!(out, "# TYPE crewcall_events_total counter");
+        for (k, n) in count("SELECT kind, COUNT(*) FROM events GROUP BY kind").await {
+            let _ = writeln!(out, "crewcall_events_total{{kind=\"{k}\"}} {n}");
+        }
+        // Fill rate at start: of the slots of orders that have started, the share filled by a worker who
+        // checked in or is still confirmed.
+        let started: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN status IN ('checked_in', 'completed') THEN 1 ELSE 0 END), 0) \
+             FROM assignments WHERE kind = 'shift' AND start_at <= $1 AND status IN ('checked_in', 'completed', 'no_show')",
+        )
+        .bind(ms(self.now()))
+        .fetch_optional(pool)
+        .await
+        .unwrap_or_default();
+        if let Some((due, came)) = started.filter(|(d, _)| *d > 0) {
+            let _ = writeln!(
+                out,
+                "# HELP crewcall_attendance_rate Share of due shift assignments that were worked."
+            );
+            let _ = writeln!(out, "# TYPE crewcall_attendance_rate gauge");
+            let _ = writeln!(out, "crewcall_attendance_rate {}", came as f64 / due as f64);
+        }
     }
 }

@@ -176,6 +176,14 @@ impl Engine {
         agency: Option<AgencyId>,
         id: OrderId,
     ) -> crate::Result<OrderState> {
+        if self.store.backend() == store::Backend::Postgres {
+            // Several nodes may write: the order's row lock serialises changes to its slots (no over-fill).
+            sqlx::query("SELECT id FROM orders WHERE id = $1 FOR UPDATE")
+                .bind(id.get() as i64)
+                .execute(&mut **tx)
+                .await
+                .map_err(store::db_error)?;
+        }
         let row = store::orders::order(&mut **tx, id.get() as i64)
             .await?
             .filter(|r| agency.is_none_or(|a| r.agency_id == a.get() as i64))
