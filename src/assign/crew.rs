@@ -63,7 +63,8 @@ pub struct RoleSlots {
     /// Slots to fill.
     pub headcount: u32,
     /// At least this many slots of the role should go to workers with [`RoleOption::meets_quota`]; the
-    /// solver meets as much of it as the candidates allow, but fills the role regardless.
+    /// solver meets as much of it as the candidates allow, but fills the role regardless. A quota above the
+    /// headcount counts as the headcount.
     pub quota: Option<u32>,
 }
 
