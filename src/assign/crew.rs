@@ -34,7 +34,7 @@
 //!
 //! The network is built in a canonical order (workers by ascending id, then order, role and lane), with
 //! candidates of the same worker merged, so the crew depends only on the set of options given, not on
-//! their order. Dijkstra settles nodes by (distance, node index). Among crews that are equally good on all
+//! their order. The flow's search order depends only on the network. Among crews that are equally good on all
 //! three objectives, the solver therefore always returns the same one, leaning to workers with lower ids
 //! where its search order decides (it does not promise the lexicographically smallest set of ids).
 
