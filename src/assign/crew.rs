@@ -34,9 +34,9 @@
 //!
 //! The network is built in a canonical order (workers by ascending id, then order, role and lane), with
 //! candidates of the same worker merged, so the crew depends only on the set of options given, not on
-//! their order. The flow's search order depends only on the network. Among crews that are equally good on all
-//! three objectives, the solver therefore always returns the same one, leaning to workers with lower ids
-//! where its search order decides (it does not promise the lexicographically smallest set of ids).
+//! their order. The flow's search order depends only on the network. Among crews that are equally good on
+//! all three objectives, the solver therefore always returns the same one; which one is fixed by that search
+//! order (it does not promise, say, the lexicographically smallest set of worker ids).
 
 use crate::assign::flow::{EdgeId, MinCostFlow};
 use crate::domain::WorkerId;
