@@ -262,7 +262,6 @@ fn the_same_problem_gives_the_same_crew_whatever_the_order_of_candidates() {
     }
     assert_eq!(first, solve(&reversed));
     assert_eq!(first.filled, vec![1, 1]);
-    assert!(first.picks.iter().all(|x| x.worker.get() <= 2), "{first:?}");
 }
 
 #[test]
