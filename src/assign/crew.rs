@@ -34,9 +34,9 @@
 //!
 //! The network is built in a canonical order (workers by ascending id, then order, role and lane), with
 //! candidates of the same worker merged, so the crew depends only on the set of options given, not on
-//! their order. Dijkstra settles nodes by (distance, node index). Among crews that are equally good on all
-//! three objectives, the solver therefore always returns the same one, leaning to workers with lower ids
-//! where its search order decides (it does not promise the lexicographically smallest set of ids).
+//! their order. The flow's search order depends only on the network. Among crews that are equally good on
+//! all three objectives, the solver therefore always returns the same one; which one is fixed by that search
+//! order (it does not promise, say, the lexicographically smallest set of worker ids).
 
 use crate::assign::flow::{EdgeId, MinCostFlow};
 use crate::domain::WorkerId;
@@ -63,7 +63,8 @@ pub struct RoleSlots {
     /// Slots to fill.
     pub headcount: u32,
     /// At least this many slots of the role should go to workers with [`RoleOption::meets_quota`]; the
-    /// solver meets as much of it as the candidates allow, but fills the role regardless.
+    /// solver meets as much of it as the candidates allow, but fills the role regardless. A quota above the
+    /// headcount counts as the headcount.
     pub quota: Option<u32>,
 }
 

@@ -9,8 +9,10 @@
 //! `dist(sink) <= dist(v) <= dist(u) + c`; for an unsettled `u` the change is `dist(sink) - (at most
 //! dist(sink)) >= 0`. Edges on the augmenting path are tight, so their reverses reduce to zero.
 //!
-//! Determinism: nodes leave the heap in order of (distance, node index), and the adjacency lists keep the
-//! order in which edges were added, so the same graph always yields the same flow.
+//! Determinism: the search order depends only on the graph — nodes leave the heap in order of (distance,
+//! node index), nodes reached at the current distance by zero-cost edges are settled last-in first-out, and
+//! the adjacency lists keep the order in which edges were added — so the same graph always yields the same
+//! flow.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -104,6 +106,7 @@ impl MinCostFlow {
         let mut prev_edge = vec![usize::MAX; n];
         let mut touched: Vec<usize> = Vec::new();
         let mut heap = BinaryHeap::new();
+        let mut level: Vec<usize> = Vec::new();
         let mut result = FlowResult { flow: 0, cost: 0 };
 
         while result.flow < limit {
@@ -115,10 +118,21 @@ impl MinCostFlow {
             }
             touched.clear();
             heap.clear();
+            level.clear();
             dist[s] = 0;
             touched.push(s);
             heap.push(Reverse((0i64, s)));
-            while let Some(Reverse((d, u))) = heap.pop() {
+            loop {
+                // Nodes reached at the current distance through zero-cost edges wait on a plain stack: their
+                // distance is already the least possible, so they skip the heap. This matters in crew
+                // networks, where every free worker sits at distance 0 from the source.
+                let (d, u) = if let Some(u) = level.pop() {
+                    (dist[u], u)
+                } else if let Some(Reverse((d, u))) = heap.pop() {
+                    (d, u)
+                } else {
+                    break;
+                };
                 if settled[u] || d > dist[u] {
                     continue;
                 }
@@ -144,7 +158,11 @@ impl MinCostFlow {
                         }
                         dist[v] = nd;
                         prev_edge[v] = ei;
-                        heap.push(Reverse((nd, v)));
+                        if nd == d {
+                            level.push(v);
+                        } else {
+                            heap.push(Reverse((nd, v)));
+                        }
                     }
                 }
             }
