@@ -2,7 +2,7 @@
 //! supervisor), no-shows and ratings (agency), and reviews.
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -14,6 +14,7 @@ use super::dto::views::AssignmentView;
 use super::error::{ApiError, ApiResult};
 use super::json::Body;
 use super::pagination::{self, Page};
+use super::query::Query;
 use crate::domain::{AssignmentId, LatLon, ReviewId, WorkerId};
 use crate::engine::{Actor, Attendance, Principal, ReviewRow};
 use crate::error::{Error, FieldError};

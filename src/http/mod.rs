@@ -13,6 +13,7 @@ mod openapi;
 mod ops;
 mod orders;
 pub mod pagination;
+mod query;
 mod workers;
 
 use std::sync::Arc;

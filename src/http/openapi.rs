@@ -6,6 +6,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::AppState;
+use super::error::PROBLEM_JSON;
 
 struct Security;
 
@@ -17,6 +18,67 @@ impl Modify for Security {
                 name,
                 SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
             );
+        }
+    }
+}
+
+/// Error answers are RFC 9457 problem documents, and some can come from any operation: a malformed body or
+/// query (400), a missing token (401), a body too large (413) or not JSON (415), invalid input (422), an
+/// overloaded or timed-out request (503). This fills them in everywhere so the document is true to the server.
+struct Problems;
+
+impl Modify for Problems {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let problem = || {
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build()
+        };
+        for item in api.paths.paths.values_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in ops.into_iter().flatten() {
+                let has_body = op.request_body.is_some();
+                let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+                let mut extra = vec![
+                    ("400", "Malformed request"),
+                    ("422", "Invalid input"),
+                    ("503", "Busy or timed out; retry"),
+                ];
+                if secured {
+                    extra.push(("401", "No or unknown bearer token"));
+                }
+                if has_body {
+                    extra.push(("413", "Body too large"));
+                    extra.push(("415", "Body is not JSON"));
+                }
+                for (code, description) in extra {
+                    op.responses
+                        .responses
+                        .entry(code.to_string())
+                        .or_insert_with(|| {
+                            ResponseBuilder::new()
+                                .description(description)
+                                .content(PROBLEM_JSON, problem())
+                                .build()
+                                .into()
+                        });
+                }
+                for (code, r) in op.responses.responses.iter_mut() {
+                    if code.as_str() >= "400"
+                        && let utoipa::openapi::RefOr::T(r) = r
+                        && let Some(c) = r.content.shift_remove("application/json")
+                    {
+                        r.content.insert(PROBLEM_JSON.to_string(), c);
+                    }
+                }
+            }
         }
     }
 }
@@ -37,7 +99,8 @@ impl Modify for Security {
         super::assignments::cancel, super::assignments::check_in, super::assignments::check_out,
         super::assignments::no_show, super::assignments::rating, super::assignments::reviews,
     ),
-    modifiers(&Security)
+    components(schemas(super::error::Problem, super::error::ProblemField)),
+    modifiers(&Security, &Problems)
 )]
 pub struct ApiDoc;
 

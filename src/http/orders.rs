@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -16,6 +16,7 @@ use super::dto::views::OrderView;
 use super::error::ApiResult;
 use super::json::Body;
 use super::pagination::{self, Page};
+use super::query::Query;
 use crate::domain::time::parse_instant;
 use crate::engine::{OrderFilter, order_id};
 use crate::error::FieldError;

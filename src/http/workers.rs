@@ -2,7 +2,7 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -14,6 +14,7 @@ use super::dto::worker::{WorkerBody, WorkerView};
 use super::error::{ApiError, ApiResult};
 use super::json::Body;
 use super::pagination::{self, Page};
+use super::query::Query;
 use crate::domain::{LatLon, SkillName, WorkerId};
 use crate::error::FieldError;
 use crate::index::SearchQuery;
@@ -66,7 +67,7 @@ async fn read(
 }
 
 #[utoipa::path(patch, path = "/v1/workers/{id}", tag = "workers", params(("id" = String, Path)),
-    request_body(content = Object, description = "Any field of the profile, and `status` (`active` | `suspended`)"),
+    request_body = WorkerPatch,
     responses((status = 200, body = WorkerView), (status = 401, body = super::error::Problem), (status = 404, body = super::error::Problem),
               (status = 409, body = super::error::Problem), (status = 422, body = super::error::Problem)),
     security(("agency" = [])))]
@@ -96,6 +97,27 @@ async fn delete(
     state.engine.delete_worker(agency, id).await?;
     state.tokens.invalidate_all();
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PATCH /v1/workers/{id}`: any field of the profile, and `status`; fields left out keep their value.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct WorkerPatch {
+    external_ref: Option<String>,
+    name: Option<String>,
+    home: Option<super::dto::Point>,
+    max_travel_km: Option<f64>,
+    skills: Option<Vec<super::dto::worker::SkillBody>>,
+    languages: Option<Vec<String>>,
+    certifications: Option<Vec<String>>,
+    timezone: Option<String>,
+    availability: Option<Vec<super::dto::worker::WindowBody>>,
+    blackouts: Option<Vec<super::dto::Period>>,
+    max_hours_per_week: Option<f64>,
+    bio: Option<String>,
+    /// `active` or `suspended`.
+    status: Option<String>,
 }
 
 /// Search parameters of `GET /v1/workers`.

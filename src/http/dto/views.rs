@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::order::{DispatchBody, RoleBody, VenueBody};
+use super::order::{DispatchBody, QuotaBody, SkillReqBody, VenueBody};
 use crate::domain::time::format_instant;
 use crate::domain::{AssignmentId, OfferId, OrderId, StandbySpec, WorkerId};
 use crate::engine::OrderState;
@@ -11,9 +11,24 @@ use crate::store::orders::{AssignmentRow, OfferRow};
 /// A role with its progress.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RoleView {
-    /// The role as posted (headcount as patched since).
-    #[serde(flatten)]
-    pub spec: RoleBody,
+    /// Unique within the order.
+    pub name: String,
+    /// Workers wanted (as patched since posting).
+    pub headcount: i64,
+    /// Every one required.
+    pub skills: Vec<SkillReqBody>,
+    /// Every one required.
+    pub languages: Vec<String>,
+    /// Every one required.
+    pub certifications: Vec<String>,
+    /// Rank higher, not required.
+    pub preferred_skills: Vec<String>,
+    /// Minimum average rating.
+    pub min_stars: Option<f64>,
+    /// Pay per hour.
+    pub pay_per_hour: Option<f64>,
+    /// Composition rules.
+    pub quotas: Vec<QuotaBody>,
     /// Workers in its slots (confirmed, checked in or completed).
     pub filled: u32,
     /// Shift offers waiting for an answer.
@@ -98,7 +113,15 @@ impl OrderView {
                 .into_iter()
                 .enumerate()
                 .map(|(i, spec)| RoleView {
-                    spec,
+                    name: spec.name,
+                    headcount: spec.headcount,
+                    skills: spec.skills,
+                    languages: spec.languages,
+                    certifications: spec.certifications,
+                    preferred_skills: spec.preferred_skills,
+                    min_stars: spec.min_stars,
+                    pay_per_hour: spec.pay_per_hour,
+                    quotas: spec.quotas,
                     filled: st.filled(i),
                     pending_offers: st.pending(i),
                 })

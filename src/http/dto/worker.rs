@@ -318,9 +318,30 @@ impl From<&WorkerStats> for StatsView {
 pub struct WorkerView {
     /// The worker's id.
     pub id: String,
-    /// The profile.
-    #[serde(flatten)]
-    pub profile: WorkerBody,
+    /// The agency's key for the worker.
+    pub external_ref: String,
+    /// Display name.
+    pub name: String,
+    /// Where the worker lives.
+    pub home: Point,
+    /// How far the worker travels.
+    pub max_travel_km: f64,
+    /// Skills with levels.
+    pub skills: Vec<SkillBody>,
+    /// Language tags.
+    pub languages: Vec<String>,
+    /// Certifications.
+    pub certifications: Vec<String>,
+    /// IANA timezone of the availability windows.
+    pub timezone: String,
+    /// Weekly windows.
+    pub availability: Vec<WindowBody>,
+    /// Periods the worker cannot work.
+    pub blackouts: Vec<Period>,
+    /// Cap on booked hours per calendar week.
+    pub max_hours_per_week: Option<f64>,
+    /// Free text.
+    pub bio: String,
     /// `active` or `suspended`.
     pub status: &'static str,
     /// The track record.
@@ -333,11 +354,21 @@ pub struct WorkerView {
 impl WorkerView {
     /// The view of a worker.
     pub fn of(w: &Worker, app_token: Option<String>) -> Self {
-        let mut profile = WorkerBody::from_worker(w);
-        profile.history = None;
+        let p = WorkerBody::from_worker(w);
         WorkerView {
             id: w.id.to_string(),
-            profile,
+            external_ref: p.external_ref,
+            name: p.name,
+            home: p.home,
+            max_travel_km: w.max_travel_km.km(),
+            skills: p.skills,
+            languages: p.languages,
+            certifications: p.certifications,
+            timezone: p.timezone,
+            availability: p.availability.unwrap_or_default(),
+            blackouts: p.blackouts,
+            max_hours_per_week: p.max_hours_per_week,
+            bio: p.bio,
             status: w.status.as_str(),
             stats: StatsView::from(&w.stats),
             app_token,
