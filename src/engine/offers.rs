@@ -79,6 +79,11 @@ impl Engine {
         if kind == "shift" && st.filled(role) >= st.order.roles[role].headcount {
             return Err(Error::Conflict("the role is already full".into()));
         }
+        if kind == "standby" && st.standby_held() >= self.standby_wanted_now(&st) {
+            return Err(Error::Conflict(
+                "the order holds all the standbys it needs".into(),
+            ));
+        }
         let mut changes = Changes::default();
         let Some(assignment) = self
             .make_assignment(
