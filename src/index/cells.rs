@@ -33,13 +33,13 @@ use h3o::{CellIndex, LatLng, Resolution};
 use crate::domain::LatLon;
 
 /// Travel bands: a worker whose limit is at most `.0` km is indexed at resolution `.1`. The last band ends at
-/// the largest travel limit crewcall accepts. Each resolution keeps the disk for the band's limit at a few
-/// hundred to about a thousand cells.
+/// the largest travel limit crewcall accepts. Each resolution keeps the disk for the band's limit within 32
+/// rings, which compaction turns into a few hundred terms; finer cells hug the radius more closely.
 pub(crate) const BANDS: [(f64, Resolution); 7] = [
     (3.0, Resolution::Eight),
     (8.0, Resolution::Seven),
     (16.0, Resolution::Seven),
-    (30.0, Resolution::Six),
+    (30.0, Resolution::Seven),
     (60.0, Resolution::Six),
     (160.0, Resolution::Five),
     (crate::domain::TravelKm::MAX, Resolution::Four),
@@ -79,27 +79,51 @@ pub(crate) fn rings(radius_km: f64, res: Resolution) -> u32 {
     (reach / per_ring).ceil() as u32
 }
 
-/// The reach term of a home for a worker with the given travel limit.
-pub(crate) fn home_term(home: LatLon, travel_km: f64) -> u64 {
+/// How many levels above its band's resolution a home's cell is also indexed, so that a query can ask for a
+/// compacted disk (the inside as a few large parents, the rim as small cells).
+const PARENT_LEVELS: u8 = 2;
+
+fn coarser(res: Resolution, levels: u8) -> Resolution {
+    Resolution::try_from(u8::from(res).saturating_sub(levels)).expect("a resolution from 0 to 15")
+}
+
+/// The reach terms of a home for a worker with the given travel limit: its cell at the band's resolution and
+/// that cell's parents up to [`PARENT_LEVELS`] levels up (parents of the cell, not cells of the point, so a
+/// parent in a compacted disk stands exactly for its children).
+pub(crate) fn home_terms(home: LatLon, travel_km: f64) -> [u64; 1 + PARENT_LEVELS as usize] {
     let band = band_of(travel_km);
-    tag(cell(home, BANDS[band].1), band)
+    let fine = cell(home, BANDS[band].1);
+    std::array::from_fn(|up| {
+        let parent = fine
+            .parent(coarser(fine.resolution(), up as u8))
+            .expect("a coarser resolution has a parent");
+        tag(parent, band)
+    })
 }
 
 fn tag(c: CellIndex, band: usize) -> u64 {
     u64::from(c) | ((band as u64) << BAND_SHIFT)
 }
 
-/// The reach terms to ask for: every band's disk around `center` of radius `min(radius_km, band limit)`.
+/// The reach terms to ask for: every band's disk around `center` of radius `min(radius_km, band limit)`,
+/// compacted into parents down to [`PARENT_LEVELS`] levels up (fewer terms make a faster query).
 pub(crate) fn reach_terms(center: LatLon, radius_km: f64) -> Vec<u64> {
     let mut out = Vec::new();
     for (band, &(max, res)) in BANDS.iter().enumerate() {
         let k = rings(radius_km.min(max), res);
-        out.extend(
-            cell(center, res)
-                .grid_disk::<Vec<_>>(k)
-                .into_iter()
-                .map(|c| tag(c, band)),
-        );
+        let disk: Vec<CellIndex> = cell(center, res).grid_disk(k);
+        let mut compacted = disk.clone();
+        if CellIndex::compact(&mut compacted).is_err() {
+            compacted = disk;
+        }
+        let floor = coarser(res, PARENT_LEVELS);
+        for c in compacted {
+            if c.resolution() < floor {
+                out.extend(c.children(floor).map(|c| tag(c, band)));
+            } else {
+                out.push(tag(c, band));
+            }
+        }
     }
     out
 }
@@ -147,7 +171,7 @@ mod tests {
     fn each_band_disk_for_its_own_limit_stays_small() {
         for (max, res) in BANDS {
             let k = rings(max, res);
-            assert!(k <= 24, "{max} km at {res:?} needs {k} rings");
+            assert!(k <= 32, "{max} km at {res:?} needs {k} rings");
         }
     }
 
@@ -176,7 +200,7 @@ mod tests {
                 assert!(Haversine.distance(v, p) / 1000.0 <= radius * 1.000_001);
                 let travel = rng.random_range(radius..=500.0_f64.max(radius));
                 assert!(
-                    reach.contains(&home_term(home, travel)),
+                    home_terms(home, travel).iter().any(|t| reach.contains(t)),
                     "{venue:?} {radius}"
                 );
                 assert!(
@@ -214,7 +238,10 @@ mod tests {
     #[test]
     fn a_reach_term_keeps_its_band_apart_from_other_bands() {
         let p = LatLon::new(48.85, 2.35).unwrap();
-        assert_ne!(home_term(p, 2.0), home_term(p, 4.0));
-        assert!(reach_terms(p, 10.0).contains(&home_term(p, 25.0)));
+        assert_ne!(home_terms(p, 2.0), home_terms(p, 4.0));
+        let reach = reach_terms(p, 10.0);
+        assert!(home_terms(p, 25.0).iter().any(|t| reach.contains(t)));
+        let far = LatLon::new(49.85, 2.35).unwrap(); // about 111 km north
+        assert!(!home_terms(far, 25.0).iter().any(|t| reach.contains(t)));
     }
 }

@@ -26,7 +26,7 @@ pub(crate) struct Fields {
     pub language: tantivy::schema::Field,
     /// Certifications, raw.
     pub certification: tantivy::schema::Field,
-    /// The home cell tagged with the worker's travel band (see `cells`).
+    /// The home cell and its parents, tagged with the worker's travel band (see `cells`).
     pub reach: tantivy::schema::Field,
     /// The plain home cells at the search resolutions (see `cells`).
     pub cell: tantivy::schema::Field,
@@ -96,10 +96,9 @@ pub(crate) fn document(f: &Fields, worker: &Worker, slot: u32) -> TantivyDocumen
     for c in &worker.certifications {
         doc.add_text(f.certification, c.as_str());
     }
-    doc.add_u64(
-        f.reach,
-        cells::home_term(worker.home, worker.max_travel_km.km()),
-    );
+    for t in cells::home_terms(worker.home, worker.max_travel_km.km()) {
+        doc.add_u64(f.reach, t);
+    }
     for c in cells::home_cells(worker.home) {
         doc.add_u64(f.cell, c);
     }
