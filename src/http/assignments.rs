@@ -39,10 +39,9 @@ fn actor(p: Principal) -> Result<Actor, ApiError> {
     match p {
         Principal::Agency(a) => Ok(Actor::Agency(a)),
         Principal::Worker { worker, .. } => Ok(Actor::Worker(worker)),
-        Principal::Admin => Err(ApiError::Lib(Error::Refused {
-            problem: "forbidden",
-            detail: "this endpoint is for agencies and workers".into(),
-        })),
+        Principal::Admin => Err(ApiError::Forbidden(
+            "this endpoint is for agencies and workers".into(),
+        )),
     }
 }
 

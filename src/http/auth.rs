@@ -9,7 +9,6 @@ use super::AppState;
 use super::error::ApiError;
 use crate::domain::{AgencyId, WorkerId};
 use crate::engine::Principal;
-use crate::error::Error;
 
 /// The bearer token of a request, if it has one.
 pub fn bearer(parts: &Parts) -> Option<&str> {
@@ -33,10 +32,7 @@ async fn principal(parts: &Parts, state: &AppState) -> Result<Principal, ApiErro
 }
 
 fn forbidden(what: &str) -> ApiError {
-    ApiError::Lib(Error::Refused {
-        problem: "forbidden",
-        detail: format!("this endpoint is for {what}"),
-    })
+    ApiError::Forbidden(format!("this endpoint is for {what}"))
 }
 
 /// Any authenticated caller.

@@ -23,6 +23,8 @@ pub enum ApiError {
     TooLarge,
     /// The body is not `application/json`.
     UnsupportedMediaType,
+    /// A valid token of the wrong kind for this endpoint (an agency key on an admin endpoint, say).
+    Forbidden(String),
     /// Too many requests.
     RateLimited,
     /// The request took longer than the limit.
@@ -184,6 +186,13 @@ impl IntoResponse for ApiError {
                 "unsupported-media-type",
                 "Unsupported media type",
                 "send the body as application/json".into(),
+                vec![],
+            ),
+            ApiError::Forbidden(detail) => problem(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Forbidden",
+                detail,
                 vec![],
             ),
             ApiError::RateLimited => problem(

@@ -53,6 +53,7 @@ impl Modify for Problems {
                 ];
                 if secured {
                     extra.push(("401", "No or unknown bearer token"));
+                    extra.push(("403", "A token of another kind than the endpoint is for"));
                 }
                 if has_body {
                     extra.push(("413", "Body too large"));
