@@ -386,3 +386,52 @@ async fn a_worker_cancelling_through_the_app_gets_a_replacement_offered() {
     assert_eq!(o["status"], "open");
     assert_eq!(o["roles"][0]["pending_offers"], 1);
 }
+
+#[tokio::test]
+async fn a_standby_promoted_after_the_grace_is_not_marked_a_no_show_at_once() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    promoters(&app, &a, 2).await;
+    let mut body = order_json("c", 1, "assign", 1);
+    body["standby"] = json!(1);
+    let o = app.post_order(&a, &body).await;
+    let oid = s(&o, "id");
+    let backup = o["assignments"]
+        .as_array()
+        .expect("assignments")
+        .iter()
+        .find(|x| x["status"] == "standby")
+        .map(|x| x["worker_id"].clone())
+        .expect("a standby");
+    // The first no-show fires at 09:15 and promotes the standby then; its own grace runs from 09:15.
+    app.advance_to("2026-11-28T09:16:00+08:00").await;
+    let o = app.order(&a, &oid).await;
+    let promoted = o["assignments"]
+        .as_array()
+        .expect("assignments")
+        .iter()
+        .find(|x| x["worker_id"] == backup && x["kind"] == "shift")
+        .cloned()
+        .expect("a shift for the promoted standby");
+    assert_eq!(promoted["status"], "confirmed", "{o}");
+    assert_eq!(o["roles"][0]["filled"], 1);
+    let w = app
+        .get(
+            &a.key,
+            &format!("/v1/workers/{}", backup.as_str().expect("id")),
+        )
+        .await
+        .expect(200);
+    assert_eq!(w["stats"]["no_shows"], 0);
+    // Without a check-in, the replacement's own grace ends at 09:30.
+    app.advance_to("2026-11-28T09:31:00+08:00").await;
+    let o = app.order(&a, &oid).await;
+    let again = o["assignments"]
+        .as_array()
+        .expect("assignments")
+        .iter()
+        .find(|x| x["id"] == promoted["id"])
+        .cloned()
+        .expect("the promoted assignment");
+    assert_eq!(again["status"], "no_show", "{o}");
+}
