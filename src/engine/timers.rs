@@ -57,9 +57,11 @@ impl Engine {
         if let Some((at, id)) = ending {
             due.push((at, Timer::OrderEnd { order: id }));
         }
-        // Confirmed workers of started orders: the grace is per order.
+        // Confirmed workers of started orders: the grace is per order, and it runs from the start or, for a
+        // replacement confirmed after the start, from its confirmation (it cannot be on site before then).
         let confirmed: Vec<(i64, i64, i64)> = sqlx::query_as(
-            "SELECT a.id, a.start_at, a.order_id FROM assignments a WHERE a.status = 'confirmed' \
+            "SELECT a.id, CASE WHEN a.created_at > a.start_at THEN a.created_at ELSE a.start_at END, a.order_id \
+             FROM assignments a WHERE a.status = 'confirmed' \
              AND a.kind = 'shift' AND a.start_at <= $1 ORDER BY a.start_at, a.id LIMIT 1000",
         )
         .bind(u)
@@ -67,7 +69,7 @@ impl Engine {
         .await
         .map_err(store::db_error)?;
         let mut graces: std::collections::HashMap<i64, i64> = Default::default();
-        for (id, start, order) in confirmed {
+        for (id, from, order) in confirmed {
             let grace = match graces.get(&order) {
                 Some(g) => *g,
                 None => {
@@ -81,8 +83,8 @@ impl Engine {
                     g
                 }
             };
-            if start + grace <= u {
-                due.push((start + grace, Timer::NoShow { assignment: id }));
+            if from + grace <= u {
+                due.push((from + grace, Timer::NoShow { assignment: id }));
             }
         }
         Ok(due.into_iter().min().map(|(at, t)| (from_ms(at), t)))

@@ -1,0 +1,85 @@
+//! `Idempotency-Key`: a replay answers the first response again and does nothing twice; another body under the
+//! same key is a 422.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+async fn post_with_key(app: &TestApp, token: &str, path: &str, key: &str, body: &Value) -> Answer {
+    let rb = app
+        .request(Method::POST, path, token)
+        .header("Idempotency-Key", key)
+        .json(body);
+    app.send(rb).await
+}
+
+#[tokio::test]
+async fn the_same_key_and_body_answers_the_same_and_creates_one_worker() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let body = worker_json("W-1", 31.23, 121.47, &["promoter"]);
+    let first = post_with_key(&app, &a.key, "/v1/workers", "k-1", &body).await;
+    let second = post_with_key(&app, &a.key, "/v1/workers", "k-1", &body).await;
+    assert_eq!(first.status.as_u16(), 201, "{}", first.body);
+    assert_eq!(second.status, first.status);
+    assert_eq!(second.body, first.body);
+    let all = app.get(&a.key, "/v1/workers").await.expect(200);
+    assert_eq!(all["items"].as_array().expect("items").len(), 1);
+}
+
+#[tokio::test]
+async fn the_same_key_and_body_creates_one_order() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    promoters(&app, &a, 2).await;
+    let body = order_json("c", 1, "offer", 1);
+    let first = post_with_key(&app, &a.key, "/v1/orders", "o-1", &body).await;
+    let second = post_with_key(&app, &a.key, "/v1/orders", "o-1", &body).await;
+    assert_eq!(first.status.as_u16(), 201, "{}", first.body);
+    assert_eq!(second.status, first.status);
+    assert_eq!(second.body, first.body);
+    let all = app.get(&a.key, "/v1/orders").await.expect(200);
+    assert_eq!(all["items"].as_array().expect("items").len(), 1);
+}
+
+#[tokio::test]
+async fn the_same_key_with_another_body_is_422_and_does_nothing() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let first = post_with_key(
+        &app,
+        &a.key,
+        "/v1/workers",
+        "k-1",
+        &worker_json("W-1", 31.23, 121.47, &["promoter"]),
+    )
+    .await;
+    assert_eq!(first.status.as_u16(), 201);
+    let other = post_with_key(
+        &app,
+        &a.key,
+        "/v1/workers",
+        "k-1",
+        &worker_json("W-2", 31.23, 121.47, &["promoter"]),
+    )
+    .await;
+    assert_eq!(other.status.as_u16(), 422, "{}", other.body);
+    let all = app.get(&a.key, "/v1/workers").await.expect(200);
+    let items = all["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["external_ref"], "W-1");
+}
+
+#[tokio::test]
+async fn a_replayed_failure_answers_the_same_failure() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let mut bad = order_json("c", 1, "offer", 1);
+    bad["roles"][0]["headcount"] = json!(0);
+    let first = post_with_key(&app, &a.key, "/v1/orders", "bad-1", &bad).await;
+    let second = post_with_key(&app, &a.key, "/v1/orders", "bad-1", &bad).await;
+    assert_eq!(first.status.as_u16(), 422);
+    assert_eq!(second.status, first.status);
+    assert_eq!(second.body, first.body);
+}

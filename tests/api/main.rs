@@ -1,0 +1,12 @@
+//! HTTP integration tests: a real server on a free port, a fresh database per test (SQLite by default,
+//! PostgreSQL when `CREWCALL_TEST_POSTGRES` holds a URL) and the manual clock.
+
+mod helpers;
+
+mod attendance;
+mod errors;
+mod idempotency;
+mod offers;
+mod orders;
+mod tenancy;
+mod workers;

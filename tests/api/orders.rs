@@ -1,0 +1,235 @@
+//! Orders over HTTP: assign and offer modes, candidates with explanations, headcount changes, cancellation and
+//! the paginated list.
+
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+fn assignments_with(order: &Value, status: &str) -> Vec<Value> {
+    order["assignments"]
+        .as_array()
+        .expect("assignments")
+        .iter()
+        .filter(|a| a["status"] == status)
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn assign_mode_confirms_the_crew_at_once_and_fills_the_order() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    promoters(&app, &a, 5).await;
+    let o = app.post_order(&a, &order_json("c", 3, "assign", 1)).await;
+    assert_eq!(o["status"], "filled");
+    assert_eq!(o["roles"][0]["headcount"], 3);
+    assert_eq!(o["roles"][0]["filled"], 3);
+    assert_eq!(o["roles"][0]["pending_offers"], 0);
+    let confirmed = assignments_with(&o, "confirmed");
+    assert_eq!(confirmed.len(), 3);
+    assert!(confirmed.iter().all(|a| a["role"] == "promoter"));
+    // The confirmed crew are the top three candidates.
+    let got = app.order(&a, &s(&o, "id")).await;
+    assert_eq!(got["status"], "filled");
+    assert_eq!(got["assignments"], o["assignments"]);
+}
+
+#[tokio::test]
+async fn offer_mode_sends_the_first_offer_to_the_top_candidate() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let ws = promoters(&app, &a, 4).await;
+    let o = app.post_order(&a, &order_json("c", 1, "offer", 1)).await;
+    assert_eq!(o["status"], "open");
+    assert_eq!(o["roles"][0]["filled"], 0);
+    assert_eq!(o["roles"][0]["pending_offers"], 1);
+    let ranked = app.candidate_ids(&a, &s(&o, "id"), "promoter").await;
+    // The offer holder is no longer a fresh candidate for some engines; find the holder directly.
+    let mut holders = Vec::new();
+    for w in &ws {
+        if !app.offers(&s(w, "app_token")).await.is_empty() {
+            holders.push(s(w, "id"));
+        }
+    }
+    assert_eq!(holders.len(), 1);
+    // The closest worker ranks first and holds the offer.
+    assert_eq!(holders[0], s(&ws[0], "id"));
+    assert!(
+        ranked.first() == Some(&holders[0]) || !ranked.contains(&holders[0]),
+        "the holder {} must be the top candidate: {ranked:?}",
+        holders[0]
+    );
+}
+
+#[tokio::test]
+async fn candidate_explanations_sum_to_the_score() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    promoters(&app, &a, 6).await;
+    let o = app.post_order(&a, &order_json("c", 1, "offer", 1)).await;
+    let c = app
+        .get(
+            &a.key,
+            &format!(
+                "/v1/orders/{}/candidates?role=promoter&limit=20",
+                s(&o, "id")
+            ),
+        )
+        .await
+        .expect(200);
+    let items = c["items"].as_array().expect("items");
+    assert!(items.len() >= 5, "{c}");
+    let mut last = f64::INFINITY;
+    for i in items {
+        let score = i["score"].as_f64().expect("score");
+        let sum: f64 = i["explain"]
+            .as_object()
+            .expect("explain")
+            .values()
+            .map(|v| v.as_f64().expect("a number"))
+            .sum();
+        assert!((sum - score).abs() <= 1e-9, "{sum} != {score} in {i}");
+        assert!(score <= last, "candidates are ranked by score");
+        last = score;
+        assert!(i["distance_km"].as_f64().expect("distance") >= 0.0);
+    }
+}
+
+#[tokio::test]
+async fn raising_the_headcount_dispatches_more_and_lowering_it_releases_the_last_confirmed() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    promoters(&app, &a, 6).await;
+    let o = app.post_order(&a, &order_json("c", 2, "assign", 1)).await;
+    let id = s(&o, "id");
+    let path = format!("/v1/orders/{id}");
+    let up = app
+        .patch(
+            &a.key,
+            &path,
+            &json!({"roles": [{"name": "promoter", "headcount": 4}]}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(up["roles"][0]["headcount"], 4);
+    assert_eq!(up["roles"][0]["filled"], 4);
+    assert_eq!(up["status"], "filled");
+    let confirmed = assignments_with(&up, "confirmed");
+    assert_eq!(confirmed.len(), 4);
+    let last = confirmed
+        .iter()
+        .map(|a| s(a, "id"))
+        .max_by_key(|id| (id.len(), id.clone()))
+        .expect("a last assignment");
+
+    let down = app
+        .patch(
+            &a.key,
+            &path,
+            &json!({"roles": [{"name": "promoter", "headcount": 3}]}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(down["roles"][0]["headcount"], 3);
+    assert_eq!(down["roles"][0]["filled"], 3);
+    let released = down["assignments"]
+        .as_array()
+        .expect("assignments")
+        .iter()
+        .find(|a| s(a, "id") == last)
+        .expect("the last assignment is still listed");
+    assert_eq!(released["status"], "released");
+    assert_eq!(assignments_with(&down, "confirmed").len(), 3);
+}
+
+#[tokio::test]
+async fn cancelling_an_order_releases_everyone_and_withdraws_offers() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let ws = promoters(&app, &a, 4).await;
+    let o = app.post_order(&a, &order_json("c", 2, "assign", 1)).await;
+    let o2 = app.post_order(&a, &order_json("c", 1, "offer", 1)).await;
+    assert_eq!(o2["roles"][0]["pending_offers"], 1);
+    let c = app
+        .post(
+            &a.key,
+            &format!("/v1/orders/{}/cancel", s(&o, "id")),
+            &json!({}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(c["status"], "cancelled");
+    assert!(assignments_with(&c, "confirmed").is_empty());
+    assert_eq!(assignments_with(&c, "released").len(), 2);
+    let c2 = app
+        .post(
+            &a.key,
+            &format!("/v1/orders/{}/cancel", s(&o2, "id")),
+            &json!({}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(c2["roles"][0]["pending_offers"], 0);
+    for w in &ws {
+        assert!(app.offers(&s(w, "app_token")).await.is_empty());
+    }
+    // A second cancellation conflicts with the state.
+    app.post(
+        &a.key,
+        &format!("/v1/orders/{}/cancel", s(&o, "id")),
+        &json!({}),
+    )
+    .await
+    .expect(409);
+}
+
+#[tokio::test]
+async fn the_order_list_filters_by_status_and_pages_with_a_cursor() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    promoters(&app, &a, 3).await;
+    let filled = app.post_order(&a, &order_json("c", 1, "assign", 1)).await;
+    assert_eq!(filled["status"], "filled");
+    let mut open_ids = Vec::new();
+    for i in 0..3 {
+        // Nobody has the skill: these stay open.
+        let mut o = order_json(&format!("c{i}"), 1, "offer", 1);
+        o["roles"][0]["skills"] = json!(["juggler"]);
+        let o = app.post_order(&a, &o).await;
+        assert_eq!(o["status"], "open");
+        open_ids.push(s(&o, "id"));
+    }
+    let f = app
+        .get(&a.key, "/v1/orders?status=filled")
+        .await
+        .expect(200);
+    let f: Vec<String> = f["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|o| s(o, "id"))
+        .collect();
+    assert_eq!(f, vec![s(&filled, "id")]);
+
+    let mut seen = Vec::new();
+    let mut path = "/v1/orders?status=open&limit=2".to_string();
+    let mut pages = 0;
+    loop {
+        let page = app.get(&a.key, &path).await.expect(200);
+        pages += 1;
+        let items = page["items"].as_array().expect("items");
+        assert!(items.len() <= 2);
+        assert!(items.iter().all(|o| o["status"] == "open"));
+        seen.extend(items.iter().map(|o| s(o, "id")));
+        match page["next_cursor"].as_str() {
+            Some(c) => path = format!("/v1/orders?status=open&limit=2&cursor={c}"),
+            None => break,
+        }
+        assert!(pages < 5);
+    }
+    assert_eq!(pages, 2);
+    seen.sort();
+    open_ids.sort();
+    assert_eq!(seen, open_ids);
+    app.get(&a.key, "/v1/orders?status=bogus").await.expect(422);
+}
