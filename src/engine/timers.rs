@@ -57,9 +57,10 @@ impl Engine {
         if let Some((at, id)) = ending {
             due.push((at, Timer::OrderEnd { order: id }));
         }
-        // Confirmed workers of started orders: the grace is per order.
-        let confirmed: Vec<(i64, i64, i64)> = sqlx::query_as(
-            "SELECT a.id, a.start_at, a.order_id FROM assignments a WHERE a.status = 'confirmed' \
+        // Confirmed workers of started orders: the grace is per order, and runs from the start or, for a
+        // replacement confirmed after the start, from the moment it was confirmed.
+        let confirmed: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT a.id, a.start_at, a.order_id, a.created_at FROM assignments a WHERE a.status = 'confirmed' \
              AND a.kind = 'shift' AND a.start_at <= $1 ORDER BY a.start_at, a.id LIMIT 1000",
         )
         .bind(u)
@@ -67,7 +68,8 @@ impl Engine {
         .await
         .map_err(store::db_error)?;
         let mut graces: std::collections::HashMap<i64, i64> = Default::default();
-        for (id, start, order) in confirmed {
+        for (id, start, order, created) in confirmed {
+            let start = start.max(created);
             let grace = match graces.get(&order) {
                 Some(g) => *g,
                 None => {
