@@ -71,6 +71,42 @@ enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Simulates a week of a city's staffing through the real engine with a manual clock, and prints its KPIs.
+    Simulate {
+        /// Workers in the city.
+        #[arg(long, default_value_t = 5000)]
+        workers: usize,
+        /// Orders over the week.
+        #[arg(long, default_value_t = 300)]
+        orders: usize,
+        /// The seed of everything.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// The database, recreated for the run (`sqlite://…`).
+        #[arg(long, default_value = "sqlite://sim.db")]
+        db: String,
+        /// The standby policy of every order: `auto`, `none`, `fixed:N` or `generated` (as drawn per order).
+        #[arg(long, default_value = "auto")]
+        standby: String,
+        /// Runs the same seed under each policy (comma-separated), each on its own database, side by side.
+        #[arg(long)]
+        compare_standby: Option<String>,
+        /// Writes the figures as JSON.
+        #[arg(long)]
+        json: Option<String>,
+        /// Writes a chart of slots filled vs wanted over the week as SVG.
+        #[arg(long)]
+        svg: Option<String>,
+    },
+    /// Rebuilds a database from another's event log through the engine and compares the two logs.
+    Replay {
+        /// The database whose log is replayed.
+        #[arg(long, default_value = "sqlite://sim.db")]
+        from: String,
+        /// The fresh database built by the replay (recreated).
+        #[arg(long, default_value = "sqlite://replay.db")]
+        into: String,
+    },
     /// Creates or updates the database schema, then exits.
     Migrate {
         #[command(flatten)]
@@ -160,6 +196,45 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             );
             for (line, message) in r.errors.iter().take(20) {
                 println!("  line {line}: {message}");
+            }
+            Ok(())
+        }
+        Command::Simulate {
+            workers,
+            orders,
+            seed,
+            db,
+            standby,
+            compare_standby,
+            json,
+            svg,
+        } => {
+            use crewcall::sim::week::StandbyPolicy;
+            let standby = StandbyPolicy::parse(&standby)?;
+            let compare = compare_standby
+                .map(|c| c.split(',').map(StandbyPolicy::parse).collect())
+                .transpose()?
+                .unwrap_or_default();
+            let text = crewcall::cli::simulate::run(&crewcall::cli::simulate::SimulateArgs {
+                workers,
+                orders,
+                seed,
+                db,
+                standby,
+                compare,
+                json,
+                svg,
+                progress: true,
+            })
+            .await?;
+            print!("{text}");
+            Ok(())
+        }
+        Command::Replay { from, into } => {
+            let report = crewcall::cli::replay::run(&from, &into).await?;
+            print!("{report}");
+            if report.differences > 0 {
+                return Err("the replay differs from the original".into());
             }
             Ok(())
         }

@@ -3,3 +3,5 @@
 
 pub mod import;
 pub mod rank;
+pub mod replay;
+pub mod simulate;

@@ -110,7 +110,8 @@ impl Engine {
             ms(now),
             Some(st.order.agency.get()),
             "checked_in",
-            &json!({"assignment": id.to_string(), "late_minutes": late_minutes, "distance_m": distance_m}),
+            &json!({"assignment": id.to_string(), "late_minutes": late_minutes, "distance_m": distance_m,
+                    "lat": at.lat(), "lon": at.lon()}),
         )
         .await?;
         let mut changes = Changes::default();
@@ -199,6 +200,7 @@ impl Engine {
         let from = from_ms(a.checked_in_at.unwrap_or(a.start_at)).max(st.order.shift.start());
         let until = now.min(st.order.shift.end());
         let worked = ((until - from).num_seconds().max(0)) / 60;
+        let place = at.as_ref().map(|(p, _)| (p.lat(), p.lon()));
         let evidence = match at {
             Some((p, device_time)) => {
                 json!({"lat": p.lat(), "lon": p.lon(), "device_time": device_time}).to_string()
@@ -211,7 +213,8 @@ impl Engine {
             ms(now),
             Some(st.order.agency.get()),
             "checked_out",
-            &json!({"assignment": AssignmentId::new(a.id as u64).to_string(), "worked_minutes": worked}),
+            &json!({"assignment": AssignmentId::new(a.id as u64).to_string(), "worked_minutes": worked,
+                    "lat": place.map(|p| p.0), "lon": place.map(|p| p.1)}),
         )
         .await?;
         let worker = WorkerId::new(a.worker_id as u64);

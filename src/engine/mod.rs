@@ -11,6 +11,7 @@ mod auth;
 mod me;
 mod offers;
 mod orders;
+pub mod sim_support;
 mod timers;
 mod tokens;
 mod workers;

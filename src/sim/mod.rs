@@ -10,21 +10,28 @@
 //! - [`workers`]: worker profiles with realistic mixes of skills, languages, availability and track records;
 //! - [`orders`]: orders of several kinds (exhibitions, retail, warehouse, catering, security) for one week;
 //! - [`ndjson`]: the API's JSON shapes for workers and orders, for import files and HTTP clients;
-//! - [`sample`]: the bundled sample in `data/` and the test that keeps it fresh.
+//! - [`sample`]: the bundled sample in `data/` and the test that keeps it fresh;
+//! - [`behaviour`]: how workers and clients act (answers to offers, cancellations, arrivals, GPS, ratings);
+//! - [`week`]: the discrete-event week behind `crewcall simulate`, driving the real engine with a manual clock;
+//! - [`kpi`]: the figures of a week, from the event log; [`svg`]: its chart.
 //!
 //! Every generator takes a seed and draws each item from its own stream (seed, id), so items come out the
-//! same whatever the order or the parallelism. The behaviour model and the week simulation behind
-//! `crewcall simulate` are meant to live here too, next to the data they drive, taking `now` as an argument.
+//! same whatever the order or the parallelism; the week draws each reaction from a stream of (seed, offer or
+//! assignment id) and orders its queue by (time, sequence), so a seed gives the same event log.
 
+pub mod behaviour;
 pub mod city;
 pub mod country;
+pub mod kpi;
 pub mod names;
 pub mod ndjson;
 pub mod orders;
 pub mod place;
 pub mod rng;
 pub mod sample;
+pub mod svg;
 pub mod traits;
+pub mod week;
 pub mod workers;
 
 pub use city::City;

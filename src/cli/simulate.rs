@@ -1,0 +1,193 @@
+//! `crewcall simulate`: a week of a city's staffing through the real engine on a fresh database, with a progress
+//! bar, a KPI table, and optionally the figures as JSON and a chart as SVG. `--compare-standby` runs the same
+//! seed under several standby policies, each on its own fresh database, and prints them side by side.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use crate::clock::{Clock, ManualClock};
+use crate::engine::{Engine, EngineConfig};
+use crate::sim::week::{self, StandbyPolicy, WeekConfig, WeekOutcome};
+use crate::store::Store;
+
+/// What the command was asked.
+#[derive(Debug, Clone)]
+pub struct SimulateArgs {
+    /// Workers in the city.
+    pub workers: usize,
+    /// Orders over the week.
+    pub orders: usize,
+    /// The seed.
+    pub seed: u64,
+    /// The database (recreated).
+    pub db: String,
+    /// The standby policy of a single run.
+    pub standby: StandbyPolicy,
+    /// Policies to compare, if any (each on its own database).
+    pub compare: Vec<StandbyPolicy>,
+    /// Where to write the figures as JSON.
+    pub json: Option<String>,
+    /// Where to write the chart.
+    pub svg: Option<String>,
+    /// Whether to draw a progress bar.
+    pub progress: bool,
+}
+
+/// Removes a SQLite database file with its WAL and shared-memory files, so the run starts fresh.
+pub fn remove_sqlite(url: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or(url.strip_prefix("sqlite:"))
+    else {
+        return Err(
+            "simulate and replay write a fresh SQLite database: use sqlite://file.db".into(),
+        );
+    };
+    let path = rest.split('?').next().unwrap_or(rest);
+    if path.is_empty() || path.contains(":memory:") {
+        return Ok(());
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let p = format!("{path}{suffix}");
+        match std::fs::remove_file(&p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(format!("cannot remove {p}: {e}").into()),
+        }
+    }
+    Ok(())
+}
+
+/// The database of one policy in a comparison: `sim.db` becomes `sim-auto.db`, `sim-fixed-1.db`, ….
+pub fn db_for(url: &str, policy: StandbyPolicy) -> String {
+    let tag = policy.name().replace(':', "-");
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let named = match base.strip_suffix(".db") {
+        Some(stem) => format!("{stem}-{tag}.db"),
+        None => format!("{base}-{tag}"),
+    };
+    match query {
+        Some(q) => format!("{named}?{q}"),
+        None => named,
+    }
+}
+
+/// Runs one week on a fresh database.
+pub async fn run_one(
+    db: &str,
+    cfg: WeekConfig,
+    progress: bool,
+) -> Result<WeekOutcome, Box<dyn std::error::Error>> {
+    remove_sqlite(db)?;
+    let store = Store::connect(db).await?;
+    store.migrate().await?;
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(week::start_time(&cfg)));
+    let engine = Engine::start(store, clock, EngineConfig { admin_token: None })
+        .await?
+        .engine;
+    let bar = if progress {
+        indicatif::ProgressBar::new(1)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{prefix:>10} {bar:40} {pos}/{len} simulated minutes  {elapsed}",
+        )
+        .expect("a valid template"),
+    );
+    bar.set_prefix(cfg.standby.name());
+    let outcome = week::run(&engine, cfg, &mut |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })
+    .await?;
+    bar.finish_and_clear();
+    Ok(outcome)
+}
+
+/// Runs the command; returns the text to print.
+pub async fn run(args: &SimulateArgs) -> Result<String, Box<dyn std::error::Error>> {
+    let policies = if args.compare.is_empty() {
+        vec![args.standby]
+    } else {
+        args.compare.clone()
+    };
+    let mut runs = Vec::new();
+    for policy in &policies {
+        let cfg = WeekConfig {
+            workers: args.workers,
+            orders: args.orders,
+            seed: args.seed,
+            standby: *policy,
+        };
+        let db = if args.compare.is_empty() {
+            args.db.clone()
+        } else {
+            db_for(&args.db, *policy)
+        };
+        let started = std::time::Instant::now();
+        let outcome = run_one(&db, cfg, args.progress).await?;
+        runs.push((*policy, db, outcome, started.elapsed()));
+    }
+    let named: Vec<(String, &crate::sim::kpi::Kpis)> = runs
+        .iter()
+        .map(|(p, _, o, _)| (format!("standby {}", p.name()), &o.kpis))
+        .collect();
+    let mut text = format!(
+        "simulated week: {} workers, {} orders, seed {}\n",
+        args.workers, args.orders, args.seed
+    );
+    text.push_str(&crate::sim::kpi::table(&named));
+    for (p, db, _, took) in &runs {
+        text.push_str(&format!(
+            "standby {}: {:.1} s, event log in {db}\n",
+            p.name(),
+            took.as_secs_f64()
+        ));
+    }
+    if let Some(path) = &args.json {
+        let doc = json!({
+            "workers": args.workers, "orders": args.orders, "seed": args.seed,
+            "runs": runs.iter().map(|(p, db, o, took)| json!({
+                "standby": p.name(), "db": db, "seconds": took.as_secs_f64(), "kpis": o.kpis.to_json(),
+            })).collect::<Vec<_>>(),
+        });
+        std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")
+            .map_err(|e| format!("cannot write {path}: {e}"))?;
+    }
+    if let Some(path) = &args.svg
+        && let Some((p, _, o, _)) = runs.first()
+    {
+        let title = format!(
+            "Slots filled vs wanted, {} workers, {} orders, seed {}, standby {}",
+            args.workers,
+            args.orders,
+            args.seed,
+            p.name()
+        );
+        std::fs::write(path, crate::sim::svg::chart(&title, &o.samples))
+            .map_err(|e| format!("cannot write {path}: {e}"))?;
+    }
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_compared_policy_gets_its_own_database() {
+        assert_eq!(
+            db_for("sqlite://sim.db", StandbyPolicy::Fixed(1)),
+            "sqlite://sim-fixed-1.db"
+        );
+        assert_eq!(
+            db_for("sqlite://x/sim.db?mode=rwc", StandbyPolicy::Auto),
+            "sqlite://x/sim-auto.db?mode=rwc"
+        );
+    }
+}

@@ -1,0 +1,211 @@
+//! The behaviour model: how a generated worker and a client act on what the engine does. Each function is a
+//! pure draw from the worker's hidden [`Traits`] and a random stream the caller owns, so a seed gives the same
+//! week every time.
+//!
+//! - an offer gets a reaction time and a decision: accept (likelier when the venue is near and the pay good),
+//!   decline, or ignore it until it expires;
+//! - a confirmed shift may be cancelled ahead of time, with some notice (the worker's `cancel_rate`);
+//! - on the day the worker does not come (probability `1 − reliability`), or arrives around the start, late
+//!   with probability `1 − punctuality`, and checks in from a GPS fix a few tens of metres off, now and then
+//!   outside the geofence (the app then retries from closer);
+//! - at the end the worker checks out (a few forget, and the shift's end checks them out), and the client
+//!   may rate the work around the worker's `quality`.
+
+use chrono::Duration;
+
+use super::rng::Rng;
+use super::traits::Traits;
+
+/// What a worker does with an offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Takes the shift (or the standby).
+    Accept,
+    /// Says no.
+    Decline,
+    /// Never answers; the offer expires.
+    Ignore,
+}
+
+/// A reaction to an offer: the decision and how long after the offer it is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reaction {
+    /// The decision.
+    pub decision: Decision,
+    /// Time from the offer to the answer.
+    pub after: Duration,
+}
+
+/// What the worker sees of an offer when deciding.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OfferSight {
+    /// Distance from home to the venue, km.
+    pub distance_km: f64,
+    /// Pay of the role divided by the typical pay of the week (1.0 is typical).
+    pub pay_ratio: f64,
+    /// Whether it is an urgent replacement offer (short TTL, answered quickly or not at all).
+    pub urgent: bool,
+    /// Whether it is a standby offer (paid less, a little less attractive).
+    pub standby: bool,
+}
+
+/// The probability of accepting: the worker's willingness, falling with distance (halved about every 12 km)
+/// and rising with pay.
+pub fn acceptance_probability(t: &Traits, o: &OfferSight) -> f64 {
+    let distance = (-o.distance_km / 17.0).exp();
+    let pay = o.pay_ratio.clamp(0.5, 2.0).powf(1.5);
+    let kind = if o.standby { 0.85 } else { 1.0 };
+    let base = 0.35 + 0.65 * t.acceptance;
+    (base * distance * pay * kind).clamp(0.0, 0.97)
+}
+
+/// Draws the reaction to an offer.
+pub fn react(rng: &mut Rng, t: &Traits, o: &OfferSight) -> Reaction {
+    let accept = rng.bernoulli(acceptance_probability(t, o));
+    let decision = if accept {
+        Decision::Accept
+    } else if rng.bernoulli(0.3) {
+        Decision::Ignore
+    } else {
+        Decision::Decline
+    };
+    // Answers come in minutes; urgent ones faster (a phone that rings).
+    let median_s = if o.urgent { 70.0 } else { 240.0 };
+    let secs = (median_s * (0.9 * rng.std_normal()).exp()).clamp(10.0, 6.0 * 3600.0);
+    Reaction {
+        decision,
+        after: Duration::seconds(secs as i64),
+    }
+}
+
+/// Whether a confirmed shift will be cancelled, and when, as a share of the time between confirmation and the
+/// start (0 right away, 1 at the start).
+pub fn cancellation(rng: &mut Rng, t: &Traits) -> Option<f64> {
+    rng.bernoulli(t.cancel_rate)
+        .then(|| rng.uniform().powf(0.7).min(0.97))
+}
+
+/// How a worker turns up for a shift.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Arrival {
+    /// Does not come.
+    NoShow,
+    /// Checks in this long after the start (negative: before), from this far off the venue.
+    Comes {
+        /// Minutes after the start (negative when early).
+        offset_min: f64,
+        /// Metres between the GPS fix and the venue.
+        gps_off_m: f64,
+    },
+}
+
+/// Draws the arrival for a shift. `replacement` arrivals (a promoted standby, an urgent replacement) are
+/// measured from the moment of confirmation instead of the start, and come within minutes.
+pub fn arrival(rng: &mut Rng, t: &Traits, geofence_m: f64, replacement: bool) -> Arrival {
+    if !rng.bernoulli(t.reliability) {
+        return Arrival::NoShow;
+    }
+    let offset_min = if replacement {
+        rng.range_f64(2.0, 9.0)
+    } else if rng.bernoulli(t.punctuality) {
+        -rng.range_f64(1.0, 25.0)
+    } else {
+        // Late: mostly a few minutes, now and then beyond the grace.
+        (7.0 * (0.8 * rng.std_normal()).exp()).min(120.0)
+    };
+    let gps_off_m = gps_offset(rng, geofence_m);
+    Arrival::Comes {
+        offset_min,
+        gps_off_m,
+    }
+}
+
+/// A GPS fix's distance from the venue: a few tens of metres, one time in twenty outside the geofence.
+pub fn gps_offset(rng: &mut Rng, geofence_m: f64) -> f64 {
+    if rng.bernoulli(0.05) {
+        geofence_m * rng.range_f64(1.1, 2.0)
+    } else {
+        (rng.std_normal() * 35.0).abs().min(geofence_m * 0.8)
+    }
+}
+
+/// Minutes before the end the worker checks out, or `None` when the worker forgets (the shift's end then checks
+/// the worker out).
+pub fn check_out_before_end(rng: &mut Rng) -> Option<f64> {
+    (!rng.bernoulli(0.08)).then(|| rng.range_f64(0.5, 12.0))
+}
+
+/// Whether the client rates the work, and the stars: around the worker's quality.
+pub fn rating(rng: &mut Rng, t: &Traits) -> Option<i64> {
+    rng.bernoulli(0.6)
+        .then(|| rng.normal(t.quality, 0.6).round().clamp(1.0, 5.0) as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn traits(acceptance: f64, reliability: f64) -> Traits {
+        Traits {
+            reliability,
+            punctuality: 0.9,
+            acceptance,
+            cancel_rate: 0.02,
+            quality: 4.2,
+        }
+    }
+
+    fn sight(distance_km: f64, pay_ratio: f64) -> OfferSight {
+        OfferSight {
+            distance_km,
+            pay_ratio,
+            urgent: false,
+            standby: false,
+        }
+    }
+
+    #[test]
+    fn acceptance_falls_with_distance_and_rises_with_pay() {
+        let t = traits(0.6, 0.95);
+        let near = acceptance_probability(&t, &sight(2.0, 1.0));
+        let far = acceptance_probability(&t, &sight(25.0, 1.0));
+        let well_paid = acceptance_probability(&t, &sight(2.0, 1.3));
+        assert!(near > far, "{near} {far}");
+        assert!(well_paid > near, "{well_paid} {near}");
+        assert!((0.0..=1.0).contains(&far));
+    }
+
+    #[test]
+    fn an_unreliable_worker_misses_shifts_about_as_often_as_the_trait_says() {
+        let t = traits(0.6, 0.7);
+        let mut rng = Rng::new(9);
+        let n = 20_000;
+        let missed = (0..n)
+            .filter(|_| arrival(&mut rng, &t, 300.0, false) == Arrival::NoShow)
+            .count() as f64
+            / n as f64;
+        assert!((0.27..0.33).contains(&missed), "{missed}");
+    }
+
+    #[test]
+    fn gps_fixes_are_mostly_inside_the_geofence_but_not_always() {
+        let mut rng = Rng::new(4);
+        let n = 20_000;
+        let outside = (0..n)
+            .filter(|_| gps_offset(&mut rng, 200.0) > 200.0)
+            .count() as f64
+            / n as f64;
+        assert!((0.03..0.07).contains(&outside), "{outside}");
+    }
+
+    #[test]
+    fn ratings_are_stars_around_the_quality() {
+        let mut rng = Rng::new(5);
+        let stars: Vec<i64> = (0..5_000)
+            .filter_map(|_| rating(&mut rng, &traits(0.5, 0.9)))
+            .collect();
+        assert!(stars.iter().all(|s| (1..=5).contains(s)));
+        let mean = stars.iter().sum::<i64>() as f64 / stars.len() as f64;
+        assert!((3.9..4.4).contains(&mean), "{mean}");
+    }
+}

@@ -1,0 +1,368 @@
+//! The figures of a simulated week, computed from the engine's event log and the fill of each order measured
+//! at `start + grace`. The log is the truth: every figure can be recomputed from a database after the fact.
+//!
+//! - fill rate at start: slots held by a worker checked in or confirmed at `start + grace`, over slots;
+//! - time to fill: from posting to each slot's first confirmation (median, p95);
+//! - no-shows, standby promotions, cancellations by workers;
+//! - time to replace: from a lost slot (no-show, cancellation) to the next confirmation in that order (median);
+//! - standby overhead: hours of the standbys held over the hours booked;
+//! - offers per filled slot.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde_json::{Value, json};
+
+use crate::store::events::StoredEvent;
+
+/// What the simulation measured of one order.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OrderMeasure {
+    /// The order's id in the database.
+    pub order_id: i64,
+    /// Posted, unix ms.
+    pub posted_ms: i64,
+    /// Shift start, unix ms.
+    pub start_ms: i64,
+    /// Shift end, unix ms.
+    pub end_ms: i64,
+    /// Headcount over all roles.
+    pub slots: u32,
+    /// Slots held at `start + grace`.
+    pub filled_at_start: u32,
+}
+
+/// The figures of a run.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Kpis {
+    /// Orders posted.
+    pub orders: usize,
+    /// Slots wanted over all orders.
+    pub slots: u64,
+    /// Slots held at `start + grace`.
+    pub filled_at_start: u64,
+    /// `filled_at_start / slots`.
+    pub fill_rate_at_start: f64,
+    /// Median minutes from posting to a slot's first confirmation.
+    pub fill_median_min: Option<f64>,
+    /// 95th percentile of the same.
+    pub fill_p95_min: Option<f64>,
+    /// Assignments that ended as no-shows.
+    pub no_shows: u64,
+    /// Confirmed shifts cancelled by their workers.
+    pub cancellations: u64,
+    /// Standbys promoted into a lost slot.
+    pub standby_promotions: u64,
+    /// Median minutes from a lost slot to its replacement's confirmation.
+    pub replace_median_min: Option<f64>,
+    /// Lost slots that were replaced.
+    pub replaced: u64,
+    /// Lost slots (no-shows and cancellations).
+    pub lost: u64,
+    /// Standby assignments held.
+    pub standbys: u64,
+    /// Hours of standbys held over hours booked.
+    pub standby_overhead: f64,
+    /// Offers sent.
+    pub offers: u64,
+    /// Offers sent per slot held at start.
+    pub offers_per_filled_slot: f64,
+    /// Shifts completed.
+    pub completed: u64,
+    /// Events in the log.
+    pub events: u64,
+}
+
+fn str_of<'a>(v: &'a Value, k: &str) -> &'a str {
+    v.get(k).and_then(Value::as_str).unwrap_or("")
+}
+
+/// The `q` quantile (0..=1) of sorted values, nearest rank.
+pub fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    Some(sorted[rank - 1])
+}
+
+/// Computes the figures from the log and the measures.
+pub fn compute(events: &[StoredEvent], measures: &[OrderMeasure]) -> Kpis {
+    let by_order: BTreeMap<String, &OrderMeasure> = measures
+        .iter()
+        .map(|m| {
+            (
+                crate::domain::OrderId::new(m.order_id as u64).to_string(),
+                m,
+            )
+        })
+        .collect();
+    let mut k = Kpis {
+        orders: measures.len(),
+        slots: measures.iter().map(|m| u64::from(m.slots)).sum(),
+        filled_at_start: measures.iter().map(|m| u64::from(m.filled_at_start)).sum(),
+        events: events.len() as u64,
+        ..Kpis::default()
+    };
+    let mut first_fills: BTreeMap<i64, u32> = BTreeMap::new();
+    let mut fill_min = Vec::new();
+    let mut replace_min = Vec::new();
+    let mut shift_kind: BTreeMap<String, bool> = BTreeMap::new();
+    let mut lost: BTreeMap<String, VecDeque<i64>> = BTreeMap::new();
+    let mut standby_h = 0.0;
+    for e in events {
+        let p = &e.payload;
+        match e.kind.as_str() {
+            "offer_sent" => k.offers += 1,
+            "standby_promoted" => k.standby_promotions += 1,
+            "checked_out" => k.completed += 1,
+            "assignment_made" => {
+                let order = str_of(p, "order");
+                let Some(m) = by_order.get(order) else {
+                    continue;
+                };
+                let shift = str_of(p, "kind") == "shift";
+                shift_kind.insert(str_of(p, "assignment").to_string(), shift);
+                if !shift {
+                    k.standbys += 1;
+                    standby_h += (m.end_ms - m.start_ms) as f64 / 3_600_000.0;
+                    continue;
+                }
+                if let Some(t) = lost.get_mut(order).and_then(VecDeque::pop_front) {
+                    replace_min.push((e.at_ms - t) as f64 / 60_000.0);
+                    k.replaced += 1;
+                    continue;
+                }
+                let n = first_fills.entry(m.order_id).or_insert(0);
+                if *n < m.slots {
+                    *n += 1;
+                    fill_min.push((e.at_ms - m.posted_ms) as f64 / 60_000.0);
+                }
+            }
+            "assignment_ended" => {
+                let status = str_of(p, "status");
+                let was_shift = shift_kind
+                    .get(str_of(p, "assignment"))
+                    .copied()
+                    .unwrap_or(false);
+                let lost_slot = match status {
+                    "no_show" => {
+                        k.no_shows += 1;
+                        true
+                    }
+                    "cancelled" if str_of(p, "reason") == "worker_cancelled" && was_shift => {
+                        k.cancellations += 1;
+                        true
+                    }
+                    _ => false,
+                };
+                if lost_slot && was_shift {
+                    k.lost += 1;
+                    lost.entry(str_of(p, "order").to_string())
+                        .or_default()
+                        .push_back(e.at_ms);
+                }
+            }
+            _ => {}
+        }
+    }
+    fill_min.sort_by(f64::total_cmp);
+    replace_min.sort_by(f64::total_cmp);
+    k.fill_median_min = quantile(&fill_min, 0.5);
+    k.fill_p95_min = quantile(&fill_min, 0.95);
+    k.replace_median_min = quantile(&replace_min, 0.5);
+    let booked_h: f64 = measures
+        .iter()
+        .map(|m| f64::from(m.slots) * (m.end_ms - m.start_ms) as f64 / 3_600_000.0)
+        .sum();
+    k.standby_overhead = if booked_h > 0.0 {
+        standby_h / booked_h
+    } else {
+        0.0
+    };
+    k.fill_rate_at_start = if k.slots > 0 {
+        k.filled_at_start as f64 / k.slots as f64
+    } else {
+        0.0
+    };
+    k.offers_per_filled_slot = if k.filled_at_start > 0 {
+        k.offers as f64 / k.filled_at_start as f64
+    } else {
+        0.0
+    };
+    k
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map_or_else(|| "–".to_string(), |x| format!("{x:.1}"))
+}
+
+impl Kpis {
+    /// The rows of the KPI table: a label and the value as printed.
+    pub fn rows(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("orders", self.orders.to_string()),
+            ("slots", self.slots.to_string()),
+            (
+                "fill rate at start",
+                format!("{:.2}%", 100.0 * self.fill_rate_at_start),
+            ),
+            ("time to fill, median (min)", opt(self.fill_median_min)),
+            ("time to fill, p95 (min)", opt(self.fill_p95_min)),
+            ("no-shows", self.no_shows.to_string()),
+            ("cancellations by workers", self.cancellations.to_string()),
+            ("standby promotions", self.standby_promotions.to_string()),
+            (
+                "replaced / lost slots",
+                format!("{} / {}", self.replaced, self.lost),
+            ),
+            (
+                "time to replace, median (min)",
+                opt(self.replace_median_min),
+            ),
+            ("standbys held", self.standbys.to_string()),
+            (
+                "standby overhead (h/h)",
+                format!("{:.1}%", 100.0 * self.standby_overhead),
+            ),
+            (
+                "offers per filled slot",
+                format!("{:.2}", self.offers_per_filled_slot),
+            ),
+            ("shifts completed", self.completed.to_string()),
+            ("events", self.events.to_string()),
+        ]
+    }
+
+    /// The figures as JSON (the CLI's `--json`).
+    pub fn to_json(&self) -> Value {
+        json!({
+            "orders": self.orders,
+            "slots": self.slots,
+            "filled_at_start": self.filled_at_start,
+            "fill_rate_at_start": self.fill_rate_at_start,
+            "time_to_fill_median_min": self.fill_median_min,
+            "time_to_fill_p95_min": self.fill_p95_min,
+            "no_shows": self.no_shows,
+            "cancellations": self.cancellations,
+            "standby_promotions": self.standby_promotions,
+            "lost_slots": self.lost,
+            "replaced_slots": self.replaced,
+            "time_to_replace_median_min": self.replace_median_min,
+            "standbys": self.standbys,
+            "standby_overhead": self.standby_overhead,
+            "offers": self.offers,
+            "offers_per_filled_slot": self.offers_per_filled_slot,
+            "completed": self.completed,
+            "events": self.events,
+        })
+    }
+}
+
+/// Prints runs side by side: one column per named run.
+pub fn table(runs: &[(String, &Kpis)]) -> String {
+    use std::fmt::Write as _;
+    let rows: Vec<Vec<(&'static str, String)>> = runs.iter().map(|(_, k)| k.rows()).collect();
+    let label_w = rows.first().map_or(0, |r| {
+        r.iter().map(|(l, _)| l.chars().count()).max().unwrap_or(0)
+    });
+    let col_w: Vec<usize> = runs
+        .iter()
+        .zip(&rows)
+        .map(|((name, _), r)| {
+            r.iter()
+                .map(|(_, v)| v.chars().count())
+                .chain([name.chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    let _ = write!(out, "{:label_w$}", "");
+    for ((name, _), w) in runs.iter().zip(&col_w) {
+        let _ = write!(out, "  {name:>w$}");
+    }
+    out.push('\n');
+    for i in 0..rows.first().map_or(0, Vec::len) {
+        let _ = write!(out, "{:label_w$}", rows[0][i].0);
+        for (r, w) in rows.iter().zip(&col_w) {
+            let _ = write!(out, "  {:>w$}", r[i].1);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(seq: i64, at_min: i64, kind: &str, payload: Value) -> StoredEvent {
+        StoredEvent {
+            seq,
+            at_ms: at_min * 60_000,
+            agency: Some(1),
+            kind: kind.into(),
+            payload,
+        }
+    }
+
+    fn made(seq: i64, at: i64, a: &str, kind: &str) -> StoredEvent {
+        ev(
+            seq,
+            at,
+            "assignment_made",
+            json!({"assignment": a, "order": "ord_1", "kind": kind}),
+        )
+    }
+
+    #[test]
+    fn a_no_show_replaced_by_a_standby_counts_as_lost_replaced_and_promoted() {
+        let m = OrderMeasure {
+            order_id: 1,
+            posted_ms: 0,
+            start_ms: 600 * 60_000,
+            end_ms: 1080 * 60_000,
+            slots: 2,
+            filled_at_start: 2,
+        };
+        let events = vec![
+            ev(1, 0, "offer_sent", json!({})),
+            ev(2, 0, "offer_sent", json!({})),
+            made(3, 10, "asg_1", "shift"),
+            made(4, 30, "asg_2", "shift"),
+            made(5, 40, "asg_3", "standby"),
+            ev(
+                6,
+                615,
+                "assignment_ended",
+                json!({"assignment": "asg_1", "order": "ord_1", "status": "no_show"}),
+            ),
+            ev(
+                7,
+                615,
+                "assignment_ended",
+                json!({"assignment": "asg_3", "order": "ord_1", "status": "promoted"}),
+            ),
+            made(8, 615, "asg_4", "shift"),
+            ev(9, 615, "standby_promoted", json!({})),
+        ];
+        let k = compute(&events, &[m]);
+        assert_eq!(k.fill_rate_at_start, 1.0);
+        assert_eq!(k.fill_median_min, Some(10.0));
+        assert_eq!(k.fill_p95_min, Some(30.0));
+        assert_eq!((k.no_shows, k.lost, k.replaced), (1, 1, 1));
+        assert_eq!(k.replace_median_min, Some(0.0));
+        assert_eq!(k.standby_promotions, 1);
+        assert_eq!(k.standbys, 1);
+        assert!((k.standby_overhead - 0.5).abs() < 1e-9);
+        assert_eq!(k.offers_per_filled_slot, 1.0);
+    }
+
+    #[test]
+    fn quantiles_take_the_nearest_rank() {
+        let v = [1.0, 2.0, 3.0, 4.0];
+        assert_eq!(quantile(&v, 0.5), Some(2.0));
+        assert_eq!(quantile(&v, 0.95), Some(4.0));
+        assert_eq!(quantile(&[], 0.5), None);
+    }
+}
