@@ -258,3 +258,31 @@ async fn three_no_shows_in_thirty_days_suspend_the_worker() {
         .expect(200);
     assert_eq!(w["stats"]["no_shows"], 3);
 }
+
+#[tokio::test]
+async fn a_check_in_more_than_an_hour_before_the_start_is_409_and_changes_nothing() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let (w, oid, asg) = booked(&app, &a, "c").await;
+    app.advance_to("2026-11-28T07:59:00+08:00").await;
+    app.check_in(&s(&w, "app_token"), &asg, VENUE)
+        .await
+        .expect(409);
+    let o = app.order(&a, &oid).await;
+    assert_eq!(o["assignments"][0]["status"], "confirmed");
+    // One minute later the window is open.
+    app.advance_to("2026-11-28T08:00:00+08:00").await;
+    app.check_in(&s(&w, "app_token"), &asg, VENUE)
+        .await
+        .expect(200);
+}
+
+#[tokio::test]
+async fn the_agency_checks_in_for_a_worker_as_an_on_site_supervisor() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let (_, _, asg) = booked(&app, &a, "c").await;
+    app.advance_to("2026-11-28T08:50:00+08:00").await;
+    let r = app.check_in(&a.key, &asg, VENUE).await.expect(200);
+    assert_eq!(r["assignment"]["status"], "checked_in");
+}
