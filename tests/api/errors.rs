@@ -115,3 +115,37 @@ async fn an_unknown_id_is_404_as_a_problem_document() {
     assert_eq!(r.content_type, "application/problem+json");
     app.get(&a.key, "/v1/orders/nope").await.expect(404);
 }
+
+#[tokio::test]
+async fn the_manual_clock_only_moves_forward() {
+    let app = spawn_app().await;
+    app.advance_to("2026-11-24T08:00:00Z").await;
+    let back = app
+        .admin_post("/v1/admin/clock", &json!({"now": "2026-11-23T09:00:00Z"}))
+        .await;
+    assert_eq!(back.status.as_u16(), 409, "{}", back.body);
+    let a = app.create_agency().await;
+    // Only the operator moves the clock.
+    app.post(
+        &a.key,
+        "/v1/admin/clock",
+        &json!({"now": "2026-11-25T08:00:00Z"}),
+    )
+    .await;
+    let now = app
+        .call(Method::GET, "/v1/admin/clock", Some(ADMIN_TOKEN), None)
+        .await
+        .expect(200);
+    assert_eq!(now["now"], "2026-11-24T08:00:00Z");
+}
+
+#[tokio::test]
+async fn an_agency_key_cannot_create_agencies() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let r = app
+        .post(&a.key, "/v1/agencies", &json!({"name": "x"}))
+        .await;
+    assert!(r.status.is_client_error(), "{}", r.body);
+    assert_ne!(r.status.as_u16(), 201);
+}

@@ -26,6 +26,33 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// Keeps the SQLite file alive for the test's life.
     _dir: Option<tempfile::TempDir>,
+    /// The PostgreSQL database made for the test: `(server URL, database name)`, dropped with the app.
+    postgres: Option<(String, String)>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let Some((base, name)) = self.postgres.take() else {
+            return;
+        };
+        // A runtime of its own on a thread of its own: Drop cannot await on the test's runtime.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            rt.block_on(async move {
+                if let Ok(mut conn) = sqlx::postgres::PgConnection::connect(&base).await {
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut conn)
+                    .await;
+                }
+            });
+        })
+        .join();
+    }
 }
 
 /// An agency and its API key.
@@ -89,8 +116,8 @@ fn unique() -> String {
     )
 }
 
-/// A fresh PostgreSQL database next to the one `base` names; its URL.
-async fn fresh_postgres(base: &str) -> String {
+/// A fresh PostgreSQL database next to the one `base` names; its URL and name.
+async fn fresh_postgres(base: &str) -> (String, String) {
     let name = format!("crewcall_test_{}", unique());
     let mut conn = sqlx::postgres::PgConnection::connect(base)
         .await
@@ -107,20 +134,24 @@ async fn fresh_postgres(base: &str) -> String {
         Some(i) if i > "postgres://".len() => &without_query[..i],
         _ => without_query,
     };
-    match query {
+    let url = match query {
         Some(q) => format!("{root}/{name}?{q}"),
         None => format!("{root}/{name}"),
-    }
+    };
+    (url, name)
 }
 
 /// Starts a server over a fresh database with the manual clock at [`START`].
 pub async fn spawn_app() -> TestApp {
-    let (database_url, dir) = match std::env::var("CREWCALL_TEST_POSTGRES") {
-        Ok(url) if !url.is_empty() => (fresh_postgres(&url).await, None),
+    let (database_url, dir, postgres) = match std::env::var("CREWCALL_TEST_POSTGRES") {
+        Ok(base) if !base.is_empty() => {
+            let (url, name) = fresh_postgres(&base).await;
+            (url, None, Some((base, name)))
+        }
         _ => {
             let dir = tempfile::tempdir().expect("a temporary directory");
             let url = format!("sqlite://{}", dir.path().join("crewcall.db").display());
-            (url, Some(dir))
+            (url, Some(dir), None)
         }
     };
     let start: DateTime<Utc> = START.parse().expect("a valid start");
@@ -139,6 +170,7 @@ pub async fn spawn_app() -> TestApp {
         base,
         client: reqwest::Client::new(),
         _dir: dir,
+        postgres,
     }
 }
 
