@@ -100,7 +100,9 @@ impl Engine {
                 ),
             });
         }
-        let late_minutes = ((now - start).num_seconds().max(0)) / 60;
+        // A replacement confirmed after the start is late from its confirmation, not from the start.
+        let due = start.max(from_ms(a.created_at));
+        let late_minutes = ((now - due).num_seconds().max(0)) / 60;
         let evidence =
             json!({"lat": at.lat(), "lon": at.lon(), "device_time": device_time}).to_string();
         store::orders::check_in(&mut tx, a.id, ms(now), late_minutes, distance_m, &evidence)
