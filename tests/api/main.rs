@@ -9,4 +9,5 @@ mod idempotency;
 mod offers;
 mod orders;
 mod tenancy;
+mod worker_app;
 mod workers;
