@@ -29,6 +29,8 @@ pub struct OrderMeasure {
     pub slots: u32,
     /// Slots held at `start + grace`.
     pub filled_at_start: u32,
+    /// Slots that had no eligible worker when the order was posted (the pool was too thin for them).
+    pub short_at_post: u32,
 }
 
 /// The figures of a run.
@@ -42,6 +44,8 @@ pub struct Kpis {
     pub filled_at_start: u64,
     /// `filled_at_start / slots`.
     pub fill_rate_at_start: f64,
+    /// Slots that had no eligible worker at all when their order was posted.
+    pub short_at_post: u64,
     /// Median minutes from posting to a slot's first confirmation.
     pub fill_median_min: Option<f64>,
     /// 95th percentile of the same.
@@ -100,6 +104,7 @@ pub fn compute(events: &[StoredEvent], measures: &[OrderMeasure]) -> Kpis {
         orders: measures.len(),
         slots: measures.iter().map(|m| u64::from(m.slots)).sum(),
         filled_at_start: measures.iter().map(|m| u64::from(m.filled_at_start)).sum(),
+        short_at_post: measures.iter().map(|m| u64::from(m.short_at_post)).sum(),
         events: events.len() as u64,
         ..Kpis::default()
     };
@@ -206,6 +211,10 @@ impl Kpis {
                 "fill rate at start",
                 format!("{:.2}%", 100.0 * self.fill_rate_at_start),
             ),
+            (
+                "slots without candidates at posting",
+                self.short_at_post.to_string(),
+            ),
             ("time to fill, median (min)", opt(self.fill_median_min)),
             ("time to fill, p95 (min)", opt(self.fill_p95_min)),
             ("no-shows", self.no_shows.to_string()),
@@ -240,6 +249,7 @@ impl Kpis {
             "slots": self.slots,
             "filled_at_start": self.filled_at_start,
             "fill_rate_at_start": self.fill_rate_at_start,
+            "slots_without_candidates_at_posting": self.short_at_post,
             "time_to_fill_median_min": self.fill_median_min,
             "time_to_fill_p95_min": self.fill_p95_min,
             "no_shows": self.no_shows,
@@ -324,6 +334,7 @@ mod tests {
             end_ms: 1080 * 60_000,
             slots: 2,
             filled_at_start: 2,
+            short_at_post: 0,
         };
         let events = vec![
             ev(1, 0, "offer_sent", json!({})),

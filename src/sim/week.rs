@@ -385,6 +385,27 @@ impl Week<'_> {
             .map_err(|e| Error::Internal(format!("generated order: {e}")))?;
         let st = self.engine.post_order(self.agency, body).await?;
         let id = st.row.id;
+        // How thin the pool is for this order: slots no eligible worker could take at posting.
+        let mut short_at_post = 0;
+        for (r, role) in st.order.roles.iter().enumerate() {
+            let (_, _, ranking) = self
+                .engine
+                .order_candidates(self.agency, st.order.id, Some(&role.name), 0)
+                .await?;
+            let involved = st
+                .offers
+                .iter()
+                .filter(|o| o.role_idx as usize == r && o.kind == "shift")
+                .count()
+                + st.assignments
+                    .iter()
+                    .filter(|a| a.role_idx as usize == r && a.kind == "shift")
+                    .count();
+            short_at_post += role
+                .headcount
+                .saturating_sub((ranking.eligible + involved) as u32);
+        }
+        let spec = &self.specs[i];
         let order = &spec.order;
         let measure = OrderMeasure {
             order_id: id,
@@ -393,6 +414,7 @@ impl Week<'_> {
             end_ms: ms(order.shift.end()),
             slots: order.headcount(),
             filled_at_start: 0,
+            short_at_post,
         };
         let at = order.no_show_at();
         self.orders.insert(id, i);
