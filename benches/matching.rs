@@ -460,7 +460,48 @@ fn bench_scan(c: &mut Criterion, rows: &RefCell<Vec<Row>>) {
     g.finish();
 }
 
+/// `splits <country|metropolis> <n>`: the time of retrieval alone and of filtering and scoring alone, per
+/// query, to see where a case spends its time.
+fn splits(layout: &str, n: usize) {
+    let layout = if layout == "country" {
+        Layout::Country
+    } else {
+        Layout::Metropolis
+    };
+    let case = Case::build(layout, n);
+    let (mut tr, mut tk) = (Vec::new(), Vec::new());
+    for i in 0..TIMED_QUERIES {
+        let ctx = case.ctx(i);
+        let limit = ctx.order.max_travel_km.map_or(f64::INFINITY, |t| t.km());
+        let q = crewcall::index::RetrievalQuery {
+            agency: ctx.order.agency,
+            center: ctx.order.venue.location,
+            radius_km: limit.min(case.index.max_travel_km()),
+            skills: ctx.role.skills.clone(),
+            languages: ctx.role.languages.clone(),
+            certifications: ctx.role.certifications.clone(),
+            min_rating: None,
+        };
+        let t = Instant::now();
+        let pool = black_box(case.index.retrieve(&q));
+        tr.push(t.elapsed());
+        let t = Instant::now();
+        black_box(crewcall::matching::rank(&ctx, &pool, TOP));
+        tk.push(t.elapsed());
+    }
+    tr.sort();
+    tk.sort();
+    let m = |v: &Vec<Duration>| (v[v.len() / 2], v[v.len() * 99 / 100]);
+    eprintln!("retrieve: median/p99 {:?}", m(&tr));
+    eprintln!("rank:     median/p99 {:?}", m(&tk));
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "splits") {
+        splits(&args[i + 1], args[i + 2].parse().expect("a size"));
+        return;
+    }
     let mut c = Criterion::default().configure_from_args();
     let rows = RefCell::new(Vec::new());
     bench_layout(&mut c, Layout::Country, &rows);
