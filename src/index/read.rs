@@ -36,7 +36,8 @@ struct Check {
     after: Option<u64>,
 }
 
-/// Collects the roster slots of the matching documents that pass a [`Check`].
+/// Collects `(worker id, roster slot)` of the matching documents that pass a [`Check`]. The id comes from a
+/// fast field, so the caller sorts plain numbers instead of reaching into every profile.
 struct Candidates {
     check: Check,
 }
@@ -49,11 +50,11 @@ struct SegmentCandidates {
     lon: Column<f64>,
     travel: Column<f64>,
     rating: Column<f64>,
-    out: Vec<u32>,
+    out: Vec<(u64, u32)>,
 }
 
 impl Collector for Candidates {
-    type Fruit = Vec<u32>;
+    type Fruit = Vec<(u64, u32)>;
     type Child = SegmentCandidates;
 
     fn for_segment(
@@ -78,7 +79,7 @@ impl Collector for Candidates {
         false
     }
 
-    fn merge_fruits(&self, fruits: Vec<Vec<u32>>) -> tantivy::Result<Vec<u32>> {
+    fn merge_fruits(&self, fruits: Vec<Vec<(u64, u32)>>) -> tantivy::Result<Vec<(u64, u32)>> {
         Ok(fruits.concat())
     }
 }
@@ -118,17 +119,17 @@ impl SegmentCandidates {
 }
 
 impl SegmentCollector for SegmentCandidates {
-    type Fruit = Vec<u32>;
+    type Fruit = Vec<(u64, u32)>;
 
     fn collect(&mut self, doc: DocId, _score: Score) {
         if self.passes(doc)
-            && let Some(slot) = self.slot.first(doc)
+            && let (Some(id), Some(slot)) = (self.id.first(doc), self.slot.first(doc))
         {
-            self.out.push(slot as u32);
+            self.out.push((id, slot as u32));
         }
     }
 
-    fn harvest(self) -> Vec<u32> {
+    fn harvest(self) -> Vec<(u64, u32)> {
         self.out
     }
 }
@@ -175,9 +176,11 @@ impl WorkerIndex {
             after: None,
         };
         let st = self.read_state();
-        let mut found = Self::run(&st, BooleanQuery::new(clauses), check);
-        found.sort_unstable_by_key(|w| w.id);
+        let found = Self::run(&st, BooleanQuery::new(clauses), check);
         found
+            .into_iter()
+            .filter_map(|(_, s)| st.roster.slots.get(s as usize).cloned().flatten())
+            .collect()
     }
 
     /// Ids of the agency's workers that match all the given criteria, sorted, above the cursor, at most
@@ -215,10 +218,10 @@ impl WorkerIndex {
         let st = self.read_state();
         let mut ids: Vec<WorkerId> = Self::run(&st, BooleanQuery::new(clauses), check)
             .into_iter()
-            .map(|w| w.id)
+            .filter(|&(_, s)| st.roster.slots.get(s as usize).is_some_and(Option::is_some))
+            .map(|(id, _)| WorkerId::new(id))
             .collect();
         drop(st);
-        ids.sort_unstable();
         ids.truncate(q.limit);
         ids
     }
@@ -236,18 +239,17 @@ impl WorkerIndex {
         out
     }
 
-    /// Runs a query against the searcher and maps the slots found to profiles of the same roster.
-    fn run(st: &State, query: BooleanQuery, check: Check) -> Vec<Arc<Worker>> {
-        let slots = match st.searcher.search(&query, &Candidates { check }) {
-            Ok(slots) => slots,
+    /// Runs a query against the searcher: `(worker id, slot)` of every match, sorted by id. Sorting the plain
+    /// pairs, before any profile is touched, keeps the sort in cache even for a hundred thousand matches.
+    fn run(st: &State, query: BooleanQuery, check: Check) -> Vec<(u64, u32)> {
+        let mut found = match st.searcher.search(&query, &Candidates { check }) {
+            Ok(found) => found,
             Err(e) => {
                 tracing::error!(error = %e, "worker index query failed");
                 return Vec::new();
             }
         };
-        slots
-            .into_iter()
-            .filter_map(|s| st.roster.slots.get(s as usize).cloned().flatten())
-            .collect()
+        found.sort_unstable();
+        found
     }
 }
