@@ -302,3 +302,49 @@ pub fn compare(a: &[StoredEvent], b: &[StoredEvent], shown: usize) -> (usize, Ve
     }
     (n, first)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ev(seq: i64, kind: &str, payload: Value) -> StoredEvent {
+        StoredEvent {
+            seq,
+            at_ms: 1_000 * seq,
+            agency: Some(1),
+            kind: kind.into(),
+            payload,
+        }
+    }
+
+    #[test]
+    fn workers_answers_are_inputs_and_the_engines_closures_are_decisions() {
+        let closed = |status: &str| ev(1, "offer_closed", json!({"status": status}));
+        assert!(is_input(&closed("accepted")));
+        assert!(is_input(&closed("declined")));
+        assert!(!is_input(&closed("expired")));
+        assert!(!is_input(&closed("withdrawn")));
+        let out = |lat: Value| ev(1, "checked_out", json!({"lat": lat}));
+        assert!(is_input(&out(json!(31.2))));
+        assert!(!is_input(&out(Value::Null)), "the shift's end checked out");
+        assert!(!is_input(&ev(1, "offer_sent", json!({}))));
+    }
+
+    #[test]
+    fn a_changed_payload_and_a_missing_tail_are_differences() {
+        let a = vec![
+            ev(1, "offer_sent", json!({"offer": "ofr_1"})),
+            ev(2, "offer_sent", json!({"offer": "ofr_2"})),
+            ev(3, "offer_sent", json!({"offer": "ofr_3"})),
+        ];
+        let mut b = a.clone();
+        b[1].payload = json!({"offer": "ofr_9"});
+        b.pop();
+        let (n, first) = compare(&a, &b, 1);
+        assert_eq!(n, 2);
+        assert_eq!(first.len(), 1);
+        assert!(first[0].starts_with("#2"), "{}", first[0]);
+        assert_eq!(compare(&a, &a, 10).0, 0);
+    }
+}
