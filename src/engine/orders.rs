@@ -269,7 +269,7 @@ impl Engine {
             changes.apply(&mut live)
         };
         if !reindex.is_empty()
-            && let Err(e) = self.index.upsert_many(reindex)
+            && let Err(e) = self.index.update_records(reindex)
         {
             tracing::error!(error = %e, "index update after commit failed");
         }

@@ -365,3 +365,30 @@ fn the_index_is_shared_between_threads() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<WorkerIndex>();
 }
+
+#[test]
+fn a_record_update_is_seen_at_once_and_a_changed_skill_still_reaches_retrieval() {
+    let idx = WorkerIndex::new();
+    let home = at(SHANGHAI.0, SHANGHAI.1);
+    let mut w = worker(7, home);
+    w.skills = vec![skill("promoter", 2)];
+    idx.upsert(w.clone()).unwrap();
+    let mut q = query(home, 5.0);
+    q.skills = vec![req("promoter", 2)];
+
+    // A completed shift and a suspension change only the record: the roster shows them at once.
+    w.stats.completed_shifts = 9;
+    w.status = crate::domain::WorkerStatus::Suspended;
+    idx.update_records(vec![w.clone()]).unwrap();
+    let seen = idx.get(WorkerId::new(7)).unwrap();
+    assert_eq!(seen.stats.completed_shifts, 9);
+    assert_eq!(seen.status, crate::domain::WorkerStatus::Suspended);
+    assert_eq!(ids(&idx.retrieve(&q)), [7]);
+    assert_eq!(idx.retrieve(&q)[0].stats.completed_shifts, 9);
+
+    // A record update that also changes a skill is indexed in full.
+    w.skills = vec![skill("promoter", 1)];
+    idx.update_records(vec![w]).unwrap();
+    assert!(idx.retrieve(&q).is_empty());
+    assert_eq!(idx.len(), 1);
+}

@@ -197,6 +197,43 @@ impl WorkerIndex {
         Ok(())
     }
 
+    /// Replaces the profiles of workers whose record or status changed but whose indexed terms did not
+    /// (a completed shift, a rating, a no-show, a suspension): the roster is swapped at once, without a tantivy
+    /// commit, so that attendance does not pay for a segment write per event. A worker whose skills,
+    /// languages, certifications, home, travel limit or agency changed goes through [`Self::upsert_many`].
+    /// The record's fast fields (rating, reliability, completed shifts) catch up at the worker's next profile
+    /// write; matching reads the record from the roster, so rankings are never stale.
+    pub fn update_records(&self, workers: Vec<Worker>) -> crate::Result<()> {
+        let mut full = Vec::new();
+        {
+            let _ws = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+            let mut st = self.state.write().unwrap_or_else(|e| e.into_inner());
+            for w in workers {
+                let same_terms = st
+                    .roster
+                    .by_id
+                    .get(&w.id)
+                    .and_then(|slot| st.roster.slots[*slot as usize].as_ref())
+                    .is_some_and(|old| {
+                        old.agency == w.agency
+                            && old.home == w.home
+                            && old.max_travel_km == w.max_travel_km
+                            && old.skills == w.skills
+                            && old.languages == w.languages
+                            && old.certifications == w.certifications
+                            && old.availability == w.availability
+                    });
+                if same_terms {
+                    let slot = st.roster.by_id[&w.id];
+                    st.roster.put(slot, lean(w));
+                } else {
+                    full.push(w);
+                }
+            }
+        }
+        self.upsert_many(full)
+    }
+
     /// Removes a worker; tells whether it was indexed. Its slot is reused only after the searcher that no
     /// longer holds its document is in place.
     pub fn remove(&self, id: WorkerId) -> crate::Result<bool> {
