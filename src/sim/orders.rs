@@ -157,11 +157,11 @@ fn generate(
             };
             ([1.0, 1.0, 1.0, 1.5, 3.0, 3.0, 1.5], s, h)
         }
-        OrderKind::Security => (
-            [0.5, 0.5, 0.5, 1.0, 2.0, 3.0, 2.0],
-            rng.int_in(14, 18),
-            rng.int_in(6, 12),
-        ),
+        OrderKind::Security => {
+            // Day shifts from the morning, night shifts from the evening, 8 to 12 hours.
+            let s = *rng.choose(&[7, 8, 18, 19, 20]);
+            ([0.5, 0.5, 0.5, 1.0, 2.0, 3.0, 2.0], s, rng.int_in(8, 12))
+        }
     };
     let day = monday + Duration::days(rng.choose_weighted(&day_w) as i64);
     let start = resolve_local(tz, day.and_hms_opt(start_h as u32, 0, 0).expect("an hour"));
@@ -318,7 +318,12 @@ fn generate(
         } else {
             *rng.choose(&[600, 900, 1800])
         }),
-        fanout: Some(rng.int_in(1, 3)),
+        // Orders posted at short notice go to more workers at once, as a dispatcher on the phone would.
+        fanout: Some(if lead_h < 6.0 {
+            rng.int_in(4, 8)
+        } else {
+            rng.int_in(1, 3)
+        }),
         no_show_grace_min: Some(*rng.choose(&[10, 15, 15, 20])),
     };
     let order = input

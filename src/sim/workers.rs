@@ -109,15 +109,18 @@ pub enum Pattern {
     Weekender,
     /// Every day, 06:00 to 24:00.
     Open,
+    /// Nights, any day: 18:00 to 08:00 (warehouses, security).
+    NightShift,
 }
 
 /// Pattern shares, in [`Pattern`] order.
-const PATTERNS: [(Pattern, f64); 5] = [
-    (Pattern::Student, 0.38),
-    (Pattern::FullTimer, 0.22),
-    (Pattern::NightOwl, 0.1),
-    (Pattern::Weekender, 0.14),
+const PATTERNS: [(Pattern, f64); 6] = [
+    (Pattern::Student, 0.34),
+    (Pattern::FullTimer, 0.2),
+    (Pattern::NightOwl, 0.08),
+    (Pattern::Weekender, 0.12),
     (Pattern::Open, 0.16),
+    (Pattern::NightShift, 0.1),
 ];
 
 /// The Monday blackouts are drawn around when the caller gives no week (the week the sample data is for).
@@ -356,6 +359,7 @@ fn windows(pattern: Pattern, rng: &mut Rng) -> Vec<WeeklyWindow> {
             h(rng.int_in(20, 24)),
         )],
         Pattern::Open => vec![WeeklyWindow::new(Days::ALL, h(6), h(24))],
+        Pattern::NightShift => vec![WeeklyWindow::new(Days::ALL, h(18), h(8))],
     }
 }
 
@@ -473,6 +477,7 @@ fn bio(
         Pattern::NightOwl => " Prefers night shifts.",
         Pattern::Weekender => " Weekends only.",
         Pattern::Open => " Flexible, any day.",
+        Pattern::NightShift => " Works nights.",
     });
     if languages.len() > 1 {
         s.push_str(" Speaks ");
@@ -649,14 +654,14 @@ mod tests {
         let licensed =
             with.clone().filter(|w| w.certified(&lic)).count() as f64 / with.count() as f64;
         assert!(licensed > 0.6, "{licensed}");
-        // Some overnight windows, some blackouts, some caps.
+        // Overnight windows for the night owls (8%) and night-shift workers (10%), some blackouts, some caps.
         let overnight = share(&ws, |w| {
             w.availability
                 .windows()
                 .iter()
                 .any(|x| x.crosses_midnight())
         });
-        assert!((0.05..0.15).contains(&overnight), "{overnight}");
+        assert!((0.13..0.23).contains(&overnight), "{overnight}");
         let blackouts = share(&ws, |w| !w.blackouts.is_empty());
         assert!((0.1..0.22).contains(&blackouts), "{blackouts}");
         // Track records: a fifth new, reliability mostly high, ratings around 4.2.
