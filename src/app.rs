@@ -34,6 +34,10 @@ pub struct Config {
     pub clock: ClockKind,
     /// Where a manual clock starts.
     pub start: Option<DateTime<Utc>>,
+    /// Minimum rest between two shifts of a worker (default 8 hours).
+    pub rest_gap: Option<chrono::Duration>,
+    /// When repeated no-shows suspend a worker.
+    pub no_show_policy: crate::engine::NoShowPolicy,
 }
 
 /// A built server, bound but not yet serving.
@@ -66,6 +70,8 @@ impl Application {
             clock,
             EngineConfig {
                 admin_token: config.admin_token.clone(),
+                rest_gap: config.rest_gap,
+                no_show_policy: config.no_show_policy,
             },
         )
         .await?;

@@ -45,6 +45,18 @@ enum Command {
         /// Where a manual clock starts (RFC 3339).
         #[arg(long, env = "CREWCALL_START")]
         start: Option<String>,
+        /// Minimum rest between two shifts of a worker, in hours.
+        #[arg(long, env = "CREWCALL_REST_GAP_HOURS", default_value_t = 8.0)]
+        rest_gap_hours: f64,
+        /// No-shows within the strike window that suspend a worker.
+        #[arg(long, env = "CREWCALL_SUSPEND_AFTER_NO_SHOWS", default_value_t = 3)]
+        suspend_after_no_shows: usize,
+        /// Days in which no-shows count as strikes.
+        #[arg(long, env = "CREWCALL_STRIKE_WINDOW_DAYS", default_value_t = 30)]
+        strike_window_days: i64,
+        /// Shifts completed after a no-show that wipe one strike.
+        #[arg(long, env = "CREWCALL_CLEAN_SHIFTS_PER_STRIKE", default_value_t = 5)]
+        clean_shifts_per_strike: usize,
     },
     /// Ranks the candidates of an order over a file of workers and prints the explained top and the crew.
     Rank {
@@ -135,7 +147,18 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             admin_token,
             clock,
             start,
+            rest_gap_hours,
+            suspend_after_no_shows,
+            strike_window_days,
+            clean_shifts_per_strike,
         } => {
+            if !(rest_gap_hours.is_finite() && (0.0..=48.0).contains(&rest_gap_hours)) {
+                return Err("--rest-gap-hours must be between 0 and 48".into());
+            }
+            if suspend_after_no_shows == 0 || strike_window_days < 1 || clean_shifts_per_strike == 0
+            {
+                return Err("the no-show policy values must be at least 1".into());
+            }
             let clock = match clock.as_str() {
                 "system" => ClockKind::System,
                 "manual" => ClockKind::Manual,
@@ -155,6 +178,14 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 admin_token,
                 clock,
                 start,
+                rest_gap: Some(chrono::Duration::minutes(
+                    (rest_gap_hours * 60.0).round() as i64
+                )),
+                no_show_policy: crewcall::engine::NoShowPolicy {
+                    strikes_to_suspend: suspend_after_no_shows,
+                    strike_window: chrono::Duration::days(strike_window_days),
+                    clean_shifts_per_strike,
+                },
             })
             .await?;
             if let Some(token) = &app.generated_admin_token {

@@ -164,6 +164,7 @@ async fn run(commands: Vec<Command>) {
         clock,
         EngineConfig {
             admin_token: Some("t".into()),
+            ..EngineConfig::default()
         },
     )
     .await

@@ -22,7 +22,7 @@ async fn engine_at(db: &str, start: chrono::DateTime<chrono::Utc>) -> Arc<Engine
     let store = Store::connect(db).await.unwrap();
     store.migrate().await.unwrap();
     let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(start));
-    Engine::start(store, clock, EngineConfig { admin_token: None })
+    Engine::start(store, clock, EngineConfig::default())
         .await
         .unwrap()
         .engine

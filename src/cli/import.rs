@@ -32,7 +32,7 @@ pub async fn run(
         return Err(format!("no agency {agency} in this database").into());
     }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let engine = Engine::start(store, clock, EngineConfig { admin_token: None })
+    let engine = Engine::start(store, clock, EngineConfig::default())
         .await?
         .engine;
     let lines: Vec<&str> = text.lines().collect();

@@ -192,7 +192,7 @@ pub async fn run(from: &str, into: &str) -> Result<ReplayReport, Box<dyn std::er
         .first()
         .map_or_else(chrono::Utc::now, |e| from_ms(e.at_ms));
     let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(start));
-    let engine = Engine::start(store, clock, EngineConfig { admin_token: None })
+    let engine = Engine::start(store, clock, EngineConfig::default())
         .await?
         .engine;
     let mut report = ReplayReport {

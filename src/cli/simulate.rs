@@ -85,7 +85,7 @@ pub async fn run_one(
     let store = Store::connect(db).await?;
     store.migrate().await?;
     let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(week::start_time(&cfg)));
-    let engine = Engine::start(store, clock, EngineConfig { admin_token: None })
+    let engine = Engine::start(store, clock, EngineConfig::default())
         .await?
         .engine;
     let bar = if progress {

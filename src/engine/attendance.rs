@@ -14,12 +14,27 @@ use crate::store::{self, Tx, orders::AssignmentRow};
 /// How early before the start a check-in is accepted.
 pub const CHECK_IN_EARLY: Duration = Duration::minutes(60);
 
-/// The no-show policy: suspend after this many no-shows within [`STRIKE_WINDOW`].
-pub const STRIKES_TO_SUSPEND: usize = 3;
-/// The window in which no-shows count as strikes.
-pub const STRIKE_WINDOW: Duration = Duration::days(30);
-/// Completed shifts after a no-show that wipe one strike (strikes decay with clean work).
-pub const CLEAN_SHIFTS_PER_STRIKE: usize = 5;
+/// The no-show policy. Defaults: suspend after 3 strikes within 30 days; 5 shifts completed after the first
+/// no-show wipe one strike. Set from the command line (`crewcall serve --help`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoShowPolicy {
+    /// Strikes that suspend a worker.
+    pub strikes_to_suspend: usize,
+    /// The window in which no-shows count as strikes.
+    pub strike_window: Duration,
+    /// Completed shifts after a no-show that wipe one strike (strikes decay with clean work).
+    pub clean_shifts_per_strike: usize,
+}
+
+impl Default for NoShowPolicy {
+    fn default() -> Self {
+        NoShowPolicy {
+            strikes_to_suspend: 3,
+            strike_window: Duration::days(30),
+            clean_shifts_per_strike: 5,
+        }
+    }
+}
 /// When a review of a low rating is due.
 pub const REVIEW_DUE: Duration = Duration::hours(48);
 
@@ -292,8 +307,8 @@ impl Engine {
             .await
     }
 
-    /// Strikes: no-shows within the window, less one for every [`CLEAN_SHIFTS_PER_STRIKE`] shifts completed
-    /// after the first of them.
+    /// Strikes: no-shows within the policy's window, less one for every `clean_shifts_per_strike` shifts
+    /// completed after the first of them.
     async fn strikes(
         &self,
         tx: &mut Tx,
@@ -305,7 +320,7 @@ impl Engine {
              AND status IN ('no_show', 'completed') AND start_at >= $2 ORDER BY start_at",
         )
         .bind(worker.get() as i64)
-        .bind(ms(now - STRIKE_WINDOW))
+        .bind(ms(now - self.no_show_policy.strike_window))
         .fetch_all(&mut **tx)
         .await
         .map_err(store::db_error)?;
@@ -314,7 +329,8 @@ impl Engine {
         let clean_after = first.map_or(0, |i| {
             rows[i..].iter().filter(|r| r.0 == "completed").count()
         });
-        Ok(no_shows.saturating_sub(clean_after / CLEAN_SHIFTS_PER_STRIKE))
+        Ok(no_shows
+            .saturating_sub(clean_after / self.no_show_policy.clean_shifts_per_strike.max(1)))
     }
 
     async fn suspend_if_struck_out(
@@ -324,7 +340,7 @@ impl Engine {
         now: DateTime<Utc>,
         changes: &mut Changes,
     ) -> crate::Result<()> {
-        if self.strikes(tx, worker, now).await? < STRIKES_TO_SUSPEND {
+        if self.strikes(tx, worker, now).await? < self.no_show_policy.strikes_to_suspend {
             return Ok(());
         }
         self.set_status(

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-pub use attendance::{Attendance, ReviewRow};
+pub use attendance::{Attendance, NoShowPolicy, ReviewRow};
 pub use auth::Principal;
 pub use offers::{Actor, cancellation_weight};
 pub use orders::{OrderFilter, OrderState, order_id};
@@ -40,12 +40,18 @@ pub struct Engine {
     index: WorkerIndex,
     live: std::sync::RwLock<LiveState>,
     policy: Policy,
+    no_show_policy: attendance::NoShowPolicy,
 }
 
 /// What the engine needs to start.
+#[derive(Debug, Clone, Default)]
 pub struct EngineConfig {
     /// The admin token from the environment, if the operator set one.
     pub admin_token: Option<String>,
+    /// Minimum rest between two shifts of a worker; the policy's default (8 hours) when absent.
+    pub rest_gap: Option<chrono::Duration>,
+    /// When repeated no-shows suspend a worker.
+    pub no_show_policy: attendance::NoShowPolicy,
 }
 
 /// What starting the engine produced that the operator must see once.
@@ -65,7 +71,10 @@ impl Engine {
     ) -> crate::Result<Started> {
         let (admin_token_hash, generated) = auth::admin_token(&store, config.admin_token).await?;
         let index = rebuild_index(&store).await?;
-        let policy = Policy::default();
+        let mut policy = Policy::default();
+        if let Some(gap) = config.rest_gap {
+            policy.rest_gap = gap;
+        }
         let live = rebuild_live(&store, clock.now(), &policy).await?;
         let engine = Arc::new(Engine {
             store,
@@ -75,6 +84,7 @@ impl Engine {
             index,
             live: std::sync::RwLock::new(live),
             policy,
+            no_show_policy: config.no_show_policy,
         });
         Ok(Started {
             engine,

@@ -161,6 +161,8 @@ pub async fn spawn_app() -> TestApp {
         admin_token: Some(ADMIN_TOKEN.into()),
         clock: ClockKind::Manual,
         start: Some(start),
+        rest_gap: None,
+        no_show_policy: Default::default(),
     })
     .await
     .expect("the server builds");
