@@ -13,7 +13,7 @@ use tantivy::query::{BooleanQuery, Occur, Query, TermQuery, TermSetQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
 
-use super::{RetrievalQuery, SearchQuery, State, WorkerIndex, cells, schema};
+use super::{RetrievalQuery, SearchQuery, State, WorkerIndex, cells, hours, schema};
 use crate::domain::{LatLon, Worker, WorkerId};
 
 /// Slack on distance comparisons, in km (one millimetre): a worker exactly at the edge of a radius is kept
@@ -144,7 +144,8 @@ fn must(clauses: &mut Vec<(Occur, Box<dyn Query>)>, term: Term) {
 impl WorkerIndex {
     /// The candidates for one role, sorted by worker id: a superset of the workers that pass the exact checks
     /// on agency, skills, languages, certifications, distance (the query radius and each worker's own travel
-    /// limit) and rating floor. Availability, bookings and status are left to matching.
+    /// limit) and rating floor, and, given a shift, of the workers whose weekly windows reach into every UTC hour
+    /// it touches. Exact availability, bookings and status are left to matching.
     pub fn retrieve(&self, q: &RetrievalQuery) -> Vec<Arc<Worker>> {
         let f = &self.fields;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
@@ -161,6 +162,11 @@ impl WorkerIndex {
                 &mut clauses,
                 Term::from_field_text(f.certification, c.as_str()),
             );
+        }
+        if let Some(shift) = &q.shift {
+            for h in hours::shift_slots(shift).iter() {
+                must(&mut clauses, Term::from_field_u64(f.hour, h));
+            }
         }
         let reach = cells::reach_terms(q.center, q.radius_km);
         clauses.push((
