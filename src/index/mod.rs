@@ -5,6 +5,7 @@
 //! - `cells.rs`: the H3 cells a home is indexed under and the cell disk a radius asks for;
 //! - `hours.rs`: the UTC hours of the week a worker may be available in and the hours a shift touches;
 //! - `write.rs`: the write path (bulk build, upsert, remove), one commit per call;
+//! - `reach.rs`: the reach clause as a query that skips its cells when they would not narrow anything;
 //! - `read.rs`: the read path (candidate retrieval for matching, search for the API), with a collector that
 //!   reads fast fields only;
 //! - `tests.rs`: behaviour tests, including a brute-force haversine oracle.
@@ -19,6 +20,7 @@
 
 mod cells;
 mod hours;
+mod reach;
 mod read;
 mod schema;
 mod write;
@@ -45,7 +47,12 @@ pub struct WorkerIndex {
     reader: IndexReader,
     writer: Mutex<WriteSide>,
     state: RwLock<State>,
+    /// Reach terms by (venue latitude, longitude, radius) bits, for retrieval.
+    reach_cache: Mutex<HashMap<ReachKey, Arc<[u64]>>>,
 }
+
+/// A venue and radius as the bits of latitude, longitude and radius, the key of the reach-term cache.
+type ReachKey = (u64, u64, u64);
 
 /// The writer and the slot allocation, which only writes touch.
 struct WriteSide {
