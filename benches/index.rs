@@ -170,6 +170,7 @@ fn queries(n: usize, idx: &WorkerIndex) -> Vec<RetrievalQuery> {
             languages: vec![Language::new(LANGUAGES[g.below(2)]).unwrap()],
             certifications: vec![],
             min_rating: None,
+            shift: None,
         })
         .collect()
 }

@@ -481,6 +481,7 @@ fn splits(layout: &str, n: usize) {
             languages: ctx.role.languages.clone(),
             certifications: ctx.role.certifications.clone(),
             min_rating: None,
+            shift: Some(ctx.order.shift),
         };
         let t = Instant::now();
         let pool = black_box(case.index.retrieve(&q));

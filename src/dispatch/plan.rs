@@ -51,6 +51,7 @@ fn retrieve(index: &WorkerIndex, ctx: &MatchContext<'_>) -> Vec<Arc<Worker>> {
         languages: ctx.role.languages.clone(),
         certifications: ctx.role.certifications.clone(),
         min_rating: None,
+        shift: Some(ctx.order.shift),
     })
 }
 

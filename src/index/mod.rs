@@ -3,7 +3,9 @@
 //! Layout:
 //! - `schema.rs`: the tantivy fields of a worker document, and how a profile becomes one;
 //! - `cells.rs`: the H3 cells a home is indexed under and the cell disk a radius asks for;
+//! - `hours.rs`: the UTC hours of the week a worker may be available in and the hours a shift touches;
 //! - `write.rs`: the write path (bulk build, upsert, remove), one commit per call;
+//! - `reach.rs`: the reach clause as a query that skips its cells when they would not narrow anything;
 //! - `read.rs`: the read path (candidate retrieval for matching, search for the API), with a collector that
 //!   reads fast fields only;
 //! - `tests.rs`: behaviour tests, including a brute-force haversine oracle.
@@ -17,6 +19,8 @@
 //! What changes every minute (bookings, hours, on-call, suspensions) does not live here; matching checks it.
 
 mod cells;
+mod hours;
+mod reach;
 mod read;
 mod schema;
 mod write;
@@ -30,7 +34,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use tantivy::{Index, IndexReader, IndexWriter, Searcher};
 
 use crate::domain::{
-    AgencyId, Certification, Language, LatLon, SkillName, SkillReq, Worker, WorkerId,
+    AgencyId, Certification, Interval, Language, LatLon, SkillName, SkillReq, Worker, WorkerId,
 };
 
 /// The in-memory index of worker profiles that matching and search ask for candidates.
@@ -43,7 +47,12 @@ pub struct WorkerIndex {
     reader: IndexReader,
     writer: Mutex<WriteSide>,
     state: RwLock<State>,
+    /// Reach terms by (venue latitude, longitude, radius) bits, for retrieval.
+    reach_cache: Mutex<HashMap<ReachKey, Arc<[u64]>>>,
 }
+
+/// A venue and radius as the bits of latitude, longitude and radius, the key of the reach-term cache.
+type ReachKey = (u64, u64, u64);
 
 /// The writer and the slot allocation, which only writes touch.
 struct WriteSide {
@@ -90,6 +99,9 @@ pub struct RetrievalQuery {
     pub certifications: Vec<Certification>,
     /// A minimum average rating; unrated workers are excluded when it is above 0.
     pub min_rating: Option<f64>,
+    /// The shift: only workers whose weekly windows reach into every UTC hour it touches (a superset of
+    /// those whose availability covers it). `None` asks for no availability at all.
+    pub shift: Option<Interval>,
 }
 
 /// A search over an agency's workers, for the API's worker list.

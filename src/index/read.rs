@@ -13,12 +13,16 @@ use tantivy::query::{BooleanQuery, Occur, Query, TermQuery, TermSetQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
 
-use super::{RetrievalQuery, SearchQuery, State, WorkerIndex, cells, schema};
+use super::reach::ReachQuery;
+use super::{RetrievalQuery, SearchQuery, State, WorkerIndex, cells, hours, schema};
 use crate::domain::{LatLon, Worker, WorkerId};
 
 /// Slack on distance comparisons, in km (one millimetre): a worker exactly at the edge of a radius is kept
 /// whatever the rounding; keeping one a millimetre outside is harmless, since matching checks again.
 const EDGE_SLACK_KM: f64 = 1e-6;
+
+/// How many venues and radii keep their reach terms cached; the cache starts over when full.
+const REACH_CACHE_SIZE: usize = 4096;
 
 /// Slack on the rating floor, so an average equal to the floor is kept whatever the rounding.
 const RATING_SLACK: f64 = 1e-9;
@@ -144,30 +148,37 @@ fn must(clauses: &mut Vec<(Occur, Box<dyn Query>)>, term: Term) {
 impl WorkerIndex {
     /// The candidates for one role, sorted by worker id: a superset of the workers that pass the exact checks
     /// on agency, skills, languages, certifications, distance (the query radius and each worker's own travel
-    /// limit) and rating floor. Availability, bookings and status are left to matching.
+    /// limit) and rating floor, and, given a shift, of the workers whose weekly windows reach into every UTC hour
+    /// it touches. Exact availability, bookings and status are left to matching.
     pub fn retrieve(&self, q: &RetrievalQuery) -> Vec<Arc<Worker>> {
         let f = &self.fields;
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        must(&mut clauses, Term::from_field_u64(f.agency, q.agency.get()));
+        let mut terms = vec![Term::from_field_u64(f.agency, q.agency.get())];
         for s in &q.skills {
             let t = schema::skill_term(&s.name, s.min_level.get());
-            must(&mut clauses, Term::from_field_text(f.skill, &t));
+            terms.push(Term::from_field_text(f.skill, &t));
         }
         for l in &q.languages {
-            must(&mut clauses, Term::from_field_text(f.language, l.as_str()));
+            terms.push(Term::from_field_text(f.language, l.as_str()));
         }
         for c in &q.certifications {
-            must(
-                &mut clauses,
-                Term::from_field_text(f.certification, c.as_str()),
-            );
+            terms.push(Term::from_field_text(f.certification, c.as_str()));
         }
-        let reach = cells::reach_terms(q.center, q.radius_km);
+        if let Some(shift) = &q.shift {
+            for h in hours::shift_slots(shift).iter() {
+                terms.push(Term::from_field_u64(f.hour, h));
+            }
+        }
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(terms.len() + 1);
+        for t in &terms {
+            must(&mut clauses, t.clone());
+        }
         clauses.push((
             Occur::Must,
-            Box::new(TermSetQuery::new(
-                reach.into_iter().map(|c| Term::from_field_u64(f.reach, c)),
-            )),
+            Box::new(ReachQuery {
+                field: f.reach,
+                terms: self.reach_terms(q.center, q.radius_km),
+                lead: terms,
+            }),
         ));
         let check = Check {
             near: Some((q.center, q.radius_km)),
@@ -181,6 +192,34 @@ impl WorkerIndex {
             .into_iter()
             .filter_map(|(_, s)| st.roster.slots.get(s as usize).cloned().flatten())
             .collect()
+    }
+
+    /// The reach terms of a venue and radius, sorted, from a small cache: the same venues come back order
+    /// after order, and computing the disks of every travel band is a good part of a query.
+    fn reach_terms(&self, center: LatLon, radius_km: f64) -> Arc<[u64]> {
+        let key = (
+            center.lat().to_bits(),
+            center.lon().to_bits(),
+            radius_km.to_bits(),
+        );
+        if let Some(t) = self
+            .reach_cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            return Arc::clone(t);
+        }
+        let mut terms = cells::reach_terms(center, radius_km);
+        terms.sort_unstable();
+        terms.dedup();
+        let terms: Arc<[u64]> = terms.into();
+        let mut cache = self.reach_cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= REACH_CACHE_SIZE {
+            cache.clear();
+        }
+        cache.insert(key, Arc::clone(&terms));
+        terms
     }
 
     /// Ids of the agency's workers that match all the given criteria, sorted, above the cursor, at most

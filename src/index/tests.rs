@@ -67,6 +67,7 @@ fn query(center: LatLon, radius_km: f64) -> RetrievalQuery {
         languages: vec![],
         certifications: vec![],
         min_rating: None,
+        shift: None,
     }
 }
 
@@ -391,4 +392,55 @@ fn a_record_update_is_seen_at_once_and_a_changed_skill_still_reaches_retrieval()
     idx.update_records(vec![w]).unwrap();
     assert!(idx.retrieve(&q).is_empty());
     assert_eq!(idx.len(), 1);
+}
+
+/// Random weekly windows in Berlin and Shanghai, and shifts in the week Berlin puts its clocks back, many past
+/// midnight: retrieval with the shift returns every worker whose availability covers it (and none whose
+/// windows miss one of its hours entirely).
+#[test]
+fn retrieval_with_a_shift_keeps_every_worker_available_for_it() {
+    use crate::domain::{Days, WeeklyWindow, time::shift};
+    let mut rng = StdRng::seed_from_u64(21);
+    let zones: [chrono_tz::Tz; 2] = [chrono_tz::Europe::Berlin, chrono_tz::Asia::Shanghai];
+    let workers: Vec<Worker> = (1..=400)
+        .map(|id| {
+            let mut w = worker(id, at(52.52, 13.40));
+            let windows = (0..rng.random_range(1..3))
+                .map(|_| {
+                    let from = rng.random_range(0..48u16) * 30;
+                    let to = (from + rng.random_range(2..40u16) * 30) % 1440;
+                    let to = if to == 0 { 1440 } else { to };
+                    WeeklyWindow::new(Days::from_bits(rng.random_range(1..128)), from, to)
+                })
+                .collect();
+            w.availability = Availability::new(zones[id as usize % 2], windows);
+            w
+        })
+        .collect();
+    let idx = WorkerIndex::bulk_build(workers.clone()).unwrap();
+    // Monday 2026-10-19; Berlin's clocks go back on Sunday 25 October at 01:00 UTC.
+    let monday = crate::domain::time::parse_instant("2026-10-19T00:00:00Z").unwrap();
+    let mut checked = 0;
+    for _ in 0..60 {
+        let start = monday + chrono::Duration::minutes(rng.random_range(0..7 * 48) * 30);
+        let s = shift(
+            start,
+            start + chrono::Duration::hours(rng.random_range(1..12)),
+        )
+        .unwrap();
+        let mut q = query(at(52.52, 13.40), 10.0);
+        q.shift = Some(s);
+        let found = ids(&idx.retrieve(&q));
+        let available: Vec<u64> = workers
+            .iter()
+            .filter(|w| w.availability.covers(&s))
+            .map(|w| w.id.get())
+            .collect();
+        for id in &available {
+            assert!(found.contains(id), "worker {id} available for {s:?}");
+        }
+        checked += available.len();
+        assert!(found.len() < workers.len(), "the shift narrows nothing");
+    }
+    assert!(checked > 100, "{checked}");
 }

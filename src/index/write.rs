@@ -134,6 +134,7 @@ impl WorkerIndex {
             index,
             fields,
             reader,
+            reach_cache: Mutex::default(),
             writer: Mutex::new(WriteSide {
                 writer,
                 free: Vec::new(),
