@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use super::orders::{OrderState, parse_row};
+use super::orders::{OrderState, state_from_row};
 use super::{Engine, ms};
 use crate::domain::{AgencyId, Interval, LatLon, Worker, WorkerId};
 use crate::error::{Error, FieldError};
@@ -18,15 +18,8 @@ impl Engine {
         let row = store::orders::order(pool, order)
             .await?
             .ok_or_else(|| Error::Internal("order vanished".into()))?;
-        let order = parse_row(&row)?;
-        let offers = store::orders::offers_of_order(pool, row.id).await?;
-        let assignments = store::orders::assignments_of_order(pool, row.id).await?;
-        Ok(OrderState {
-            row,
-            order,
-            offers,
-            assignments,
-        })
+        let mut conn = pool.acquire().await.map_err(store::db_error)?;
+        state_from_row(&mut conn, row).await
     }
 
     /// The worker's offers (pending only, or all), each with its order.

@@ -151,6 +151,23 @@ pub(super) fn parse_row(row: &OrderRow) -> crate::Result<Order> {
     .map_err(|e| Error::Internal(format!("stored order {}: {e:?}", row.id)))
 }
 
+/// An order's state from its row: the validated order, its offers and its assignments, read on one
+/// connection (a transaction's, or one taken from the pool for a read).
+pub(super) async fn state_from_row(
+    conn: &mut sqlx::AnyConnection,
+    row: OrderRow,
+) -> crate::Result<OrderState> {
+    let order = parse_row(&row)?;
+    let offers = store::orders::offers_of_order(&mut *conn, row.id).await?;
+    let assignments = store::orders::assignments_of_order(&mut *conn, row.id).await?;
+    Ok(OrderState {
+        row,
+        order,
+        offers,
+        assignments,
+    })
+}
+
 /// Parses an order id from the API (an unknown shape is simply not found).
 pub fn order_id(raw: &str) -> crate::Result<OrderId> {
     raw.parse::<OrderId>()
@@ -188,15 +205,7 @@ impl Engine {
             .await?
             .filter(|r| agency.is_none_or(|a| r.agency_id == a.get() as i64))
             .ok_or_else(|| Error::NotFound("order".into()))?;
-        let order = parse_row(&row)?;
-        let offers = store::orders::offers_of_order(&mut **tx, row.id).await?;
-        let assignments = store::orders::assignments_of_order(&mut **tx, row.id).await?;
-        Ok(OrderState {
-            row,
-            order,
-            offers,
-            assignments,
-        })
+        state_from_row(tx, row).await
     }
 
     /// Reads an order (outside a transaction).
@@ -206,15 +215,8 @@ impl Engine {
             .await?
             .filter(|r| r.agency_id == agency.get() as i64)
             .ok_or_else(|| Error::NotFound("order".into()))?;
-        let order = parse_row(&row)?;
-        let offers = store::orders::offers_of_order(pool, row.id).await?;
-        let assignments = store::orders::assignments_of_order(pool, row.id).await?;
-        Ok(OrderState {
-            row,
-            order,
-            offers,
-            assignments,
-        })
+        let mut conn = pool.acquire().await.map_err(store::db_error)?;
+        state_from_row(&mut conn, row).await
     }
 
     /// Posts an order and dispatches it at once.
@@ -897,18 +899,10 @@ impl Engine {
             limit,
         )
         .await?;
+        let mut conn = self.store.pool().acquire().await.map_err(store::db_error)?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
-            let order = parse_row(&row)?;
-            let offers = store::orders::offers_of_order(self.store.pool(), row.id).await?;
-            let assignments =
-                store::orders::assignments_of_order(self.store.pool(), row.id).await?;
-            out.push(OrderState {
-                row,
-                order,
-                offers,
-                assignments,
-            });
+            out.push(state_from_row(&mut conn, row).await?);
         }
         Ok(out)
     }

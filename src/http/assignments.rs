@@ -264,12 +264,7 @@ async fn reviews(
     Query(p): Query<ReviewParams>,
 ) -> ApiResult<axum::Json<Page<ReviewView>>> {
     let mut errors = Vec::new();
-    let limit = pagination::limit(p.limit)
-        .map_err(|e| errors.push(e))
-        .unwrap_or(50);
-    let after = pagination::decode(p.cursor.as_deref())
-        .map_err(|e| errors.push(e))
-        .unwrap_or(None);
+    let (limit, after) = pagination::params(p.limit, p.cursor.as_deref(), &mut errors);
     if let Some(s) = &p.status
         && s != "open"
         && s != "resolved"

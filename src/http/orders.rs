@@ -144,12 +144,7 @@ async fn list(
     Query(p): Query<ListParams>,
 ) -> ApiResult<axum::Json<Page<OrderView>>> {
     let mut errors = Vec::new();
-    let limit = pagination::limit(p.limit)
-        .map_err(|e| errors.push(e))
-        .unwrap_or(50);
-    let after = pagination::decode(p.cursor.as_deref())
-        .map_err(|e| errors.push(e))
-        .unwrap_or(None);
+    let (limit, after) = pagination::params(p.limit, p.cursor.as_deref(), &mut errors);
     if let Some(s) = &p.status
         && !["open", "filled", "in_progress", "completed", "cancelled"].contains(&s.as_str())
     {

@@ -41,6 +41,20 @@ pub fn decode(raw: Option<&str>) -> Result<Option<u64>, FieldError> {
         .ok_or_else(bad)
 }
 
+/// Checks `limit` and `cursor` together, collecting problems into `errors` (so a list endpoint reports them
+/// beside its own filters); falls back to the defaults where they are invalid.
+pub fn params(
+    limit_raw: Option<i64>,
+    cursor: Option<&str>,
+    errors: &mut Vec<FieldError>,
+) -> (i64, Option<u64>) {
+    let l = limit(limit_raw)
+        .map_err(|e| errors.push(e))
+        .unwrap_or(DEFAULT_LIMIT);
+    let after = decode(cursor).map_err(|e| errors.push(e)).unwrap_or(None);
+    (l, after)
+}
+
 /// A page of items.
 #[derive(Serialize)]
 pub struct Page<T> {

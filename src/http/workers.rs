@@ -154,12 +154,7 @@ async fn search(
     Query(p): Query<SearchParams>,
 ) -> ApiResult<axum::Json<Page<WorkerView>>> {
     let mut errors = Vec::new();
-    let limit = pagination::limit(p.limit)
-        .map_err(|e| errors.push(e))
-        .unwrap_or(50);
-    let after = pagination::decode(p.cursor.as_deref())
-        .map_err(|e| errors.push(e))
-        .unwrap_or(None);
+    let (limit, after) = pagination::params(p.limit, p.cursor.as_deref(), &mut errors);
     let skill = match p.skill.as_deref() {
         None => None,
         Some(s) => SkillName::new(s)
