@@ -15,8 +15,8 @@ use crate::domain::{AgencyId, AssignmentId, LatLon, OfferId, OrderId, WorkerId};
 use crate::engine::sim_support::{all_events, manual_clock_ms};
 use crate::engine::{Actor, Engine, EngineConfig, from_ms};
 use crate::error::Error;
-use crate::store::Store;
 use crate::store::events::StoredEvent;
+use crate::store::{Durability, Store};
 
 /// Differences shown at most.
 const SHOWN: usize = 10;
@@ -186,7 +186,7 @@ pub async fn run(from: &str, into: &str) -> Result<ReplayReport, Box<dyn std::er
     let original = all_events(&source).await?;
     let final_ms = manual_clock_ms(&source).await?;
     super::simulate::remove_sqlite(into)?;
-    let store = Store::connect(into).await?;
+    let store = Store::connect_with(into, Durability::Relaxed).await?;
     store.migrate().await?;
     let start = original
         .first()

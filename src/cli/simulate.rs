@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::clock::{Clock, ManualClock};
 use crate::engine::{Engine, EngineConfig};
 use crate::sim::week::{self, StandbyPolicy, WeekConfig, WeekOutcome};
-use crate::store::Store;
+use crate::store::{Durability, Store};
 
 /// What the command was asked.
 #[derive(Debug, Clone)]
@@ -82,7 +82,7 @@ pub async fn run_one(
     progress: bool,
 ) -> Result<WeekOutcome, Box<dyn std::error::Error>> {
     remove_sqlite(db)?;
-    let store = Store::connect(db).await?;
+    let store = Store::connect_with(db, Durability::Relaxed).await?;
     store.migrate().await?;
     let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(week::start_time(&cfg)));
     let engine = Engine::start(store, clock, EngineConfig::default())

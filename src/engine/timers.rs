@@ -12,7 +12,7 @@ use crate::store;
 
 /// A timer that has fallen due.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Timer {
+pub(super) enum Timer {
     /// A pending offer reaches `expires_at`.
     OfferExpiry { offer: i64 },
     /// A confirmed worker has not checked in by `start + grace`.
@@ -25,7 +25,7 @@ enum Timer {
 
 impl Engine {
     /// The earliest timer due at or before `until`, with its instant.
-    async fn next_due(
+    pub(super) async fn next_due(
         &self,
         until: DateTime<Utc>,
     ) -> crate::Result<Option<(DateTime<Utc>, Timer)>> {

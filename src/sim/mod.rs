@@ -40,4 +40,4 @@ pub use orders::{OrderKind, OrderSpec, order_of_kind, orders};
 pub use place::{Area, Layout, Locale, Place, SimVenue, VenueKind};
 pub use rng::Rng;
 pub use traits::{Traits, traits};
-pub use workers::{workers, workers_around};
+pub use workers::{Mix, workers, workers_around, workers_with_mix};

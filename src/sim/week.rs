@@ -178,7 +178,12 @@ pub async fn run(
     let city = City::metropolis(cfg.seed);
     let week_start = super::workers::default_week_start();
     let agency = engine.create_agency("Simulated staffing agency").await?.id;
-    let workers = super::workers_around(&city, cfg.workers, cfg.seed, agency, week_start);
+    let mut specs = super::orders(&city, cfg.orders, cfg.seed, agency, week_start);
+    specs.sort_by_key(|s| (s.posted_at, s.order.id));
+    // The agency's pool is recruited for the work it gets: its skills and weekly patterns follow the week's
+    // order book.
+    let mix = super::Mix::for_orders(&specs);
+    let workers = super::workers_with_mix(&city, cfg.workers, cfg.seed, agency, week_start, &mix);
     for chunk in workers.chunks(5_000) {
         let text: Vec<String> = chunk.iter().map(super::ndjson::worker_line).collect();
         let r = engine.import_workers(agency, &text.join("\n")).await?;
@@ -198,8 +203,6 @@ pub async fn run(
             ));
         }
     }
-    let mut specs = super::orders(&city, cfg.orders, cfg.seed, agency, week_start);
-    specs.sort_by_key(|s| (s.posted_at, s.order.id));
     let mut pays: Vec<f64> = specs
         .iter()
         .flat_map(|s| s.order.roles.iter().filter_map(|r| r.pay_per_hour))
@@ -242,11 +245,22 @@ pub async fn run(
     }
     let first = engine.now();
     let total = (t_end - first).num_minutes().max(1) as u64;
-    while let Some(((at_ms, _), ev)) = week.queue.pop_first() {
+    while let Some((&(at_ms, _), _)) = week.queue.first_key_value() {
         let at = crate::engine::from_ms(at_ms);
+        // Timers due before the next event fire one instant at a time, and the people see what each caused
+        // (the next offer of a waterfall after an expiry) before time moves on.
+        if let Some(due) = engine.next_timer(at).await?
+            && due >= engine.now()
+        {
+            engine.advance_clock(due).await?;
+            week.observe().await?;
+            continue;
+        }
+        let Some((_, ev)) = week.queue.pop_first() else {
+            break;
+        };
         if at > engine.now() {
             engine.advance_clock(at).await?;
-            week.observe().await?;
         }
         week.handle(ev).await?;
         week.observe().await?;

@@ -142,11 +142,123 @@ pub fn workers_around(
     agency: AgencyId,
     week_start: DateTime<Utc>,
 ) -> Vec<Worker> {
+    workers_with_mix(place, n, seed, agency, week_start, &Mix::General)
+}
+
+/// The same with the pool's mix of skills and weekly patterns given by `mix`.
+pub fn workers_with_mix(
+    place: &impl Place,
+    n: usize,
+    seed: u64,
+    agency: AgencyId,
+    week_start: DateTime<Utc>,
+    mix: &Mix,
+) -> Vec<Worker> {
     let catalogue = Catalogue::new();
     (1..=n as u64)
         .into_par_iter()
-        .map(|id| worker(place, &catalogue, seed, id, agency, week_start))
+        .map(|id| worker(place, &catalogue, seed, id, agency, week_start, mix))
         .collect()
+}
+
+/// What a pool is made of.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mix {
+    /// The general mix of a city's part-timers: [`FAMILIES`] and [`PATTERNS`] as they are.
+    General,
+    /// An agency's own pool, recruited for the work it gets (see [`Mix::for_orders`]).
+    Recruited(Recruited),
+}
+
+/// A pool recruited for an order book.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recruited {
+    /// Weight of each skill of [`SKILLS`] as a worker's main skill.
+    main: [f64; SKILLS.len()],
+    /// For each main skill, the weight of each pattern of [`PATTERNS`].
+    patterns: [[f64; PATTERNS.len()]; SKILLS.len()],
+}
+
+/// The share of a recruited pool drawn from the general mix of main skills, so it keeps some variety.
+const RECRUITED_GENERAL_SHARE: f64 = 0.1;
+
+/// A pattern's weight in a recruited pool never falls below this share of its general weight: not everyone
+/// an agency recruits fits its busiest hours.
+const RECRUITED_PATTERN_FLOOR: f64 = 0.1;
+
+impl Mix {
+    /// The pool an agency builds for the work it gets: each skill is a worker's main skill in proportion to
+    /// the slot-hours that ask for it (roles asking for it as their first skill), and the weekly patterns of
+    /// the workers of each main skill lean towards the ones whose windows cover those roles' shifts (a
+    /// warehouse recruits people who work nights when its shifts are at night). A tenth of the pool follows
+    /// the general mix of main skills.
+    pub fn for_orders(orders: &[super::OrderSpec]) -> Mix {
+        let mut main = [0.0; SKILLS.len()];
+        let mut patterns = [[0.0; PATTERNS.len()]; SKILLS.len()];
+        // Representative windows of each pattern (several draws, since a pattern's hours vary a little).
+        let draws: Vec<Vec<Vec<WeeklyWindow>>> = PATTERNS
+            .iter()
+            .enumerate()
+            .map(|(i, (p, _))| {
+                (0..8)
+                    .map(|d| windows(*p, &mut Rng::stream(0x9a77_e2a5 ^ i as u64, d)))
+                    .collect()
+            })
+            .collect();
+        for spec in orders {
+            let hours = spec.order.shift.duration().num_minutes() as f64 / 60.0;
+            for role in &spec.order.roles {
+                let Some(first) = role.skills.first() else {
+                    continue;
+                };
+                let Some(s) = SKILLS.iter().position(|k| *k == first.name.as_str()) else {
+                    continue;
+                };
+                let weight = f64::from(role.headcount) * hours;
+                main[s] += weight;
+                for (p, ws) in draws.iter().enumerate() {
+                    let covered = ws
+                        .iter()
+                        .filter(|w| {
+                            Availability::new(spec.tz, (*w).clone()).covers(&spec.order.shift)
+                        })
+                        .count() as f64
+                        / ws.len() as f64;
+                    patterns[s][p] += weight * covered;
+                }
+            }
+        }
+        let demand: f64 = main.iter().sum();
+        if demand <= 0.0 {
+            return Mix::General;
+        }
+        let general = general_main_weights();
+        for (s, m) in main.iter_mut().enumerate() {
+            *m = (1.0 - RECRUITED_GENERAL_SHARE) * *m / demand
+                + RECRUITED_GENERAL_SHARE * general[s];
+            let covered: f64 = patterns[s].iter().sum();
+            for (p, w) in patterns[s].iter_mut().enumerate() {
+                let share = if covered > 0.0 { *w / covered } else { 0.0 };
+                *w = share.max(RECRUITED_PATTERN_FLOOR * PATTERNS[p].1);
+            }
+        }
+        Mix::Recruited(Recruited { main, patterns })
+    }
+}
+
+/// How often each skill of [`SKILLS`] is the first skill drawn in the general mix: family share × the
+/// skill's weight in the family.
+fn general_main_weights() -> [f64; SKILLS.len()] {
+    let mut out = [0.0; SKILLS.len()];
+    for (_, share, members) in FAMILIES {
+        let total: f64 = members.iter().map(|m| m.1).sum();
+        for (name, w) in members {
+            if let Some(s) = SKILLS.iter().position(|k| k == name) {
+                out[s] += share * w / total;
+            }
+        }
+    }
+    out
 }
 
 /// Terms built once, so that a million workers do not validate the same names a million times.
@@ -192,6 +304,7 @@ fn worker(
     id: u64,
     agency: AgencyId,
     week_start: DateTime<Utc>,
+    mix: &Mix,
 ) -> Worker {
     let layout = place.layout();
     let mut rng = Rng::stream(seed, id);
@@ -199,13 +312,24 @@ fn worker(
     let home = area.scatter(&mut rng, area.radius_km * 0.5);
     let tz = area.tz;
 
-    // Skills: one family, one to three of its skills, sometimes one from elsewhere.
-    let fam = rng.choose_weighted(&FAMILIES.map(|f| f.1));
+    // Skills: one family, one to three of its skills, sometimes one from elsewhere. A recruited pool draws
+    // the main skill first and takes the family that has it.
+    let main = match mix {
+        Mix::General => None,
+        Mix::Recruited(r) => Some(rng.choose_weighted(&r.main)),
+    };
+    let fam = match main {
+        None => rng.choose_weighted(&FAMILIES.map(|f| f.1)),
+        Some(s) => FAMILIES
+            .iter()
+            .position(|f| f.2.iter().any(|m| m.0 == SKILLS[s]))
+            .unwrap_or(0),
+    };
     let (family, _, members) = FAMILIES[fam];
-    let mut names: Vec<&str> = Vec::new();
+    let mut names: Vec<&str> = main.map(|s| SKILLS[s]).into_iter().collect();
     let k = 1 + rng.choose_weighted(&[0.45, 0.35, 0.2]);
     let member_weights: Vec<f64> = members.iter().map(|m| m.1).collect();
-    for _ in 0..k {
+    for _ in names.len()..k {
         let s = members[rng.choose_weighted(&member_weights)].0;
         if !names.contains(&s) {
             names.push(s);
@@ -249,7 +373,10 @@ fn worker(
 
     let languages = languages(layout.locale, &mut rng);
 
-    let pattern = PATTERNS[rng.choose_weighted(&PATTERNS.map(|p| p.1))].0;
+    let pattern = match (mix, main) {
+        (Mix::Recruited(r), Some(s)) => PATTERNS[rng.choose_weighted(&r.patterns[s])].0,
+        _ => PATTERNS[rng.choose_weighted(&PATTERNS.map(|p| p.1))].0,
+    };
     let availability = Availability::new(tz, windows(pattern, &mut rng));
 
     let blackouts = blackouts(&mut rng, tz, week_start);

@@ -24,10 +24,22 @@ use crate::error::Error;
 /// Which database is behind the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
-    /// A local SQLite file, in WAL mode with `synchronous=FULL`.
+    /// A local SQLite file, in WAL mode with `synchronous=FULL` (see [`Durability`]).
     Sqlite,
     /// PostgreSQL, for several nodes.
     Postgres,
+}
+
+/// How hard SQLite works to keep a commit across a power loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `synchronous=FULL`: every commit is on disk before it is acknowledged. The server's setting.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL` in WAL mode: commits reach the disk at checkpoints. An application crash loses
+    /// nothing; a power loss may lose the last commits, never the database's consistency. For scratch
+    /// databases that are rebuilt from scratch anyway (a simulated week, a replay).
+    Relaxed,
 }
 
 /// A transaction on either backend.
@@ -46,6 +58,12 @@ const SQLITE_BUSY_TIMEOUT_MS: u64 = 10_000;
 impl Store {
     /// Connects to `url` (`sqlite://path.db` — created when missing — or `postgres://…`).
     pub async fn connect(url: &str) -> crate::Result<Store> {
+        Self::connect_with(url, Durability::Full).await
+    }
+
+    /// Connects to `url` with the given durability (which only SQLite reads; PostgreSQL keeps its own
+    /// settings).
+    pub async fn connect_with(url: &str, durability: Durability) -> crate::Result<Store> {
         sqlx::any::install_default_drivers();
         let (url, backend) = if url.starts_with("sqlite:") {
             let mut url = url.to_string();
@@ -71,10 +89,14 @@ impl Store {
                 AnyPoolOptions::new()
                     .max_connections(8)
                     .acquire_timeout(Duration::from_secs(15))
-                    .after_connect(|conn, _meta| {
+                    .after_connect(move |conn, _meta| {
                         Box::pin(async move {
                             conn.execute("PRAGMA journal_mode = WAL").await?;
-                            conn.execute("PRAGMA synchronous = FULL").await?;
+                            conn.execute(match durability {
+                                Durability::Full => "PRAGMA synchronous = FULL",
+                                Durability::Relaxed => "PRAGMA synchronous = NORMAL",
+                            })
+                            .await?;
                             conn.execute(sqlx::AssertSqlSafe(format!(
                                 "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"
                             )))
