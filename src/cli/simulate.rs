@@ -75,24 +75,19 @@ pub fn db_for(url: &str, policy: StandbyPolicy) -> String {
     }
 }
 
-/// Runs one week on a fresh database.
+/// Runs one week on a fresh database, drawing its progress on `bar`.
 pub async fn run_one(
     db: &str,
     cfg: WeekConfig,
-    progress: bool,
-) -> Result<WeekOutcome, Box<dyn std::error::Error>> {
-    remove_sqlite(db)?;
+    bar: indicatif::ProgressBar,
+) -> Result<WeekOutcome, Box<dyn std::error::Error + Send + Sync>> {
+    remove_sqlite(db).map_err(|e| e.to_string())?;
     let store = Store::connect_with(db, Durability::Relaxed).await?;
     store.migrate().await?;
     let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(week::start_time(&cfg)));
     let engine = Engine::start(store, clock, EngineConfig::default())
         .await?
         .engine;
-    let bar = if progress {
-        indicatif::ProgressBar::new(1)
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
     bar.set_style(
         indicatif::ProgressStyle::with_template(
             "{prefix:>10} {bar:40} {pos}/{len} simulated minutes  {elapsed}",
@@ -105,18 +100,25 @@ pub async fn run_one(
         bar.set_position(done);
     })
     .await?;
-    bar.finish_and_clear();
+    bar.finish();
+    engine.store().close().await;
     Ok(outcome)
 }
 
-/// Runs the command; returns the text to print.
+/// Runs the command; returns the text to print. Compared policies run side by side, each on its own engine
+/// and database.
 pub async fn run(args: &SimulateArgs) -> Result<String, Box<dyn std::error::Error>> {
     let policies = if args.compare.is_empty() {
         vec![args.standby]
     } else {
         args.compare.clone()
     };
-    let mut runs = Vec::new();
+    let bars = indicatif::MultiProgress::with_draw_target(if args.progress {
+        indicatif::ProgressDrawTarget::stderr()
+    } else {
+        indicatif::ProgressDrawTarget::hidden()
+    });
+    let mut tasks = Vec::new();
     for policy in &policies {
         let cfg = WeekConfig {
             workers: args.workers,
@@ -129,10 +131,25 @@ pub async fn run(args: &SimulateArgs) -> Result<String, Box<dyn std::error::Erro
         } else {
             db_for(&args.db, *policy)
         };
-        let started = std::time::Instant::now();
-        let outcome = run_one(&db, cfg, args.progress).await?;
-        runs.push((*policy, db, outcome, started.elapsed()));
+        let bar = bars.add(indicatif::ProgressBar::new(1));
+        tasks.push((
+            *policy,
+            db.clone(),
+            tokio::spawn(async move {
+                let started = std::time::Instant::now();
+                run_one(&db, cfg, bar).await.map(|o| (o, started.elapsed()))
+            }),
+        ));
     }
+    let mut runs = Vec::new();
+    for (policy, db, task) in tasks {
+        let (outcome, took) = task
+            .await
+            .map_err(|e| format!("the {} run failed: {e}", policy.name()))?
+            .map_err(|e| format!("the {} run failed: {e}", policy.name()))?;
+        runs.push((policy, db, outcome, took));
+    }
+    let _ = bars.clear();
     let named: Vec<(String, &crate::sim::kpi::Kpis)> = runs
         .iter()
         .map(|(p, _, o, _)| (format!("standby {}", p.name()), &o.kpis))
@@ -159,8 +176,13 @@ pub async fn run(args: &SimulateArgs) -> Result<String, Box<dyn std::error::Erro
         std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")
             .map_err(|e| format!("cannot write {path}: {e}"))?;
     }
+    // The chart shows the auto policy's week when it ran, else the first policy's.
+    let charted = runs
+        .iter()
+        .find(|r| r.0 == StandbyPolicy::Auto)
+        .or(runs.first());
     if let Some(path) = &args.svg
-        && let Some((p, _, o, _)) = runs.first()
+        && let Some((p, _, o, _)) = charted
     {
         let title = format!(
             "Slots filled vs wanted, {} workers, {} orders, seed {}, standby {}",

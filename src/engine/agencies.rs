@@ -26,7 +26,7 @@ impl Engine {
             return Err(vec![FieldError::new("name", "must be 1 to 200 characters")].into());
         }
         let api_key = tokens::generate("cc_agency_");
-        let _guard = self.write.lock().await;
+        let _guard = self.write_lock().await;
         let now = ms(self.now());
         let mut tx = self.store.begin().await?;
         let id = store::agencies::insert(&mut tx, &name, &tokens::hash(&api_key), now).await?;

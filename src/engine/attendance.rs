@@ -83,7 +83,7 @@ impl Engine {
         at: LatLon,
         device_time: Option<String>,
     ) -> crate::Result<Attendance> {
-        let _guard = self.write.lock().await;
+        let _guard = self.write_lock().await;
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let (a, st) = self.own_assignment(&mut tx, actor, id).await?;
@@ -166,7 +166,7 @@ impl Engine {
         at: LatLon,
         device_time: Option<String>,
     ) -> crate::Result<Attendance> {
-        let _guard = self.write.lock().await;
+        let _guard = self.write_lock().await;
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let (a, st) = self.own_assignment(&mut tx, actor, id).await?;
@@ -260,7 +260,7 @@ impl Engine {
         agency: AgencyId,
         id: AssignmentId,
     ) -> crate::Result<AssignmentRow> {
-        let _guard = self.write.lock().await;
+        let _guard = self.write_lock().await;
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let (a, mut st) = self
@@ -405,7 +405,7 @@ impl Engine {
                 "at most 2000 characters",
             )]));
         }
-        let _guard = self.write.lock().await;
+        let _guard = self.write_lock().await;
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let (a, st) = self

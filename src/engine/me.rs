@@ -79,7 +79,7 @@ impl Engine {
         availability: Vec<WindowBody>,
         blackouts: Vec<crate::http::dto::Period>,
     ) -> crate::Result<Worker> {
-        let _guard = self.write.lock().await;
+        let _guard = self.write_lock().await;
         let now = ms(self.now());
         let mut tx = self.store.begin().await?;
         let row = store::workers::get_tx(&mut tx, agency, worker)
@@ -142,7 +142,7 @@ impl Engine {
                 "an on-call window lasts at most 14 days",
             )]));
         }
-        let _guard = self.write.lock().await;
+        let _guard = self.write_lock().await;
         let now = self.now();
         if end <= now {
             return Err(Error::Invalid(vec![FieldError::new(

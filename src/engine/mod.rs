@@ -41,6 +41,10 @@ pub struct Engine {
     live: std::sync::RwLock<LiveState>,
     policy: Policy,
     no_show_policy: attendance::NoShowPolicy,
+    /// Orders' no-show graces in ms, by order id (immutable once posted).
+    graces: moka::sync::Cache<i64, i64>,
+    /// Bumped each time a command takes the write lock: a watcher that saw the same value saw every change.
+    epoch: std::sync::atomic::AtomicU64,
 }
 
 /// What the engine needs to start.
@@ -85,6 +89,8 @@ impl Engine {
             live: std::sync::RwLock::new(live),
             policy,
             no_show_policy: config.no_show_policy,
+            graces: moka::sync::Cache::new(100_000),
+            epoch: std::sync::atomic::AtomicU64::new(0),
         });
         Ok(Started {
             engine,
@@ -100,6 +106,19 @@ impl Engine {
     /// The clock.
     pub fn clock(&self) -> &dyn Clock {
         self.clock.as_ref()
+    }
+
+    /// Takes the write lock that serialises state-changing commands, and marks a possible change.
+    async fn write_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        let guard = self.write.lock().await;
+        self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        guard
+    }
+
+    /// A number that grows whenever a command may have changed something: reading the same value twice
+    /// means nothing was written in between.
+    pub fn write_epoch(&self) -> u64 {
+        self.epoch.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The store (for the HTTP layer's idempotency keys and health checks).
@@ -221,7 +240,7 @@ impl Engine {
                 "the clock only moves forward".into(),
             ));
         }
-        let _guard = self.write.lock().await;
+        let _guard = self.write_lock().await;
         self.fire_due(to, true).await?;
         self.clock
             .set(to)

@@ -60,7 +60,7 @@ impl Engine {
         worker: WorkerId,
         id: OfferId,
     ) -> crate::Result<(OrderState, i64)> {
-        let _guard = self.write.lock().await;
+        let _guard = self.write_lock().await;
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let (offer, mut st) = self.own_offer(&mut tx, worker, id).await?;
@@ -137,7 +137,7 @@ impl Engine {
     /// Declines an offer; the next candidate is offered the slot.
     #[tracing::instrument(skip(self))]
     pub async fn decline_offer(&self, worker: WorkerId, id: OfferId) -> crate::Result<()> {
-        let _guard = self.write.lock().await;
+        let _guard = self.write_lock().await;
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let (offer, mut st) = self.own_offer(&mut tx, worker, id).await?;
@@ -184,7 +184,7 @@ impl Engine {
         actor: Actor,
         id: AssignmentId,
     ) -> crate::Result<AssignmentRow> {
-        let _guard = self.write.lock().await;
+        let _guard = self.write_lock().await;
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let (a, mut st) = self.own_assignment(&mut tx, actor, id).await?;

@@ -27,8 +27,10 @@ pub struct OrderState {
     pub row: OrderRow,
     /// The validated order.
     pub order: Order,
-    /// Every offer of the order, in id order.
+    /// The order's pending offers, in id order (closed ones stay in the store and the event log).
     pub offers: Vec<OfferRow>,
+    /// Every worker the order has ever offered a slot or a standby to, in any state of the offer.
+    pub offered: Vec<i64>,
     /// Every assignment of the order, in id order.
     pub assignments: Vec<AssignmentRow>,
 }
@@ -69,9 +71,9 @@ impl OrderState {
 
     /// Workers already in the order: offered (in any state) or assigned.
     pub fn involved(&self) -> HashSet<WorkerId> {
-        self.offers
+        self.offered
             .iter()
-            .map(|o| o.worker_id)
+            .copied()
             .chain(self.assignments.iter().map(|a| a.worker_id))
             .map(|w| WorkerId::new(w as u64))
             .collect()
@@ -158,12 +160,14 @@ pub(super) async fn state_from_row(
     row: OrderRow,
 ) -> crate::Result<OrderState> {
     let order = parse_row(&row)?;
-    let offers = store::orders::offers_of_order(&mut *conn, row.id).await?;
+    let offers = store::orders::pending_offers_of_order(&mut *conn, row.id).await?;
+    let offered = store::orders::offered_workers(&mut *conn, row.id).await?;
     let assignments = store::orders::assignments_of_order(&mut *conn, row.id).await?;
     Ok(OrderState {
         row,
         order,
         offers,
+        offered,
         assignments,
     })
 }
@@ -225,7 +229,7 @@ impl Engine {
         let order = body
             .parse(OrderId::new(0), agency)
             .map_err(Error::Invalid)?;
-        let _guard = self.write.lock().await;
+        let _guard = self.write_lock().await;
         let now = self.now();
         if order.shift.end() <= now {
             return Err(Error::Invalid(vec![FieldError::new(
@@ -279,7 +283,8 @@ impl Engine {
 
     /// Reloads the order's offers and assignments after writes.
     pub(super) async fn refresh(&self, tx: &mut Tx, st: &mut OrderState) -> crate::Result<()> {
-        st.offers = store::orders::offers_of_order(&mut **tx, st.row.id).await?;
+        st.offers = store::orders::pending_offers_of_order(&mut **tx, st.row.id).await?;
+        st.offered = store::orders::offered_workers(&mut **tx, st.row.id).await?;
         st.assignments = store::orders::assignments_of_order(&mut **tx, st.row.id).await?;
         Ok(())
     }
@@ -685,7 +690,7 @@ impl Engine {
         id: OrderId,
         changes_wanted: Vec<(String, i64)>,
     ) -> crate::Result<OrderState> {
-        let _guard = self.write.lock().await;
+        let _guard = self.write_lock().await;
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let mut st = self.load_order(&mut tx, Some(agency), id).await?;
@@ -835,7 +840,7 @@ impl Engine {
     /// Cancels an order: pending offers withdrawn, confirmed workers and standbys released (and told).
     #[tracing::instrument(skip(self))]
     pub async fn cancel_order(&self, agency: AgencyId, id: OrderId) -> crate::Result<OrderState> {
-        let _guard = self.write.lock().await;
+        let _guard = self.write_lock().await;
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let mut st = self.load_order(&mut tx, Some(agency), id).await?;

@@ -52,16 +52,6 @@ type OfferTuple = (i64, i64, i64, i64, String, String, i64, i64, i64);
 type AssignmentTuple = (i64, i64, i64, String, String, i64);
 
 impl Engine {
-    /// The instant of the earliest engine timer (offer expiry, no-show, order start or end) due at or before
-    /// `until`, if any. The simulation moves the clock one timer at a time, so the people it models see what
-    /// each timer caused (a new offer after an expiry) before the next one fires.
-    pub async fn next_timer(
-        &self,
-        until: chrono::DateTime<chrono::Utc>,
-    ) -> crate::Result<Option<chrono::DateTime<chrono::Utc>>> {
-        Ok(self.next_due(until).await?.map(|(at, _)| at))
-    }
-
     /// Offers with an id above `after`, oldest first.
     pub async fn offers_after(&self, after: i64) -> crate::Result<Vec<OfferSeen>> {
         let rows: Vec<OfferTuple> = sqlx::query_as(

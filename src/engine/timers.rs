@@ -12,7 +12,7 @@ use crate::store;
 
 /// A timer that has fallen due.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(super) enum Timer {
+enum Timer {
     /// A pending offer reaches `expires_at`.
     OfferExpiry { offer: i64 },
     /// A confirmed worker has not checked in by `start + grace`.
@@ -24,39 +24,38 @@ pub(super) enum Timer {
 }
 
 impl Engine {
-    /// The earliest timer due at or before `until`, with its instant.
-    pub(super) async fn next_due(
+    /// The earliest timer due at or before `until`, with its instant: one query for the offer expiries and
+    /// the order starts and ends (each the head of its own index), one for the no-shows.
+    async fn next_due(
         &self,
         until: DateTime<Utc>,
     ) -> crate::Result<Option<(DateTime<Utc>, Timer)>> {
         let pool = self.store.pool();
         let u = ms(until);
-        let mut due: Vec<(i64, Timer)> = Vec::new();
-        if let Some(o) = store::orders::next_offer_expiry(pool, u).await? {
-            due.push((o.expires_at, Timer::OfferExpiry { offer: o.id }));
-        }
-        let starting: Option<(i64, i64)> = sqlx::query_as(
-            "SELECT start_at, id FROM orders WHERE status IN ('open', 'filled') AND start_at <= $1 \
-             ORDER BY start_at, id LIMIT 1",
+        let heads: Vec<(i64, i64, i64)> = sqlx::query_as(
+            "SELECT at, kind, id FROM (SELECT expires_at AS at, 0 AS kind, id FROM offers \
+               WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at, id LIMIT 1) e \
+             UNION ALL SELECT at, kind, id FROM (SELECT start_at AS at, 2 AS kind, id FROM orders \
+               WHERE status IN ('open', 'filled') AND start_at <= $1 ORDER BY start_at, id LIMIT 1) s \
+             UNION ALL SELECT at, kind, id FROM (SELECT end_at AS at, 3 AS kind, id FROM orders \
+               WHERE status IN ('open', 'filled', 'in_progress') AND end_at <= $1 ORDER BY end_at, id LIMIT 1) f",
         )
         .bind(u)
-        .fetch_optional(pool)
+        .fetch_all(pool)
         .await
         .map_err(store::db_error)?;
-        if let Some((at, id)) = starting {
-            due.push((at, Timer::OrderStart { order: id }));
-        }
-        let ending: Option<(i64, i64)> = sqlx::query_as(
-            "SELECT end_at, id FROM orders WHERE status IN ('open', 'filled', 'in_progress') AND end_at <= $1 \
-             ORDER BY end_at, id LIMIT 1",
-        )
-        .bind(u)
-        .fetch_optional(pool)
-        .await
-        .map_err(store::db_error)?;
-        if let Some((at, id)) = ending {
-            due.push((at, Timer::OrderEnd { order: id }));
-        }
+        let mut due: Vec<(i64, Timer)> = heads
+            .into_iter()
+            .filter_map(|(at, kind, id)| {
+                let timer = match kind {
+                    0 => Timer::OfferExpiry { offer: id },
+                    2 => Timer::OrderStart { order: id },
+                    3 => Timer::OrderEnd { order: id },
+                    _ => return None,
+                };
+                Some((at, timer))
+            })
+            .collect();
         // Confirmed workers of started orders: the grace is per order, and it runs from the start or, for a
         // replacement confirmed after the start, from its confirmation (it cannot be on site before then).
         let confirmed: Vec<(i64, i64, i64)> = sqlx::query_as(
@@ -68,26 +67,53 @@ impl Engine {
         .fetch_all(pool)
         .await
         .map_err(store::db_error)?;
-        let mut graces: std::collections::HashMap<i64, i64> = Default::default();
         for (id, from, order) in confirmed {
-            let grace = match graces.get(&order) {
-                Some(g) => *g,
-                None => {
-                    let g = match store::orders::order(pool, order).await? {
-                        Some(row) => {
-                            i64::from(super::orders::parse_row(&row)?.no_show_grace_min) * 60_000
-                        }
-                        None => continue,
-                    };
-                    graces.insert(order, g);
-                    g
-                }
+            let Some(grace) = self.grace_ms(order).await? else {
+                continue;
             };
             if from + grace <= u {
                 due.push((from + grace, Timer::NoShow { assignment: id }));
             }
         }
         Ok(due.into_iter().min().map(|(at, t)| (from_ms(at), t)))
+    }
+
+    /// An order's no-show grace in milliseconds (fixed when the order is posted, so kept once read).
+    async fn grace_ms(&self, order: i64) -> crate::Result<Option<i64>> {
+        if let Some(g) = self.graces.get(&order) {
+            return Ok(Some(g));
+        }
+        let Some(row) = store::orders::order(self.store.pool(), order).await? else {
+            return Ok(None);
+        };
+        let g = i64::from(super::orders::parse_row(&row)?.no_show_grace_min) * 60_000;
+        self.graces.insert(order, g);
+        Ok(Some(g))
+    }
+
+    /// Moves the manual clock towards `until` by one step: when a timer is due by then, to that timer's
+    /// instant (never backwards), firing it alone, and answers `Some(instant)`; otherwise to `until`, and
+    /// answers `None`. A driver that steps lets the people it models react to what each timer caused (the
+    /// next offer of a waterfall after an expiry) before the next one fires. The clock is not written to
+    /// the store here: the driver ends with [`Engine::advance_clock`], which is.
+    pub async fn step_clock(&self, until: DateTime<Utc>) -> crate::Result<Option<DateTime<Utc>>> {
+        let _guard = self.write.lock().await;
+        let now = self.now();
+        let next = self.next_due(until.max(now)).await?;
+        let to = match next {
+            Some((at, _)) => at.max(now),
+            None => until.max(now),
+        };
+        if to > now {
+            self.clock
+                .set(to)
+                .map_err(|e| crate::Error::Conflict(e.to_string()))?;
+        }
+        if let Some((_, timer)) = next {
+            self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.fire(timer, to).await?;
+        }
+        Ok(next.map(|_| to))
     }
 
     /// Fires every timer due by `until`, in time order, each at its own instant.
@@ -204,7 +230,7 @@ impl Engine {
 
     /// Fires whatever is due by the system clock (the ticker calls this every second).
     pub async fn tick(&self) -> crate::Result<usize> {
-        let _guard = self.write.lock().await;
+        let _guard = self.write_lock().await;
         let now = self.now();
         self.fire_due(now, false).await
     }

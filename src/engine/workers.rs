@@ -58,7 +58,7 @@ impl Engine {
         agency: AgencyId,
         body: WorkerBody,
     ) -> crate::Result<Upserted> {
-        let _guard = self.write.lock().await;
+        let _guard = self.write_lock().await;
         let now = ms(self.now());
         let mut tx = self.store.begin().await?;
         let out = self.upsert_in(&mut tx, agency, &body, now).await?;
@@ -153,7 +153,7 @@ impl Engine {
         id: WorkerId,
         patch: serde_json::Map<String, Value>,
     ) -> crate::Result<Worker> {
-        let _guard = self.write.lock().await;
+        let _guard = self.write_lock().await;
         let now = ms(self.now());
         let mut tx = self.store.begin().await?;
         let row = store::workers::get_tx(&mut tx, agency, id)
@@ -225,7 +225,7 @@ impl Engine {
     /// Removes a worker's personal data; history stays, anonymised. The worker's app token stops working.
     #[tracing::instrument(skip(self))]
     pub async fn delete_worker(&self, agency: AgencyId, id: WorkerId) -> crate::Result<()> {
-        let _guard = self.write.lock().await;
+        let _guard = self.write_lock().await;
         let now = ms(self.now());
         let mut tx = self.store.begin().await?;
         if store::workers::get_tx(&mut tx, agency, id).await?.is_none() {
@@ -277,7 +277,7 @@ impl Engine {
         batch: Vec<(usize, WorkerBody)>,
         out: &mut Imported,
     ) -> crate::Result<()> {
-        let _guard = self.write.lock().await;
+        let _guard = self.write_lock().await;
         let now = ms(self.now());
         let mut tx = self.store.begin().await?;
         let mut done = Vec::with_capacity(batch.len());

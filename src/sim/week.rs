@@ -158,6 +158,8 @@ struct Week<'a> {
     seq: u64,
     last_offer: i64,
     last_assignment: i64,
+    /// The engine's write epoch when the loop last looked for new offers and assignments.
+    seen_epoch: u64,
     /// Database order id → index into `specs`.
     orders: BTreeMap<i64, usize>,
     measures: BTreeMap<i64, OrderMeasure>,
@@ -173,7 +175,7 @@ fn ms(t: DateTime<Utc>) -> i64 {
 pub async fn run(
     engine: &Engine,
     cfg: WeekConfig,
-    progress: &mut dyn FnMut(u64, u64),
+    progress: &mut (dyn FnMut(u64, u64) + Send),
 ) -> crate::Result<WeekOutcome> {
     let city = City::metropolis(cfg.seed);
     let week_start = super::workers::default_week_start();
@@ -231,6 +233,7 @@ pub async fn run(
         seq: 0,
         last_offer: 0,
         last_assignment: 0,
+        seen_epoch: u64::MAX,
         orders: BTreeMap::new(),
         measures: BTreeMap::new(),
         samples: Vec::new(),
@@ -249,19 +252,13 @@ pub async fn run(
         let at = crate::engine::from_ms(at_ms);
         // Timers due before the next event fire one instant at a time, and the people see what each caused
         // (the next offer of a waterfall after an expiry) before time moves on.
-        if let Some(due) = engine.next_timer(at).await?
-            && due >= engine.now()
-        {
-            engine.advance_clock(due).await?;
+        if engine.step_clock(at).await?.is_some() {
             week.observe().await?;
             continue;
         }
         let Some((_, ev)) = week.queue.pop_first() else {
             break;
         };
-        if at > engine.now() {
-            engine.advance_clock(at).await?;
-        }
         week.handle(ev).await?;
         week.observe().await?;
         progress(((at - first).num_minutes().max(0) as u64).min(total), total);
@@ -540,6 +537,11 @@ impl Week<'_> {
 
     /// Gives every offer and assignment created since the last look its future.
     async fn observe(&mut self) -> crate::Result<()> {
+        let epoch = self.engine.write_epoch();
+        if epoch == self.seen_epoch {
+            return Ok(());
+        }
+        self.seen_epoch = epoch;
         let offers = self.engine.offers_after(self.last_offer).await?;
         if let Some(o) = offers.last() {
             self.last_offer = o.id;

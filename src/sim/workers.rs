@@ -167,7 +167,7 @@ pub enum Mix {
     /// The general mix of a city's part-timers: [`FAMILIES`] and [`PATTERNS`] as they are.
     General,
     /// An agency's own pool, recruited for the work it gets (see [`Mix::for_orders`]).
-    Recruited(Recruited),
+    Recruited(Box<Recruited>),
 }
 
 /// A pool recruited for an order book.
@@ -242,7 +242,7 @@ impl Mix {
                 *w = share.max(RECRUITED_PATTERN_FLOOR * PATTERNS[p].1);
             }
         }
-        Mix::Recruited(Recruited { main, patterns })
+        Mix::Recruited(Box::new(Recruited { main, patterns }))
     }
 }
 

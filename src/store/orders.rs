@@ -264,18 +264,43 @@ pub async fn offer<'c, E: Executor<'c, Database = Any>>(
         .map_err(db_error)
 }
 
-/// The offers of an order.
-pub async fn offers_of_order<'c, E: Executor<'c, Database = Any>>(
+/// The pending offers of an order.
+pub async fn pending_offers_of_order<'c, E: Executor<'c, Database = Any>>(
     e: E,
     order: i64,
 ) -> crate::Result<Vec<OfferRow>> {
     sqlx::query_as(q(format!(
-        "SELECT {OFFER_COLS} FROM offers WHERE order_id = $1 ORDER BY id"
+        "SELECT {OFFER_COLS} FROM offers WHERE order_id = $1 AND status = 'pending' ORDER BY id"
     )))
     .bind(order)
     .fetch_all(e)
     .await
     .map_err(db_error)
+}
+
+/// Every worker an order has offered anything to, in any state of the offer. A long waterfall leaves
+/// hundreds of closed offers; they come back as one aggregated row (`string_agg` on both backends), not one
+/// row each.
+pub async fn offered_workers<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    order: i64,
+) -> crate::Result<Vec<i64>> {
+    let (list,): (Option<String>,) = sqlx::query_as(
+        "SELECT string_agg(CAST(worker_id AS TEXT), ',') FROM offers WHERE order_id = $1",
+    )
+    .bind(order)
+    .fetch_one(e)
+    .await
+    .map_err(db_error)?;
+    list.as_deref()
+        .unwrap_or("")
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse()
+                .map_err(|_| crate::Error::Internal(format!("offered worker id {s:?}")))
+        })
+        .collect()
 }
 
 /// A worker's offers, pending only or all, newest first.
