@@ -86,10 +86,10 @@ enum Command {
     /// Simulates a week of a city's staffing through the real engine with a manual clock, and prints its KPIs.
     Simulate {
         /// Workers in the city.
-        #[arg(long, default_value_t = 5000)]
+        #[arg(long, default_value_t = 20000)]
         workers: usize,
         /// Orders over the week.
-        #[arg(long, default_value_t = 300)]
+        #[arg(long, default_value_t = 150)]
         orders: usize,
         /// The seed of everything.
         #[arg(long, default_value_t = 42)]

@@ -1,9 +1,11 @@
-//! Standby sizing: how many standbys make a full crew at start likely enough.
+//! Standby sizing: how many standbys make a full crew at start likely enough, and for which roles.
 //!
 //! Each booked worker shows up with their own probability (the smoothed attendance rate), independently.
 //! The number of workers who show among the crew and `k` standbys follows a Poisson-binomial distribution,
-//! computed exactly by dynamic programming. `"auto"` standby is the fewest `k` for which at least `headcount`
-//! show with probability ≥ the target (97% by default).
+//! computed exactly by dynamic programming. A standby is held for one role (it must fit it), so an order with
+//! several roles is full when every role is: `P(full) = Π P(role r full)`. [`plan`] adds standbys one at a
+//! time to the role where the next one raises `P(full)` the most; `"auto"` stops at the fewest for which
+//! `P(full)` ≥ the target (97% by default), a fixed number places exactly that many.
 
 use crate::domain::WorkerStats;
 use crate::matching::Policy;
@@ -60,6 +62,73 @@ pub fn auto_size(crew: &[f64], standbys: &[f64], headcount: usize, target: f64) 
     cap as u32
 }
 
+/// One role as standby sizing sees it.
+#[derive(Debug, Clone, Default)]
+pub struct RoleOdds {
+    /// The role's headcount.
+    pub headcount: usize,
+    /// Show-up probabilities of the workers in its slots (and, for open slots, of the next candidates).
+    pub crew: Vec<f64>,
+    /// Show-up probabilities of the candidates who would be its standbys, in dispatch order.
+    pub spare: Vec<f64>,
+}
+
+/// How many standbys an order holds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Goal {
+    /// Exactly this many (fewer only when no role has a candidate left).
+    Fixed(u32),
+    /// The fewest that make a full crew at least this likely (at most [`AUTO_MAX`]).
+    Target(f64),
+}
+
+/// The probability that every role is full at start with `k[r]` standbys for role `r`.
+pub fn full_crew(roles: &[RoleOdds], k: &[usize]) -> f64 {
+    roles.iter().zip(k).map(|(r, &k)| role_full(r, k)).product()
+}
+
+fn role_full(r: &RoleOdds, k: usize) -> f64 {
+    let all: Vec<f64> = r.crew.iter().chain(&r.spare[..k]).copied().collect();
+    at_least(&all, r.headcount)
+}
+
+/// Standbys per role: one at a time to the role whose next standby raises the probability of a full crew
+/// the most (in log terms, so a role far from full counts for what it adds), until the goal is met or no
+/// role has a candidate left. Ties go to the earlier role.
+pub fn plan(roles: &[RoleOdds], goal: Goal) -> Vec<u32> {
+    const FLOOR: f64 = 1e-12;
+    let mut k = vec![0usize; roles.len()];
+    let mut p: Vec<f64> = roles.iter().map(|r| role_full(r, 0)).collect();
+    let (cap, target) = match goal {
+        Goal::Fixed(n) => (n as usize, None),
+        Goal::Target(t) => (AUTO_MAX as usize, Some(t)),
+    };
+    for _ in 0..cap {
+        if target.is_some_and(|t| p.iter().product::<f64>() >= t) {
+            break;
+        }
+        let mut best: Option<(f64, usize, f64)> = None;
+        for (i, r) in roles.iter().enumerate() {
+            if k[i] >= r.spare.len() {
+                continue;
+            }
+            let next = role_full(r, k[i] + 1);
+            let gain = next.max(FLOOR).ln() - p[i].max(FLOOR).ln();
+            if best.is_none_or(|(g, _, _)| gain > g) {
+                best = Some((gain, i, next));
+            }
+        }
+        let Some((gain, i, next)) = best else { break };
+        // `auto` holds nobody who changes nothing; a fixed number is held anyway.
+        if target.is_some() && gain <= 0.0 {
+            break;
+        }
+        k[i] += 1;
+        p[i] = next;
+    }
+    k.into_iter().map(|n| n as u32).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,6 +152,66 @@ mod tests {
         // 10 workers at 0.9: P(all 10) = 0.349. With k standbys at 0.9, P(≥10 of 10+k):
         // k=1 0.697, k=2 0.889, k=3 0.966, k=4 0.991 → 4.
         assert_eq!(auto_size(&[0.9; 10], &[0.9; 10], 10, AUTO_TARGET), 4);
+    }
+
+    fn odds(headcount: usize, crew: f64, spare: f64) -> RoleOdds {
+        RoleOdds {
+            headcount,
+            crew: vec![crew; headcount],
+            spare: vec![spare; 20],
+        }
+    }
+
+    #[test]
+    fn one_role_plans_as_many_as_auto_size() {
+        let roles = [odds(10, 0.9, 0.9)];
+        assert_eq!(plan(&roles, Goal::Target(AUTO_TARGET)), vec![4]);
+        assert_eq!(plan(&roles, Goal::Fixed(2)), vec![2]);
+    }
+
+    #[test]
+    fn standbys_go_where_no_shows_are_likely() {
+        // A reliable crew of 10 and a shaky crew of 3: the standbys belong to the shaky role first.
+        let roles = [odds(10, 0.99, 0.99), odds(3, 0.7, 0.9)];
+        assert_eq!(plan(&roles, Goal::Fixed(1)), vec![0, 1]);
+        let k = plan(&roles, Goal::Target(AUTO_TARGET));
+        assert!(k[1] > k[0], "{k:?}");
+        let k: Vec<usize> = k.into_iter().map(|n| n as usize).collect();
+        assert!(full_crew(&roles, &k) >= AUTO_TARGET);
+        // One fewer anywhere misses the target: the plan is the fewest of its kind.
+        for r in 0..2 {
+            if k[r] > 0 {
+                let mut less = k.clone();
+                less[r] -= 1;
+                assert!(full_crew(&roles, &less) < AUTO_TARGET, "{less:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_role_must_be_full_for_the_crew_to_be() {
+        let roles = [odds(5, 0.9, 0.9), odds(5, 0.9, 0.9)];
+        let k = plan(&roles, Goal::Target(AUTO_TARGET));
+        assert!(k[0] > 0 && k[1] > 0, "{k:?}");
+        let both: Vec<usize> = k.iter().map(|n| *n as usize).collect();
+        assert!(full_crew(&roles, &both) >= AUTO_TARGET);
+        // Two roles of five need more standbys than one role of five.
+        let one = [odds(5, 0.9, 0.9)];
+        assert!(plan(&one, Goal::Target(AUTO_TARGET))[0] < k[0] + k[1]);
+    }
+
+    #[test]
+    fn a_role_without_candidates_gets_none_and_auto_stops() {
+        let thin = RoleOdds {
+            headcount: 4,
+            crew: vec![0.9; 2],
+            spare: vec![],
+        };
+        assert_eq!(
+            plan(std::slice::from_ref(&thin), Goal::Target(AUTO_TARGET)),
+            vec![0]
+        );
+        assert_eq!(plan(&[thin, odds(2, 0.8, 0.8)], Goal::Fixed(3)), vec![0, 3]);
     }
 
     #[test]

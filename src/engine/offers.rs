@@ -79,7 +79,10 @@ impl Engine {
         if kind == "shift" && st.filled(role) >= st.order.roles[role].headcount {
             return Err(Error::Conflict("the role is already full".into()));
         }
-        if kind == "standby" && st.standby_held() >= self.standby_wanted_now(&st) {
+        if kind == "standby"
+            && st.standby_held_for(role)
+                >= self.standby_wanted_now(&st).get(role).copied().unwrap_or(0)
+        {
             return Err(Error::Conflict(
                 "the order holds all the standbys it needs".into(),
             ));
@@ -310,11 +313,11 @@ impl Engine {
         r
     }
 
-    /// The standby of the order who fits `role` best: holds its skills, languages and certifications, by
-    /// show-up probability, then rating, then id.
+    /// The standby of the order who fits `role` best: holds its skills, languages and certifications; one
+    /// held for this very role first, then by show-up probability, then id.
     fn best_standby(&self, st: &OrderState, role: usize) -> Option<AssignmentRow> {
         let r = &st.order.roles[role];
-        let mut best: Option<(f64, AssignmentRow)> = None;
+        let mut best: Option<((bool, f64), AssignmentRow)> = None;
         for a in st.assignments.iter().filter(|a| a.status == "standby") {
             let Some(w) = self.index.get(WorkerId::new(a.worker_id as u64)) else {
                 continue;
@@ -328,7 +331,10 @@ impl Engine {
             if !fits {
                 continue;
             }
-            let p = crate::dispatch::standby::show_up(&w.stats, &self.policy);
+            let p = (
+                a.role_idx as usize == role,
+                crate::dispatch::standby::show_up(&w.stats, &self.policy),
+            );
             let better = match &best {
                 None => true,
                 Some((bp, ba)) => p > *bp || (p == *bp && a.worker_id < ba.worker_id),

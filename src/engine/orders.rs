@@ -17,6 +17,9 @@ use crate::store::{self, Tx, orders::AssignmentRow, orders::OfferRow, orders::Or
 /// Assignment statuses that fill a slot of a role.
 pub const FILLING: [&str; 3] = ["confirmed", "checked_in", "completed"];
 
+/// Candidates per role ranked for standbys (and beyond those wanted for open slots).
+const STANDBY_POOL: usize = 200;
+
 /// How long an urgent replacement offer stays open.
 pub const URGENT_TTL: Duration = Duration::minutes(5);
 
@@ -66,6 +69,22 @@ impl OrderState {
         self.offers
             .iter()
             .filter(|o| o.kind == "standby" && o.status == "pending")
+            .count() as u32
+    }
+
+    /// Standbys held for `role`.
+    pub fn standby_held_for(&self, role: usize) -> u32 {
+        self.assignments
+            .iter()
+            .filter(|a| a.status == "standby" && a.role_idx as usize == role)
+            .count() as u32
+    }
+
+    /// Pending standby offers for `role`.
+    pub fn standby_pending_for(&self, role: usize) -> u32 {
+        self.offers
+            .iter()
+            .filter(|o| o.kind == "standby" && o.status == "pending" && o.role_idx as usize == role)
             .count() as u32
     }
 
@@ -301,13 +320,31 @@ impl Engine {
     ) -> crate::Result<()> {
         let active = matches!(st.row.status.as_str(), "open" | "filled" | "in_progress");
         if active && now < st.order.shift.end() {
-            match st.order.dispatch.mode {
+            // One ranking per role serves the slot offers and the standbys; the state is read again only
+            // when something was written.
+            let standbys =
+                now < st.order.shift.start() && st.order.standby != StandbySpec::Fixed(0);
+            let wanted_offers = self.offers_wanted(st);
+            let ranked = if standbys
+                || (st.order.dispatch.mode == DispatchMode::Offer
+                    && wanted_offers.iter().any(|n| *n > 0))
+            {
+                let extra: u32 = wanted_offers.iter().sum();
+                self.ranked_by_role(st, &st.involved(), now, STANDBY_POOL + extra as usize)
+            } else {
+                Vec::new()
+            };
+            let wrote = match st.order.dispatch.mode {
                 DispatchMode::Assign => self.assign_open(tx, st, now, changes).await?,
-                DispatchMode::Offer => self.offer_open(tx, st, now, urgent).await?,
+                DispatchMode::Offer => {
+                    self.offer_open(tx, st, now, urgent, &wanted_offers, &ranked)
+                        .await?
+                }
+            };
+            if wrote > 0 {
+                self.refresh(tx, st).await?;
             }
-            self.refresh(tx, st).await?;
-            if now < st.order.shift.start() {
-                self.top_up_standby(tx, st, now, changes).await?;
+            if standbys && self.top_up_standby(tx, st, now, &ranked, changes).await? > 0 {
                 self.refresh(tx, st).await?;
             }
         }
@@ -349,10 +386,10 @@ impl Engine {
         st: &mut OrderState,
         now: DateTime<Utc>,
         changes: &mut Changes,
-    ) -> crate::Result<()> {
+    ) -> crate::Result<usize> {
         let open = self.open_slots(st);
         if open.iter().all(|n| *n == 0) {
-            return Ok(());
+            return Ok(0);
         }
         let plan = {
             let live = self.live.read().expect("live state lock");
@@ -383,7 +420,7 @@ impl Engine {
             )
             .await?;
         }
-        Ok(())
+        Ok(plan.crew.picks.len())
     }
 
     /// Inserts an assignment if the worker is still free (the database checks), with its event.
@@ -486,30 +523,47 @@ impl Engine {
             .collect()
     }
 
+    /// Offers each role still wants: `fanout` per open slot, less those pending.
+    fn offers_wanted(&self, st: &OrderState) -> Vec<u32> {
+        let fanout = st.order.dispatch.fanout;
+        (0..st.order.roles.len())
+            .map(|r| {
+                let open = st.order.roles[r].headcount.saturating_sub(st.filled(r));
+                (open * fanout).saturating_sub(st.pending(r))
+            })
+            .collect()
+    }
+
+    /// Offers for open slots, to each role's next candidates (`ranked`, in dispatch order).
     async fn offer_open(
         &self,
         tx: &mut Tx,
         st: &mut OrderState,
         now: DateTime<Utc>,
         urgent: bool,
-    ) -> crate::Result<()> {
+        wanted: &[u32],
+        ranked: &[Vec<(WorkerId, f64)>],
+    ) -> crate::Result<usize> {
         let mut involved = st.involved();
-        let fanout = st.order.dispatch.fanout;
-        for r in 0..st.order.roles.len() {
-            let open = st.order.roles[r].headcount.saturating_sub(st.filled(r));
-            let need = (open * fanout).saturating_sub(st.pending(r));
+        let mut sent = 0;
+        for (r, &need) in wanted.iter().enumerate() {
             if need == 0 {
                 continue;
             }
-            let role = st.order.roles[r].clone();
-            let picks = self.dispatch_order(st, &role, &involved, now, need as usize);
+            let picks: Vec<(WorkerId, f64)> = ranked[r]
+                .iter()
+                .filter(|(w, _)| !involved.contains(w))
+                .take(need as usize)
+                .copied()
+                .collect();
             for (worker, score) in picks {
                 self.send_offer(tx, st, worker, r, "shift", urgent, now, score)
                     .await?;
                 involved.insert(worker);
+                sent += 1;
             }
         }
-        Ok(())
+        Ok(sent)
     }
 
     /// Sends one offer, with its event.
@@ -555,46 +609,63 @@ impl Engine {
         Ok(id)
     }
 
-    /// The role standbys are held for: the largest one (ties: the first).
-    pub(super) fn standby_role(order: &Order) -> usize {
-        let mut best = 0;
-        for (i, r) in order.roles.iter().enumerate() {
-            if r.headcount > order.roles[best].headcount {
-                best = i;
-            }
-        }
-        best
+    /// Each role's candidates in dispatch order (at most `limit`), the pool offers and standbys are drawn
+    /// from.
+    fn ranked_by_role(
+        &self,
+        st: &OrderState,
+        involved: &HashSet<WorkerId>,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Vec<Vec<(WorkerId, f64)>> {
+        st.order
+            .roles
+            .iter()
+            .map(|role| self.dispatch_order(st, role, involved, now, limit))
+            .collect()
     }
 
-    /// How many standbys the order wants now: its number, or for `"auto"` the fewest that make a full crew
-    /// at start at least 97% likely given the booked workers (and, for open slots, the next candidates).
-    fn standby_wanted(&self, st: &OrderState, ranked: &[(WorkerId, f64)]) -> u32 {
-        match st.order.standby {
-            StandbySpec::Fixed(n) => n,
-            StandbySpec::Auto => {
-                let p = |w: WorkerId| {
-                    self.index
-                        .get(w)
-                        .map_or(0.8, |w| standby::show_up(&w.stats, &self.policy))
-                };
+    /// How many standbys the order wants per role now: its number placed where no-shows hurt most, or for
+    /// `"auto"` the fewest that make a full crew at start at least 97% likely given the booked workers (and,
+    /// for open slots, the next candidates). See [`standby::plan`].
+    fn standby_wanted(&self, st: &OrderState, ranked: &[Vec<(WorkerId, f64)>]) -> Vec<u32> {
+        let goal = match st.order.standby {
+            StandbySpec::Fixed(0) => return vec![0; st.order.roles.len()],
+            StandbySpec::Fixed(n) => standby::Goal::Fixed(n),
+            StandbySpec::Auto => standby::Goal::Target(standby::AUTO_TARGET),
+        };
+        let p = |w: WorkerId| {
+            self.index
+                .get(w)
+                .map_or(0.8, |w| standby::show_up(&w.stats, &self.policy))
+        };
+        let open = self.open_slots(st);
+        let odds: Vec<standby::RoleOdds> = st
+            .order
+            .roles
+            .iter()
+            .enumerate()
+            .map(|(r, role)| {
                 let mut crew: Vec<f64> = st
                     .assignments
                     .iter()
-                    .filter(|a| a.kind == "shift" && FILLING.contains(&a.status.as_str()))
+                    .filter(|a| {
+                        a.kind == "shift"
+                            && a.role_idx as usize == r
+                            && FILLING.contains(&a.status.as_str())
+                    })
                     .map(|a| p(WorkerId::new(a.worker_id as u64)))
                     .collect();
-                let open: u32 = self.open_slots(st).iter().sum();
-                let mut rest = ranked.iter().map(|(w, _)| p(*w));
-                crew.extend(rest.by_ref().take(open as usize));
-                let spare: Vec<f64> = rest.collect();
-                standby::auto_size(
-                    &crew,
-                    &spare,
-                    st.order.headcount() as usize,
-                    standby::AUTO_TARGET,
-                )
-            }
-        }
+                let mut rest = ranked[r].iter().map(|(w, _)| p(*w));
+                crew.extend(rest.by_ref().take(open[r] as usize));
+                standby::RoleOdds {
+                    headcount: role.headcount as usize,
+                    crew,
+                    spare: rest.collect(),
+                }
+            })
+            .collect();
+        standby::plan(&odds, goal)
     }
 
     async fn top_up_standby(
@@ -602,48 +673,71 @@ impl Engine {
         tx: &mut Tx,
         st: &mut OrderState,
         now: DateTime<Utc>,
+        ranked: &[Vec<(WorkerId, f64)>],
         changes: &mut Changes,
-    ) -> crate::Result<()> {
+    ) -> crate::Result<usize> {
         if st.order.standby == StandbySpec::Fixed(0) {
-            return Ok(());
+            return Ok(0);
         }
-        let r = Self::standby_role(&st.order);
-        let role = st.order.roles[r].clone();
-        let involved = st.involved();
-        let ranked = self.dispatch_order(st, &role, &involved, now, 200);
+        let mut sent = 0;
+        let mut taken = st.involved();
+        // The ranking may predate offers sent in this same command: those workers are involved now.
+        let ranked: Vec<Vec<(WorkerId, f64)>> = ranked
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .filter(|(w, _)| !taken.contains(w))
+                    .copied()
+                    .collect()
+            })
+            .collect();
         let wanted = self.standby_wanted(st, &ranked);
-        let have = st.standby_held() + st.standby_pending();
-        let need = wanted.saturating_sub(have) as usize;
-        // Open slots get the best candidates first; standbys come from those after them.
-        let open: u32 = self.open_slots(st).iter().sum();
-        let skip = match st.order.dispatch.mode {
-            DispatchMode::Assign => 0,
-            DispatchMode::Offer => (open * st.order.dispatch.fanout) as usize,
-        };
-        for (worker, score) in ranked.into_iter().skip(skip).take(need) {
-            match st.order.dispatch.mode {
-                DispatchMode::Assign => {
-                    self.make_assignment(
-                        tx, st, worker, r, "standby", "standby", None, None, now, score, changes,
-                    )
-                    .await?;
-                }
-                DispatchMode::Offer => {
-                    self.send_offer(tx, st, worker, r, "standby", false, now, score)
+        let open = self.open_slots(st);
+        for (r, ranked) in ranked.into_iter().enumerate() {
+            let have = st.standby_held_for(r) + st.standby_pending_for(r);
+            let need = wanted[r].saturating_sub(have) as usize;
+            if need == 0 {
+                continue;
+            }
+            // Open slots get the best candidates first; standbys come from those after them.
+            let skip = match st.order.dispatch.mode {
+                DispatchMode::Assign => 0,
+                DispatchMode::Offer => (open[r] * st.order.dispatch.fanout) as usize,
+            };
+            let picks: Vec<(WorkerId, f64)> = ranked
+                .into_iter()
+                .skip(skip)
+                .filter(|(w, _)| !taken.contains(w))
+                .take(need)
+                .collect();
+            for (worker, score) in picks {
+                taken.insert(worker);
+                sent += 1;
+                match st.order.dispatch.mode {
+                    DispatchMode::Assign => {
+                        self.make_assignment(
+                            tx, st, worker, r, "standby", "standby", None, None, now, score,
+                            changes,
+                        )
                         .await?;
+                    }
+                    DispatchMode::Offer => {
+                        self.send_offer(tx, st, worker, r, "standby", false, now, score)
+                            .await?;
+                    }
                 }
             }
         }
-        Ok(())
+        Ok(sent)
     }
 
-    /// The standby size an order wants now (for `"auto"`, computed from the current crew and candidates).
-    pub fn standby_wanted_now(&self, st: &OrderState) -> u32 {
+    /// The standbys an order wants now, per role (for `"auto"`, computed from the current crew and
+    /// candidates).
+    pub fn standby_wanted_now(&self, st: &OrderState) -> Vec<u32> {
         match st.order.standby {
-            StandbySpec::Fixed(n) => n,
-            StandbySpec::Auto => {
-                let role = st.order.roles[Self::standby_role(&st.order)].clone();
-                let ranked = self.dispatch_order(st, &role, &st.involved(), self.now(), 200);
+            StandbySpec::Fixed(0) => vec![0; st.order.roles.len()],
+            _ => {
+                let ranked = self.ranked_by_role(st, &st.involved(), self.now(), STANDBY_POOL);
                 self.standby_wanted(st, &ranked)
             }
         }

@@ -31,7 +31,7 @@ pub fn router() -> Router<AppState> {
 }
 
 fn view(state: &AppState, st: &crate::engine::OrderState) -> OrderView {
-    OrderView::of(st, state.engine.standby_wanted_now(st))
+    OrderView::of(st, state.engine.standby_wanted_now(st).iter().sum())
 }
 
 #[utoipa::path(post, path = "/v1/orders", tag = "orders", request_body = OrderBody,

@@ -49,7 +49,14 @@ pub struct WorkerIndex {
     state: RwLock<State>,
     /// Reach terms by (venue latitude, longitude, radius) bits, for retrieval.
     reach_cache: Mutex<HashMap<ReachKey, Arc<[u64]>>>,
+    /// Retrieved slots by (searcher generation, query): dispatch asks for the same role again after every
+    /// answer to an offer, and until a profile's terms change (a new searcher) the answer is the same. The
+    /// profiles themselves are read from the roster at each call, so counters and statuses are current.
+    retrievals: moka::sync::Cache<String, Arc<Vec<u32>>>,
 }
+
+/// How many retrieved slots the retrieval cache keeps, over all its entries.
+const RETRIEVAL_CACHE_SLOTS: u64 = 4_000_000;
 
 /// A venue and radius as the bits of latitude, longitude and radius, the key of the reach-term cache.
 type ReachKey = (u64, u64, u64);
@@ -66,6 +73,8 @@ struct WriteSide {
 /// What a query needs at once: a searcher and the roster its slots point into.
 struct State {
     searcher: Searcher,
+    /// Bumped with every new searcher: a retrieval remembered under an older generation is stale.
+    generation: u64,
     roster: Roster,
 }
 

@@ -151,6 +151,24 @@ impl WorkerIndex {
     /// limit) and rating floor, and, given a shift, of the workers whose weekly windows reach into every UTC hour
     /// it touches. Exact availability, bookings and status are left to matching.
     pub fn retrieve(&self, q: &RetrievalQuery) -> Vec<Arc<Worker>> {
+        let st = self.read_state();
+        // Floats print exactly in Debug form, so equal keys mean equal queries.
+        let key = format!("{}|{q:?}", st.generation);
+        let slots = match self.retrievals.get(&key) {
+            Some(slots) => slots,
+            None => {
+                let slots = Arc::new(self.retrieve_slots(&st, q));
+                self.retrievals.insert(key, slots.clone());
+                slots
+            }
+        };
+        slots
+            .iter()
+            .filter_map(|s| st.roster.slots.get(*s as usize).cloned().flatten())
+            .collect()
+    }
+
+    fn retrieve_slots(&self, st: &State, q: &RetrievalQuery) -> Vec<u32> {
         let f = &self.fields;
         let mut terms = vec![Term::from_field_u64(f.agency, q.agency.get())];
         for s in &q.skills {
@@ -186,11 +204,9 @@ impl WorkerIndex {
             min_rating: q.min_rating,
             after: None,
         };
-        let st = self.read_state();
-        let found = Self::run(&st, BooleanQuery::new(clauses), check);
-        found
+        Self::run(st, BooleanQuery::new(clauses), check)
             .into_iter()
-            .filter_map(|(_, s)| st.roster.slots.get(s as usize).cloned().flatten())
+            .map(|(_, s)| s)
             .collect()
     }
 

@@ -129,8 +129,13 @@ impl WorkerIndex {
         Ok(Self {
             state: RwLock::new(State {
                 searcher: reader.searcher(),
+                generation: 0,
                 roster,
             }),
+            retrievals: moka::sync::Cache::builder()
+                .weigher(|_k: &String, v: &Arc<Vec<u32>>| v.len().min(u32::MAX as usize) as u32 + 1)
+                .max_capacity(super::RETRIEVAL_CACHE_SLOTS)
+                .build(),
             index,
             fields,
             reader,
@@ -192,6 +197,7 @@ impl WorkerIndex {
         ws.next_slot = next_slot;
         let mut st = self.state.write().unwrap_or_else(|e| e.into_inner());
         st.searcher = self.reader.searcher();
+        st.generation += 1;
         for (slot, w) in plan {
             st.roster.put(slot, w);
         }
@@ -248,6 +254,7 @@ impl WorkerIndex {
         {
             let mut st = self.state.write().unwrap_or_else(|e| e.into_inner());
             st.searcher = self.reader.searcher();
+            st.generation += 1;
             st.roster.clear(slot);
         }
         ws.free.push(slot);

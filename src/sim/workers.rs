@@ -179,6 +179,30 @@ pub struct Recruited {
     patterns: [[f64; PATTERNS.len()]; SKILLS.len()],
 }
 
+/// Shares of workers holding a certification, by the skill it goes with.
+const FOOD_SAFETY_COOKS: f64 = 0.7;
+const FOOD_SAFETY_SERVICE: f64 = 0.25;
+const FORKLIFT_LICENSED: f64 = 0.75;
+const SECURITY_LICENSED: f64 = 0.8;
+const FIRST_AID_SECURITY: f64 = 0.45;
+const FIRST_AID_OTHERS: f64 = 0.07;
+
+/// The share of workers whose main skill is `skill` who hold `cert` (the generator draws each
+/// certification on its own).
+fn certified_share(skill: &str, cert: &str) -> f64 {
+    match (cert, skill) {
+        ("food_safety", "cook") => FOOD_SAFETY_COOKS,
+        ("food_safety", "waiter" | "bartender" | "barista" | "kitchen_porter") => {
+            FOOD_SAFETY_SERVICE
+        }
+        ("forklift_license", "forklift") => FORKLIFT_LICENSED,
+        ("security_license", "security") => SECURITY_LICENSED,
+        ("first_aid", "security") => FIRST_AID_SECURITY,
+        ("first_aid", _) => FIRST_AID_OTHERS,
+        _ => 0.0,
+    }
+}
+
 /// The share of a recruited pool drawn from the general mix of main skills, so it keeps some variety.
 const RECRUITED_GENERAL_SHARE: f64 = 0.1;
 
@@ -188,7 +212,8 @@ const RECRUITED_PATTERN_FLOOR: f64 = 0.1;
 
 impl Mix {
     /// The pool an agency builds for the work it gets: each skill is a worker's main skill in proportion to
-    /// the slot-hours that ask for it (roles asking for it as their first skill), and the weekly patterns of
+    /// the slot-hours that ask for it (roles asking for it as their first skill; more where the role also asks
+    /// for certifications only some of them hold), and the weekly patterns of
     /// the workers of each main skill lean towards the ones whose windows cover those roles' shifts (a
     /// warehouse recruits people who work nights when its shifts are at night). A tenth of the pool follows
     /// the general mix of main skills.
@@ -215,7 +240,12 @@ impl Mix {
                     continue;
                 };
                 let weight = f64::from(role.headcount) * hours;
-                main[s] += weight;
+                let licensed: f64 = role
+                    .certifications
+                    .iter()
+                    .map(|c| certified_share(first.name.as_str(), c.as_str()))
+                    .product();
+                main[s] += weight / licensed.max(0.05);
                 for (p, ws) in draws.iter().enumerate() {
                     let covered = ws
                         .iter()
@@ -353,19 +383,23 @@ fn worker(
 
     // Certifications that go with the skills.
     let mut certifications = Vec::new();
-    if (has("cook") && rng.bernoulli(0.7))
+    if (has("cook") && rng.bernoulli(FOOD_SAFETY_COOKS))
         || ((has("waiter") || has("bartender") || has("barista") || has("kitchen_porter"))
-            && rng.bernoulli(0.25))
+            && rng.bernoulli(FOOD_SAFETY_SERVICE))
     {
         certifications.push(cat.food_safety.clone());
     }
-    if has("forklift") && rng.bernoulli(0.75) {
+    if has("forklift") && rng.bernoulli(FORKLIFT_LICENSED) {
         certifications.push(cat.forklift_license.clone());
     }
-    if has("security") && rng.bernoulli(0.8) {
+    if has("security") && rng.bernoulli(SECURITY_LICENSED) {
         certifications.push(cat.security_license.clone());
     }
-    let first_aid_rate = if has("security") { 0.45 } else { 0.07 };
+    let first_aid_rate = if has("security") {
+        FIRST_AID_SECURITY
+    } else {
+        FIRST_AID_OTHERS
+    };
     if rng.bernoulli(first_aid_rate) {
         certifications.push(cat.first_aid.clone());
     }
