@@ -359,6 +359,68 @@ async fn a_workers_cancellation_promotes_the_standby_as_replacement() {
 }
 
 #[tokio::test]
+async fn standbys_are_held_per_role_and_a_lost_slot_takes_its_roles_standby() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    promoters(&app, &a, 6).await;
+    for i in 0..3 {
+        app.post_worker(&a, &near_worker(&format!("C-{i}"), i, &["cook"]))
+            .await;
+    }
+    // Three promoters and one cook, two standbys. Newcomers show up 80% of the time: the first standby
+    // lifts the three promoters most, the second the lone cook more than a fifth promoter would.
+    let mut body = order_json("c", 3, "assign", 1);
+    body["roles"]
+        .as_array_mut()
+        .expect("roles")
+        .push(json!({"name": "cook", "headcount": 1, "skills": ["cook"], "pay_per_hour": 25}));
+    body["standby"] = json!(2);
+    let o = app.post_order(&a, &body).await;
+    assert_eq!(o["standby"]["held"], 2, "{o}");
+    assert_eq!(o["standby"]["wanted"], 2, "{o}");
+    let list = o["assignments"].as_array().expect("assignments").clone();
+    let standby_of = |role: &str| -> Vec<Value> {
+        list.iter()
+            .filter(|x| x["status"] == "standby" && x["role"] == role)
+            .cloned()
+            .collect()
+    };
+    assert_eq!(standby_of("promoter").len(), 1, "{o}");
+    assert_eq!(standby_of("cook").len(), 1, "{o}");
+    let cook_backup = standby_of("cook")[0]["worker_id"].clone();
+    let cook = list
+        .iter()
+        .find(|x| x["status"] == "confirmed" && x["role"] == "cook")
+        .expect("a confirmed cook")
+        .clone();
+
+    app.post(
+        &a.key,
+        &format!("/v1/assignments/{}/cancel", s(&cook, "id")),
+        &json!({}),
+    )
+    .await
+    .expect(200);
+    let o = app.order(&a, &s(&o, "id")).await;
+    let list = o["assignments"].as_array().expect("assignments");
+    let has = |w: &Value, role: &str, status: &str| {
+        list.iter()
+            .any(|x| x["worker_id"] == *w && x["role"] == role && x["status"] == status)
+    };
+    assert!(has(&cook_backup, "cook", "promoted"), "{o}");
+    assert!(has(&cook_backup, "cook", "confirmed"), "{o}");
+    assert_eq!(o["roles"][1]["filled"], 1, "{o}");
+    // The promoters' standby stays where it was.
+    assert_eq!(
+        list.iter()
+            .filter(|x| x["status"] == "standby" && x["role"] == "promoter")
+            .count(),
+        1,
+        "{o}"
+    );
+}
+
+#[tokio::test]
 async fn a_worker_cancelling_through_the_app_gets_a_replacement_offered() {
     let app = spawn_app().await;
     let a = app.create_agency().await;
