@@ -496,8 +496,18 @@ impl Engine {
             now,
             exclude,
         };
-        let ranking = candidates(&self.index, &ctx, usize::MAX);
         let stars = st.order.priority.favours_stars();
+        // Without favourites or stars to put first, dispatch order is the ranking's own order (score, then
+        // id), so only the first `limit` need their explanations built.
+        let favourites = live
+            .favourites(st.order.agency, &st.order.client_ref)
+            .is_some_and(|f| !f.is_empty());
+        let keep = if stars || favourites {
+            usize::MAX
+        } else {
+            limit
+        };
+        let ranking = candidates(&self.index, &ctx, keep);
         let mut ranked: Vec<(bool, bool, f64, WorkerId)> = ranking
             .ranked
             .iter()
