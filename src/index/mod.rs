@@ -53,6 +53,8 @@ pub struct WorkerIndex {
     /// answer to an offer, and until a profile's terms change (a new searcher) the answer is the same. The
     /// profiles themselves are read from the roster at each call, so counters and statuses are current.
     retrievals: moka::sync::Cache<String, Arc<Vec<u32>>>,
+    /// Whether retrievals are remembered (on unless a benchmark measures the cold path).
+    remember: std::sync::atomic::AtomicBool,
 }
 
 /// How many retrieved slots the retrieval cache keeps, over all its entries.

@@ -152,6 +152,13 @@ impl WorkerIndex {
     /// it touches. Exact availability, bookings and status are left to matching.
     pub fn retrieve(&self, q: &RetrievalQuery) -> Vec<Arc<Worker>> {
         let st = self.read_state();
+        if !self.remember.load(std::sync::atomic::Ordering::Relaxed) {
+            return self
+                .retrieve_slots(&st, q)
+                .into_iter()
+                .filter_map(|s| st.roster.slots.get(s as usize).cloned().flatten())
+                .collect();
+        }
         // Floats print exactly in Debug form, so equal keys mean equal queries.
         let key = format!("{}|{q:?}", st.generation);
         let slots = match self.retrievals.get(&key) {
@@ -166,6 +173,14 @@ impl WorkerIndex {
             .iter()
             .filter_map(|s| st.roster.slots.get(*s as usize).cloned().flatten())
             .collect()
+    }
+
+    /// Turns the memory of retrievals on or off (and forgets what it held): benchmarks of one role query
+    /// measure the cold path, which every new order and every profile write goes through.
+    pub fn remember_retrievals(&self, on: bool) {
+        self.remember
+            .store(on, std::sync::atomic::Ordering::Relaxed);
+        self.retrievals.invalidate_all();
     }
 
     fn retrieve_slots(&self, st: &State, q: &RetrievalQuery) -> Vec<u32> {

@@ -444,3 +444,34 @@ fn retrieval_with_a_shift_keeps_every_worker_available_for_it() {
     }
     assert!(checked > 100, "{checked}");
 }
+
+#[test]
+fn a_remembered_retrieval_follows_profile_writes_and_serves_current_records() {
+    let idx = WorkerIndex::new();
+    let home = at(SHANGHAI.0, SHANGHAI.1);
+    idx.upsert_many(vec![worker(1, home), worker(2, home)])
+        .unwrap();
+    let mut q = query(home, 5.0);
+    q.skills = vec![req("promoter", 1)];
+    assert_eq!(ids(&idx.retrieve(&q)), [1, 2]);
+    // The same query again is answered from memory, with the same answer.
+    assert_eq!(ids(&idx.retrieve(&q)), [1, 2]);
+    // A profile write that drops the skill is seen at once.
+    let mut cook = worker(2, home);
+    cook.skills = vec![skill("cook", 3)];
+    idx.upsert(cook).unwrap();
+    assert_eq!(ids(&idx.retrieve(&q)), [1]);
+    // A record-only change (a suspension) keeps the remembered set, and the record handed out is the new one.
+    let mut suspended = worker(1, home);
+    suspended.status = WorkerStatus::Suspended;
+    idx.update_records(vec![suspended]).unwrap();
+    let found = idx.retrieve(&q);
+    assert_eq!(ids(&found), [1]);
+    assert_eq!(found[0].status, WorkerStatus::Suspended);
+    // A removal is seen at once too.
+    idx.remove(WorkerId::new(1)).unwrap();
+    assert!(idx.retrieve(&q).is_empty());
+    // With the memory off, the answer is the same.
+    idx.remember_retrievals(false);
+    assert!(idx.retrieve(&q).is_empty());
+}

@@ -136,6 +136,7 @@ impl WorkerIndex {
                 .weigher(|_k: &String, v: &Arc<Vec<u32>>| v.len().min(u32::MAX as usize) as u32 + 1)
                 .max_capacity(super::RETRIEVAL_CACHE_SLOTS)
                 .build(),
+            remember: std::sync::atomic::AtomicBool::new(true),
             index,
             fields,
             reader,
