@@ -1,8 +1,9 @@
 //! Hours of the week: which UTC hours a worker may be available in, and which ones a shift touches.
 //!
-//! The week is cut into 168 UTC hour slots, slot 0 being Monday 00:00–01:00 UTC. A worker is indexed under
-//! every slot that one of the weekly windows overlaps at least partly; a query asks for every slot the shift
-//! touches, so a worker must carry all of them to be retrieved. Matching still checks availability exactly.
+//! The week is cut into 168 UTC hour slots, slot 0 being Monday 00:00–01:00 UTC. A worker's slots are every
+//! slot that one of the weekly windows overlaps at least partly, kept as a 168-bit mask beside the roster; a
+//! query keeps the workers whose mask holds every slot the shift touches (one mask test per candidate, instead
+//! of a dense posting list per hour in the intersection). Matching still checks availability exactly.
 //!
 //! ## Why retrieval stays a superset of the exact check, across daylight-saving changes
 //!
@@ -10,7 +11,7 @@
 //! of the offsets `o` the timezone uses (the exact check resolves times in a gap or an overlap with the offset
 //! before the change, which is one of them too). We take the smallest and largest offset `o_min`, `o_max` the
 //! timezone uses on 1 January and 1 July of every year from [`FIRST_YEAR`] to [`LAST_YEAR`], and index each
-//! window occurrence `[from, to)` under the slots of `[from - o_max, to - o_min)`: the hull of the window under
+//! window occurrence `[from, to)` as the slots of `[from - o_max, to - o_min)`: the hull of the window under
 //! every offset, which holds every instant that an occurrence of the window resolves to, whether or not a
 //! change falls inside it. A shift the exact check accepts lies, instant by instant, inside occurrences of the
 //! windows, so every slot it touches is indexed. `a_covered_shift_touches_only_indexed_slots` checks this on
@@ -46,17 +47,18 @@ impl Slots {
     }
 
     /// Whether slot `h` is in the set.
+    #[cfg(test)]
     pub(crate) fn has(&self, h: usize) -> bool {
         self.0[h / 64] & (1 << (h % 64)) != 0
     }
 
     /// Whether every slot of `other` is in this set.
-    #[cfg(test)]
     pub(crate) fn contains(&self, other: &Slots) -> bool {
         self.0.iter().zip(other.0.iter()).all(|(a, b)| b & !a == 0)
     }
 
     /// The slots in the set, in order.
+    #[cfg(test)]
     pub(crate) fn iter(&self) -> impl Iterator<Item = u64> + '_ {
         (0..SLOTS).filter(|&h| self.has(h)).map(|h| h as u64)
     }

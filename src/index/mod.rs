@@ -3,7 +3,8 @@
 //! Layout:
 //! - `schema.rs`: the tantivy fields of a worker document, and how a profile becomes one;
 //! - `cells.rs`: the H3 cells a home is indexed under and the cell disk a radius asks for;
-//! - `hours.rs`: the UTC hours of the week a worker may be available in and the hours a shift touches;
+//! - `hours.rs`: the UTC hours of the week a worker may be available in (a mask kept in the roster) and the
+//!   hours a shift touches;
 //! - `write.rs`: the write path (bulk build, upsert, remove), one commit per call;
 //! - `reach.rs`: the reach clause as a query that skips its cells when they would not narrow anything;
 //! - `read.rs`: the read path (candidate retrieval for matching, search for the API), with a collector that
@@ -87,6 +88,9 @@ struct Roster {
     slots: Vec<Option<Arc<Worker>>>,
     /// Slot of each worker.
     by_id: HashMap<WorkerId, u32>,
+    /// The UTC hours of the week each slot's worker may be available in, at least partly (see `hours.rs`):
+    /// retrieval keeps the workers whose hours hold every hour the shift touches, one mask test each.
+    hours: Vec<hours::Slots>,
     /// Travel limits indexed (as f64 bits, which order like the positive numbers they encode) and how many
     /// workers have each, for [`WorkerIndex::max_travel_km`].
     travel: BTreeMap<u64, u32>,

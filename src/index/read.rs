@@ -185,7 +185,19 @@ impl WorkerIndex {
 
     fn retrieve_slots(&self, st: &State, q: &RetrievalQuery) -> Vec<u32> {
         let f = &self.fields;
-        let mut terms = vec![Term::from_field_u64(f.agency, q.agency.get())];
+        let agency = Term::from_field_u64(f.agency, q.agency.get());
+        // An agency that holds every document (the common single-agency node) narrows nothing: its term
+        // would only add a dense posting list to every seek of the intersection.
+        let docs: u64 = st
+            .searcher
+            .segment_readers()
+            .iter()
+            .map(|r| u64::from(r.max_doc()))
+            .sum();
+        let mut terms = Vec::new();
+        if st.searcher.doc_freq(&agency).unwrap_or(0) < docs {
+            terms.push(agency);
+        }
         for s in &q.skills {
             let t = schema::skill_term(&s.name, s.min_level.get());
             terms.push(Term::from_field_text(f.skill, &t));
@@ -195,11 +207,6 @@ impl WorkerIndex {
         }
         for c in &q.certifications {
             terms.push(Term::from_field_text(f.certification, c.as_str()));
-        }
-        if let Some(shift) = &q.shift {
-            for h in hours::shift_slots(shift).iter() {
-                terms.push(Term::from_field_u64(f.hour, h));
-            }
         }
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(terms.len() + 1);
         for t in &terms {
@@ -219,9 +226,18 @@ impl WorkerIndex {
             min_rating: q.min_rating,
             after: None,
         };
+        let need = q.shift.as_ref().map(hours::shift_slots);
         Self::run(st, BooleanQuery::new(clauses), check)
             .into_iter()
             .map(|(_, s)| s)
+            .filter(|&s| {
+                need.is_none_or(|need| {
+                    st.roster
+                        .hours
+                        .get(s as usize)
+                        .is_some_and(|h| h.contains(&need))
+                })
+            })
             .collect()
     }
 

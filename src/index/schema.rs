@@ -8,7 +8,7 @@ use tantivy::schema::{
     FAST, INDEXED, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions,
 };
 
-use super::{cells, hours};
+use super::cells;
 use crate::domain::{SkillName, Worker};
 
 /// The fields of a worker document, looked up once when the schema is built.
@@ -28,8 +28,6 @@ pub(crate) struct Fields {
     pub certification: tantivy::schema::Field,
     /// The home cell and its parents, tagged with the worker's travel band (see `cells`).
     pub reach: tantivy::schema::Field,
-    /// The UTC hours of the week the worker may be available in, at least partly (see `hours`).
-    pub hour: tantivy::schema::Field,
     /// The plain home cells at the search resolutions (see `cells`).
     pub cell: tantivy::schema::Field,
     /// Name and bio, tokenized, doc ids only (no positions: searches are all-words, never phrases).
@@ -65,7 +63,6 @@ pub(crate) fn build() -> (Schema, Fields) {
         certification: b.add_text_field("certification", STRING),
         reach: b.add_u64_field("reach", INDEXED),
         cell: b.add_u64_field("cell", INDEXED),
-        hour: b.add_u64_field("hour", INDEXED),
         text: b.add_text_field("text", text_opts),
         lat: b.add_f64_field("lat", FAST),
         lon: b.add_f64_field("lon", FAST),
@@ -104,9 +101,6 @@ pub(crate) fn document(f: &Fields, worker: &Worker, slot: u32) -> TantivyDocumen
     }
     for c in cells::home_cells(worker.home) {
         doc.add_u64(f.cell, c);
-    }
-    for h in hours::worker_slots(&worker.availability).iter() {
-        doc.add_u64(f.hour, h);
     }
     doc.add_text(f.text, &worker.name);
     if !worker.bio.is_empty() {

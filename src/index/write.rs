@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use tantivy::indexer::NoMergePolicy;
 use tantivy::{Index, IndexWriter, ReloadPolicy, Term};
 
-use super::{Roster, State, WorkerIndex, WriteSide, internal, schema};
+use super::{Roster, State, WorkerIndex, WriteSide, hours, internal, schema};
 use crate::domain::{Worker, WorkerId};
 
 /// Memory for the indexing threads of a bulk build, shared between them: large enough for a million workers
@@ -28,10 +28,18 @@ fn lean(mut w: Worker) -> Arc<Worker> {
 impl Roster {
     /// Puts a profile at a slot, replacing what was there.
     fn put(&mut self, slot: u32, w: Arc<Worker>) {
+        let hours = hours::worker_slots(&w.availability);
+        self.put_with_hours(slot, w, hours);
+    }
+
+    /// Puts a profile whose hour slots are already known at a slot.
+    fn put_with_hours(&mut self, slot: u32, w: Arc<Worker>, hours: hours::Slots) {
         let i = slot as usize;
         if self.slots.len() <= i {
             self.slots.resize(i + 1, None);
+            self.hours.resize(i + 1, hours::Slots::default());
         }
+        self.hours[i] = hours;
         if let Some(old) = self.slots[i].take() {
             self.forget_travel(old.max_travel_km.km());
         }
@@ -233,7 +241,8 @@ impl WorkerIndex {
                     });
                 if same_terms {
                     let slot = st.roster.by_id[&w.id];
-                    st.roster.put(slot, lean(w));
+                    let hours = st.roster.hours[slot as usize];
+                    st.roster.put_with_hours(slot, lean(w), hours);
                 } else {
                     full.push(w);
                 }
