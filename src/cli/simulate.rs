@@ -135,9 +135,18 @@ pub async fn run(args: &SimulateArgs) -> Result<String, Box<dyn std::error::Erro
         tasks.push((
             *policy,
             db.clone(),
-            tokio::spawn(async move {
+            // Each week runs on a thread of its own with a single-threaded runtime: its engine, its
+            // database's worker thread and nothing else wake each other, instead of every run's tasks
+            // hopping between the shared runtime's threads.
+            tokio::task::spawn_blocking(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| format!("cannot start a runtime: {e}"))?;
                 let started = std::time::Instant::now();
-                run_one(&db, cfg, bar).await.map(|o| (o, started.elapsed()))
+                runtime
+                    .block_on(run_one(&db, cfg, bar))
+                    .map(|o| (o, started.elapsed()))
             }),
         ));
     }

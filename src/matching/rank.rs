@@ -126,6 +126,9 @@ type Outcome = Result<(f64, WorkerId, u32), Reason>;
 /// Candidates per parallel chunk at least: enough to amortise each chunk's zone cache.
 const MIN_CHUNK: usize = 512;
 
+/// Up to this many candidates are ranked on the calling thread: waking the pool costs more than it saves.
+const SEQUENTIAL_MAX: usize = 2 * MIN_CHUNK;
+
 /// How far ahead the profile itself is fetched; its lists are fetched half as far ahead, once the profile
 /// that points to them has arrived.
 const PREFETCH_DISTANCE: usize = 8;
@@ -165,21 +168,27 @@ pub fn rank(ctx: &MatchContext<'_>, candidates: &[Arc<Worker>], limit: usize) ->
     // Each chunk walks its candidates in order and asks for the memory of the ones a few steps ahead, so the
     // profiles (scattered over the heap) arrive while earlier candidates are being checked.
     let mut outcomes: Vec<Outcome> = vec![Err(Reason::Inactive); candidates.len()];
-    outcomes
-        .par_chunks_mut(MIN_CHUNK)
-        .enumerate()
-        .for_each(|(c, out)| {
-            let mut zones = Zones::default();
-            let base = c * MIN_CHUNK;
-            for (j, slot) in out.iter_mut().enumerate() {
-                let i = base + j;
-                prefetch_ahead(candidates, i);
-                let w = &candidates[i];
-                *slot = prep
-                    .score(w, &mut zones)
-                    .map(|(score, _, _)| (score, w.id, i as u32));
-            }
-        });
+    let chunk = |(c, out): (usize, &mut [Outcome])| {
+        let mut zones = Zones::default();
+        let base = c * MIN_CHUNK;
+        for (j, slot) in out.iter_mut().enumerate() {
+            let i = base + j;
+            prefetch_ahead(candidates, i);
+            let w = &candidates[i];
+            *slot = prep
+                .score(w, &mut zones)
+                .map(|(score, _, _)| (score, w.id, i as u32));
+        }
+    };
+    // A few chunks are done sooner on this thread than handed to the pool and waited for.
+    if candidates.len() <= SEQUENTIAL_MAX {
+        outcomes.chunks_mut(MIN_CHUNK).enumerate().for_each(chunk);
+    } else {
+        outcomes
+            .par_chunks_mut(MIN_CHUNK)
+            .enumerate()
+            .for_each(chunk);
+    }
     let mut counts = [0usize; Reason::COUNT];
     let mut pass: Vec<(f64, WorkerId, u32)> = Vec::with_capacity(outcomes.len());
     for o in outcomes {
