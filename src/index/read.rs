@@ -27,6 +27,10 @@ const REACH_CACHE_SIZE: usize = 4096;
 /// Slack on the rating floor, so an average equal to the floor is kept whatever the rounding.
 const RATING_SLACK: f64 = 1e-9;
 
+/// Kilometres per degree of latitude on the haversine sphere (6,371.0088 km: 111.195 km), rounded down so
+/// that the latitude test never drops a home the haversine would keep.
+const KM_PER_DEGREE_AT_LEAST: f64 = 111.0;
+
 /// The checks the collector makes on fast fields.
 #[derive(Debug, Clone, Copy, Default)]
 struct Check {
@@ -106,15 +110,27 @@ impl SegmentCandidates {
             let (Some(lat), Some(lon)) = (self.lat.first(doc), self.lon.first(doc)) else {
                 return false;
             };
+            // The great-circle distance is at least the arc between the two parallels, so a home too far in
+            // latitude alone is dropped without trigonometry.
+            let lat_km = (lat - center.lat()).abs() * KM_PER_DEGREE_AT_LEAST;
+            if lat_km > radius + EDGE_SLACK_KM {
+                return false;
+            }
+            let travel = if c.travel {
+                let t = self.travel.first(doc).unwrap_or(0.0) + EDGE_SLACK_KM;
+                if lat_km > t {
+                    return false;
+                }
+                t
+            } else {
+                f64::INFINITY
+            };
             let Ok(home) = LatLon::new(lat, lon) else {
                 return false;
             };
             // The same haversine as matching's exact check, on the same f64 values.
             let d = center.distance_km(home);
-            if d > radius + EDGE_SLACK_KM {
-                return false;
-            }
-            if c.travel && d > self.travel.first(doc).unwrap_or(0.0) + EDGE_SLACK_KM {
+            if d > radius + EDGE_SLACK_KM || d > travel {
                 return false;
             }
         }
