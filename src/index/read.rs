@@ -107,7 +107,8 @@ impl SegmentCandidates {
             return false;
         }
         if let Some((center, radius)) = c.near {
-            let (Some(lat), Some(lon)) = (self.lat.first(doc), self.lon.first(doc)) else {
+            // Each fast field costs a decode: the longitude is read only for homes near enough in latitude.
+            let Some(lat) = self.lat.first(doc) else {
                 return false;
             };
             // The great-circle distance is at least the arc between the two parallels, so a home too far in
@@ -124,6 +125,9 @@ impl SegmentCandidates {
                 t
             } else {
                 f64::INFINITY
+            };
+            let Some(lon) = self.lon.first(doc) else {
+                return false;
             };
             let Ok(home) = LatLon::new(lat, lon) else {
                 return false;
