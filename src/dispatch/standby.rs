@@ -45,23 +45,6 @@ pub fn at_least(p: &[f64], need: usize) -> f64 {
     dist[need..].iter().sum()
 }
 
-/// The fewest standbys, taken in order from `standbys`, that make at least `headcount` of `crew` plus them
-/// show up with probability ≥ `target`; all of them (capped at [`AUTO_MAX`]) when even that is not enough.
-pub fn auto_size(crew: &[f64], standbys: &[f64], headcount: usize, target: f64) -> u32 {
-    let mut all: Vec<f64> = crew.to_vec();
-    let cap = standbys.len().min(AUTO_MAX as usize);
-    if at_least(&all, headcount) >= target {
-        return 0;
-    }
-    for (k, p) in standbys.iter().take(cap).enumerate() {
-        all.push(*p);
-        if at_least(&all, headcount) >= target {
-            return k as u32 + 1;
-        }
-    }
-    cap as u32
-}
-
 /// One role as standby sizing sees it.
 #[derive(Debug, Clone, Default)]
 pub struct RoleOdds {
@@ -142,18 +125,6 @@ mod tests {
         assert_eq!(at_least(&[], 0), 1.0);
     }
 
-    #[test]
-    fn perfectly_reliable_crews_need_no_standby() {
-        assert_eq!(auto_size(&[1.0; 10], &[0.9; 5], 10, AUTO_TARGET), 0);
-    }
-
-    #[test]
-    fn a_crew_of_ten_at_ninety_percent_needs_a_few_standbys() {
-        // 10 workers at 0.9: P(all 10) = 0.349. With k standbys at 0.9, P(≥10 of 10+k):
-        // k=1 0.697, k=2 0.889, k=3 0.966, k=4 0.991 → 4.
-        assert_eq!(auto_size(&[0.9; 10], &[0.9; 10], 10, AUTO_TARGET), 4);
-    }
-
     fn odds(headcount: usize, crew: f64, spare: f64) -> RoleOdds {
         RoleOdds {
             headcount,
@@ -163,7 +134,17 @@ mod tests {
     }
 
     #[test]
-    fn one_role_plans_as_many_as_auto_size() {
+    fn perfectly_reliable_crews_need_no_standby() {
+        assert_eq!(
+            plan(&[odds(10, 1.0, 0.9)], Goal::Target(AUTO_TARGET)),
+            vec![0]
+        );
+    }
+
+    #[test]
+    fn a_crew_of_ten_at_ninety_percent_needs_a_few_standbys() {
+        // 10 workers at 0.9: P(all 10) = 0.349. With k standbys at 0.9, P(≥10 of 10+k):
+        // k=1 0.697, k=2 0.889, k=3 0.966, k=4 0.991 → 4.
         let roles = [odds(10, 0.9, 0.9)];
         assert_eq!(plan(&roles, Goal::Target(AUTO_TARGET)), vec![4]);
         assert_eq!(plan(&roles, Goal::Fixed(2)), vec![2]);

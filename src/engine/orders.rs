@@ -64,14 +64,6 @@ impl OrderState {
             .count() as u32
     }
 
-    /// Pending standby offers.
-    pub fn standby_pending(&self) -> u32 {
-        self.offers
-            .iter()
-            .filter(|o| o.kind == "standby" && o.status == "pending")
-            .count() as u32
-    }
-
     /// Standbys held for `role`.
     pub fn standby_held_for(&self, role: usize) -> u32 {
         self.assignments

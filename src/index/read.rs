@@ -172,22 +172,13 @@ impl WorkerIndex {
     /// it touches. Exact availability, bookings and status are left to matching.
     pub fn retrieve(&self, q: &RetrievalQuery) -> Vec<Arc<Worker>> {
         let st = self.read_state();
-        if !self.remember.load(std::sync::atomic::Ordering::Relaxed) {
-            return self
-                .retrieve_slots(&st, q)
-                .into_iter()
-                .filter_map(|s| st.roster.slots.get(s as usize).cloned().flatten())
-                .collect();
-        }
-        // Floats print exactly in Debug form, so equal keys mean equal queries.
-        let key = format!("{}|{q:?}", st.generation);
-        let slots = match self.retrievals.get(&key) {
-            Some(slots) => slots,
-            None => {
-                let slots = Arc::new(self.retrieve_slots(&st, q));
-                self.retrievals.insert(key, slots.clone());
-                slots
-            }
+        let slots = if self.remember.load(std::sync::atomic::Ordering::Relaxed) {
+            // Floats print exactly in Debug form, so equal keys mean equal queries.
+            let key = format!("{}|{q:?}", st.generation);
+            self.retrievals
+                .get_with(key, || Arc::new(self.retrieve_slots(&st, q)))
+        } else {
+            Arc::new(self.retrieve_slots(&st, q))
         };
         slots
             .iter()

@@ -323,21 +323,6 @@ pub async fn offers_of_worker<'c, E: Executor<'c, Database = Any>>(
     .map_err(db_error)
 }
 
-/// The earliest expiry among pending offers at or before `until`.
-pub async fn next_offer_expiry<'c, E: Executor<'c, Database = Any>>(
-    e: E,
-    until: i64,
-) -> crate::Result<Option<OfferRow>> {
-    sqlx::query_as(q(format!(
-        "SELECT {OFFER_COLS} FROM offers WHERE status = 'pending' AND expires_at <= $1 \
-         ORDER BY expires_at, id LIMIT 1"
-    )))
-    .bind(until)
-    .fetch_optional(e)
-    .await
-    .map_err(db_error)
-}
-
 /// Inserts an assignment after checking, in the same transaction, that the worker holds no live assignment
 /// within the rest gap (PostgreSQL's exclusion constraint checks it again). Returns the id, or `None` when the
 /// worker is booked.
