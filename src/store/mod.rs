@@ -87,12 +87,7 @@ impl Store {
         let pool = match backend {
             Backend::Sqlite => {
                 AnyPoolOptions::new()
-                    .max_connections(
-                        std::env::var("XCONNS")
-                            .ok()
-                            .and_then(|v| v.parse().ok())
-                            .unwrap_or(8),
-                    )
+                    .max_connections(8)
                     .acquire_timeout(Duration::from_secs(15))
                     .after_connect(move |conn, _meta| {
                         Box::pin(async move {
@@ -107,9 +102,6 @@ impl Store {
                             )))
                             .await?;
                             conn.execute("PRAGMA foreign_keys = ON").await?;
-                            if std::env::var("XMMAP").is_ok() {
-                                conn.execute("PRAGMA mmap_size = 268435456").await?;
-                            }
                             Ok(())
                         })
                     })
