@@ -128,6 +128,12 @@ pub(crate) fn reach_terms(center: LatLon, radius_km: f64) -> Vec<u64> {
     out
 }
 
+/// A key that orders homes along H3's hierarchy (base cell, then each finer digit): homes close in the
+/// key are close in space, and the homes of one coarse cell are one run of keys.
+pub(crate) fn order_key(home: LatLon) -> u64 {
+    u64::from(cell(home, Resolution::Ten))
+}
+
 /// The plain home cells of a home, one per search resolution.
 pub(crate) fn home_cells(home: LatLon) -> [u64; 3] {
     SEARCH_RESOLUTIONS.map(|res| u64::from(cell(home, res)))

@@ -42,7 +42,7 @@ const WEEK_S: i64 = 7 * DAY_S;
 pub(crate) struct Slots([u64; 3]);
 
 impl Slots {
-    fn insert(&mut self, h: usize) {
+    pub(crate) fn insert(&mut self, h: usize) {
         self.0[h / 64] |= 1 << (h % 64);
     }
 

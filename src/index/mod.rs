@@ -19,11 +19,14 @@
 //!
 //! What changes every minute (bookings, hours, on-call, suspensions) does not live here; matching checks it.
 
+mod bits;
+mod card;
 mod cells;
 mod hours;
 mod reach;
 mod read;
 mod schema;
+mod segments;
 mod write;
 
 #[cfg(test)]
@@ -76,6 +79,8 @@ struct WriteSide {
 /// What a query needs at once: a searcher and the roster its slots point into.
 struct State {
     searcher: Searcher,
+    /// Retrieval's companion of each of the searcher's segments, in the same order (see `segments.rs`).
+    segments: Vec<Arc<segments::SegmentAux>>,
     /// Bumped with every new searcher: a retrieval remembered under an older generation is stale.
     generation: u64,
     roster: Roster,
@@ -88,9 +93,9 @@ struct Roster {
     slots: Vec<Option<Arc<Worker>>>,
     /// Slot of each worker.
     by_id: HashMap<WorkerId, u32>,
-    /// The UTC hours of the week each slot's worker may be available in, at least partly (see `hours.rs`):
-    /// retrieval keeps the workers whose hours hold every hour the shift touches, one mask test each.
-    hours: Vec<hours::Slots>,
+    /// What retrieval checks of each slot's worker, packed in one line of memory: the documents left after
+    /// the term sets are checked against their cards, never against the profiles or tantivy's fast fields.
+    cards: Vec<card::Card>,
     /// Travel limits indexed (as f64 bits, which order like the positive numbers they encode) and how many
     /// workers have each, for [`WorkerIndex::max_travel_km`].
     travel: BTreeMap<u64, u32>,

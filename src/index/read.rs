@@ -1,9 +1,11 @@
 //! The read path: candidate retrieval for matching and search for the API.
 //!
-//! Both build one boolean query of terms (agency, skills, languages, certifications, cells) and collect the
-//! matches with [`Candidates`], a collector that reads fast fields only: it applies the exact distance, the
-//! worker's own travel limit, the rating floor and the page cursor, and yields roster slots. No score is
-//! computed and no stored field is fetched.
+//! Retrieval works per segment on dense sets (see `bits.rs`, `segments.rs`, `reach.rs`): the required terms
+//! (agency, skills at their level, languages, certifications) and, where it narrows them, the union of the
+//! reach cells around the venue, intersected word by word; each document left is then checked on its roster
+//! card (exact distance within the radius and the worker's own travel limit, rating floor, hours of the
+//! week) and yields its slot. Search builds one boolean query of terms and collects the matches with
+//! [`Candidates`], a collector that reads fast fields only. Neither computes a score or fetches a stored field.
 
 use std::sync::Arc;
 
@@ -13,33 +15,24 @@ use tantivy::query::{BooleanQuery, Occur, Query, TermQuery, TermSetQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
 
-use super::reach::ReachQuery;
-use super::{RetrievalQuery, SearchQuery, State, WorkerIndex, cells, hours, schema};
+use super::bits::Bits;
+use super::card::CardCheck;
+use super::segments::{SegmentAux, TermSet};
+use super::{RetrievalQuery, SearchQuery, State, WorkerIndex, cells, hours, reach, schema};
 use crate::domain::{LatLon, Worker, WorkerId};
+use crate::matching::rank::prefetch;
 
-/// Slack on distance comparisons, in km (one millimetre): a worker exactly at the edge of a radius is kept
-/// whatever the rounding; keeping one a millimetre outside is harmless, since matching checks again.
-const EDGE_SLACK_KM: f64 = 1e-6;
+/// How many documents ahead retrieval asks for the card it will check.
+const CARD_PREFETCH: usize = 12;
 
 /// How many venues and radii keep their reach terms cached; the cache starts over when full.
 const REACH_CACHE_SIZE: usize = 4096;
 
-/// Slack on the rating floor, so an average equal to the floor is kept whatever the rounding.
-const RATING_SLACK: f64 = 1e-9;
-
-/// Kilometres per degree of latitude on the haversine sphere (6,371.0088 km: 111.195 km), rounded down so
-/// that the latitude test never drops a home the haversine would keep.
-const KM_PER_DEGREE_AT_LEAST: f64 = 111.0;
-
-/// The checks the collector makes on fast fields.
+/// The checks the search collector makes on fast fields.
 #[derive(Debug, Clone, Copy, Default)]
 struct Check {
     /// The home must be within this radius (km) of this point.
     near: Option<(LatLon, f64)>,
-    /// The distance must also be within the worker's own travel limit.
-    travel: bool,
-    /// The average rating must be at least this; unrated (0) fails any floor above 0.
-    min_rating: Option<f64>,
     /// The worker id must be above this.
     after: Option<u64>,
 }
@@ -56,8 +49,6 @@ struct SegmentCandidates {
     id: Column<u64>,
     lat: Column<f64>,
     lon: Column<f64>,
-    travel: Column<f64>,
-    rating: Column<f64>,
     out: Vec<(u64, u32)>,
 }
 
@@ -77,8 +68,6 @@ impl Collector for Candidates {
             id: ff.u64("id")?,
             lat: ff.f64("lat")?,
             lon: ff.f64("lon")?,
-            travel: ff.f64("travel")?,
-            rating: ff.f64("rating")?,
             out: Vec::new(),
         })
     }
@@ -100,41 +89,15 @@ impl SegmentCandidates {
         {
             return false;
         }
-        if let Some(min) = c.min_rating
-            && min > 0.0
-            && self.rating.first(doc).unwrap_or(0.0) < min - RATING_SLACK
-        {
-            return false;
-        }
         if let Some((center, radius)) = c.near {
-            // Each fast field costs a decode: the longitude is read only for homes near enough in latitude.
-            let Some(lat) = self.lat.first(doc) else {
-                return false;
-            };
-            // The great-circle distance is at least the arc between the two parallels, so a home too far in
-            // latitude alone is dropped without trigonometry.
-            let lat_km = (lat - center.lat()).abs() * KM_PER_DEGREE_AT_LEAST;
-            if lat_km > radius + EDGE_SLACK_KM {
-                return false;
-            }
-            let travel = if c.travel {
-                let t = self.travel.first(doc).unwrap_or(0.0) + EDGE_SLACK_KM;
-                if lat_km > t {
-                    return false;
-                }
-                t
-            } else {
-                f64::INFINITY
-            };
-            let Some(lon) = self.lon.first(doc) else {
+            let (Some(lat), Some(lon)) = (self.lat.first(doc), self.lon.first(doc)) else {
                 return false;
             };
             let Ok(home) = LatLon::new(lat, lon) else {
                 return false;
             };
-            // The same haversine as matching's exact check, on the same f64 values.
-            let d = center.distance_km(home);
-            if d > radius + EDGE_SLACK_KM || d > travel {
+            // The same haversine as matching, with a millimetre of slack for a home exactly at the edge.
+            if center.distance_km(home) > radius + 1e-6 {
                 return false;
             }
         }
@@ -196,19 +159,7 @@ impl WorkerIndex {
 
     fn retrieve_slots(&self, st: &State, q: &RetrievalQuery) -> Vec<u32> {
         let f = &self.fields;
-        let agency = Term::from_field_u64(f.agency, q.agency.get());
-        // An agency that holds every document (the common single-agency node) narrows nothing: its term
-        // would only add a dense posting list to every seek of the intersection.
-        let docs: u64 = st
-            .searcher
-            .segment_readers()
-            .iter()
-            .map(|r| u64::from(r.max_doc()))
-            .sum();
-        let mut terms = Vec::new();
-        if st.searcher.doc_freq(&agency).unwrap_or(0) < docs {
-            terms.push(agency);
-        }
+        let mut terms = vec![Term::from_field_u64(f.agency, q.agency.get())];
         for s in &q.skills {
             let t = schema::skill_term(&s.name, s.min_level.get());
             terms.push(Term::from_field_text(f.skill, &t));
@@ -219,37 +170,86 @@ impl WorkerIndex {
         for c in &q.certifications {
             terms.push(Term::from_field_text(f.certification, c.as_str()));
         }
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(terms.len() + 1);
-        for t in &terms {
-            must(&mut clauses, t.clone());
+        let reach = self.reach_terms(q.center, q.radius_km);
+        let check = CardCheck::new(
+            q.center,
+            q.radius_km,
+            q.min_rating,
+            q.shift.as_ref().map(hours::shift_slots),
+        );
+        let mut found = Vec::new();
+        for (reader, aux) in st.searcher.segment_readers().iter().zip(&st.segments) {
+            if let Err(e) =
+                self.retrieve_segment(st, reader, aux, &terms, &reach, &check, &mut found)
+            {
+                tracing::error!(error = %e, "worker index retrieval failed");
+                return Vec::new();
+            }
         }
-        clauses.push((
-            Occur::Must,
-            Box::new(ReachQuery {
-                field: f.reach,
-                terms: self.reach_terms(q.center, q.radius_km),
-                lead: terms,
-            }),
-        ));
-        let check = Check {
-            near: Some((q.center, q.radius_km)),
-            travel: true,
-            min_rating: q.min_rating,
-            after: None,
+        found
+    }
+
+    /// The candidates of one segment, as `(worker id, slot)`: the required terms' sets intersected word by
+    /// word (with the reach cells' union when it narrows them), then each remaining live document checked on
+    /// its card.
+    #[allow(clippy::too_many_arguments)]
+    fn retrieve_segment(
+        &self,
+        st: &State,
+        reader: &SegmentReader,
+        aux: &SegmentAux,
+        terms: &[Term],
+        reach: &[u64],
+        check: &CardCheck,
+        out: &mut Vec<u32>,
+    ) -> tantivy::Result<()> {
+        let max_doc = reader.max_doc();
+        let mut sets: Vec<TermSet> = Vec::with_capacity(terms.len());
+        for t in terms {
+            match aux.term_set(reader, t)? {
+                // A term every document holds (the agency of a single-agency node) narrows nothing.
+                Some(set) if set.1 >= max_doc => {}
+                Some(set) => sets.push(set),
+                None => return Ok(()),
+            }
+        }
+        sets.sort_by_key(|s| s.1);
+        let lead = sets.first().map_or(u64::from(max_doc), |s| u64::from(s.1));
+        let mut rest = sets.iter();
+        let mut set = match reach::cells(reader, self.fields.reach, aux, reach, lead)? {
+            Some(cells) => cells,
+            None => match rest.next() {
+                Some(first) => Bits::clone(&first.0),
+                None => Bits::full(max_doc),
+            },
         };
-        let need = q.shift.as_ref().map(hours::shift_slots);
-        Self::run(st, BooleanQuery::new(clauses), check)
-            .into_iter()
-            .map(|(_, s)| s)
-            .filter(|&s| {
-                need.is_none_or(|need| {
-                    st.roster
-                        .hours
-                        .get(s as usize)
-                        .is_some_and(|h| h.contains(&need))
-                })
-            })
-            .collect()
+        for s in rest {
+            set.and(&s.0);
+        }
+        let alive = reader.alive_bitset();
+        let cards = &st.roster.cards;
+        // The documents first, then their cards, each asked for a few documents ahead: the cards of a
+        // skill's holders are scattered lines of memory, and waiting for each in turn would cost most of the
+        // time.
+        let mut docs = Vec::new();
+        set.for_each(|doc| docs.push(doc));
+        for (i, &doc) in docs.iter().enumerate() {
+            if let Some(&ahead) = docs.get(i + CARD_PREFETCH)
+                && let Some(&s) = aux.slots.get(ahead as usize)
+            {
+                prefetch(cards.as_ptr().wrapping_add(s as usize));
+            }
+            if alive.is_some_and(|a| a.is_deleted(doc)) {
+                continue;
+            }
+            let slot = aux.slots[doc as usize];
+            if let Some(card) = cards.get(slot as usize)
+                && check.passes(card)
+            {
+                out.push(slot);
+            }
+        }
+        Ok(())
     }
 
     /// The reach terms of a venue and radius, sorted, from a small cache: the same venues come back order
@@ -308,8 +308,6 @@ impl WorkerIndex {
         }
         let check = Check {
             near: q.near,
-            travel: false,
-            min_rating: None,
             after: q.after.map(WorkerId::get),
         };
         let st = self.read_state();

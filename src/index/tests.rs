@@ -71,8 +71,11 @@ fn query(center: LatLon, radius_km: f64) -> RetrievalQuery {
     }
 }
 
+/// The ids of retrieved workers, sorted (retrieval returns them in index order).
 fn ids(found: &[Arc<Worker>]) -> Vec<u64> {
-    found.iter().map(|w| w.id.get()).collect()
+    let mut ids: Vec<u64> = found.iter().map(|w| w.id.get()).collect();
+    ids.sort_unstable();
+    ids
 }
 
 /// Indexes one worker near Shanghai and tells whether a query changed by `tweak` finds it.

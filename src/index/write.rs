@@ -6,16 +6,20 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use rayon::prelude::*;
 use tantivy::indexer::NoMergePolicy;
-use tantivy::{Index, IndexWriter, ReloadPolicy, Term};
+use tantivy::{Index, IndexWriter, ReloadPolicy, Searcher, Term};
 
-use super::{Roster, State, WorkerIndex, WriteSide, hours, internal, schema};
+use super::{
+    Roster, State, WorkerIndex, WriteSide, card::Card, cells, hours, internal, schema, segments,
+};
 use crate::domain::{Worker, WorkerId};
 
 /// Memory for the indexing threads of a bulk build, shared between them: large enough for a million workers
 /// to end up in one segment per thread.
 const BULK_MEMORY: usize = 1_200_000_000;
 /// Indexing threads of a bulk build.
-const BULK_THREADS: usize = 2;
+const BULK_THREADS: usize = 1;
+/// Documents made at once in a bulk build before they are handed to the indexing threads.
+const BULK_BATCH: usize = 16_384;
 /// Memory of the long-lived writer that takes upserts (small batches).
 const UPSERT_MEMORY: usize = 40_000_000;
 
@@ -35,11 +39,13 @@ impl Roster {
     /// Puts a profile whose hour slots are already known at a slot.
     fn put_with_hours(&mut self, slot: u32, w: Arc<Worker>, hours: hours::Slots) {
         let i = slot as usize;
+        let card = Card::new(&w, hours);
         if self.slots.len() <= i {
             self.slots.resize(i + 1, None);
-            self.hours.resize(i + 1, hours::Slots::default());
+            // Slots skipped over hold no document, so their cards are never read.
+            self.cards.resize(i + 1, card);
         }
-        self.hours[i] = hours;
+        self.cards[i] = card;
         if let Some(old) = self.slots[i].take() {
             self.forget_travel(old.max_travel_km.km());
         }
@@ -86,39 +92,42 @@ impl WorkerIndex {
         for (i, w) in workers.iter().enumerate() {
             last.insert(w.id, i);
         }
-        let kept: Vec<Worker> = workers
+        let mut kept: Vec<Worker> = workers
             .into_iter()
             .enumerate()
             .filter(|(i, w)| last[&w.id] == *i)
             .map(|(_, w)| w)
             .collect();
         drop(last);
-        let lean_workers: Vec<Arc<Worker>> = {
-            let mut writer: IndexWriter = index
-                .writer_with_num_threads(BULK_THREADS, BULK_MEMORY)
-                .map_err(internal)?;
-            writer.set_merge_policy(Box::new(NoMergePolicy));
-            let out = kept
-                .into_par_iter()
+        // Neighbours in space get neighbouring slots and documents: the homes around a venue are then a few
+        // runs of document ids, so the set operations of retrieval touch a few runs of words and the cards it
+        // checks lie next to each other in memory.
+        kept.par_sort_by_cached_key(|w| cells::order_key(w.home));
+        let mut writer: IndexWriter = index
+            .writer_with_num_threads(BULK_THREADS, BULK_MEMORY)
+            .map_err(internal)?;
+        writer.set_merge_policy(Box::new(NoMergePolicy));
+        // Documents are made in parallel a batch at a time and handed to the indexing threads in slot order,
+        // so each segment holds its documents in that order.
+        for (b, batch) in kept.chunks(BULK_BATCH).enumerate() {
+            let docs: Vec<_> = batch
+                .par_iter()
                 .enumerate()
-                .map(|(slot, w)| {
-                    writer
-                        .add_document(schema::document(&fields, &w, slot as u32))
-                        .map_err(internal)?;
-                    Ok(lean(w))
-                })
-                .collect::<crate::Result<Vec<_>>>()?;
-            writer.commit().map_err(internal)?;
-            writer.wait_merging_threads().map_err(internal)?;
-            out
-        };
+                .map(|(i, w)| schema::document(&fields, w, (b * BULK_BATCH + i) as u32))
+                .collect();
+            for doc in docs {
+                writer.add_document(doc).map_err(internal)?;
+            }
+        }
+        writer.commit().map_err(internal)?;
+        writer.wait_merging_threads().map_err(internal)?;
         let mut roster = Roster {
-            slots: Vec::with_capacity(lean_workers.len()),
-            by_id: HashMap::with_capacity(lean_workers.len()),
+            slots: Vec::with_capacity(kept.len()),
+            by_id: HashMap::with_capacity(kept.len()),
             ..Roster::default()
         };
-        for (slot, w) in lean_workers.into_iter().enumerate() {
-            roster.put(slot as u32, w);
+        for (slot, w) in kept.into_iter().enumerate() {
+            roster.put(slot as u32, lean(w));
         }
         Self::assemble(index, fields, roster)
     }
@@ -134,9 +143,12 @@ impl WorkerIndex {
             .writer_with_num_threads(1, UPSERT_MEMORY)
             .map_err(internal)?;
         let next_slot = roster.slots.len() as u32;
+        let searcher = reader.searcher();
+        let segments = segments::for_searcher(&searcher, &fields, &[]).map_err(internal)?;
         Ok(Self {
             state: RwLock::new(State {
-                searcher: reader.searcher(),
+                searcher,
+                segments,
                 generation: 0,
                 roster,
             }),
@@ -201,12 +213,11 @@ impl WorkerIndex {
                 plan.push((slot, lean(w)));
             }
         }
-        self.commit(&mut ws)?;
+        let (searcher, segs) = self.commit(&mut ws)?;
         ws.free = free;
         ws.next_slot = next_slot;
         let mut st = self.state.write().unwrap_or_else(|e| e.into_inner());
-        st.searcher = self.reader.searcher();
-        st.generation += 1;
+        st.install(searcher, segs);
         for (slot, w) in plan {
             st.roster.put(slot, w);
         }
@@ -241,7 +252,7 @@ impl WorkerIndex {
                     });
                 if same_terms {
                     let slot = st.roster.by_id[&w.id];
-                    let hours = st.roster.hours[slot as usize];
+                    let hours = st.roster.cards[slot as usize].hours;
                     st.roster.put_with_hours(slot, lean(w), hours);
                 } else {
                     full.push(w);
@@ -260,27 +271,46 @@ impl WorkerIndex {
         };
         ws.writer
             .delete_term(Term::from_field_u64(self.fields.id, id.get()));
-        self.commit(&mut ws)?;
+        let (searcher, segs) = self.commit(&mut ws)?;
         {
             let mut st = self.state.write().unwrap_or_else(|e| e.into_inner());
-            st.searcher = self.reader.searcher();
-            st.generation += 1;
+            st.install(searcher, segs);
             st.roster.clear(slot);
         }
         ws.free.push(slot);
         Ok(true)
     }
 
-    /// Commits and reloads the reader; on failure, drops what was pending so the index stays as it was.
-    fn commit(&self, ws: &mut WriteSide) -> crate::Result<()> {
+    /// Commits, reloads the reader and makes the companions of the new searcher's segments (outside the state
+    /// lock: reads go on meanwhile); on failure, drops what was pending so the index stays as it was.
+    fn commit(
+        &self,
+        ws: &mut WriteSide,
+    ) -> crate::Result<(Searcher, Vec<Arc<segments::SegmentAux>>)> {
         let res = ws
             .writer
             .commit()
             .and_then(|_| self.reader.reload())
+            .and_then(|_| {
+                let searcher = self.reader.searcher();
+                let segs =
+                    segments::for_searcher(&searcher, &self.fields, &self.read_state().segments)?;
+                Ok((searcher, segs))
+            })
             .map_err(internal);
         if res.is_err() {
             let _ = ws.writer.rollback();
         }
         res
+    }
+}
+
+impl State {
+    /// Puts a new searcher and its segments' companions in place; retrievals remembered under the old one
+    /// are stale from now on.
+    fn install(&mut self, searcher: Searcher, segments: Vec<Arc<segments::SegmentAux>>) {
+        self.searcher = searcher;
+        self.segments = segments;
+        self.generation += 1;
     }
 }

@@ -148,8 +148,9 @@ fn prefetch_ahead(candidates: &[Arc<Worker>], i: usize) {
     }
 }
 
+/// Asks the processor for the cache line at `p`: a hint only, it never faults and changes no result.
 #[inline(always)]
-fn prefetch<T>(p: *const T) {
+pub(crate) fn prefetch<T>(p: *const T) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
