@@ -67,6 +67,26 @@ impl Bits {
         self.hi = self.hi.max(hi);
     }
 
+    /// Adds the documents `from..to` to a set being built (see [`Bits::insert`]).
+    pub(crate) fn insert_range(&mut self, from: u32, to: u32) {
+        if from >= to {
+            return;
+        }
+        let (a, b) = (from as usize, to as usize - 1);
+        let (wa, wb) = (a / 64, b / 64);
+        let head = u64::MAX << (a % 64);
+        let tail = u64::MAX >> (63 - b % 64);
+        if wa == wb {
+            self.words[wa] |= head & tail;
+        } else {
+            self.words[wa] |= head;
+            self.words[wa + 1..wb].fill(u64::MAX);
+            self.words[wb] |= tail;
+        }
+        self.lo = self.lo.min(wa);
+        self.hi = self.hi.max(wb + 1);
+    }
+
     /// Keeps only the documents also in `other` (a set over the same segment).
     pub(crate) fn and(&mut self, other: &Bits) {
         let lo = self.lo.max(other.lo);
@@ -146,6 +166,15 @@ mod tests {
         early.insert_all(&[3, 1]);
         disjoint.and(&early);
         assert_eq!(docs(&disjoint), Vec::<u32>::new());
+        let mut ranges = Bits::empty(200);
+        ranges.insert_range(3, 5);
+        ranges.insert_range(60, 130);
+        ranges.insert_range(199, 200);
+        ranges.insert_range(7, 7);
+        let mut expected: Vec<u32> = vec![3, 4];
+        expected.extend(60..130);
+        expected.push(199);
+        assert_eq!(docs(&ranges), expected);
         let mut full = Bits::full(200);
         full.and(&b);
         assert_eq!(docs(&full), [5, 64, 100, 199]);

@@ -128,10 +128,13 @@ pub(crate) fn reach_terms(center: LatLon, radius_km: f64) -> Vec<u64> {
     out
 }
 
-/// A key that orders homes along H3's hierarchy (base cell, then each finer digit): homes close in the
-/// key are close in space, and the homes of one coarse cell are one run of keys.
-pub(crate) fn order_key(home: LatLon) -> u64 {
-    u64::from(cell(home, Resolution::Ten))
+/// The key of the order workers are stored in: travel band, then the home's cell at the band's resolution
+/// along H3's hierarchy (base cell, then each finer digit). Every reach term of a worker (see
+/// [`home_terms`]) is a prefix of that cell within its band, so the workers under one reach term are one run
+/// of keys, and workers close in the key are close in space.
+pub(crate) fn order_key(home: LatLon, travel_km: f64) -> (usize, u64) {
+    let band = band_of(travel_km);
+    (band, u64::from(cell(home, BANDS[band].1)))
 }
 
 /// The plain home cells of a home, one per search resolution.
@@ -238,6 +241,35 @@ mod tests {
             if let Ok(d) = cell(venue, res).grid_distance(cell(home, res)) {
                 assert!(d as u32 <= rings(r, res), "{venue:?} {r} km at {res:?}");
             }
+        }
+    }
+
+    /// Workers sorted by their order key: each reach term's workers are one run of the sorted list.
+    #[test]
+    fn the_workers_under_a_reach_term_are_one_run_in_key_order() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+        let mut homes: Vec<(LatLon, f64)> = (0..5_000)
+            .map(|_| {
+                let p = LatLon::new(
+                    48.0 + rng.random_range(0.0..1.0),
+                    11.0 + rng.random_range(0.0..1.5),
+                )
+                .unwrap();
+                (p, rng.random_range(1.0..200.0))
+            })
+            .collect();
+        homes.sort_by_key(|&(p, t)| order_key(p, t));
+        let mut runs: std::collections::HashMap<u64, (usize, usize, usize)> = Default::default();
+        for (i, &(p, t)) in homes.iter().enumerate() {
+            for term in home_terms(p, t) {
+                let e = runs.entry(term).or_insert((i, i, 0));
+                e.1 = i;
+                e.2 += 1;
+            }
+        }
+        for (term, (first, last, n)) in runs {
+            assert_eq!(last - first + 1, n, "term {term:x}");
         }
     }
 

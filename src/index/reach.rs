@@ -1,19 +1,15 @@
 //! The reach step of retrieval: "the home is in one of these cells" as a dense set of one segment's
 //! documents, or nothing when the cells would not narrow anything.
 //!
-//! The cells' postings are found through the segment's reach-term table (a hash probe per cell of the disk;
-//! most cells of a disk hold nobody) and added up first: how many documents the cells hold is compared with
+//! The cells' documents are found through the segment's reach-term table (a hash probe per cell of the disk,
+//! most cells of a disk holding nobody; see `segments.rs`) and counted first: how many documents the cells hold is compared with
 //! the most selective required term (skill, language, certification). When the cells hold nearly every
 //! document anyway — a venue in the middle of a metropolis — the union is not made: the required terms lead,
 //! and the exact distance check on each remaining document's card, which runs in any case, does what the cells
 //! would have done. Either way the result is the same superset.
 
-use tantivy::postings::TermInfo;
-use tantivy::schema::Field;
-use tantivy::{SegmentReader, TantivyError};
-
 use super::bits::Bits;
-use super::segments::{SegmentAux, add_postings};
+use super::segments::{ReachDocs, SegmentAux};
 
 /// How much more a document costs in the card check than in the union of the cells' postings (decoding a
 /// posting and setting a bit); the cells are skipped when unioning them costs more than checking the extra
@@ -31,24 +27,20 @@ fn narrows(total: u64, lead: u64, max_doc: u64) -> bool {
 
 /// The documents of the segment whose reach term is one of `terms`, or `None` when that would not narrow the
 /// required terms, whose rarest holds `lead` documents.
-pub(crate) fn cells(
-    reader: &SegmentReader,
-    field: Field,
-    aux: &SegmentAux,
-    terms: &[u64],
-    lead: u64,
-) -> Result<Option<Bits>, TantivyError> {
-    let infos: Vec<&TermInfo> = terms.iter().filter_map(|t| aux.reach.get(t)).collect();
-    let total: u64 = infos.iter().map(|i| u64::from(i.doc_freq)).sum();
-    if !narrows(total, lead, u64::from(reader.max_doc())) {
-        return Ok(None);
+pub(crate) fn cells(aux: &SegmentAux, max_doc: u32, terms: &[u64], lead: u64) -> Option<Bits> {
+    let lists: Vec<ReachDocs<'_>> = terms.iter().filter_map(|&t| aux.reach_docs(t)).collect();
+    let total: u64 = lists.iter().map(ReachDocs::len).sum();
+    if !narrows(total, lead, u64::from(max_doc)) {
+        return None;
     }
-    let inverted = reader.inverted_index(field)?;
-    let mut bits = Bits::empty(reader.max_doc());
-    for info in infos {
-        add_postings(&inverted, info, &mut bits)?;
+    let mut bits = Bits::empty(max_doc);
+    for docs in lists {
+        match docs {
+            ReachDocs::Run(a, b) => bits.insert_range(a, b),
+            ReachDocs::List(d) => bits.insert_all(d),
+        }
     }
-    Ok(Some(bits))
+    Some(bits)
 }
 
 #[cfg(test)]

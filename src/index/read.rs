@@ -216,7 +216,7 @@ impl WorkerIndex {
         sets.sort_by_key(|s| s.1);
         let lead = sets.first().map_or(u64::from(max_doc), |s| u64::from(s.1));
         let mut rest = sets.iter();
-        let mut set = match reach::cells(reader, self.fields.reach, aux, reach, lead)? {
+        let mut set = match reach::cells(aux, max_doc, reach, lead) {
             Some(cells) => cells,
             None => match rest.next() {
                 Some(first) => Bits::clone(&first.0),

@@ -24,14 +24,46 @@ const MAX_TERM_SETS: usize = 512;
 /// A required term of one segment as a dense set, with how many documents hold it.
 pub(crate) type TermSet = (Arc<Bits>, u32);
 
+/// Where a reach term's documents are.
+#[derive(Debug, Clone, Copy)]
+enum Docs {
+    /// The run of document ids `.0..1`.
+    Run(u32, u32),
+    /// The ids in `reach_docs[.0...1]`.
+    List(u32, u32),
+}
+
+/// A reach term's documents.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ReachDocs<'a> {
+    /// The run of document ids `.0..1`.
+    Run(u32, u32),
+    /// These ids.
+    List(&'a [u32]),
+}
+
+impl ReachDocs<'_> {
+    /// How many documents.
+    pub(crate) fn len(&self) -> u64 {
+        match self {
+            ReachDocs::Run(a, b) => u64::from(b - a),
+            ReachDocs::List(d) => d.len() as u64,
+        }
+    }
+}
+
 /// Retrieval's companion of one segment.
 pub(crate) struct SegmentAux {
     id: SegmentId,
     /// The roster slot of each document, by document id.
     pub(crate) slots: Vec<u32>,
-    /// Where the postings of each reach term of the segment are, by the term's u64 value: a query's disk
-    /// asks for hundreds of cells, most of them empty, and a hash probe answers each without the dictionary.
-    pub(crate) reach: HashMap<u64, TermInfo>,
+    /// The documents of each reach term of the segment, by the term's u64 value: a query's disk asks for
+    /// hundreds of cells, most of them empty, and a hash probe answers each without the dictionary; the
+    /// postings are decoded once here rather than at every query. In a bulk-built segment, stored by travel
+    /// band and then along H3's hierarchy, every reach term's documents are one run of ids.
+    reach: HashMap<u64, Docs>,
+    /// The documents of the reach terms that are not one run, term after term.
+    reach_docs: Vec<u32>,
     /// Dense sets of the required terms met so far (`None`: the segment has no such term).
     terms: Mutex<HashMap<Term, Option<TermSet>>>,
 }
@@ -44,17 +76,44 @@ impl SegmentAux {
             .collect();
         let inverted = reader.inverted_index(fields.reach)?;
         let mut reach = HashMap::new();
+        let mut reach_docs = Vec::new();
         let mut stream = inverted.terms().stream()?;
         while stream.advance() {
-            if let Ok(bytes) = <[u8; 8]>::try_from(stream.key()) {
-                reach.insert(u64::from_be_bytes(bytes), stream.value().clone());
+            let Ok(bytes) = <[u8; 8]>::try_from(stream.key()) else {
+                continue;
+            };
+            let start = reach_docs.len();
+            let mut block = inverted
+                .read_block_postings_from_terminfo(stream.value(), IndexRecordOption::Basic)?;
+            while !block.docs().is_empty() {
+                reach_docs.extend_from_slice(block.docs());
+                block.advance();
             }
+            let docs = &reach_docs[start..];
+            let (first, last) = (docs[0], docs[docs.len() - 1]);
+            let entry = if (last - first) as usize + 1 == docs.len() {
+                reach_docs.truncate(start);
+                Docs::Run(first, last + 1)
+            } else {
+                Docs::List(start as u32, reach_docs.len() as u32)
+            };
+            reach.insert(u64::from_be_bytes(bytes), entry);
         }
+        reach_docs.shrink_to_fit();
         Ok(Self {
             id: reader.segment_id(),
             slots,
             reach,
+            reach_docs,
             terms: Mutex::default(),
+        })
+    }
+
+    /// The documents of a reach term in this segment, if any home is in that cell.
+    pub(crate) fn reach_docs(&self, term: u64) -> Option<ReachDocs<'_>> {
+        self.reach.get(&term).map(|d| match *d {
+            Docs::Run(a, b) => ReachDocs::Run(a, b),
+            Docs::List(a, b) => ReachDocs::List(&self.reach_docs[a as usize..b as usize]),
         })
     }
 

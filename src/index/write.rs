@@ -99,10 +99,11 @@ impl WorkerIndex {
             .map(|(_, w)| w)
             .collect();
         drop(last);
-        // Neighbours in space get neighbouring slots and documents: the homes around a venue are then a few
-        // runs of document ids, so the set operations of retrieval touch a few runs of words and the cards it
-        // checks lie next to each other in memory.
-        kept.par_sort_by_cached_key(|w| cells::order_key(w.home));
+        // Workers are stored by travel band, then along H3's hierarchy: every reach term's documents are then
+        // one run of ids (a cell of a band holds a run of the finer cells under it), which retrieval adds to
+        // its set as a run of words, and neighbours in space get neighbouring slots, so the cards retrieval
+        // checks lie close together in memory.
+        kept.par_sort_by_cached_key(|w| cells::order_key(w.home, w.max_travel_km.km()));
         let mut writer: IndexWriter = index
             .writer_with_num_threads(BULK_THREADS, BULK_MEMORY)
             .map_err(internal)?;

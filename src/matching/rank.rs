@@ -130,21 +130,35 @@ const MIN_CHUNK: usize = 512;
 const SEQUENTIAL_MAX: usize = 2 * MIN_CHUNK;
 
 /// How far ahead the profile itself is fetched; its lists are fetched half as far ahead, once the profile
-/// that points to them has arrived.
-const PREFETCH_DISTANCE: usize = 8;
+/// that points to them has arrived, and the names in them a quarter as far ahead.
+const PREFETCH_DISTANCE: usize = 16;
 
-/// Asks the processor for the profile `PREFETCH_DISTANCE` candidates ahead of `i`, and for the skills,
-/// languages and availability windows of the one half as far ahead: the filters read all of these, and each
-/// sits in its own heap allocation. A hint only: it changes no result.
+/// Asks the processor for every line of the profile `PREFETCH_DISTANCE` candidates ahead of `i`, for the
+/// skills, languages, availability windows and blackouts of the one half as far ahead, and for the skill and
+/// language names of the one a quarter as far ahead: the filters read all of these, and each sits in its own
+/// heap allocation. A hint only: it changes no result.
 #[inline(always)]
 fn prefetch_ahead(candidates: &[Arc<Worker>], i: usize) {
     if let Some(w) = candidates.get(i + PREFETCH_DISTANCE) {
-        prefetch(Arc::as_ptr(w));
+        // Every line of the profile: the fields the filters read are spread over all of them.
+        let p = Arc::as_ptr(w).cast::<u8>();
+        for line in 0..std::mem::size_of::<Worker>().div_ceil(64) {
+            prefetch(p.wrapping_add(line * 64));
+        }
     }
     if let Some(w) = candidates.get(i + PREFETCH_DISTANCE / 2) {
         prefetch(w.skills.as_ptr());
         prefetch(w.languages.as_ptr());
         prefetch(w.availability.windows().as_ptr());
+        prefetch(w.blackouts.as_ptr());
+    }
+    if let Some(w) = candidates.get(i + PREFETCH_DISTANCE / 4) {
+        for s in &w.skills {
+            prefetch(s.name.as_str().as_ptr());
+        }
+        for l in &w.languages {
+            prefetch(l.as_str().as_ptr());
+        }
     }
 }
 
