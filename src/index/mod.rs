@@ -2,13 +2,16 @@
 //!
 //! Layout:
 //! - `schema.rs`: the tantivy fields of a worker document, and how a profile becomes one;
-//! - `cells.rs`: the H3 cells a home is indexed under and the cell disk a radius asks for;
-//! - `hours.rs`: the UTC hours of the week a worker may be available in (a mask kept in the roster) and the
-//!   hours a shift touches;
+//! - `cells.rs`: the H3 cells a home is indexed under, the cell disk a radius asks for, and the order a bulk
+//!   build stores workers in;
+//! - `hours.rs`: the UTC hours of the week a worker may be available in (a mask on its card) and the hours a
+//!   shift touches;
+//! - `card.rs`: what retrieval checks of each worker after the term sets, one cache line per slot;
+//! - `bits.rs`: dense sets of a segment's document ids, intersected word by word;
+//! - `segments.rs`: what retrieval keeps per segment (slots, reach terms' documents, term sets), made once;
 //! - `write.rs`: the write path (bulk build, upsert, remove), one commit per call;
-//! - `reach.rs`: the reach clause as a query that skips its cells when they would not narrow anything;
-//! - `read.rs`: the read path (candidate retrieval for matching, search for the API), with a collector that
-//!   reads fast fields only;
+//! - `reach.rs`: the union of the reach cells, made only when it narrows the required terms;
+//! - `read.rs`: the read path (candidate retrieval for matching, search for the API);
 //! - `tests.rs`: behaviour tests, including a brute-force haversine oracle.
 //!
 //! The profiles themselves live in a *roster* beside tantivy: a vector of `Arc<Worker>` (bio dropped) indexed
@@ -16,6 +19,9 @@
 //! profiles without fetching stored fields. The searcher and the roster are swapped together under one lock,
 //! so a query never pairs a document with the wrong profile: a document deleted by an update or a removal is
 //! no longer alive in the searcher that comes with the roster in which its slot changed hands.
+//!
+//! Beside each profile the roster keeps its card (`card.rs`), and beside each segment of the searcher its
+//! companion (`segments.rs`); both are swapped with the searcher and the roster.
 //!
 //! What changes every minute (bookings, hours, on-call, suspensions) does not live here; matching checks it.
 

@@ -129,10 +129,11 @@ fn must(clauses: &mut Vec<(Occur, Box<dyn Query>)>, term: Term) {
 }
 
 impl WorkerIndex {
-    /// The candidates for one role, sorted by worker id: a superset of the workers that pass the exact checks
-    /// on agency, skills, languages, certifications, distance (the query radius and each worker's own travel
-    /// limit) and rating floor, and, given a shift, of the workers whose weekly windows reach into every UTC hour
-    /// it touches. Exact availability, bookings and status are left to matching.
+    /// The candidates for one role, in index order (the same index gives the same order; ranking does not
+    /// depend on it): a superset of the workers that pass the exact checks on agency, skills, languages,
+    /// certifications, distance (the query radius and each worker's own travel limit) and rating floor, and,
+    /// given a shift, of the workers whose weekly windows reach into every UTC hour it touches. Exact
+    /// availability, bookings and status are left to matching.
     pub fn retrieve(&self, q: &RetrievalQuery) -> Vec<Arc<Worker>> {
         let st = self.read_state();
         let slots = if self.remember.load(std::sync::atomic::Ordering::Relaxed) {
