@@ -165,10 +165,21 @@ fn retrieval_matches_brute_force_around(center: LatLon, radius_km: f64, seed: u6
         })
         .map(|w| w.id.get())
         .collect();
+    assert!(!expected.is_empty());
+    // A bulk build (one segment, each reach term's documents a run) and the same workers written in three
+    // batches (three segments, the documents as lists) find the same workers.
+    let upserted = WorkerIndex::new();
+    for batch in workers.chunks(1000) {
+        upserted.upsert_many(batch.to_vec()).unwrap();
+    }
     let idx = WorkerIndex::bulk_build(workers).unwrap();
     let found = ids(&idx.retrieve(&query(center, radius_km)));
-    assert!(!expected.is_empty());
     assert_eq!(found, expected, "around {center:?} within {radius_km} km");
+    let found = ids(&upserted.retrieve(&query(center, radius_km)));
+    assert_eq!(
+        found, expected,
+        "upserted, around {center:?} within {radius_km} km"
+    );
 }
 
 #[test]
