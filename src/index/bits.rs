@@ -38,7 +38,7 @@ impl Bits {
 
     /// Adds a document (which must be below `max_doc`) to a set being built: one made by [`Bits::empty`]
     /// and only added to since.
-    #[cfg(test)]
+    #[inline]
     pub(crate) fn insert(&mut self, doc: u32) {
         let i = (doc / 64) as usize;
         self.words[i] |= 1 << (doc % 64);

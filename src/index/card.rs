@@ -109,6 +109,11 @@ impl CardCheck {
         }
     }
 
+    /// The hours of the week the shift touches, if a shift was given.
+    pub(crate) fn hours(&self) -> Option<&hours::Slots> {
+        self.hours.as_ref()
+    }
+
     /// Whether the card may pass matching's exact checks: hours, rating floor, and a home within both the
     /// radius and the worker's own travel limit (see the module doc).
     #[inline]

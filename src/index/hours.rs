@@ -52,6 +52,18 @@ impl Slots {
         self.0[h / 64] & (1 << (h % 64)) != 0
     }
 
+    /// Calls `f` with every slot of the set, in order.
+    #[inline]
+    pub(crate) fn for_each(&self, mut f: impl FnMut(usize)) {
+        for (i, &w) in self.0.iter().enumerate() {
+            let mut w = w;
+            while w != 0 {
+                f(i * 64 + w.trailing_zeros() as usize);
+                w &= w - 1;
+            }
+        }
+    }
+
     /// Whether every slot of `other` is in this set.
     pub(crate) fn contains(&self, other: &Slots) -> bool {
         self.0.iter().zip(other.0.iter()).all(|(a, b)| b & !a == 0)

@@ -227,8 +227,12 @@ impl WorkerIndex {
         for s in rest {
             set.and(&s.0);
         }
-        let alive = reader.alive_bitset();
         let cards = &st.roster.cards;
+        if let Some(need) = check.hours() {
+            let by_hour = aux.hour_sets(cards);
+            need.for_each(|h| set.and(&by_hour[h]));
+        }
+        let alive = reader.alive_bitset();
         // The documents first, then their cards, each asked for a few documents ahead: the cards of a
         // skill's holders are scattered lines of memory, and waiting for each in turn would cost most of the
         // time.

@@ -7,7 +7,7 @@
 //! segment reader of the current searcher.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tantivy::index::SegmentId;
 use tantivy::postings::TermInfo;
@@ -15,6 +15,8 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::{InvertedIndexReader, Searcher, SegmentReader, Term};
 
 use super::bits::Bits;
+use super::card::Card;
+use super::hours;
 use super::schema::Fields;
 
 /// How many dense term sets a segment keeps before it starts over (a few skills at a few levels, languages
@@ -66,6 +68,10 @@ pub(crate) struct SegmentAux {
     reach_docs: Vec<u32>,
     /// Dense sets of the required terms met so far (`None`: the segment has no such term).
     terms: Mutex<HashMap<Term, Option<TermSet>>>,
+    /// For each UTC hour of the week, the documents whose worker may be available in it (from the cards,
+    /// see `hours.rs`), made at the first query that needs them: a shift's hours are intersected like terms,
+    /// so the workers who cannot be available never reach the card check.
+    hours: OnceLock<Vec<Bits>>,
 }
 
 impl SegmentAux {
@@ -106,6 +112,7 @@ impl SegmentAux {
             reach,
             reach_docs,
             terms: Mutex::default(),
+            hours: OnceLock::new(),
         })
     }
 
@@ -114,6 +121,22 @@ impl SegmentAux {
         self.reach.get(&term).map(|d| match *d {
             Docs::Run(a, b) => ReachDocs::Run(a, b),
             Docs::List(a, b) => ReachDocs::List(&self.reach_docs[a as usize..b as usize]),
+        })
+    }
+
+    /// The sets of documents by hour of the week, made from the cards of the documents' slots on first use.
+    /// A live document's hours never change (a profile write that changes availability makes a new document),
+    /// so the sets stay right for as long as the segment lives; a deleted document's bits do not matter.
+    pub(crate) fn hour_sets(&self, cards: &[Card]) -> &[Bits] {
+        self.hours.get_or_init(|| {
+            let max_doc = self.slots.len() as u32;
+            let mut sets = vec![Bits::empty(max_doc); hours::SLOTS];
+            for (doc, &slot) in self.slots.iter().enumerate() {
+                if let Some(card) = cards.get(slot as usize) {
+                    card.hours.for_each(|h| sets[h].insert(doc as u32));
+                }
+            }
+            sets
         })
     }
 

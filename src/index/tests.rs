@@ -432,6 +432,15 @@ fn retrieval_with_a_shift_keeps_every_worker_available_for_it() {
         })
         .collect();
     let idx = WorkerIndex::bulk_build(workers.clone()).unwrap();
+    // The same workers written in batches, then a quarter of them written again (their first documents
+    // deleted): the hour sets of every segment agree with the bulk build.
+    let upserted = WorkerIndex::new();
+    for batch in workers.chunks(150) {
+        upserted.upsert_many(batch.to_vec()).unwrap();
+    }
+    upserted
+        .upsert_many(workers.iter().step_by(4).cloned().collect())
+        .unwrap();
     // Monday 2026-10-19; Berlin's clocks go back on Sunday 25 October at 01:00 UTC.
     let monday = crate::domain::time::parse_instant("2026-10-19T00:00:00Z").unwrap();
     let mut checked = 0;
@@ -445,6 +454,7 @@ fn retrieval_with_a_shift_keeps_every_worker_available_for_it() {
         let mut q = query(at(52.52, 13.40), 10.0);
         q.shift = Some(s);
         let found = ids(&idx.retrieve(&q));
+        assert_eq!(ids(&upserted.retrieve(&q)), found, "{s:?}");
         let available: Vec<u64> = workers
             .iter()
             .filter(|w| w.availability.covers(&s))

@@ -130,7 +130,15 @@ impl WorkerIndex {
         for (slot, w) in kept.into_iter().enumerate() {
             roster.put(slot as u32, lean(w));
         }
-        Self::assemble(index, fields, roster)
+        let built = Self::assemble(index, fields, roster)?;
+        {
+            // The hour sets of the big segment are made now rather than by the first query.
+            let st = built.read_state();
+            for aux in &st.segments {
+                aux.hour_sets(&st.roster.cards);
+            }
+        }
+        Ok(built)
     }
 
     /// Opens the reader and the long-lived writer over a committed index and its roster.
