@@ -4,11 +4,77 @@ use std::fmt;
 
 use crate::error::FieldError;
 
+/// The text of a term: inline up to [`TermText::INLINE`] bytes (every common skill, language and
+/// certification), on the heap beyond. Matching compares the names of every candidate's skills and languages;
+/// inline, they sit in the list that holds them instead of one heap allocation each.
+#[derive(Clone)]
+enum TermText {
+    Inline([u8; TermText::INLINE], u8),
+    Heap(Box<str>),
+}
+
+impl TermText {
+    const INLINE: usize = 22;
+
+    fn new(s: &str) -> Self {
+        if s.len() <= Self::INLINE {
+            let mut bytes = [0; Self::INLINE];
+            bytes[..s.len()].copy_from_slice(s.as_bytes());
+            TermText::Inline(bytes, s.len() as u8)
+        } else {
+            TermText::Heap(s.into())
+        }
+    }
+
+    #[inline]
+    fn as_str(&self) -> &str {
+        match self {
+            // SAFETY: the bytes were copied from a `&str` of exactly `len` bytes, so they are valid UTF-8.
+            TermText::Inline(bytes, len) => unsafe {
+                std::str::from_utf8_unchecked(&bytes[..*len as usize])
+            },
+            TermText::Heap(s) => s,
+        }
+    }
+}
+
+impl PartialEq for TermText {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for TermText {}
+
+impl PartialOrd for TermText {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for TermText {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl std::hash::Hash for TermText {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
+    }
+}
+
+impl fmt::Debug for TermText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
 macro_rules! term_type {
     ($(#[$doc:meta])* $name:ident, $what:literal, $max:literal) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub struct $name(Box<str>);
+        pub struct $name(TermText);
 
         impl $name {
             /// Normalises (trim, lower case) and checks: 1 to the maximum length of `a-z`, `0-9`, `_` and `-`,
@@ -20,7 +86,7 @@ macro_rules! term_type {
                     && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
                     && s.as_bytes()[0].is_ascii_alphanumeric();
                 if ok {
-                    Ok(Self(s.into_boxed_str()))
+                    Ok(Self(TermText::new(&s)))
                 } else {
                     Err(FieldError::new(
                         "",
@@ -31,13 +97,13 @@ macro_rules! term_type {
 
             /// The normalised text.
             pub fn as_str(&self) -> &str {
-                &self.0
+                self.0.as_str()
             }
         }
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
+                f.write_str(self.0.as_str())
             }
         }
     };
@@ -158,6 +224,41 @@ pub fn parse_terms<T: Ord>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Names kept inline and names on the heap read back, compare, sort and hash as their text.
+    #[test]
+    fn term_text_behaves_as_its_string_inline_or_not() {
+        const _: () = assert!(std::mem::size_of::<TermText>() == 24);
+        let names = [
+            "a",
+            "promoter",
+            "abcdefghijklmnopqrstuv",  // 22 bytes: the longest inline
+            "abcdefghijklmnopqrstuvw", // 23 bytes: on the heap
+            "abcdefghijklmnopqrstuva",
+            "zz_equipment",
+            "forklift-class-b-certified-operator",
+        ];
+        let mut texts: Vec<SkillName> = names.iter().map(|n| SkillName::new(n).unwrap()).collect();
+        for (t, n) in texts.iter().zip(names) {
+            assert_eq!(t.as_str(), n);
+            assert_eq!(t.to_string(), n);
+            assert_eq!(format!("{t:?}"), format!("SkillName({n:?})"));
+        }
+        texts.sort();
+        let mut sorted = names.to_vec();
+        sorted.sort();
+        assert_eq!(
+            texts.iter().map(SkillName::as_str).collect::<Vec<_>>(),
+            sorted
+        );
+        let set: std::collections::HashSet<SkillName> = texts.iter().cloned().collect();
+        assert!(set.contains(&SkillName::new("abcdefghijklmnopqrstuvw").unwrap()));
+        assert!(!set.contains(&SkillName::new("abcdefghijklmnopqrstu").unwrap()));
+        assert_ne!(
+            SkillName::new("abcdefghijklmnopqrstuv").unwrap(),
+            SkillName::new("abcdefghijklmnopqrstuvw").unwrap()
+        );
+    }
 
     #[test]
     fn terms_are_normalised_and_checked() {

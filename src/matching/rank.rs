@@ -130,13 +130,12 @@ const MIN_CHUNK: usize = 512;
 const SEQUENTIAL_MAX: usize = 2 * MIN_CHUNK;
 
 /// How far ahead the profile itself is fetched; its lists are fetched half as far ahead, once the profile
-/// that points to them has arrived, and the names in them a quarter as far ahead.
+/// that points to them has arrived (the names in them are inline, see `domain::terms`).
 const PREFETCH_DISTANCE: usize = 16;
 
-/// Asks the processor for every line of the profile `PREFETCH_DISTANCE` candidates ahead of `i`, for the
-/// skills, languages, availability windows and blackouts of the one half as far ahead, and for the skill and
-/// language names of the one a quarter as far ahead: the filters read all of these, and each sits in its own
-/// heap allocation. A hint only: it changes no result.
+/// Asks the processor for every line of the profile `PREFETCH_DISTANCE` candidates ahead of `i`, and for the
+/// skills, languages, availability windows and blackouts of the one half as far ahead: the filters read all
+/// of these, and each sits in its own heap allocation. A hint only: it changes no result.
 #[inline(always)]
 fn prefetch_ahead(candidates: &[Arc<Worker>], i: usize) {
     if let Some(w) = candidates.get(i + PREFETCH_DISTANCE) {
@@ -151,14 +150,6 @@ fn prefetch_ahead(candidates: &[Arc<Worker>], i: usize) {
         prefetch(w.languages.as_ptr());
         prefetch(w.availability.windows().as_ptr());
         prefetch(w.blackouts.as_ptr());
-    }
-    if let Some(w) = candidates.get(i + PREFETCH_DISTANCE / 4) {
-        for s in &w.skills {
-            prefetch(s.name.as_str().as_ptr());
-        }
-        for l in &w.languages {
-            prefetch(l.as_str().as_ptr());
-        }
     }
 }
 
