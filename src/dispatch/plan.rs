@@ -33,17 +33,12 @@ pub fn quota_met_by(q: &Quota, w: &Worker) -> bool {
 
 /// Retrieves and ranks the candidates of `ctx.role`: the best `limit`, with the exclusion counts.
 pub fn candidates(index: &WorkerIndex, ctx: &MatchContext<'_>, limit: usize) -> Ranking {
-    let pool = retrieve(index, ctx);
-    rank(ctx, &pool, limit)
-}
-
-fn retrieve(index: &WorkerIndex, ctx: &MatchContext<'_>) -> Vec<Arc<Worker>> {
     let order_limit = ctx.order.max_travel_km.map_or(f64::INFINITY, |t| t.km());
     let radius_km = order_limit.min(index.max_travel_km());
     if radius_km <= 0.0 {
-        return Vec::new();
+        return rank::<Arc<Worker>>(ctx, &[], limit);
     }
-    index.retrieve(&RetrievalQuery {
+    let query = RetrievalQuery {
         agency: ctx.order.agency,
         center: ctx.order.venue.location,
         radius_km,
@@ -52,7 +47,9 @@ fn retrieve(index: &WorkerIndex, ctx: &MatchContext<'_>) -> Vec<Arc<Worker>> {
         certifications: ctx.role.certifications.clone(),
         min_rating: None,
         shift: Some(ctx.order.shift),
-    })
+    };
+    // The profiles are borrowed from the index while they are ranked (see `WorkerIndex::with_retrieved`).
+    index.with_retrieved(&query, |pool| rank(ctx, pool, limit))
 }
 
 /// The candidates considered for one role of a crew.
@@ -118,7 +115,7 @@ pub fn plan_crew(
             now,
             exclude,
         };
-        let all = rank(&ctx, &retrieve(index, &ctx), usize::MAX);
+        let all = candidates(index, &ctx, usize::MAX);
         let mut considered: Vec<Scored> = all.ranked.iter().take(n as usize).cloned().collect();
         if let Some(q) = role.quotas.first() {
             let chosen: HashSet<WorkerId> = considered.iter().map(|s| s.worker.id).collect();

@@ -16,7 +16,7 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
 
 use super::bits::Bits;
-use super::card::CardCheck;
+use super::card::{Card, CardCheck};
 use super::segments::{SegmentAux, TermSet};
 use super::{RetrievalQuery, SearchQuery, State, WorkerIndex, cells, hours, reach, schema};
 use crate::domain::{LatLon, Worker, WorkerId};
@@ -121,92 +121,30 @@ impl SegmentCollector for SegmentCandidates {
     }
 }
 
-fn must(clauses: &mut Vec<(Occur, Box<dyn Query>)>, term: Term) {
-    clauses.push((
-        Occur::Must,
-        Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
-    ));
+/// What one retrieval asks of every segment.
+struct Plan {
+    /// The required terms (agency, skills at their level, languages, certifications).
+    terms: Vec<Term>,
+    /// The reach terms of the venue and radius.
+    reach: Arc<[u64]>,
+    /// The checks on each remaining document's card.
+    check: CardCheck,
 }
 
-impl WorkerIndex {
-    /// The candidates for one role, in index order (the same index gives the same order; ranking does not
-    /// depend on it): a superset of the workers that pass the exact checks on agency, skills, languages,
-    /// certifications, distance (the query radius and each worker's own travel limit) and rating floor, and,
-    /// given a shift, of the workers whose weekly windows reach into every UTC hour it touches. Exact
-    /// availability, bookings and status are left to matching.
-    pub fn retrieve(&self, q: &RetrievalQuery) -> Vec<Arc<Worker>> {
-        let st = self.read_state();
-        let slots = if self.remember.load(std::sync::atomic::Ordering::Relaxed) {
-            // Floats print exactly in Debug form, so equal keys mean equal queries.
-            let key = format!("{}|{q:?}", st.generation);
-            self.retrievals
-                .get_with(key, || Arc::new(self.retrieve_slots(&st, q)))
-        } else {
-            Arc::new(self.retrieve_slots(&st, q))
-        };
-        slots
-            .iter()
-            .filter_map(|s| st.roster.slots.get(*s as usize).cloned().flatten())
-            .collect()
-    }
-
-    /// Turns the memory of retrievals on or off (and forgets what it held): benchmarks of one role query
-    /// measure the cold path, which every new order and every profile write goes through.
-    pub fn remember_retrievals(&self, on: bool) {
-        self.remember
-            .store(on, std::sync::atomic::Ordering::Relaxed);
-        self.retrievals.invalidate_all();
-    }
-
-    fn retrieve_slots(&self, st: &State, q: &RetrievalQuery) -> Vec<u32> {
-        let f = &self.fields;
-        let mut terms = vec![Term::from_field_u64(f.agency, q.agency.get())];
-        for s in &q.skills {
-            let t = schema::skill_term(&s.name, s.min_level.get());
-            terms.push(Term::from_field_text(f.skill, &t));
-        }
-        for l in &q.languages {
-            terms.push(Term::from_field_text(f.language, l.as_str()));
-        }
-        for c in &q.certifications {
-            terms.push(Term::from_field_text(f.certification, c.as_str()));
-        }
-        let reach = self.reach_terms(q.center, q.radius_km);
-        let check = CardCheck::new(
-            q.center,
-            q.radius_km,
-            q.min_rating,
-            q.shift.as_ref().map(hours::shift_slots),
-        );
-        let mut found = Vec::new();
-        for (reader, aux) in st.searcher.segment_readers().iter().zip(&st.segments) {
-            if let Err(e) =
-                self.retrieve_segment(st, reader, aux, &terms, &reach, &check, &mut found)
-            {
-                tracing::error!(error = %e, "worker index retrieval failed");
-                return Vec::new();
-            }
-        }
-        found
-    }
-
-    /// The candidates of one segment, as `(worker id, slot)`: the required terms' sets intersected word by
-    /// word (with the reach cells' union when it narrows them), then each remaining live document checked on
-    /// its card.
-    #[allow(clippy::too_many_arguments)]
-    fn retrieve_segment(
+impl Plan {
+    /// Adds the slots of one segment's candidates to `out`: the required terms' sets intersected word by
+    /// word (with the reach cells' union when it narrows them, and the shift's hour sets), then each
+    /// remaining live document checked on its card.
+    fn segment(
         &self,
-        st: &State,
         reader: &SegmentReader,
         aux: &SegmentAux,
-        terms: &[Term],
-        reach: &[u64],
-        check: &CardCheck,
+        cards: &[Card],
         out: &mut Vec<u32>,
     ) -> tantivy::Result<()> {
         let max_doc = reader.max_doc();
-        let mut sets: Vec<TermSet> = Vec::with_capacity(terms.len());
-        for t in terms {
+        let mut sets: Vec<TermSet> = Vec::with_capacity(self.terms.len());
+        for t in &self.terms {
             match aux.term_set(reader, t)? {
                 // A term every document holds (the agency of a single-agency node) narrows nothing.
                 Some(set) if set.1 >= max_doc => {}
@@ -217,7 +155,7 @@ impl WorkerIndex {
         sets.sort_by_key(|s| s.1);
         let lead = sets.first().map_or(u64::from(max_doc), |s| u64::from(s.1));
         let mut rest = sets.iter();
-        let mut set = match reach::cells(aux, max_doc, reach, lead) {
+        let mut set = match reach::cells(aux, max_doc, &self.reach, lead) {
             Some(cells) => cells,
             None => match rest.next() {
                 Some(first) => Bits::clone(&first.0),
@@ -227,8 +165,7 @@ impl WorkerIndex {
         for s in rest {
             set.and(&s.0);
         }
-        let cards = &st.roster.cards;
-        if let Some(need) = check.hours() {
+        if let Some(need) = self.check.hours() {
             let by_hour = aux.hour_sets(cards);
             need.for_each(|h| set.and(&by_hour[h]));
         }
@@ -249,12 +186,99 @@ impl WorkerIndex {
             }
             let slot = aux.slots[doc as usize];
             if let Some(card) = cards.get(slot as usize)
-                && check.passes(card)
+                && self.check.passes(card)
             {
                 out.push(slot);
             }
         }
         Ok(())
+    }
+}
+
+fn must(clauses: &mut Vec<(Occur, Box<dyn Query>)>, term: Term) {
+    clauses.push((
+        Occur::Must,
+        Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
+    ));
+}
+
+impl WorkerIndex {
+    /// The candidates for one role, in index order (the same index gives the same order; ranking does not
+    /// depend on it): a superset of the workers that pass the exact checks on agency, skills, languages,
+    /// certifications, distance (the query radius and each worker's own travel limit) and rating floor, and,
+    /// given a shift, of the workers whose weekly windows reach into every UTC hour it touches. Exact
+    /// availability, bookings and status are left to matching.
+    pub fn retrieve(&self, q: &RetrievalQuery) -> Vec<Arc<Worker>> {
+        let st = self.read_state();
+        self.slots_for(&st, q)
+            .iter()
+            .filter_map(|s| st.roster.slots.get(*s as usize).cloned().flatten())
+            .collect()
+    }
+
+    /// Calls `f` with the candidates [`Self::retrieve`] would return, borrowed from the roster: no profile is
+    /// touched before `f` reads it. Profile writes wait until `f` returns, so `f` must not write to this index.
+    pub fn with_retrieved<R>(&self, q: &RetrievalQuery, f: impl FnOnce(&[&Arc<Worker>]) -> R) -> R {
+        let st = self.read_state();
+        let slots = self.slots_for(&st, q);
+        let found: Vec<&Arc<Worker>> = slots
+            .iter()
+            .filter_map(|s| st.roster.slots.get(*s as usize).and_then(Option::as_ref))
+            .collect();
+        f(&found)
+    }
+
+    /// Turns the memory of retrievals on or off (and forgets what it held): benchmarks of one role query
+    /// measure the cold path, which every new order and every profile write goes through.
+    pub fn remember_retrievals(&self, on: bool) {
+        self.remember
+            .store(on, std::sync::atomic::Ordering::Relaxed);
+        self.retrievals.invalidate_all();
+    }
+
+    /// The slots of a query's candidates, from the memory of retrievals when it is on.
+    fn slots_for(&self, st: &State, q: &RetrievalQuery) -> Arc<Vec<u32>> {
+        if self.remember.load(std::sync::atomic::Ordering::Relaxed) {
+            // Floats print exactly in Debug form, so equal keys mean equal queries.
+            let key = format!("{}|{q:?}", st.generation);
+            self.retrievals
+                .get_with(key, || Arc::new(self.retrieve_slots(st, q)))
+        } else {
+            Arc::new(self.retrieve_slots(st, q))
+        }
+    }
+
+    fn retrieve_slots(&self, st: &State, q: &RetrievalQuery) -> Vec<u32> {
+        let f = &self.fields;
+        let mut terms = vec![Term::from_field_u64(f.agency, q.agency.get())];
+        for s in &q.skills {
+            let t = schema::skill_term(&s.name, s.min_level.get());
+            terms.push(Term::from_field_text(f.skill, &t));
+        }
+        for l in &q.languages {
+            terms.push(Term::from_field_text(f.language, l.as_str()));
+        }
+        for c in &q.certifications {
+            terms.push(Term::from_field_text(f.certification, c.as_str()));
+        }
+        let plan = Plan {
+            terms,
+            reach: self.reach_terms(q.center, q.radius_km),
+            check: CardCheck::new(
+                q.center,
+                q.radius_km,
+                q.min_rating,
+                q.shift.as_ref().map(hours::shift_slots),
+            ),
+        };
+        let mut found = Vec::new();
+        for (reader, aux) in st.searcher.segment_readers().iter().zip(&st.segments) {
+            if let Err(e) = plan.segment(reader, aux, &st.roster.cards, &mut found) {
+                tracing::error!(error = %e, "worker index retrieval failed");
+                return Vec::new();
+            }
+        }
+        found
     }
 
     /// The reach terms of a venue and radius, sorted, from a small cache: the same venues come back order

@@ -175,6 +175,15 @@ fn retrieval_matches_brute_force_around(center: LatLon, radius_km: f64, seed: u6
     let idx = WorkerIndex::bulk_build(workers).unwrap();
     let found = ids(&idx.retrieve(&query(center, radius_km)));
     assert_eq!(found, expected, "around {center:?} within {radius_km} km");
+    let borrowed = idx.with_retrieved(&query(center, radius_km), |pool| {
+        let mut ids: Vec<u64> = pool.iter().map(|w| w.id.get()).collect();
+        ids.sort_unstable();
+        ids
+    });
+    assert_eq!(
+        borrowed, expected,
+        "borrowed, around {center:?} within {radius_km} km"
+    );
     let found = ids(&upserted.retrieve(&query(center, radius_km)));
     assert_eq!(
         found, expected,

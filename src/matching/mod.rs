@@ -22,7 +22,7 @@ pub use features::Feature;
 pub use filters::{Reason, check};
 pub use live::{Booking, LiveState, OnCall, week_of};
 pub use policy::{Policy, Weights};
-pub use rank::{Explanation, MatchContext, Ranking, Scored, eligible, evaluate, rank};
+pub use rank::{Candidate, Explanation, MatchContext, Ranking, Scored, eligible, evaluate, rank};
 
 /// Shared test data: a Shanghai order on Saturday 2026-11-28 and an eligible worker to change per test.
 #[cfg(test)]
