@@ -46,25 +46,17 @@ impl Bits {
         self.hi = self.hi.max(i + 1);
     }
 
-    /// Adds every document of a slice to a set being built (see [`Bits::insert`]).
+    /// Adds every document of a sorted slice (a posting list) to a set being built (see [`Bits::insert`]).
     pub(crate) fn insert_all(&mut self, docs: &[u32]) {
         let (Some(&first), Some(&last)) = (docs.first(), docs.last()) else {
             return;
         };
+        debug_assert!(docs.is_sorted(), "a posting list is sorted");
         for &d in docs {
             self.words[(d / 64) as usize] |= 1 << (d % 64);
         }
-        // Postings come sorted, but a slice in any order is handled.
-        let (a, b) = (first.min(last) as usize / 64, first.max(last) as usize / 64);
-        let (lo, hi) = if docs.is_sorted() {
-            (a, b + 1)
-        } else {
-            let min = docs.iter().min().map_or(0, |&d| d as usize / 64);
-            let max = docs.iter().max().map_or(0, |&d| d as usize / 64);
-            (min, max + 1)
-        };
-        self.lo = self.lo.min(lo);
-        self.hi = self.hi.max(hi);
+        self.lo = self.lo.min(first as usize / 64);
+        self.hi = self.hi.max(last as usize / 64 + 1);
     }
 
     /// Adds the documents `from..to` to a set being built (see [`Bits::insert`]).
@@ -163,7 +155,7 @@ mod tests {
         let mut disjoint = Bits::empty(200);
         disjoint.insert(190);
         let mut early = Bits::empty(200);
-        early.insert_all(&[3, 1]);
+        early.insert_all(&[1, 3]);
         disjoint.and(&early);
         assert_eq!(docs(&disjoint), Vec::<u32>::new());
         let mut ranges = Bits::empty(200);

@@ -20,7 +20,7 @@ use super::hours;
 
 /// Slack on distance comparisons, in km (one millimetre): a worker exactly at the edge of a radius is kept
 /// whatever the rounding; keeping one a millimetre outside is harmless, since matching checks again.
-const EDGE_SLACK_KM: f64 = 1e-6;
+pub(crate) const EDGE_SLACK_KM: f64 = 1e-6;
 
 /// Slack on the rating floor, so an average equal to the floor is kept whatever the rounding.
 const RATING_SLACK: f32 = 1e-6;
@@ -53,7 +53,8 @@ pub(crate) struct Card {
     cos_lat: f64,
     /// The haversine term of the worker's own travel limit.
     travel: f64,
-    /// The UTC hours of the week the worker may be available in, at least partly (see `hours.rs`).
+    /// The UTC hours of the week the worker may be available in, at least partly (see `hours.rs`), from
+    /// which each segment makes its hour sets.
     pub(crate) hours: hours::Slots,
     /// Average rating, 0 when unrated.
     rating: f32,
@@ -86,18 +87,12 @@ pub(crate) struct CardCheck {
     radius: f64,
     /// A floor above 0 on the average rating; unrated (0) fails it.
     min_rating: Option<f32>,
-    /// The hours of the week the shift touches, every one of which the worker's hours must hold.
-    hours: Option<hours::Slots>,
 }
 
 impl CardCheck {
-    /// The checks for a venue and radius, an optional rating floor and the hours a shift touches.
-    pub(crate) fn new(
-        center: LatLon,
-        radius_km: f64,
-        min_rating: Option<f64>,
-        hours: Option<hours::Slots>,
-    ) -> Self {
+    /// The checks for a venue and radius and an optional rating floor. (The shift's hours are not checked
+    /// here: retrieval intersects them as hour sets, made from the cards, before any card is read.)
+    pub(crate) fn new(center: LatLon, radius_km: f64, min_rating: Option<f64>) -> Self {
         let lat = center.lat().to_radians();
         Self {
             lat,
@@ -105,24 +100,13 @@ impl CardCheck {
             cos_lat: lat.cos(),
             radius: limit_term(radius_km),
             min_rating: min_rating.filter(|&m| m > 0.0).map(|m| m as f32),
-            hours,
         }
     }
 
-    /// The hours of the week the shift touches, if a shift was given.
-    pub(crate) fn hours(&self) -> Option<&hours::Slots> {
-        self.hours.as_ref()
-    }
-
-    /// Whether the card may pass matching's exact checks: hours, rating floor, and a home within both the
+    /// Whether the card may pass matching's exact checks: rating floor, and a home within both the
     /// radius and the worker's own travel limit (see the module doc).
     #[inline]
     pub(crate) fn passes(&self, c: &Card) -> bool {
-        if let Some(need) = &self.hours
-            && !c.hours.contains(need)
-        {
-            return false;
-        }
         if let Some(min) = self.min_rating
             && c.rating < min - RATING_SLACK
         {
@@ -179,7 +163,7 @@ mod tests {
             let p = Haversine.destination(v, rng.random_range(0.0..360.0), dist * 1000.0);
             let home = LatLon::new(p.y(), p.x()).unwrap();
             let exact = venue.distance_km(home);
-            let kept = CardCheck::new(venue, radius, None, None).passes(&card_at(home, travel));
+            let kept = CardCheck::new(venue, radius, None).passes(&card_at(home, travel));
             if exact <= limit {
                 assert!(kept, "{venue:?} {home:?} {exact} <= {limit}");
             } else if exact > limit * 1.001 {
@@ -191,16 +175,13 @@ mod tests {
     }
 
     #[test]
-    fn hours_and_the_rating_floor_are_checked_on_the_card() {
+    fn the_rating_floor_is_checked_on_the_card() {
         let home = LatLon::new(31.23, 121.47).unwrap();
         let mut w = worker(1);
         w.home = home;
-        let mut need = hours::Slots::default();
-        need.insert(5);
         let card = Card::new(&w, hours::Slots::default());
-        assert!(CardCheck::new(home, 5.0, None, None).passes(&card));
-        assert!(!CardCheck::new(home, 5.0, None, Some(need)).passes(&card));
-        assert!(CardCheck::new(home, 5.0, Some(4.0), None).passes(&card));
-        assert!(!CardCheck::new(home, 5.0, Some(4.1), None).passes(&card));
+        assert!(CardCheck::new(home, 5.0, None).passes(&card));
+        assert!(CardCheck::new(home, 5.0, Some(4.0)).passes(&card));
+        assert!(!CardCheck::new(home, 5.0, Some(4.1)).passes(&card));
     }
 }

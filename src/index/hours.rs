@@ -1,9 +1,9 @@
 //! Hours of the week: which UTC hours a worker may be available in, and which ones a shift touches.
 //!
 //! The week is cut into 168 UTC hour slots, slot 0 being Monday 00:00–01:00 UTC. A worker's slots are every
-//! slot that one of the weekly windows overlaps at least partly, kept as a 168-bit mask beside the roster; a
-//! query keeps the workers whose mask holds every slot the shift touches (one mask test per candidate, instead
-//! of a dense posting list per hour in the intersection). Matching still checks availability exactly.
+//! slot that one of the weekly windows overlaps at least partly, kept as a 168-bit mask on the worker's card;
+//! from the cards each segment makes one set of documents per slot (`segments.rs`), and a query intersects
+//! the sets of every slot the shift touches. Matching still checks availability exactly.
 //!
 //! ## Why retrieval stays a superset of the exact check, across daylight-saving changes
 //!
@@ -42,7 +42,7 @@ const WEEK_S: i64 = 7 * DAY_S;
 pub(crate) struct Slots([u64; 3]);
 
 impl Slots {
-    pub(crate) fn insert(&mut self, h: usize) {
+    fn insert(&mut self, h: usize) {
         self.0[h / 64] |= 1 << (h % 64);
     }
 
@@ -65,6 +65,7 @@ impl Slots {
     }
 
     /// Whether every slot of `other` is in this set.
+    #[cfg(test)]
     pub(crate) fn contains(&self, other: &Slots) -> bool {
         self.0.iter().zip(other.0.iter()).all(|(a, b)| b & !a == 0)
     }

@@ -16,7 +16,7 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
 
 use super::bits::Bits;
-use super::card::{Card, CardCheck};
+use super::card::{Card, CardCheck, EDGE_SLACK_KM};
 use super::segments::{SegmentAux, TermSet};
 use super::{RetrievalQuery, SearchQuery, State, WorkerIndex, cells, hours, reach, schema};
 use crate::domain::{LatLon, Worker, WorkerId};
@@ -96,8 +96,8 @@ impl SegmentCandidates {
             let Ok(home) = LatLon::new(lat, lon) else {
                 return false;
             };
-            // The same haversine as matching, with a millimetre of slack for a home exactly at the edge.
-            if center.distance_km(home) > radius + 1e-6 {
+            // The same haversine as matching, with the same slack for a home exactly at the edge.
+            if center.distance_km(home) > radius + EDGE_SLACK_KM {
                 return false;
             }
         }
@@ -127,6 +127,8 @@ struct Plan {
     terms: Vec<Term>,
     /// The reach terms of the venue and radius.
     reach: Arc<[u64]>,
+    /// The hours of the week the shift touches, every one of which a worker's hours must hold.
+    hours: Option<hours::Slots>,
     /// The checks on each remaining document's card.
     check: CardCheck,
 }
@@ -165,7 +167,7 @@ impl Plan {
         for s in rest {
             set.and(&s.0);
         }
-        if let Some(need) = self.check.hours() {
+        if let Some(need) = &self.hours {
             let by_hour = aux.hour_sets(cards);
             need.for_each(|h| set.and(&by_hour[h]));
         }
@@ -209,11 +211,7 @@ impl WorkerIndex {
     /// given a shift, of the workers whose weekly windows reach into every UTC hour it touches. Exact
     /// availability, bookings and status are left to matching.
     pub fn retrieve(&self, q: &RetrievalQuery) -> Vec<Arc<Worker>> {
-        let st = self.read_state();
-        self.slots_for(&st, q)
-            .iter()
-            .filter_map(|s| st.roster.slots.get(*s as usize).cloned().flatten())
-            .collect()
+        self.with_retrieved(q, |pool| pool.iter().map(|w| Arc::clone(w)).collect())
     }
 
     /// Calls `f` with the candidates [`Self::retrieve`] would return, borrowed from the roster: no profile is
@@ -264,12 +262,8 @@ impl WorkerIndex {
         let plan = Plan {
             terms,
             reach: self.reach_terms(q.center, q.radius_km),
-            check: CardCheck::new(
-                q.center,
-                q.radius_km,
-                q.min_rating,
-                q.shift.as_ref().map(hours::shift_slots),
-            ),
+            hours: q.shift.as_ref().map(hours::shift_slots),
+            check: CardCheck::new(q.center, q.radius_km, q.min_rating),
         };
         let mut found = Vec::new();
         for (reader, aux) in st.searcher.segment_readers().iter().zip(&st.segments) {

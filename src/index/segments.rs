@@ -1,5 +1,6 @@
-//! What retrieval keeps beside each tantivy segment: the roster slot of every document, the posting
-//! addresses of the segment's reach terms, and the dense sets of the required terms queries ask for.
+//! What retrieval keeps beside each tantivy segment: the roster slot of every document, the documents of each
+//! reach term (a run of ids, or a list), the dense sets of the required terms queries ask for, and the dense
+//! sets of the documents by hour of the week.
 //!
 //! Segments are immutable, so all of it is made once per segment and reused by every searcher that holds the
 //! segment (kept by [`SegmentId`] across searchers); a profile write adds a small segment and pays only for it.
@@ -89,14 +90,13 @@ impl SegmentAux {
                 continue;
             };
             let start = reach_docs.len();
-            let mut block = inverted
-                .read_block_postings_from_terminfo(stream.value(), IndexRecordOption::Basic)?;
-            while !block.docs().is_empty() {
-                reach_docs.extend_from_slice(block.docs());
-                block.advance();
-            }
+            for_each_block(&inverted, stream.value(), |d| {
+                reach_docs.extend_from_slice(d)
+            })?;
             let docs = &reach_docs[start..];
-            let (first, last) = (docs[0], docs[docs.len() - 1]);
+            let (Some(&first), Some(&last)) = (docs.first(), docs.last()) else {
+                continue;
+            };
             let entry = if (last - first) as usize + 1 == docs.len() {
                 reach_docs.truncate(start);
                 Docs::Run(first, last + 1)
@@ -160,7 +160,7 @@ impl SegmentAux {
         let made = match inverted.get_term_info(term)? {
             Some(info) => {
                 let mut bits = Bits::empty(reader.max_doc());
-                add_postings(&inverted, &info, &mut bits)?;
+                for_each_block(&inverted, &info, |d| bits.insert_all(d))?;
                 Some((Arc::new(bits), info.doc_freq))
             }
             None => None,
@@ -174,21 +174,18 @@ impl SegmentAux {
     }
 }
 
-/// Adds the documents of one term's postings to a set.
-pub(crate) fn add_postings(
+/// Calls `f` with each block of one term's postings, in document order.
+fn for_each_block(
     inverted: &InvertedIndexReader,
     info: &TermInfo,
-    bits: &mut Bits,
+    mut f: impl FnMut(&[u32]),
 ) -> std::io::Result<()> {
     let mut block = inverted.read_block_postings_from_terminfo(info, IndexRecordOption::Basic)?;
-    loop {
-        let docs = block.docs();
-        if docs.is_empty() {
-            return Ok(());
-        }
-        bits.insert_all(docs);
+    while !block.docs().is_empty() {
+        f(block.docs());
         block.advance();
     }
+    Ok(())
 }
 
 /// The companions of a searcher's segments, in the searcher's segment order: those of segments `previous`

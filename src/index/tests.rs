@@ -472,6 +472,15 @@ fn retrieval_with_a_shift_keeps_every_worker_available_for_it() {
         for id in &available {
             assert!(found.contains(id), "worker {id} available for {s:?}");
         }
+        // And exactly those whose hours of the week hold every hour the shift touches: the hour sets let
+        // nobody else through.
+        let need = super::hours::shift_slots(&s);
+        let by_hours: Vec<u64> = workers
+            .iter()
+            .filter(|w| super::hours::worker_slots(&w.availability).contains(&need))
+            .map(|w| w.id.get())
+            .collect();
+        assert_eq!(found, by_hours, "{s:?}");
         checked += available.len();
         assert!(found.len() < workers.len(), "the shift narrows nothing");
     }

@@ -13,12 +13,12 @@ use super::{
 };
 use crate::domain::{Worker, WorkerId};
 
-/// Memory for the indexing threads of a bulk build, shared between them: large enough for a million workers
-/// to end up in one segment per thread.
+/// Memory for the indexing thread of a bulk build: large enough for a million workers to end up in one segment.
 const BULK_MEMORY: usize = 1_200_000_000;
-/// Indexing threads of a bulk build.
+/// Indexing threads of a bulk build: one, so the whole build is one segment in slot order (each reach term's
+/// documents one run, one set of per-segment work per query); the documents themselves are made in parallel.
 const BULK_THREADS: usize = 1;
-/// Documents made at once in a bulk build before they are handed to the indexing threads.
+/// Documents made at once in a bulk build before they are handed to the indexing thread.
 const BULK_BATCH: usize = 16_384;
 /// Memory of the long-lived writer that takes upserts (small batches).
 const UPSERT_MEMORY: usize = 40_000_000;
@@ -108,8 +108,8 @@ impl WorkerIndex {
             .writer_with_num_threads(BULK_THREADS, BULK_MEMORY)
             .map_err(internal)?;
         writer.set_merge_policy(Box::new(NoMergePolicy));
-        // Documents are made in parallel a batch at a time and handed to the indexing threads in slot order,
-        // so each segment holds its documents in that order.
+        // Documents are made in parallel a batch at a time and handed to the indexing thread in slot order, so
+        // the segment holds its documents in that order.
         for (b, batch) in kept.chunks(BULK_BATCH).enumerate() {
             let docs: Vec<_> = batch
                 .par_iter()
