@@ -2,7 +2,7 @@
 //!
 //! The layout follows the architecture in the README: a pure core (`domain`, `index`, `matching`, `assign`)
 //! that takes `now` as an argument and does no I/O; the `engine` that ties it to the `store`; and the edges
-//! (`http`, `clock`, `telemetry`, the CLI in `main.rs`).
+//! (`wire`, `http`, `clock`, `telemetry`, the CLI in `main.rs`).
 #![warn(missing_docs)]
 
 pub mod app;
@@ -19,5 +19,6 @@ pub mod matching;
 pub mod sim;
 pub mod store;
 pub mod telemetry;
+pub mod wire;
 
 pub use error::{Error, Result};

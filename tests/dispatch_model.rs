@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use crewcall::clock::{Clock, ManualClock};
 use crewcall::domain::{AgencyId, OfferId, WorkerId};
 use crewcall::engine::{Actor, Engine, EngineConfig};
-use crewcall::http::dto::order::OrderBody;
+use crewcall::wire::order::OrderBody;
 use crewcall::store::Store;
 
 const REST_GAP_MS: i64 = 8 * 3600 * 1000;

@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 
 use crate::dispatch::{candidates, plan_crew};
 use crate::domain::{AgencyId, OrderId, WorkerId};
-use crate::http::dto::order::OrderBody;
-use crate::http::dto::worker::{parse_line, parse_worker};
+use crate::wire::order::OrderBody;
+use crate::wire::worker::{parse_line, parse_worker};
 use crate::index::WorkerIndex;
 use crate::matching::{Feature, LiveState, MatchContext, Policy};
 
@@ -45,7 +45,7 @@ pub fn run(args: &RankArgs) -> Result<String, Box<dyn std::error::Error>> {
     let raw = std::fs::read_to_string(&args.order)
         .map_err(|e| format!("cannot read {}: {e}", args.order))?;
     let body: OrderBody =
-        crate::http::json::parse(raw.as_bytes()).map_err(|e| format!("{}: {e:?}", args.order))?;
+        crate::wire::parse(raw.as_bytes()).map_err(|e| format!("{}: {e:?}", args.order))?;
     let order = body
         .parse(OrderId::new(1), agency)
         .map_err(|e| format!("{}: {e:?}", args.order))?;

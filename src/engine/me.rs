@@ -8,7 +8,7 @@ use super::orders::{OrderState, state_from_row};
 use super::{Engine, ms};
 use crate::domain::{AgencyId, Interval, LatLon, Worker, WorkerId};
 use crate::error::{Error, FieldError};
-use crate::http::dto::worker::{WindowBody, WorkerBody, parse_worker};
+use crate::wire::worker::{WindowBody, WorkerBody, parse_worker};
 use crate::matching::OnCall;
 use crate::store::{self, orders::AssignmentRow, orders::OfferRow};
 
@@ -77,7 +77,7 @@ impl Engine {
         agency: AgencyId,
         worker: WorkerId,
         availability: Vec<WindowBody>,
-        blackouts: Vec<crate::http::dto::Period>,
+        blackouts: Vec<crate::wire::Period>,
     ) -> crate::Result<Worker> {
         let _guard = self.write_lock().await;
         let now = ms(self.now());

@@ -10,7 +10,7 @@ use super::{Engine, ms};
 use crate::dispatch::{candidates, plan_crew, standby};
 use crate::domain::{AgencyId, DispatchMode, Order, OrderId, Role, StandbySpec, Worker, WorkerId};
 use crate::error::{Error, FieldError};
-use crate::http::dto::order::OrderBody;
+use crate::wire::order::OrderBody;
 use crate::matching::{Booking, LiveState, MatchContext, Ranking};
 use crate::store::{self, Tx, orders::AssignmentRow, orders::OfferRow, orders::OrderRow};
 

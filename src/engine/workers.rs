@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::{Engine, ms, tokens};
 use crate::domain::{AgencyId, Worker, WorkerId, WorkerStatus};
 use crate::error::{Error, FieldError};
-use crate::http::dto::worker::{WorkerBody, parse_worker};
+use crate::wire::worker::{WorkerBody, parse_worker};
 use crate::index::SearchQuery;
 use crate::store;
 
@@ -256,7 +256,7 @@ impl Engine {
             if line.is_empty() {
                 continue;
             }
-            match crate::http::dto::worker::parse_line(line) {
+            match crate::wire::worker::parse_line(line) {
                 Ok(b) => batch.push((i + 1, b)),
                 Err(e) => out.errors.push((i + 1, e)),
             }

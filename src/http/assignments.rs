@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::auth::{Agency, Caller};
-use super::dto::views::AssignmentView;
+use crate::wire::views::AssignmentView;
 use super::error::{ApiError, ApiResult};
 use super::json::Body;
 use super::pagination::{self, Page};

@@ -7,7 +7,6 @@ use axum::http::header;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
-use crate::error::FieldError;
 
 /// A JSON body deserialised into `T`.
 pub struct Body<T>(pub T);
@@ -49,35 +48,12 @@ where
     }
 }
 
-/// Parses JSON bytes into `T` with the API's error rules.
+/// Parses JSON bytes into `T` with the API's error rules (see [`crate::wire::parse`]).
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    match serde_path_to_error::deserialize::<_, T>(de) {
-        Ok(v) => Ok(v),
-        Err(e) => {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            use serde_json::error::Category;
-            match inner.classify() {
-                Category::Syntax | Category::Eof | Category::Io => Err(ApiError::Malformed(
-                    format!("the body is not valid JSON: {inner}"),
-                )),
-                Category::Data => {
-                    let field = if path == "." { String::new() } else { path };
-                    let message = strip_position(&inner.to_string());
-                    Err(ApiError::from(vec![FieldError::new(field, message)]))
-                }
-            }
-        }
-    }
-}
-
-/// serde_json appends " at line 1 column 42"; the field path says more.
-fn strip_position(msg: &str) -> String {
-    match msg.rfind(" at line ") {
-        Some(i) => msg[..i].to_string(),
-        None => msg.to_string(),
-    }
+    crate::wire::parse(bytes).map_err(|e| match e {
+        crate::wire::ParseError::Malformed(m) => ApiError::Malformed(m),
+        crate::wire::ParseError::Invalid(es) => ApiError::from(es),
+    })
 }
 
 #[cfg(test)]

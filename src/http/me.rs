@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::auth::Worker;
-use super::dto::Period;
-use super::dto::views::{AssignmentView, OfferView};
-use super::dto::worker::{WindowBody, WorkerView};
+use crate::wire::Period;
+use crate::wire::views::{AssignmentView, OfferView};
+use crate::wire::worker::{WindowBody, WorkerView};
 use super::error::{ApiError, ApiResult};
 use super::json::Body;
 use crate::domain::time::parse_instant;

@@ -3,7 +3,6 @@
 
 mod assignments;
 pub mod auth;
-pub mod dto;
 pub mod error;
 pub mod idempotency;
 pub mod json;

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::auth::Agency;
-use super::dto::order::OrderBody;
-use super::dto::views::OrderView;
+use crate::wire::order::OrderBody;
+use crate::wire::views::OrderView;
 use super::error::ApiResult;
 use super::json::Body;
 use super::pagination::{self, Page};

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::auth::Agency;
-use super::dto::worker::{WorkerBody, WorkerView};
+use crate::wire::worker::{WorkerBody, WorkerView};
 use super::error::{ApiError, ApiResult};
 use super::json::Body;
 use super::pagination::{self, Page};
@@ -106,14 +106,14 @@ async fn delete(
 pub struct WorkerPatch {
     external_ref: Option<String>,
     name: Option<String>,
-    home: Option<super::dto::Point>,
+    home: Option<crate::wire::Point>,
     max_travel_km: Option<f64>,
-    skills: Option<Vec<super::dto::worker::SkillBody>>,
+    skills: Option<Vec<crate::wire::worker::SkillBody>>,
     languages: Option<Vec<String>>,
     certifications: Option<Vec<String>>,
     timezone: Option<String>,
-    availability: Option<Vec<super::dto::worker::WindowBody>>,
-    blackouts: Option<Vec<super::dto::Period>>,
+    availability: Option<Vec<crate::wire::worker::WindowBody>>,
+    blackouts: Option<Vec<crate::wire::Period>>,
     max_hours_per_week: Option<f64>,
     bio: Option<String>,
     /// `active` or `suspended`.

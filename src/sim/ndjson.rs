@@ -163,8 +163,8 @@ mod tests {
 
     #[test]
     fn generated_lines_are_read_back_by_the_server_as_the_same_workers_and_orders() {
-        use crate::http::dto::order::OrderBody;
-        use crate::http::dto::worker::{parse_line, parse_worker};
+        use crate::wire::order::OrderBody;
+        use crate::wire::worker::{parse_line, parse_worker};
         let agency = AgencyId::new(1);
         let city = City::metropolis(3);
         let country = Country::germany();

@@ -265,15 +265,14 @@ pub fn parse_worker(
 
 /// Parses one NDJSON line of an import into a body, or says what is wrong with it (with the field path).
 pub fn parse_line(line: &str) -> Result<WorkerBody, String> {
-    match crate::http::json::parse::<WorkerBody>(line.as_bytes()) {
+    match super::parse::<WorkerBody>(line.as_bytes()) {
         Ok(b) => Ok(b),
-        Err(crate::http::error::ApiError::Lib(crate::Error::Invalid(es))) => Err(es
+        Err(super::ParseError::Invalid(es)) => Err(es
             .iter()
             .map(|e| e.to_string())
             .collect::<Vec<_>>()
             .join("; ")),
-        Err(crate::http::error::ApiError::Malformed(m)) => Err(m),
-        Err(other) => Err(format!("{other:?}")),
+        Err(super::ParseError::Malformed(m)) => Err(m),
     }
 }
 

@@ -1,0 +1,91 @@
+//! The JSON shapes of the API and their conversion to and from the domain. Core types never derive serde;
+//! these do. The importer and the CLI read the same shapes, so a line of `workers.ndjson` is exactly a
+//! `POST /v1/workers` body.
+
+pub mod order;
+pub mod views;
+pub mod worker;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::FieldError;
+
+/// Why a JSON document could not be read into a wire shape.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParseError {
+    /// Not JSON at all.
+    Malformed(String),
+    /// JSON of the wrong shape: the field path and what is wrong there.
+    Invalid(Vec<FieldError>),
+}
+
+/// Parses JSON bytes into `T`: a syntax error is `Malformed`; a wrong type, a missing or an unknown field is
+/// `Invalid` with the field's path (`roles[0].headcount`).
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ParseError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, T>(de) {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            use serde_json::error::Category;
+            match inner.classify() {
+                Category::Syntax | Category::Eof | Category::Io => Err(ParseError::Malformed(
+                    format!("the body is not valid JSON: {inner}"),
+                )),
+                Category::Data => {
+                    let field = if path == "." { String::new() } else { path };
+                    let message = strip_position(&inner.to_string());
+                    Err(ParseError::Invalid(vec![FieldError::new(field, message)]))
+                }
+            }
+        }
+    }
+}
+
+/// serde_json appends " at line 1 column 42"; the field path says more.
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+/// A point, `{"lat": .., "lon": ..}`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Point {
+    /// Latitude, WGS84 degrees.
+    pub lat: f64,
+    /// Longitude, WGS84 degrees.
+    pub lon: f64,
+}
+
+impl From<crate::domain::LatLon> for Point {
+    fn from(p: crate::domain::LatLon) -> Self {
+        Point {
+            lat: p.lat(),
+            lon: p.lon(),
+        }
+    }
+}
+
+/// A period of two instants with offsets.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Period {
+    /// RFC 3339 with an offset.
+    pub start: String,
+    /// RFC 3339 with an offset.
+    pub end: String,
+}
+
+impl From<&crate::domain::Interval> for Period {
+    fn from(iv: &crate::domain::Interval) -> Self {
+        Period {
+            start: crate::domain::time::format_instant(iv.start()),
+            end: crate::domain::time::format_instant(iv.end()),
+        }
+    }
+}
