@@ -38,6 +38,10 @@ pub struct Config {
     pub rest_gap: Option<chrono::Duration>,
     /// When repeated no-shows suspend a worker.
     pub no_show_policy: crate::engine::NoShowPolicy,
+    /// How often each node polls the log for other nodes' events, besides PostgreSQL's notifications (the
+    /// safety net for a lost notification; on SQLite it only matters for a `crewcall import` run beside the
+    /// server).
+    pub log_poll: std::time::Duration,
 }
 
 /// A built server, bound but not yet serving.
@@ -46,6 +50,10 @@ pub struct Application {
     state: AppState,
     /// An admin token generated at first start, to print once.
     pub generated_admin_token: Option<String>,
+    /// Where the log is tailed from.
+    database_url: String,
+    /// How often the log is polled besides notifications.
+    log_poll: std::time::Duration,
 }
 
 impl Application {
@@ -82,6 +90,8 @@ impl Application {
             listener,
             state: AppState::new(started.engine),
             generated_admin_token: started.generated_admin_token,
+            database_url: config.database_url.clone(),
+            log_poll: config.log_poll,
         })
     }
 
@@ -103,6 +113,7 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let engine = self.state.engine.clone();
+        crate::engine::spawn_tailer(engine.clone(), self.database_url.clone(), self.log_poll);
         if !engine.clock().is_manual() {
             // With the system clock, timers are fired by a ticker; with the manual clock, by moving it.
             tokio::spawn(async move {

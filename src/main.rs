@@ -57,6 +57,9 @@ enum Command {
         /// Shifts completed after a no-show that wipe one strike.
         #[arg(long, env = "CREWCALL_CLEAN_SHIFTS_PER_STRIKE", default_value_t = 5)]
         clean_shifts_per_strike: usize,
+        /// How often the log is polled for other nodes' events besides PostgreSQL's notifications, in ms.
+        #[arg(long, env = "CREWCALL_LOG_POLL_MS", default_value_t = 2000)]
+        log_poll_ms: u64,
     },
     /// Ranks the candidates of an order over a file of workers and prints the explained top and the crew.
     Rank {
@@ -151,6 +154,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             suspend_after_no_shows,
             strike_window_days,
             clean_shifts_per_strike,
+            log_poll_ms,
         } => {
             if !(rest_gap_hours.is_finite() && (0.0..=48.0).contains(&rest_gap_hours)) {
                 return Err("--rest-gap-hours must be between 0 and 48".into());
@@ -186,6 +190,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     strike_window: chrono::Duration::days(strike_window_days),
                     clean_shifts_per_strike,
                 },
+                log_poll: std::time::Duration::from_millis(log_poll_ms.max(10)),
             })
             .await?;
             if let Some(token) = &app.generated_admin_token {

@@ -12,8 +12,8 @@ use proptest::prelude::*;
 use crewcall::clock::{Clock, ManualClock};
 use crewcall::domain::{AgencyId, OfferId, WorkerId};
 use crewcall::engine::{Actor, Engine, EngineConfig};
-use crewcall::wire::order::OrderBody;
 use crewcall::store::Store;
+use crewcall::wire::order::OrderBody;
 
 const REST_GAP_MS: i64 = 8 * 3600 * 1000;
 

@@ -10,10 +10,10 @@ use chrono::{DateTime, Utc};
 
 use crate::dispatch::{candidates, plan_crew};
 use crate::domain::{AgencyId, OrderId, WorkerId};
-use crate::wire::order::OrderBody;
-use crate::wire::worker::{parse_line, parse_worker};
 use crate::index::WorkerIndex;
 use crate::matching::{Feature, LiveState, MatchContext, Policy};
+use crate::wire::order::OrderBody;
+use crate::wire::worker::{parse_line, parse_worker};
 
 /// What to rank.
 pub struct RankArgs {

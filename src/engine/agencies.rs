@@ -26,7 +26,6 @@ impl Engine {
             return Err(vec![FieldError::new("name", "must be 1 to 200 characters")].into());
         }
         let api_key = tokens::generate("cc_agency_");
-        let _guard = self.write_lock().await;
         let now = ms(self.now());
         let mut tx = self.store.begin().await?;
         let id = store::agencies::insert(&mut tx, &name, &tokens::hash(&api_key), now).await?;
@@ -38,7 +37,7 @@ impl Engine {
             &json!({"agency": id.to_string(), "name": name}),
         )
         .await?;
-        tx.commit().await.map_err(store::db_error)?;
+        self.committed(tx).await?;
         Ok(NewAgency { id, name, api_key })
     }
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
 use super::offers::Actor;
-use super::orders::{Changes, OrderState};
+use super::orders::OrderState;
 use super::{Engine, from_ms, ms};
 use crate::domain::{AgencyId, AssignmentId, LatLon, Stars, WorkerId, WorkerStatus};
 use crate::error::{Error, FieldError};
@@ -83,7 +83,6 @@ impl Engine {
         at: LatLon,
         device_time: Option<String>,
     ) -> crate::Result<Attendance> {
-        let _guard = self.write_lock().await;
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let (a, st) = self.own_assignment(&mut tx, actor, id).await?;
@@ -131,22 +130,16 @@ impl Engine {
                     "lat": at.lat(), "lon": at.lon()}),
         )
         .await?;
-        let mut changes = Changes::default();
         if late_minutes > 0 {
-            self.bump_stats(
-                &mut tx,
-                WorkerId::new(a.worker_id as u64),
-                now,
-                &mut changes,
-                |s| s.late_arrivals += 1,
-            )
+            self.bump_stats(&mut tx, WorkerId::new(a.worker_id as u64), now, |s| {
+                s.late_arrivals += 1
+            })
             .await?;
         }
         let assignment = store::orders::assignment(&mut *tx, a.id)
             .await?
             .ok_or_else(|| Error::Internal("assignment vanished".into()))?;
-        tx.commit().await.map_err(store::db_error)?;
-        self.apply(changes);
+        self.committed(tx).await?;
         Ok(Attendance {
             assignment,
             order: st,
@@ -166,7 +159,6 @@ impl Engine {
         at: LatLon,
         device_time: Option<String>,
     ) -> crate::Result<Attendance> {
-        let _guard = self.write_lock().await;
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let (a, st) = self.own_assignment(&mut tx, actor, id).await?;
@@ -185,15 +177,13 @@ impl Engine {
                 a.status
             )));
         }
-        let mut changes = Changes::default();
         let worked = self
-            .complete(&mut tx, &st, &a, now, Some((at, device_time)), &mut changes)
+            .complete(&mut tx, &st, &a, now, Some((at, device_time)))
             .await?;
         let assignment = store::orders::assignment(&mut *tx, a.id)
             .await?
             .ok_or_else(|| Error::Internal("assignment vanished".into()))?;
-        tx.commit().await.map_err(store::db_error)?;
-        self.apply(changes);
+        self.committed(tx).await?;
         Ok(Attendance {
             late_minutes: assignment.late_minutes.unwrap_or(0),
             distance_m: assignment.distance_m.unwrap_or(0.0),
@@ -212,7 +202,6 @@ impl Engine {
         a: &AssignmentRow,
         now: DateTime<Utc>,
         at: Option<(LatLon, Option<String>)>,
-        changes: &mut Changes,
     ) -> crate::Result<i64> {
         let from = from_ms(a.checked_in_at.unwrap_or(a.start_at)).max(st.order.shift.start());
         let until = now.min(st.order.shift.end());
@@ -231,11 +220,12 @@ impl Engine {
             Some(st.order.agency.get()),
             "checked_out",
             &json!({"assignment": AssignmentId::new(a.id as u64).to_string(), "worked_minutes": worked,
-                    "lat": place.map(|p| p.0), "lon": place.map(|p| p.1)}),
+                    "lat": place.map(|p| p.0), "lon": place.map(|p| p.1),
+                    "worker": WorkerId::new(a.worker_id as u64).to_string(), "client_ref": st.order.client_ref}),
         )
         .await?;
         let worker = WorkerId::new(a.worker_id as u64);
-        self.bump_stats(tx, worker, now, changes, |s| s.completed_shifts += 1)
+        self.bump_stats(tx, worker, now, |s| s.completed_shifts += 1)
             .await?;
         sqlx::query(
             "INSERT INTO client_relations (agency_id, client_ref, worker_id, completed) VALUES ($1, $2, $3, 1) \
@@ -247,9 +237,6 @@ impl Engine {
         .execute(&mut **tx)
         .await
         .map_err(store::db_error)?;
-        changes
-            .completed
-            .push((worker, st.order.client_ref.clone()));
         Ok(worked)
     }
 
@@ -260,7 +247,6 @@ impl Engine {
         agency: AgencyId,
         id: AssignmentId,
     ) -> crate::Result<AssignmentRow> {
-        let _guard = self.write_lock().await;
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let (a, mut st) = self
@@ -275,14 +261,11 @@ impl Engine {
         if now < st.order.shift.start() {
             return Err(Error::Conflict("the shift has not started yet".into()));
         }
-        let mut changes = Changes::default();
-        self.no_show(&mut tx, &mut st, &a, now, "reported", &mut changes)
-            .await?;
+        self.no_show(&mut tx, &mut st, &a, now, "reported").await?;
         let updated = store::orders::assignment(&mut *tx, a.id)
             .await?
             .ok_or_else(|| Error::Internal("assignment vanished".into()))?;
-        tx.commit().await.map_err(store::db_error)?;
-        self.apply(changes);
+        self.committed(tx).await?;
         Ok(updated)
     }
 
@@ -294,16 +277,14 @@ impl Engine {
         a: &AssignmentRow,
         now: DateTime<Utc>,
         how: &str,
-        changes: &mut Changes,
     ) -> crate::Result<()> {
-        self.end_assignment(tx, st, a, "no_show", how, now, changes)
-            .await?;
+        self.end_assignment(tx, st, a, "no_show", how, now).await?;
         let worker = WorkerId::new(a.worker_id as u64);
-        self.bump_stats(tx, worker, now, changes, |s| s.no_shows += 1)
+        self.bump_stats(tx, worker, now, |s| s.no_shows += 1)
             .await?;
-        self.suspend_if_struck_out(tx, worker, now, changes).await?;
+        self.suspend_if_struck_out(tx, worker, now).await?;
         self.refresh(tx, st).await?;
-        self.replace(tx, st, a.role_idx as usize, Some(a.id), now, changes)
+        self.replace(tx, st, a.role_idx as usize, Some(a.id), now)
             .await
     }
 
@@ -338,20 +319,12 @@ impl Engine {
         tx: &mut Tx,
         worker: WorkerId,
         now: DateTime<Utc>,
-        changes: &mut Changes,
     ) -> crate::Result<()> {
         if self.strikes(tx, worker, now).await? < self.no_show_policy.strikes_to_suspend {
             return Ok(());
         }
-        self.set_status(
-            tx,
-            worker,
-            WorkerStatus::Suspended,
-            "no_show_strikes",
-            now,
-            changes,
-        )
-        .await
+        self.set_status(tx, worker, WorkerStatus::Suspended, "no_show_strikes", now)
+            .await
     }
 
     async fn set_status(
@@ -361,7 +334,6 @@ impl Engine {
         status: WorkerStatus,
         reason: &str,
         now: DateTime<Utc>,
-        changes: &mut Changes,
     ) -> crate::Result<()> {
         sqlx::query("UPDATE workers SET status = $1, updated_at = $2 WHERE id = $3")
             .bind(status.as_str())
@@ -370,21 +342,25 @@ impl Engine {
             .execute(&mut **tx)
             .await
             .map_err(store::db_error)?;
+        let row: Option<(i64,)> = sqlx::query_as("SELECT agency_id FROM workers WHERE id = $1")
+            .bind(worker.get() as i64)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(store::db_error)?;
+        let Some((agency,)) = row else { return Ok(()) };
+        let Some(r) = store::workers::get_tx(tx, AgencyId::new(agency as u64), worker).await?
+        else {
+            return Ok(());
+        };
         store::events::append(
             tx,
             ms(now),
-            None,
+            Some(agency as u64),
             "worker_status",
-            &json!({"worker": worker.to_string(), "status": status.as_str(), "reason": reason}),
+            &json!({"worker": worker.to_string(), "status": status.as_str(), "reason": reason,
+                    "record": crate::wire::worker::RecordBody::of(status, &r.stats)}),
         )
         .await?;
-        if let Some(w) = changes.reindex.iter_mut().rev().find(|w| w.id == worker) {
-            w.status = status;
-        } else if let Some(w) = self.index.get(worker) {
-            let mut w = (*w).clone();
-            w.status = status;
-            changes.reindex.push(w);
-        }
         Ok(())
     }
 
@@ -405,7 +381,6 @@ impl Engine {
                 "at most 2000 characters",
             )]));
         }
-        let _guard = self.write_lock().await;
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let (a, st) = self
@@ -444,12 +419,12 @@ impl Engine {
             ms(now),
             Some(agency.get()),
             "rated",
-            &json!({"assignment": id.to_string(), "worker": WorkerId::new(a.worker_id as u64).to_string(), "stars": stars.get()}),
+            &json!({"assignment": id.to_string(), "worker": WorkerId::new(a.worker_id as u64).to_string(), "stars": stars.get(),
+                    "client_ref": st.order.client_ref}),
         )
         .await?;
         let worker = WorkerId::new(a.worker_id as u64);
-        let mut changes = Changes::default();
-        self.bump_stats(&mut tx, worker, now, &mut changes, |s| {
+        self.bump_stats(&mut tx, worker, now, |s| {
             s.rating_sum += u32::from(stars.get());
             s.rating_count += 1;
         })
@@ -469,9 +444,6 @@ impl Engine {
             .execute(&mut *tx)
             .await
             .map_err(store::db_error)?;
-            changes
-                .client_lists
-                .push((agency, st.order.client_ref.clone(), worker, fav, blocked));
         }
         let mut review = None;
         if stars.get() <= 2 {
@@ -506,8 +478,7 @@ impl Engine {
                 created_at: ms(now),
             });
         }
-        tx.commit().await.map_err(store::db_error)?;
-        self.apply(changes);
+        self.committed(tx).await?;
         Ok(review)
     }
 

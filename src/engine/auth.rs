@@ -1,5 +1,7 @@
 //! Who is calling: the operator (admin token), an agency (API key) or one worker (app token).
 
+use std::sync::atomic::Ordering;
+
 use super::{Engine, tokens};
 use crate::domain::{AgencyId, WorkerId};
 use crate::store::{self, Store};
@@ -40,21 +42,40 @@ pub(super) async fn admin_token(
 }
 
 impl Engine {
-    /// The principal a bearer token stands for, if any. Callers cache the answer briefly.
+    /// The principal a bearer token stands for, if any. Answers are cached by token hash; the cache is a view
+    /// of the log like any other: when a token stops working (its worker deleted) on any node, every node
+    /// forgets its cached principals as it applies that event.
     pub async fn authenticate(&self, token: &str) -> crate::Result<Option<Principal>> {
         let h = tokens::hash(token);
         if h == self.admin_token_hash {
             return Ok(Some(Principal::Admin));
         }
-        if token.starts_with("cc_agency_") {
-            return Ok(store::agencies::by_key_hash(self.store.pool(), &h)
+        if let Some(p) = self.tokens.get(&h) {
+            return Ok(Some(p));
+        }
+        let generation = self.token_generation.load(Ordering::SeqCst);
+        let found = if token.starts_with("cc_agency_") {
+            store::agencies::by_key_hash(self.store.pool(), &h)
                 .await?
-                .map(Principal::Agency));
+                .map(Principal::Agency)
+        } else if token.starts_with("cc_worker_") {
+            self.worker_by_token_hash(&h).await?
+        } else {
+            None
+        };
+        // A lookup that raced with a revocation applied meanwhile is answered but not kept.
+        if let Some(p) = found
+            && self.token_generation.load(Ordering::SeqCst) == generation
+        {
+            self.tokens.insert(h, p);
         }
-        if token.starts_with("cc_worker_") {
-            return self.worker_by_token_hash(&h).await;
-        }
-        Ok(None)
+        Ok(found)
+    }
+
+    /// Forgets cached principals after a token stopped working (the log said so).
+    pub(super) fn forget_worker_tokens(&self, _worker: WorkerId) {
+        self.token_generation.fetch_add(1, Ordering::SeqCst);
+        self.tokens.invalidate_all();
     }
 
     async fn worker_by_token_hash(&self, h: &str) -> crate::Result<Option<Principal>> {

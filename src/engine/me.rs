@@ -8,9 +8,8 @@ use super::orders::{OrderState, state_from_row};
 use super::{Engine, ms};
 use crate::domain::{AgencyId, Interval, LatLon, Worker, WorkerId};
 use crate::error::{Error, FieldError};
-use crate::wire::worker::{WindowBody, WorkerBody, parse_worker};
-use crate::matching::OnCall;
 use crate::store::{self, orders::AssignmentRow, orders::OfferRow};
+use crate::wire::worker::{WindowBody, WorkerBody, parse_worker};
 
 impl Engine {
     async fn order_state_of(&self, order: i64) -> crate::Result<OrderState> {
@@ -79,7 +78,6 @@ impl Engine {
         availability: Vec<WindowBody>,
         blackouts: Vec<crate::wire::Period>,
     ) -> crate::Result<Worker> {
-        let _guard = self.write_lock().await;
         let now = ms(self.now());
         let mut tx = self.store.begin().await?;
         let row = store::workers::get_tx(&mut tx, agency, worker)
@@ -104,16 +102,14 @@ impl Engine {
             now,
         )
         .await?;
-        store::events::append(
-            &mut tx,
-            now,
-            Some(agency.get()),
-            "availability_set",
-            &json!({"worker": worker.to_string(), "availability": body.availability, "blackouts": body.blackouts}),
-        )
+        store::events::append(&mut tx, now, Some(agency.get()), "availability_set", &{
+            let mut e = crate::wire::worker::worker_event(&w);
+            e["availability"] = json!(body.availability);
+            e["blackouts"] = json!(body.blackouts);
+            e
+        })
         .await?;
-        tx.commit().await.map_err(store::db_error)?;
-        self.index.upsert(w.clone())?;
+        self.committed(tx).await?;
         Ok(w)
     }
 
@@ -142,7 +138,6 @@ impl Engine {
                 "an on-call window lasts at most 14 days",
             )]));
         }
-        let _guard = self.write_lock().await;
         let now = self.now();
         if end <= now {
             return Err(Error::Invalid(vec![FieldError::new(
@@ -174,15 +169,7 @@ impl Engine {
                     "lat": center.lat(), "lon": center.lon(), "radius_km": radius_km}),
         )
         .await?;
-        tx.commit().await.map_err(store::db_error)?;
-        self.live.write().expect("live state lock").add_on_call(
-            worker,
-            OnCall {
-                interval,
-                center,
-                radius_km,
-            },
-        );
+        self.committed(tx).await?;
         Ok(id)
     }
 

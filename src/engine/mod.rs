@@ -1,9 +1,12 @@
 //! The engine: the state machine that ties the core together. A command comes in, the engine decides using the
-//! index, matching, assignment and dispatch, the store writes the events and the rows they change in one
-//! transaction, and only after the commit is the in-memory state (index, live bookings) updated.
+//! index, matching, assignment and dispatch, and the store writes the events and the rows they change in one
+//! transaction. The in-memory views (index, live bookings, token cache) change only by applying the log
+//! (`views.rs`): a node applies its own commits before it answers and other nodes' as it tails the log.
 //!
-//! State-changing commands are serialised by one write lock per process; reads go to the database or the
-//! in-memory index directly. The database enforces the invariants too, so a second node cannot break them.
+//! There is no process-wide write lock. Commands on different orders run concurrently; commands on one order
+//! serialise on the order's row (`FOR UPDATE` on PostgreSQL, the single writer on SQLite), and the database
+//! enforces the invariants (no overlapping live assignments, no over-filled role, an offer decided once), so any
+//! number of nodes can take commands.
 
 mod agencies;
 mod attendance;
@@ -14,9 +17,11 @@ mod orders;
 pub mod sim_support;
 mod timers;
 mod tokens;
+pub mod views;
 mod workers;
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
 
 use chrono::{DateTime, Utc};
 
@@ -24,18 +29,18 @@ pub use attendance::{Attendance, NoShowPolicy, ReviewRow};
 pub use auth::Principal;
 pub use offers::{Actor, cancellation_weight};
 pub use orders::{OrderFilter, OrderState, order_id};
+pub use views::{ViewsReport, spawn_tailer};
 pub use workers::{Imported, Upserted};
 
 use crate::clock::Clock;
 use crate::index::WorkerIndex;
 use crate::matching::{LiveState, Policy};
-use crate::store::{self, Store};
+use crate::store::Store;
 
 /// The engine. Cheap to share behind an `Arc`.
 pub struct Engine {
     store: Store,
     clock: Arc<dyn Clock>,
-    write: tokio::sync::Mutex<()>,
     admin_token_hash: String,
     index: WorkerIndex,
     live: std::sync::RwLock<LiveState>,
@@ -43,8 +48,16 @@ pub struct Engine {
     no_show_policy: attendance::NoShowPolicy,
     /// Orders' no-show graces in ms, by order id (immutable once posted).
     graces: moka::sync::Cache<i64, i64>,
-    /// Bumped each time a command takes the write lock: a watcher that saw the same value saw every change.
-    epoch: std::sync::atomic::AtomicU64,
+    /// Serialises this node's timer sweeps and manual clock moves (never commands).
+    timers: tokio::sync::Mutex<()>,
+    /// This node's position in the log: the last event applied to its views. Held while applying.
+    log: tokio::sync::Mutex<i64>,
+    /// The same position, readable without waiting.
+    applied: AtomicI64,
+    /// Principals of tokens seen lately, by token hash; emptied when the log says a token stopped working.
+    tokens: moka::sync::Cache<String, Principal>,
+    /// Bumped whenever `tokens` is emptied, so that a lookup that raced with it is not cached.
+    token_generation: std::sync::atomic::AtomicU64,
 }
 
 /// What the engine needs to start.
@@ -74,23 +87,28 @@ impl Engine {
         config: EngineConfig,
     ) -> crate::Result<Started> {
         let (admin_token_hash, generated) = auth::admin_token(&store, config.admin_token).await?;
-        let index = rebuild_index(&store).await?;
         let mut policy = Policy::default();
         if let Some(gap) = config.rest_gap {
             policy.rest_gap = gap;
         }
-        let live = rebuild_live(&store, clock.now(), &policy).await?;
+        let views::Rebuilt { index, live, head } = views::rebuild(&store, clock.now()).await?;
         let engine = Arc::new(Engine {
             store,
             clock,
-            write: tokio::sync::Mutex::new(()),
             admin_token_hash,
             index,
             live: std::sync::RwLock::new(live),
             policy,
             no_show_policy: config.no_show_policy,
             graces: moka::sync::Cache::new(100_000),
-            epoch: std::sync::atomic::AtomicU64::new(0),
+            timers: tokio::sync::Mutex::new(()),
+            log: tokio::sync::Mutex::new(head),
+            applied: AtomicI64::new(head),
+            tokens: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(std::time::Duration::from_secs(600))
+                .build(),
+            token_generation: std::sync::atomic::AtomicU64::new(0),
         });
         Ok(Started {
             engine,
@@ -108,105 +126,10 @@ impl Engine {
         self.clock.as_ref()
     }
 
-    /// Takes the write lock that serialises state-changing commands, and marks a possible change.
-    async fn write_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        let guard = self.write.lock().await;
-        self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        guard
-    }
-
-    /// A number that grows whenever a command may have changed something: reading the same value twice
-    /// means nothing was written in between.
-    pub fn write_epoch(&self) -> u64 {
-        self.epoch.load(std::sync::atomic::Ordering::SeqCst)
-    }
-
     /// The store (for the HTTP layer's idempotency keys and health checks).
     pub fn store(&self) -> &Store {
         &self.store
     }
-}
-
-/// Reads every live worker from the database into a fresh index: the database is the truth, the index a
-/// projection of it that each node keeps in memory.
-async fn rebuild_index(store: &Store) -> crate::Result<WorkerIndex> {
-    const PAGE: i64 = 10_000;
-    let mut workers = Vec::new();
-    let mut after = 0;
-    loop {
-        let rows = store::workers::page(store.pool(), after, PAGE).await?;
-        let Some(last) = rows.last() else { break };
-        after = last.id.get() as i64;
-        for r in &rows {
-            workers.push(workers::from_row(r)?);
-        }
-    }
-    let n = workers.len();
-    let index = WorkerIndex::bulk_build(workers)?;
-    tracing::info!(workers = n, "index rebuilt from the database");
-    Ok(index)
-}
-
-/// Rebuilds the live state from the database: bookings of live and recently completed assignments (the
-/// latter count towards weekly hours), client favourites, blocks and experience.
-async fn rebuild_live(
-    store: &Store,
-    now: DateTime<Utc>,
-    _policy: &Policy,
-) -> crate::Result<LiveState> {
-    let mut live = LiveState::new();
-    let since = ms(now - chrono::Duration::days(8));
-    let mut orders: std::collections::HashMap<i64, crate::domain::Order> = Default::default();
-    for a in store::orders::recent_assignments(store.pool(), since).await? {
-        if let std::collections::hash_map::Entry::Vacant(e) = orders.entry(a.order_id)
-            && let Some(row) = store::orders::order(store.pool(), a.order_id).await?
-        {
-            e.insert(orders::parse_row(&row)?);
-        }
-        if let Some(order) = orders.get(&a.order_id) {
-            let mut c = orders::Changes::default();
-            c.book(a.worker_id, order, a.role_idx as usize);
-            let _ = c.apply(&mut live);
-        }
-    }
-    let rels: Vec<(i64, String, i64, i64, i64, i64)> = sqlx::query_as(
-        "SELECT agency_id, client_ref, worker_id, favourite, blocked, completed FROM client_relations",
-    )
-    .fetch_all(store.pool())
-    .await
-    .map_err(store::db_error)?;
-    for (agency, client, worker, fav, blocked, completed) in rels {
-        let (a, w) = (
-            crate::domain::AgencyId::new(agency as u64),
-            crate::domain::WorkerId::new(worker as u64),
-        );
-        live.set_favourite(a, &client, w, fav != 0);
-        live.set_blocked(a, &client, w, blocked != 0);
-        live.set_client_experience(w, &client, completed as u32);
-    }
-    let on_call: Vec<(i64, i64, i64, f64, f64, f64)> = sqlx::query_as(
-        "SELECT worker_id, start_at, end_at, lat, lon, radius_km FROM on_call WHERE end_at > $1",
-    )
-    .bind(ms(now))
-    .fetch_all(store.pool())
-    .await
-    .map_err(store::db_error)?;
-    for (worker, start, end, lat, lon, radius_km) in on_call {
-        if let (Ok(interval), Ok(center)) = (
-            crate::domain::Interval::new(from_ms(start), from_ms(end)),
-            crate::domain::LatLon::new(lat, lon),
-        ) {
-            live.add_on_call(
-                crate::domain::WorkerId::new(worker as u64),
-                crate::matching::OnCall {
-                    interval,
-                    center,
-                    radius_km,
-                },
-            );
-        }
-    }
-    Ok(live)
 }
 
 impl Engine {
@@ -240,14 +163,28 @@ impl Engine {
                 "the clock only moves forward".into(),
             ));
         }
-        let _guard = self.write_lock().await;
+        let _guard = self.timers.lock().await;
         self.fire_due(to, true).await?;
         self.clock
             .set(to)
             .map_err(|e| crate::Error::Conflict(e.to_string()))?;
-        crate::store::settings::put(self.store.pool(), "manual_clock_ms", &ms(to).to_string())
-            .await?;
-        Ok(())
+        self.record_clock(to).await
+    }
+
+    /// Writes where the manual clock stands, with a `clock_set` event: a restart resumes there, and every
+    /// other node's clock follows it as it tails the log.
+    pub(crate) async fn record_clock(&self, to: DateTime<Utc>) -> crate::Result<()> {
+        let mut tx = self.store.begin().await?;
+        crate::store::settings::put(&mut *tx, "manual_clock_ms", &ms(to).to_string()).await?;
+        crate::store::events::append(
+            &mut tx,
+            ms(to),
+            None,
+            "clock_set",
+            &serde_json::json!({"now": ms(to)}),
+        )
+        .await?;
+        self.committed(tx).await
     }
 
     /// Appends the engine's own metrics in Prometheus text format.

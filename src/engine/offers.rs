@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use super::orders::{Changes, OrderState};
+use super::orders::OrderState;
 use super::{Engine, ms};
 use crate::domain::{AgencyId, AssignmentId, OfferId, OrderId, WorkerId, WorkerStatus};
 use crate::error::Error;
@@ -60,7 +60,6 @@ impl Engine {
         worker: WorkerId,
         id: OfferId,
     ) -> crate::Result<(OrderState, i64)> {
-        let _guard = self.write_lock().await;
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let (offer, mut st) = self.own_offer(&mut tx, worker, id).await?;
@@ -87,7 +86,6 @@ impl Engine {
                 "the order holds all the standbys it needs".into(),
             ));
         }
-        let mut changes = Changes::default();
         let Some(assignment) = self
             .make_assignment(
                 &mut tx,
@@ -100,7 +98,6 @@ impl Engine {
                 None,
                 now,
                 0.0,
-                &mut changes,
             )
             .await?
         else {
@@ -132,15 +129,13 @@ impl Engine {
             self.refresh(&mut tx, &mut st).await?;
         }
         self.update_status(&mut tx, &mut st, now).await?;
-        tx.commit().await.map_err(store::db_error)?;
-        self.apply(changes);
+        self.committed(tx).await?;
         Ok((st, assignment))
     }
 
     /// Declines an offer; the next candidate is offered the slot.
     #[tracing::instrument(skip(self))]
     pub async fn decline_offer(&self, worker: WorkerId, id: OfferId) -> crate::Result<()> {
-        let _guard = self.write_lock().await;
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let (offer, mut st) = self.own_offer(&mut tx, worker, id).await?;
@@ -150,12 +145,9 @@ impl Engine {
         self.close_offer(&mut tx, &st, &offer, "declined", now)
             .await?;
         self.refresh(&mut tx, &mut st).await?;
-        let mut changes = Changes::default();
         let urgent = offer.urgent != 0;
-        self.dispatch(&mut tx, &mut st, now, urgent, &mut changes)
-            .await?;
-        tx.commit().await.map_err(store::db_error)?;
-        self.apply(changes);
+        self.dispatch(&mut tx, &mut st, now, urgent).await?;
+        self.committed(tx).await?;
         Ok(())
     }
 
@@ -187,23 +179,21 @@ impl Engine {
         actor: Actor,
         id: AssignmentId,
     ) -> crate::Result<AssignmentRow> {
-        let _guard = self.write_lock().await;
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let (a, mut st) = self.own_assignment(&mut tx, actor, id).await?;
         if !matches!(a.status.as_str(), "confirmed" | "standby") {
             return Err(Error::Conflict(format!("the assignment is {}", a.status)));
         }
-        let mut changes = Changes::default();
         let reason = match actor {
             Actor::Worker(_) => "worker_cancelled",
             Actor::Agency(_) => "agency_cancelled",
         };
-        self.end_assignment(&mut tx, &st, &a, "cancelled", reason, now, &mut changes)
+        self.end_assignment(&mut tx, &st, &a, "cancelled", reason, now)
             .await?;
         if let Actor::Worker(w) = actor {
             let notice = st.order.shift.start() - now;
-            self.bump_stats(&mut tx, w, now, &mut changes, |s| {
+            self.bump_stats(&mut tx, w, now, |s| {
                 s.cancellations += 1;
                 s.cancellation_weight += cancellation_weight(notice);
             })
@@ -211,24 +201,15 @@ impl Engine {
         }
         self.refresh(&mut tx, &mut st).await?;
         if a.kind == "shift" {
-            self.replace(
-                &mut tx,
-                &mut st,
-                a.role_idx as usize,
-                Some(a.id),
-                now,
-                &mut changes,
-            )
-            .await?;
-        } else {
-            self.dispatch(&mut tx, &mut st, now, false, &mut changes)
+            self.replace(&mut tx, &mut st, a.role_idx as usize, Some(a.id), now)
                 .await?;
+        } else {
+            self.dispatch(&mut tx, &mut st, now, false).await?;
         }
         let updated = store::orders::assignment(&mut *tx, a.id)
             .await?
             .ok_or_else(|| Error::Internal("assignment vanished".into()))?;
-        tx.commit().await.map_err(store::db_error)?;
-        self.apply(changes);
+        self.committed(tx).await?;
         Ok(updated)
     }
 
@@ -241,7 +222,6 @@ impl Engine {
         role: usize,
         lost: Option<i64>,
         now: DateTime<Utc>,
-        changes: &mut Changes,
     ) -> crate::Result<()> {
         if st.filled(role) >= st.order.roles[role].headcount
             || !matches!(st.row.status.as_str(), "open" | "filled" | "in_progress")
@@ -249,7 +229,7 @@ impl Engine {
             return Ok(());
         }
         if let Some(standby) = self.best_standby(st, role) {
-            self.end_assignment(tx, st, &standby, "promoted", "replacement", now, changes)
+            self.end_assignment(tx, st, &standby, "promoted", "replacement", now)
                 .await?;
             let worker = WorkerId::new(standby.worker_id as u64);
             let made = self
@@ -264,7 +244,6 @@ impl Engine {
                     lost,
                     now,
                     0.0,
-                    changes,
                 )
                 .await?;
             if made.is_some() {
@@ -291,9 +270,9 @@ impl Engine {
             self.offer_on_call(tx, st, role, now).await?;
             self.refresh(tx, st).await?;
             let urgent = now + chrono::Duration::hours(24) >= st.order.shift.start();
-            return self.dispatch_urgent(tx, st, urgent, now, changes).await;
+            return self.dispatch_urgent(tx, st, urgent, now).await;
         }
-        self.dispatch(tx, st, now, false, changes).await
+        self.dispatch(tx, st, now, false).await
     }
 
     async fn dispatch_urgent(
@@ -302,13 +281,12 @@ impl Engine {
         st: &mut OrderState,
         urgent: bool,
         now: DateTime<Utc>,
-        changes: &mut Changes,
     ) -> crate::Result<()> {
         // Urgent replacements go out as offers even for `assign` orders: the worker must confirm they can
         // come at short notice.
         let mode = st.order.dispatch.mode;
         st.order.dispatch.mode = crate::domain::DispatchMode::Offer;
-        let r = self.dispatch(tx, st, now, urgent, changes).await;
+        let r = self.dispatch(tx, st, now, urgent).await;
         st.order.dispatch.mode = mode;
         r
     }
@@ -394,7 +372,6 @@ impl Engine {
         tx: &mut Tx,
         worker: WorkerId,
         now: DateTime<Utc>,
-        changes: &mut Changes,
         f: impl FnOnce(&mut crate::domain::WorkerStats),
     ) -> crate::Result<()> {
         let row: Option<(i64,)> = sqlx::query_as("SELECT agency_id FROM workers WHERE id = $1")
@@ -418,14 +395,10 @@ impl Engine {
             &json!({"worker": worker.to_string(), "completed_shifts": stats.completed_shifts,
                     "no_shows": stats.no_shows, "late_arrivals": stats.late_arrivals,
                     "cancellations": stats.cancellations, "rating_sum": stats.rating_sum,
-                    "rating_count": stats.rating_count}),
+                    "rating_count": stats.rating_count,
+                    "record": crate::wire::worker::RecordBody::of(r.status, &stats)}),
         )
         .await?;
-        if let Some(w) = self.index.get(worker) {
-            let mut w = (*w).clone();
-            w.stats = stats;
-            changes.reindex.push(w);
-        }
         Ok(())
     }
 }

@@ -10,9 +10,9 @@ use super::{Engine, ms};
 use crate::dispatch::{candidates, plan_crew, standby};
 use crate::domain::{AgencyId, DispatchMode, Order, OrderId, Role, StandbySpec, Worker, WorkerId};
 use crate::error::{Error, FieldError};
-use crate::wire::order::OrderBody;
-use crate::matching::{Booking, LiveState, MatchContext, Ranking};
+use crate::matching::{MatchContext, Ranking};
 use crate::store::{self, Tx, orders::AssignmentRow, orders::OfferRow, orders::OrderRow};
+use crate::wire::order::OrderBody;
 
 /// Assignment statuses that fill a slot of a role.
 pub const FILLING: [&str; 3] = ["confirmed", "checked_in", "completed"];
@@ -108,51 +108,6 @@ impl OrderState {
     }
 }
 
-/// In-memory changes to apply once the transaction has committed.
-#[derive(Debug, Default)]
-pub(super) struct Changes {
-    pub add: Vec<(WorkerId, Booking)>,
-    pub remove: Vec<(WorkerId, OrderId)>,
-    pub reindex: Vec<Worker>,
-    pub completed: Vec<(WorkerId, String)>,
-    pub client_lists: Vec<(AgencyId, String, WorkerId, bool, bool)>,
-}
-
-impl Changes {
-    pub(super) fn book(&mut self, worker: i64, order: &Order, role: usize) {
-        self.add.push((
-            WorkerId::new(worker as u64),
-            Booking {
-                interval: order.shift,
-                order: order.id,
-                role: Some(role as u32),
-                client_ref: order.client_ref.clone(),
-            },
-        ));
-    }
-
-    pub(super) fn unbook(&mut self, worker: i64, order: OrderId) {
-        self.remove.push((WorkerId::new(worker as u64), order));
-    }
-
-    pub(super) fn apply(self, live: &mut LiveState) -> Vec<Worker> {
-        for (w, o) in self.remove {
-            live.remove_booking(w, o);
-        }
-        for (w, b) in self.add {
-            live.add_booking(w, b);
-        }
-        for (w, client) in &self.completed {
-            live.record_completed(*w, client);
-        }
-        for (a, client, w, fav, blocked) in &self.client_lists {
-            live.set_favourite(*a, client, *w, *fav);
-            live.set_blocked(*a, client, *w, *blocked);
-        }
-        self.reindex
-    }
-}
-
 /// Parses a stored order.
 pub(super) fn parse_row(row: &OrderRow) -> crate::Result<Order> {
     let body: OrderBody = serde_json::from_str(&row.body)
@@ -240,7 +195,6 @@ impl Engine {
         let order = body
             .parse(OrderId::new(0), agency)
             .map_err(Error::Invalid)?;
-        let _guard = self.write_lock().await;
         let now = self.now();
         if order.shift.end() <= now {
             return Err(Error::Invalid(vec![FieldError::new(
@@ -271,25 +225,9 @@ impl Engine {
         let mut st = self
             .load_order(&mut tx, Some(agency), OrderId::new(id as u64))
             .await?;
-        let mut changes = Changes::default();
-        self.dispatch(&mut tx, &mut st, now, false, &mut changes)
-            .await?;
-        tx.commit().await.map_err(store::db_error)?;
-        self.apply(changes);
+        self.dispatch(&mut tx, &mut st, now, false).await?;
+        self.committed(tx).await?;
         Ok(st)
-    }
-
-    /// Applies committed changes to the live state.
-    pub(super) fn apply(&self, changes: Changes) {
-        let reindex = {
-            let mut live = self.live.write().expect("live state lock");
-            changes.apply(&mut live)
-        };
-        if !reindex.is_empty()
-            && let Err(e) = self.index.update_records(reindex)
-        {
-            tracing::error!(error = %e, "index update after commit failed");
-        }
     }
 
     /// Reloads the order's offers and assignments after writes.
@@ -308,7 +246,6 @@ impl Engine {
         st: &mut OrderState,
         now: DateTime<Utc>,
         urgent: bool,
-        changes: &mut Changes,
     ) -> crate::Result<()> {
         let active = matches!(st.row.status.as_str(), "open" | "filled" | "in_progress");
         if active && now < st.order.shift.end() {
@@ -327,7 +264,7 @@ impl Engine {
                 Vec::new()
             };
             let wrote = match st.order.dispatch.mode {
-                DispatchMode::Assign => self.assign_open(tx, st, now, changes).await?,
+                DispatchMode::Assign => self.assign_open(tx, st, now).await?,
                 DispatchMode::Offer => {
                     self.offer_open(tx, st, now, urgent, &wanted_offers, &ranked)
                         .await?
@@ -336,7 +273,7 @@ impl Engine {
             if wrote > 0 {
                 self.refresh(tx, st).await?;
             }
-            if standbys && self.top_up_standby(tx, st, now, &ranked, changes).await? > 0 {
+            if standbys && self.top_up_standby(tx, st, now, &ranked).await? > 0 {
                 self.refresh(tx, st).await?;
             }
         }
@@ -377,42 +314,65 @@ impl Engine {
         tx: &mut Tx,
         st: &mut OrderState,
         now: DateTime<Utc>,
-        changes: &mut Changes,
     ) -> crate::Result<usize> {
-        let open = self.open_slots(st);
-        if open.iter().all(|n| *n == 0) {
-            return Ok(0);
+        // The views may not yet hold a booking another transaction has just made: the database refuses such a
+        // pick, and the crew is planned again without those workers (a few rounds at most).
+        const ROUNDS: usize = 3;
+        let mut made = 0;
+        let mut refused: HashSet<WorkerId> = HashSet::new();
+        for _ in 0..ROUNDS {
+            let open = self.open_slots(st);
+            if open.iter().all(|n| *n == 0) {
+                break;
+            }
+            let mut exclude = st.involved();
+            exclude.extend(refused.iter().copied());
+            let plan = {
+                let live = self.live.read().expect("live state lock");
+                plan_crew(
+                    &self.index,
+                    &live,
+                    &self.policy,
+                    &st.order,
+                    &open,
+                    &exclude,
+                    now,
+                )
+            };
+            if plan.crew.picks.is_empty() {
+                break;
+            }
+            let mut refused_now = 0;
+            for pick in &plan.crew.picks {
+                let score = plan.scored(pick.role, pick.worker).map_or(0.0, |s| s.score);
+                let id = self
+                    .make_assignment(
+                        tx,
+                        st,
+                        pick.worker,
+                        pick.role,
+                        "shift",
+                        "confirmed",
+                        None,
+                        None,
+                        now,
+                        score,
+                    )
+                    .await?;
+                match id {
+                    Some(_) => made += 1,
+                    None => {
+                        refused.insert(pick.worker);
+                        refused_now += 1;
+                    }
+                }
+            }
+            if refused_now == 0 {
+                break;
+            }
+            self.refresh(tx, st).await?;
         }
-        let plan = {
-            let live = self.live.read().expect("live state lock");
-            plan_crew(
-                &self.index,
-                &live,
-                &self.policy,
-                &st.order,
-                &open,
-                &st.involved(),
-                now,
-            )
-        };
-        for pick in &plan.crew.picks {
-            let score = plan.scored(pick.role, pick.worker).map_or(0.0, |s| s.score);
-            self.make_assignment(
-                tx,
-                st,
-                pick.worker,
-                pick.role,
-                "shift",
-                "confirmed",
-                None,
-                None,
-                now,
-                score,
-                changes,
-            )
-            .await?;
-        }
-        Ok(plan.crew.picks.len())
+        Ok(made)
     }
 
     /// Inserts an assignment if the worker is still free (the database checks), with its event.
@@ -429,7 +389,6 @@ impl Engine {
         replaces: Option<i64>,
         now: DateTime<Utc>,
         score: f64,
-        changes: &mut Changes,
     ) -> crate::Result<Option<i64>> {
         let half_gap = self.policy.rest_gap.num_milliseconds() / 2;
         let id = store::orders::insert_assignment(
@@ -457,14 +416,15 @@ impl Engine {
                 &json!({
                     "assignment": crate::domain::AssignmentId::new(id as u64).to_string(),
                     "order": st.order.id.to_string(), "worker": worker.to_string(),
-                    "role": st.order.roles[role].name, "kind": kind, "status": status,
+                    "role": st.order.roles[role].name, "role_idx": role, "kind": kind, "status": status,
+                    "start": ms(st.order.shift.start()), "end": ms(st.order.shift.end()),
+                    "client_ref": st.order.client_ref,
                     "offer": offer.map(|o| crate::domain::OfferId::new(o as u64).to_string()),
                     "replaces": replaces.map(|a| crate::domain::AssignmentId::new(a as u64).to_string()),
                     "score": score,
                 }),
             )
             .await?;
-            changes.book(worker.get() as i64, &st.order, role);
         }
         Ok(id)
     }
@@ -676,7 +636,6 @@ impl Engine {
         st: &mut OrderState,
         now: DateTime<Utc>,
         ranked: &[Vec<(WorkerId, f64)>],
-        changes: &mut Changes,
     ) -> crate::Result<usize> {
         if st.order.standby == StandbySpec::Fixed(0) {
             return Ok(0);
@@ -719,7 +678,6 @@ impl Engine {
                     DispatchMode::Assign => {
                         self.make_assignment(
                             tx, st, worker, r, "standby", "standby", None, None, now, score,
-                            changes,
                         )
                         .await?;
                     }
@@ -786,7 +744,6 @@ impl Engine {
         id: OrderId,
         changes_wanted: Vec<(String, i64)>,
     ) -> crate::Result<OrderState> {
-        let _guard = self.write_lock().await;
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let mut st = self.load_order(&mut tx, Some(agency), id).await?;
@@ -819,7 +776,6 @@ impl Engine {
         if !errors.is_empty() {
             return Err(Error::Invalid(errors));
         }
-        let mut changes = Changes::default();
         let stored = serde_json::to_string(&OrderBody::from_order(&order)).expect("serialises");
         store::orders::update_order_body(&mut tx, st.row.id, &stored, ms(now)).await?;
         store::events::append(
@@ -845,16 +801,8 @@ impl Engine {
             let over = st.filled(r).saturating_sub(headcount) as usize;
             filling.sort_by_key(|a| std::cmp::Reverse(a.id));
             for a in filling.into_iter().take(over) {
-                self.end_assignment(
-                    &mut tx,
-                    &st,
-                    a,
-                    "released",
-                    "headcount_lowered",
-                    now,
-                    &mut changes,
-                )
-                .await?;
+                self.end_assignment(&mut tx, &st, a, "released", "headcount_lowered", now)
+                    .await?;
             }
             let open = headcount.saturating_sub(st.filled(r));
             let allowed = (open * st.order.dispatch.fanout) as usize;
@@ -870,10 +818,8 @@ impl Engine {
             }
         }
         self.refresh(&mut tx, &mut st).await?;
-        self.dispatch(&mut tx, &mut st, now, false, &mut changes)
-            .await?;
-        tx.commit().await.map_err(store::db_error)?;
-        self.apply(changes);
+        self.dispatch(&mut tx, &mut st, now, false).await?;
+        self.committed(tx).await?;
         Ok(st)
     }
 
@@ -887,7 +833,6 @@ impl Engine {
         status: &str,
         reason: &str,
         now: DateTime<Utc>,
-        changes: &mut Changes,
     ) -> crate::Result<()> {
         store::orders::set_assignment_status(tx, a.id, status, ms(now)).await?;
         store::events::append(
@@ -902,7 +847,6 @@ impl Engine {
             }),
         )
         .await?;
-        changes.unbook(a.worker_id, st.order.id);
         Ok(())
     }
 
@@ -936,7 +880,6 @@ impl Engine {
     /// Cancels an order: pending offers withdrawn, confirmed workers and standbys released (and told).
     #[tracing::instrument(skip(self))]
     pub async fn cancel_order(&self, agency: AgencyId, id: OrderId) -> crate::Result<OrderState> {
-        let _guard = self.write_lock().await;
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let mut st = self.load_order(&mut tx, Some(agency), id).await?;
@@ -946,7 +889,6 @@ impl Engine {
                 st.row.status
             )));
         }
-        let mut changes = Changes::default();
         for o in st.offers.iter().filter(|o| o.status == "pending") {
             self.close_offer(&mut tx, &st, o, "withdrawn", now).await?;
         }
@@ -955,16 +897,8 @@ impl Engine {
             .iter()
             .filter(|a| matches!(a.status.as_str(), "confirmed" | "standby"))
         {
-            self.end_assignment(
-                &mut tx,
-                &st,
-                a,
-                "released",
-                "order_cancelled",
-                now,
-                &mut changes,
-            )
-            .await?;
+            self.end_assignment(&mut tx, &st, a, "released", "order_cancelled", now)
+                .await?;
         }
         store::orders::set_order_status(&mut tx, st.row.id, "cancelled", ms(now)).await?;
         store::events::append(
@@ -977,8 +911,7 @@ impl Engine {
         .await?;
         self.refresh(&mut tx, &mut st).await?;
         st.row.status = "cancelled".into();
-        tx.commit().await.map_err(store::db_error)?;
-        self.apply(changes);
+        self.committed(tx).await?;
         Ok(st)
     }
 

@@ -5,10 +5,18 @@
 
 use chrono::{DateTime, Utc};
 
-use super::orders::Changes;
 use super::{Engine, from_ms, ms};
 use crate::domain::OrderId;
 use crate::store;
+
+/// How a timer claims its order's row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Claim {
+    /// Wait for the lock (the manual clock: every due timer must have fired before the move answers).
+    Wait,
+    /// Skip an order another transaction holds (the ticker: whoever holds it fires it, or the next tick does).
+    SkipLocked,
+}
 
 /// A timer that has fallen due.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -97,7 +105,7 @@ impl Engine {
     /// next offer of a waterfall after an expiry) before the next one fires. The clock is not written to
     /// the store here: the driver ends with [`Engine::advance_clock`], which is.
     pub async fn step_clock(&self, until: DateTime<Utc>) -> crate::Result<Option<DateTime<Utc>>> {
-        let _guard = self.write.lock().await;
+        let _guard = self.timers.lock().await;
         let now = self.now();
         let next = self.next_due(until.max(now)).await?;
         let to = match next {
@@ -110,8 +118,7 @@ impl Engine {
                 .map_err(|e| crate::Error::Conflict(e.to_string()))?;
         }
         if let Some((_, timer)) = next {
-            self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            self.fire(timer, to).await?;
+            self.fire(timer, to, Claim::Wait).await?;
         }
         Ok(next.map(|_| to))
     }
@@ -129,45 +136,77 @@ impl Engine {
                     .set(at)
                     .map_err(|e| crate::Error::Internal(e.to_string()))?;
             }
-            // With the manual clock each timer fires at its own instant; with the system clock, now.
-            let when = if set_clock { at } else { self.now() };
-            self.fire(timer, when).await?;
+            // With the manual clock each timer fires at its own instant; with the system clock, now. A node moving
+            // the manual clock waits for an order another node is busy with; a ticking node leaves it to them.
+            let (when, claim) = if set_clock {
+                (at, Claim::Wait)
+            } else {
+                (self.now(), Claim::SkipLocked)
+            };
+            if !self.fire(timer, when, claim).await? {
+                break;
+            }
             fired += 1;
         }
         Ok(fired)
     }
 
-    async fn fire(&self, timer: Timer, now: DateTime<Utc>) -> crate::Result<()> {
+    /// Fires one timer in its own transaction, claiming it first: the order's row is locked (on PostgreSQL,
+    /// `FOR UPDATE`, or `FOR UPDATE SKIP LOCKED` when another node may be firing it) and the timer is checked
+    /// to be still due under that lock, so it fires once however many nodes try. Answers `false` when the
+    /// order was locked by someone else and skipped.
+    async fn fire(&self, timer: Timer, now: DateTime<Utc>, claim: Claim) -> crate::Result<bool> {
         tracing::debug!(?timer, %now, "timer");
-        let mut tx = self.store.begin().await?;
-        let mut changes = Changes::default();
+        // Timers never join a request's transaction: each is its own unit of work.
+        let mut tx = self.store.begin_plain().await?;
+        let order = match timer {
+            Timer::OfferExpiry { offer } => store::orders::offer(&mut *tx, offer)
+                .await?
+                .map(|o| o.order_id),
+            Timer::NoShow { assignment } => store::orders::assignment(&mut *tx, assignment)
+                .await?
+                .map(|a| a.order_id),
+            Timer::OrderStart { order } | Timer::OrderEnd { order } => Some(order),
+        };
+        let Some(order) = order else { return Ok(true) };
+        if !self.claim_order(&mut tx, order, claim).await? {
+            return Ok(false);
+        }
         match timer {
             Timer::OfferExpiry { offer } => {
-                let Some(o) = store::orders::offer(&mut *tx, offer).await? else {
-                    return Ok(());
+                // Read again under the lock: another node may have fired it, or the worker answered.
+                let Some(o) = store::orders::offer(&mut *tx, offer)
+                    .await?
+                    .filter(|o| o.status == "pending" && o.expires_at <= ms(now))
+                else {
+                    return Ok(true);
                 };
                 let mut st = self
                     .load_order(&mut tx, None, OrderId::new(o.order_id as u64))
                     .await?;
                 self.close_offer(&mut tx, &st, &o, "expired", now).await?;
                 self.refresh(&mut tx, &mut st).await?;
-                self.dispatch(&mut tx, &mut st, now, o.urgent != 0, &mut changes)
-                    .await?;
+                self.dispatch(&mut tx, &mut st, now, o.urgent != 0).await?;
             }
             Timer::NoShow { assignment } => {
-                let Some(a) = store::orders::assignment(&mut *tx, assignment).await? else {
-                    return Ok(());
+                let Some(a) = store::orders::assignment(&mut *tx, assignment)
+                    .await?
+                    .filter(|a| a.status == "confirmed")
+                else {
+                    return Ok(true);
                 };
                 let mut st = self
                     .load_order(&mut tx, None, OrderId::new(a.order_id as u64))
                     .await?;
-                self.no_show(&mut tx, &mut st, &a, now, "timer", &mut changes)
-                    .await?;
+                self.no_show(&mut tx, &mut st, &a, now, "timer").await?;
             }
             Timer::OrderStart { order } => {
                 let mut st = self
                     .load_order(&mut tx, None, OrderId::new(order as u64))
                     .await?;
+                if !matches!(st.row.status.as_str(), "open" | "filled") {
+                    return Ok(true);
+                }
                 for o in st
                     .offers
                     .clone()
@@ -183,31 +222,22 @@ impl Engine {
                 let mut st = self
                     .load_order(&mut tx, None, OrderId::new(order as u64))
                     .await?;
+                if matches!(st.row.status.as_str(), "completed" | "cancelled") {
+                    return Ok(true);
+                }
                 for o in st.offers.clone().iter().filter(|o| o.status == "pending") {
                     self.close_offer(&mut tx, &st, o, "withdrawn", now).await?;
                 }
                 for a in st.assignments.clone().iter() {
                     match a.status.as_str() {
                         "standby" => {
-                            self.end_assignment(
-                                &mut tx,
-                                &st,
-                                a,
-                                "released",
-                                "order_ended",
-                                now,
-                                &mut changes,
-                            )
-                            .await?
-                        }
-                        "checked_in" => {
-                            self.complete(&mut tx, &st, a, now, None, &mut changes)
-                                .await?;
-                        }
-                        "confirmed" => {
-                            self.no_show(&mut tx, &mut st, a, now, "timer", &mut changes)
+                            self.end_assignment(&mut tx, &st, a, "released", "order_ended", now)
                                 .await?
                         }
+                        "checked_in" => {
+                            self.complete(&mut tx, &st, a, now, None).await?;
+                        }
+                        "confirmed" => self.no_show(&mut tx, &mut st, a, now, "timer").await?,
                         _ => {}
                     }
                 }
@@ -223,14 +253,36 @@ impl Engine {
                 .await?;
             }
         }
-        tx.commit().await.map_err(store::db_error)?;
-        self.apply(changes);
-        Ok(())
+        self.committed(tx).await?;
+        Ok(true)
+    }
+
+    /// Locks an order's row for a timer; `false` when it is skipped because another transaction holds it.
+    async fn claim_order(
+        &self,
+        tx: &mut store::Tx,
+        order: i64,
+        claim: Claim,
+    ) -> crate::Result<bool> {
+        if self.store.backend() != store::Backend::Postgres {
+            // SQLite's single writer: the transaction already excludes every other.
+            return Ok(true);
+        }
+        let sql = match claim {
+            Claim::Wait => "SELECT id FROM orders WHERE id = $1 FOR UPDATE",
+            Claim::SkipLocked => "SELECT id FROM orders WHERE id = $1 FOR UPDATE SKIP LOCKED",
+        };
+        let row: Option<(i64,)> = sqlx::query_as(sql)
+            .bind(order)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(store::db_error)?;
+        Ok(row.is_some())
     }
 
     /// Fires whatever is due by the system clock (the ticker calls this every second).
     pub async fn tick(&self) -> crate::Result<usize> {
-        let _guard = self.write_lock().await;
+        let _guard = self.timers.lock().await;
         let now = self.now();
         self.fire_due(now, false).await
     }

@@ -6,9 +6,9 @@ use serde_json::{Value, json};
 use super::{Engine, ms, tokens};
 use crate::domain::{AgencyId, Worker, WorkerId, WorkerStatus};
 use crate::error::{Error, FieldError};
-use crate::wire::worker::{WorkerBody, parse_worker};
 use crate::index::SearchQuery;
 use crate::store;
+use crate::wire::worker::{WorkerBody, parse_worker, worker_event};
 
 /// What an upsert did.
 pub struct Upserted {
@@ -58,12 +58,10 @@ impl Engine {
         agency: AgencyId,
         body: WorkerBody,
     ) -> crate::Result<Upserted> {
-        let _guard = self.write_lock().await;
         let now = ms(self.now());
         let mut tx = self.store.begin().await?;
         let out = self.upsert_in(&mut tx, agency, &body, now).await?;
-        tx.commit().await.map_err(store::db_error)?;
-        self.index.upsert(out.worker.clone())?;
+        self.committed(tx).await?;
         Ok(out)
     }
 
@@ -99,7 +97,7 @@ impl Engine {
                     now,
                     Some(agency.get()),
                     "worker_updated",
-                    &json!({"worker": id.to_string(), "profile": WorkerBody::from_worker(&w)}),
+                    &worker_event(&w),
                 )
                 .await?;
                 Ok(Upserted {
@@ -126,7 +124,7 @@ impl Engine {
                     now,
                     Some(agency.get()),
                     "worker_created",
-                    &json!({"worker": id.to_string(), "profile": WorkerBody::from_worker(&w)}),
+                    &worker_event(&w),
                 )
                 .await?;
                 Ok(Upserted {
@@ -153,7 +151,6 @@ impl Engine {
         id: WorkerId,
         patch: serde_json::Map<String, Value>,
     ) -> crate::Result<Worker> {
-        let _guard = self.write_lock().await;
         let now = ms(self.now());
         let mut tx = self.store.begin().await?;
         let row = store::workers::get_tx(&mut tx, agency, id)
@@ -214,18 +211,16 @@ impl Engine {
             now,
             Some(agency.get()),
             "worker_updated",
-            &json!({"worker": id.to_string(), "profile": WorkerBody::from_worker(&w), "status": status.as_str()}),
+            &worker_event(&w),
         )
         .await?;
-        tx.commit().await.map_err(store::db_error)?;
-        self.index.upsert(w.clone())?;
+        self.committed(tx).await?;
         Ok(w)
     }
 
     /// Removes a worker's personal data; history stays, anonymised. The worker's app token stops working.
     #[tracing::instrument(skip(self))]
     pub async fn delete_worker(&self, agency: AgencyId, id: WorkerId) -> crate::Result<()> {
-        let _guard = self.write_lock().await;
         let now = ms(self.now());
         let mut tx = self.store.begin().await?;
         if store::workers::get_tx(&mut tx, agency, id).await?.is_none() {
@@ -240,8 +235,7 @@ impl Engine {
             &json!({"worker": id.to_string()}),
         )
         .await?;
-        tx.commit().await.map_err(store::db_error)?;
-        self.index.remove(id)?;
+        self.committed(tx).await?;
         Ok(())
     }
 
@@ -277,10 +271,8 @@ impl Engine {
         batch: Vec<(usize, WorkerBody)>,
         out: &mut Imported,
     ) -> crate::Result<()> {
-        let _guard = self.write_lock().await;
         let now = ms(self.now());
         let mut tx = self.store.begin().await?;
-        let mut done = Vec::with_capacity(batch.len());
         let (mut created, mut updated) = (0, 0);
         for (line, body) in batch {
             match self.upsert_in(&mut tx, agency, &body, now).await {
@@ -290,7 +282,6 @@ impl Engine {
                     } else {
                         updated += 1;
                     }
-                    done.push(u.worker);
                 }
                 Err(Error::Invalid(es)) => out.errors.push((
                     line,
@@ -302,10 +293,9 @@ impl Engine {
                 Err(e) => return Err(e),
             }
         }
-        tx.commit().await.map_err(store::db_error)?;
+        self.committed(tx).await?;
         out.created += created;
         out.updated += updated;
-        self.index.upsert_many(done)?;
         Ok(())
     }
 

@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::auth::{Agency, Caller};
-use crate::wire::views::AssignmentView;
 use super::error::{ApiError, ApiResult};
 use super::json::Body;
 use super::pagination::{self, Page};
@@ -18,6 +17,7 @@ use super::query::Query;
 use crate::domain::{AssignmentId, LatLon, ReviewId, WorkerId};
 use crate::engine::{Actor, Attendance, Principal, ReviewRow};
 use crate::error::{Error, FieldError};
+use crate::wire::views::AssignmentView;
 
 /// The routes of this module.
 pub fn router() -> Router<AppState> {

@@ -9,14 +9,14 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::auth::Worker;
-use crate::wire::Period;
-use crate::wire::views::{AssignmentView, OfferView};
-use crate::wire::worker::{WindowBody, WorkerView};
 use super::error::{ApiError, ApiResult};
 use super::json::Body;
 use crate::domain::time::parse_instant;
 use crate::domain::{LatLon, OfferId};
 use crate::error::{Error, FieldError};
+use crate::wire::Period;
+use crate::wire::views::{AssignmentView, OfferView};
+use crate::wire::worker::{WindowBody, WorkerView};
 
 /// The routes of this module.
 pub fn router() -> Router<AppState> {

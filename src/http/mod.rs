@@ -25,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
-use crate::engine::{Engine, Principal};
+use crate::engine::Engine;
 use error::ApiError;
 
 /// Body limit of ordinary requests.
@@ -49,23 +49,19 @@ pub fn body_limit(path: &str) -> usize {
 pub struct AppState {
     /// The engine.
     pub engine: Arc<Engine>,
-    /// Principals of recently seen tokens.
-    pub tokens: moka::sync::Cache<String, Principal>,
     /// Request metrics.
     pub metrics: Arc<metrics::Metrics>,
+    /// Idempotency keys of requests being handled on this node.
+    pub in_flight: idempotency::InFlight,
 }
 
 impl AppState {
     /// State over an engine.
     pub fn new(engine: Arc<Engine>) -> Self {
-        let tokens = moka::sync::Cache::builder()
-            .max_capacity(100_000)
-            .time_to_live(Duration::from_secs(60))
-            .build();
         AppState {
             engine,
-            tokens,
             metrics: Arc::new(metrics::Metrics::default()),
+            in_flight: idempotency::InFlight::default(),
         }
     }
 }

@@ -90,7 +90,7 @@ impl Modify for Problems {
     info(title = "crewcall", description = "Talent-matching and dispatch engine for staffing shifts."),
     paths(
         super::ops::healthz, super::ops::readyz, super::ops::metrics, super::ops::create_agency,
-        super::ops::get_clock, super::ops::set_clock,
+        super::ops::get_clock, super::ops::set_clock, super::ops::views,
         super::workers::upsert, super::workers::read, super::workers::patch, super::workers::delete,
         super::workers::search, super::workers::import,
         super::orders::create, super::orders::read, super::orders::patch, super::orders::cancel,

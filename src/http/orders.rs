@@ -11,8 +11,6 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::auth::Agency;
-use crate::wire::order::OrderBody;
-use crate::wire::views::OrderView;
 use super::error::ApiResult;
 use super::json::Body;
 use super::pagination::{self, Page};
@@ -20,6 +18,8 @@ use super::query::Query;
 use crate::domain::time::parse_instant;
 use crate::engine::{OrderFilter, order_id};
 use crate::error::FieldError;
+use crate::wire::order::OrderBody;
+use crate::wire::views::OrderView;
 
 /// The routes of this module.
 pub fn router() -> Router<AppState> {
@@ -229,7 +229,7 @@ async fn candidates(
     Agency(agency): Agency,
     Path(id): Path<String>,
     Query(p): Query<CandidateParams>,
-) -> ApiResult<axum::Json<Candidates>> {
+) -> ApiResult<impl IntoResponse> {
     let limit = match p.limit {
         None => 20,
         Some(l) if (1..=500).contains(&l) => l as usize,
@@ -242,27 +242,34 @@ async fn candidates(
         .engine
         .order_candidates(agency, order_id(&id)?, p.role.as_deref(), limit)
         .await?;
-    state.metrics.observe_match(started.elapsed().as_secs_f64());
-    Ok(axum::Json(Candidates {
-        role: st.order.roles[role].name.clone(),
-        policy_version: state.engine.policy().version,
-        eligible: ranking.eligible,
-        excluded: ranking
-            .excluded
-            .iter()
-            .map(|(r, n)| (r.as_str(), *n))
-            .collect(),
-        items: ranking
-            .ranked
-            .iter()
-            .map(|s| CandidateView {
-                worker_id: s.worker.id.to_string(),
-                name: s.worker.name.clone(),
-                score: s.score,
-                distance_km: s.distance_km,
-                tier: s.worker.stats.tier().as_str(),
-                explain: s.explain.iter().map(|(f, c)| (f.as_str(), c)).collect(),
-            })
-            .collect(),
-    }))
+    let took = started.elapsed();
+    state.metrics.observe_match(took.as_secs_f64());
+    // The engine's share of the answer, for clients and load tests: `Server-Timing: match;dur=<ms>`.
+    let timing = format!("match;dur={:.3}", took.as_secs_f64() * 1000.0);
+    let header = [(axum::http::HeaderName::from_static("server-timing"), timing)];
+    Ok((
+        header,
+        axum::Json(Candidates {
+            role: st.order.roles[role].name.clone(),
+            policy_version: state.engine.policy().version,
+            eligible: ranking.eligible,
+            excluded: ranking
+                .excluded
+                .iter()
+                .map(|(r, n)| (r.as_str(), *n))
+                .collect(),
+            items: ranking
+                .ranked
+                .iter()
+                .map(|s| CandidateView {
+                    worker_id: s.worker.id.to_string(),
+                    name: s.worker.name.clone(),
+                    score: s.score,
+                    distance_km: s.distance_km,
+                    tier: s.worker.stats.tier().as_str(),
+                    explain: s.explain.iter().map(|(f, c)| (f.as_str(), c)).collect(),
+                })
+                .collect(),
+        }),
+    ))
 }

@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::auth::Agency;
-use crate::wire::worker::{WorkerBody, WorkerView};
 use super::error::{ApiError, ApiResult};
 use super::json::Body;
 use super::pagination::{self, Page};
@@ -18,6 +17,7 @@ use super::query::Query;
 use crate::domain::{LatLon, SkillName, WorkerId};
 use crate::error::FieldError;
 use crate::index::SearchQuery;
+use crate::wire::worker::{WorkerBody, WorkerView};
 
 /// The routes of this module.
 pub fn router() -> Router<AppState> {
@@ -95,7 +95,6 @@ async fn delete(
 ) -> ApiResult<StatusCode> {
     let id = worker_id(&id)?;
     state.engine.delete_worker(agency, id).await?;
-    state.tokens.invalidate_all();
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -166,6 +166,17 @@ impl WorkerIndex {
         st.roster.slots[slot as usize].clone()
     }
 
+    /// Every indexed profile, in id order (for comparing a node's index with one rebuilt from the database).
+    pub fn workers(&self) -> Vec<Arc<Worker>> {
+        let st = self.read_state();
+        let mut ids: Vec<(WorkerId, u32)> =
+            st.roster.by_id.iter().map(|(id, s)| (*id, *s)).collect();
+        ids.sort_unstable();
+        ids.into_iter()
+            .filter_map(|(_, slot)| st.roster.slots[slot as usize].clone())
+            .collect()
+    }
+
     /// How many workers are indexed.
     pub fn len(&self) -> usize {
         self.read_state().roster.by_id.len()

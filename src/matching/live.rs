@@ -113,6 +113,54 @@ impl LiveState {
         self.workers.get(&worker)
     }
 
+    /// A canonical text of everything held, for comparing two states (a node's view against one rebuilt from
+    /// the database): workers in id order; bookings ending after `since`, on-call windows ending after `now`.
+    pub fn canonical(&self, since: DateTime<Utc>, now: DateTime<Utc>) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        let mut ids: Vec<&WorkerId> = self.workers.keys().collect();
+        ids.sort();
+        for id in ids {
+            let w = &self.workers[id];
+            let mut bookings: Vec<&Booking> = w
+                .bookings
+                .iter()
+                .filter(|b| b.interval.end() > since)
+                .collect();
+            bookings.sort_by(|a, b| a.interval.cmp(&b.interval).then(a.order.cmp(&b.order)));
+            let on_call: Vec<&OnCall> = w
+                .on_call
+                .iter()
+                .filter(|c| c.interval.end() > now)
+                .collect();
+            let mut shifts: Vec<(&ClientRef, &u32)> =
+                w.client_shifts.iter().filter(|(_, n)| **n > 0).collect();
+            shifts.sort();
+            let suspended = w.suspended_until.filter(|u| *u > now);
+            if bookings.is_empty() && on_call.is_empty() && shifts.is_empty() && suspended.is_none()
+            {
+                continue;
+            }
+            let _ = writeln!(
+                out,
+                "{id:?} {bookings:?} {on_call:?} {shifts:?} {suspended:?}"
+            );
+        }
+        let mut agencies: Vec<&AgencyId> = self.clients.keys().collect();
+        agencies.sort();
+        for a in agencies {
+            let mut clients: Vec<(&ClientRef, &ClientLists)> = self.clients[a].iter().collect();
+            clients.sort_by(|x, y| x.0.cmp(y.0));
+            for (c, l) in clients {
+                if l.favourites.is_empty() && l.blocked.is_empty() {
+                    continue;
+                }
+                let _ = writeln!(out, "{a:?} {c:?} {:?} {:?}", l.favourites, l.blocked);
+            }
+        }
+        out
+    }
+
     /// Records a live booking, keeping the worker's bookings sorted by time.
     pub fn add_booking(&mut self, worker: WorkerId, booking: Booking) {
         let list = &mut self.workers.entry(worker).or_default().bookings;

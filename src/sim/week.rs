@@ -159,7 +159,7 @@ struct Week<'a> {
     last_offer: i64,
     last_assignment: i64,
     /// The engine's write epoch when the loop last looked for new offers and assignments.
-    seen_epoch: u64,
+    seen_epoch: i64,
     /// Database order id → index into `specs`.
     orders: BTreeMap<i64, usize>,
     measures: BTreeMap<i64, OrderMeasure>,
@@ -233,7 +233,7 @@ pub async fn run(
         seq: 0,
         last_offer: 0,
         last_assignment: 0,
-        seen_epoch: u64::MAX,
+        seen_epoch: i64::MIN,
         orders: BTreeMap::new(),
         measures: BTreeMap::new(),
         samples: Vec::new(),
@@ -537,7 +537,7 @@ impl Week<'_> {
 
     /// Gives every offer and assignment created since the last look its future.
     async fn observe(&mut self) -> crate::Result<()> {
-        let epoch = self.engine.write_epoch();
+        let epoch = self.engine.applied_seq();
         if epoch == self.seen_epoch {
             return Ok(());
         }

@@ -1,9 +1,23 @@
-//! The event log: every state change, appended in the same transaction as the rows it changes.
+//! The event log: every state change, appended in the same transaction as the rows it changes, in commit
+//! order (see [`super::Tx`]). Every in-memory view and every outward feed is a reader of this log.
 
 use super::{Tx, db_error};
 use sqlx::AnyPool;
 
-/// Appends one event.
+/// An event not yet written: it gets its position in the log when its transaction commits.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    /// When it happened, unix milliseconds.
+    pub at_ms: i64,
+    /// The agency it concerns, if any.
+    pub agency: Option<i64>,
+    /// Its kind.
+    pub kind: String,
+    /// Its data.
+    pub payload: serde_json::Value,
+}
+
+/// Appends one event to the transaction's events (written at commit).
 pub async fn append(
     tx: &mut Tx,
     at_ms: i64,
@@ -11,15 +25,60 @@ pub async fn append(
     kind: &str,
     payload: &serde_json::Value,
 ) -> crate::Result<()> {
-    sqlx::query("INSERT INTO events (at, agency_id, kind, payload) VALUES ($1, $2, $3, $4)")
-        .bind(at_ms)
-        .bind(agency.map(|a| a as i64))
-        .bind(kind)
-        .bind(payload.to_string())
-        .execute(&mut **tx)
-        .await
-        .map_err(db_error)?;
+    tx.push_event(NewEvent {
+        at_ms,
+        agency: agency.map(|a| a as i64),
+        kind: kind.to_string(),
+        payload: payload.clone(),
+    });
     Ok(())
+}
+
+/// Rows per `INSERT` (four parameters each, well under either backend's limit).
+const WRITE_CHUNK: usize = 1_000;
+
+/// Writes events in order and answers them with their positions.
+pub(super) async fn write(
+    conn: &mut sqlx::AnyConnection,
+    events: Vec<NewEvent>,
+) -> crate::Result<Vec<StoredEvent>> {
+    let mut out = Vec::with_capacity(events.len());
+    for chunk in events.chunks(WRITE_CHUNK) {
+        let mut sql = String::from("INSERT INTO events (at, agency_id, kind, payload) VALUES ");
+        for i in 0..chunk.len() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            let b = i * 4;
+            sql.push_str(&format!("(${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4));
+        }
+        sql.push_str(" RETURNING seq");
+        let texts: Vec<String> = chunk.iter().map(|e| e.payload.to_string()).collect();
+        let mut q = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(sql));
+        for (e, text) in chunk.iter().zip(&texts) {
+            q = q.bind(e.at_ms).bind(e.agency).bind(&e.kind).bind(text);
+        }
+        let mut seqs: Vec<i64> = q
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_error)?
+            .into_iter()
+            .map(|(s,)| s)
+            .collect();
+        // Rows of one statement take their numbers in the order of the VALUES list; the order of RETURNING
+        // rows is not promised, so the numbers are sorted back onto the events.
+        seqs.sort_unstable();
+        for (e, seq) in chunk.iter().zip(seqs) {
+            out.push(StoredEvent {
+                seq,
+                at_ms: e.at_ms,
+                agency: e.agency,
+                kind: e.kind.clone(),
+                payload: e.payload.clone(),
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// One stored event.
@@ -37,14 +96,19 @@ pub struct StoredEvent {
     pub payload: serde_json::Value,
 }
 
-/// Reads events after `after_seq`, oldest first.
-pub async fn read(pool: &AnyPool, after_seq: i64, limit: i64) -> crate::Result<Vec<StoredEvent>> {
+/// Reads events after `after_seq`, oldest first. Because appends commit in log order, what this answers is
+/// final: no event below the last one answered can appear later.
+pub async fn read(
+    conn: impl sqlx::Executor<'_, Database = sqlx::Any>,
+    after_seq: i64,
+    limit: i64,
+) -> crate::Result<Vec<StoredEvent>> {
     let rows: Vec<(i64, i64, Option<i64>, String, String)> = sqlx::query_as(
         "SELECT seq, at, agency_id, kind, payload FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
     )
     .bind(after_seq)
     .bind(limit)
-    .fetch_all(pool)
+    .fetch_all(conn)
     .await
     .map_err(db_error)?;
     Ok(rows
@@ -57,4 +121,13 @@ pub async fn read(pool: &AnyPool, after_seq: i64, limit: i64) -> crate::Result<V
             payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
         })
         .collect())
+}
+
+/// The position of the last event in the log (0 when it is empty).
+pub async fn head(pool: &AnyPool) -> crate::Result<i64> {
+    let (seq,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(seq), 0) FROM events")
+        .fetch_one(pool)
+        .await
+        .map_err(db_error)?;
+    Ok(seq)
 }

@@ -1,122 +1,132 @@
-//! Idempotency keys: the first response to a POST, kept per token and key, replayed for a retry.
+//! Idempotency keys, written in the same transaction as the effect of the request they key.
+//!
+//! A keyed request runs inside a [`KeyScope`]: every command of the request shares one transaction (the first
+//! [`super::Store::begin`] starts it, its commit is deferred), and at the end [`finish`] writes the key, the
+//! request's fingerprint and the response into that same transaction and commits it. A crash before the commit
+//! leaves no trace of the key; a crash after leaves the saved response. There is no claim to take over.
 
-use super::{Backend, Store, db_error};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
 
-/// What a key holds.
-#[derive(Debug, Clone, PartialEq)]
-pub enum KeyState {
-    /// Nobody used the key yet; it is now claimed for this request.
-    Claimed,
-    /// A request with this key is still being processed.
-    InFlight {
-        /// Hash of that request.
-        request_hash: String,
-    },
-    /// A request with this key finished; its response is kept.
-    Done {
-        /// Hash of that request.
-        request_hash: String,
-        /// Its status.
-        status: u16,
-        /// Its body.
-        body: String,
-    },
+use super::events::StoredEvent;
+use super::{Store, Tx, db_error};
+
+/// What a request with a key still being processed is told.
+pub const IN_FLIGHT: &str = "a request with this Idempotency-Key is still being processed";
+
+/// The key of one request and the transaction its commands share.
+pub struct KeyScope {
+    principal: String,
+    key: String,
+    request_hash: String,
+    parked: Mutex<Option<Tx>>,
 }
 
-/// A claim older than this is taken to be from a request that died, and may be taken over.
-const STALE_CLAIM_MS: i64 = 120_000;
+tokio::task_local! {
+    static SCOPE: Arc<KeyScope>;
+}
 
-/// Claims `key` for a request, or tells what the key already holds.
-pub async fn claim(
-    store: &Store,
-    token_hash: &str,
-    key: &str,
-    request_hash: &str,
-    now_ms: i64,
-) -> crate::Result<KeyState> {
-    let mut tx = store.begin().await?;
-    if store.backend() == Backend::Postgres {
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1 || $2))")
-            .bind(token_hash)
-            .bind(key)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
+impl KeyScope {
+    /// A scope for `key` of `principal` (who calls, not how the token is spelt), for the request whose
+    /// fingerprint is `request_hash`.
+    pub fn new(principal: String, key: String, request_hash: String) -> Arc<KeyScope> {
+        Arc::new(KeyScope {
+            principal,
+            key,
+            request_hash,
+            parked: Mutex::new(None),
+        })
     }
-    type KeyRow = (String, String, Option<i64>, Option<String>, i64);
-    let row: Option<KeyRow> = sqlx::query_as(
-        "SELECT request_hash, state, status, body, created_at FROM idempotency WHERE token_hash = $1 AND key = $2",
+
+    /// Runs `f` (the request's handler) inside the scope.
+    pub async fn run<F: Future>(self: &Arc<Self>, f: F) -> F::Output {
+        SCOPE.scope(self.clone(), f).await
+    }
+
+    pub(super) fn park(&self, tx: Tx) {
+        *self.parked.lock().expect("parked transaction") = Some(tx);
+    }
+
+    pub(super) fn take_parked(&self) -> Option<Tx> {
+        self.parked.lock().expect("parked transaction").take()
+    }
+
+    /// The name of the key's advisory lock on PostgreSQL.
+    pub(super) fn lock_name(&self) -> String {
+        format!("idempotency:{}:{}", self.principal, self.key)
+    }
+}
+
+/// The scope of the request being handled on this task, if it is keyed.
+pub(super) fn current_scope() -> Option<Arc<KeyScope>> {
+    SCOPE.try_with(|s| s.clone()).ok()
+}
+
+/// A response kept for a key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Saved {
+    /// The fingerprint of the request that made it.
+    pub request_hash: String,
+    /// Its status.
+    pub status: u16,
+    /// Its body.
+    pub body: String,
+}
+
+/// The response kept for `key` of `principal`, if a request with it has finished.
+pub async fn lookup(store: &Store, principal: &str, key: &str) -> crate::Result<Option<Saved>> {
+    let row: Option<(String, i64, String)> = sqlx::query_as(
+        "SELECT request_hash, status, body FROM idempotency WHERE principal = $1 AND key = $2",
     )
-    .bind(token_hash)
+    .bind(principal)
     .bind(key)
+    .fetch_optional(store.pool())
+    .await
+    .map_err(db_error)?;
+    Ok(row.map(|(request_hash, status, body)| Saved {
+        request_hash,
+        status: status as u16,
+        body,
+    }))
+}
+
+/// Writes the key, the fingerprint and the response in the request's transaction (or, when the request
+/// changed nothing, in one of its own) and commits. Answers the events the request wrote, or `None` when
+/// another request with the same key finished first: then nothing of this one is kept.
+pub async fn finish(
+    store: &Store,
+    scope: &KeyScope,
+    status: u16,
+    body: &str,
+    now_ms: i64,
+) -> crate::Result<Option<Vec<StoredEvent>>> {
+    let mut tx = match scope.take_parked() {
+        Some(tx) => tx,
+        None => store.begin_plain().await?,
+    };
+    let stored: Option<(i64,)> = sqlx::query_as(
+        "INSERT INTO idempotency (principal, key, request_hash, status, body, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (principal, key) DO NOTHING RETURNING 1",
+    )
+    .bind(&scope.principal)
+    .bind(&scope.key)
+    .bind(&scope.request_hash)
+    .bind(i64::from(status))
+    .bind(body)
+    .bind(now_ms)
     .fetch_optional(&mut *tx)
     .await
     .map_err(db_error)?;
-    let state = match row {
-        Some((rh, state, status, body, created)) => {
-            if state == "done" {
-                Some(KeyState::Done {
-                    request_hash: rh,
-                    status: status.unwrap_or(200) as u16,
-                    body: body.unwrap_or_default(),
-                })
-            } else if now_ms - created < STALE_CLAIM_MS {
-                Some(KeyState::InFlight { request_hash: rh })
-            } else {
-                None
-            }
-        }
-        None => None,
-    };
-    if let Some(s) = state {
-        tx.rollback().await.map_err(db_error)?;
-        return Ok(s);
+    if stored.is_none() {
+        tx.rollback().await?;
+        return Ok(None);
     }
-    sqlx::query(
-        "INSERT INTO idempotency (token_hash, key, request_hash, state, created_at) VALUES ($1, $2, $3, 'in_flight', $4)
-         ON CONFLICT (token_hash, key) DO UPDATE SET request_hash = excluded.request_hash, state = 'in_flight', created_at = excluded.created_at",
-    )
-    .bind(token_hash)
-    .bind(key)
-    .bind(request_hash)
-    .bind(now_ms)
-    .execute(&mut *tx)
-    .await
-    .map_err(db_error)?;
-    tx.commit().await.map_err(db_error)?;
-    Ok(KeyState::Claimed)
+    tx.commit_now().await.map(Some)
 }
 
-/// Stores the response of a claimed key.
-pub async fn finish(
-    store: &Store,
-    token_hash: &str,
-    key: &str,
-    status: u16,
-    body: &str,
-) -> crate::Result<()> {
-    sqlx::query("UPDATE idempotency SET state = 'done', status = $1, body = $2 WHERE token_hash = $3 AND key = $4")
-        .bind(i64::from(status))
-        .bind(body)
-        .bind(token_hash)
-        .bind(key)
-        .execute(store.pool())
-        .await
-        .map_err(db_error)?;
-    Ok(())
-}
-
-/// Gives a claimed key back (the request could not be answered), so a retry runs again.
-pub async fn release(store: &Store, token_hash: &str, key: &str) -> crate::Result<()> {
-    sqlx::query(
-        "DELETE FROM idempotency WHERE token_hash = $1 AND key = $2 AND state = 'in_flight'",
-    )
-    .bind(token_hash)
-    .bind(key)
-    .execute(store.pool())
-    .await
-    .map_err(db_error)?;
-    Ok(())
+/// Drops whatever the request left uncommitted (it failed; a retry must run again).
+pub fn abandon(scope: &KeyScope) {
+    drop(scope.take_parked());
 }
 
 /// Forgets keys older than `before_ms` (they are kept at least 24 hours).

@@ -42,8 +42,84 @@ pub enum Durability {
     Relaxed,
 }
 
-/// A transaction on either backend.
-pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+/// A writing transaction on either backend, with the events it will append to the log.
+///
+/// Events are buffered and written at commit, in the order they were appended: on PostgreSQL under a
+/// transaction-scoped advisory lock held until the commit, so the log's sequence numbers commit in order and a
+/// reader that has seen `seq = n` has seen every event below it (no event is ever skipped by a tailer); on
+/// SQLite the single writer gives the same order. The transaction dereferences to its connection, so queries
+/// run on `&mut *tx`.
+pub struct Tx {
+    inner: sqlx::Transaction<'static, sqlx::Any>,
+    backend: Backend,
+    events: Vec<events::NewEvent>,
+    /// The request's idempotency scope, when the transaction belongs to a keyed request: its commit is
+    /// deferred until the key and the response are written with it.
+    scope: Option<std::sync::Arc<idempotency::KeyScope>>,
+}
+
+impl std::ops::Deref for Tx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &sqlx::AnyConnection {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.inner
+    }
+}
+
+/// The advisory lock that orders appends to the log on PostgreSQL.
+const LOG_LOCK: i64 = 7_310_022;
+
+impl Tx {
+    /// Queues an event; it is written to the log when the transaction commits.
+    pub fn push_event(&mut self, event: events::NewEvent) {
+        self.events.push(event);
+    }
+
+    /// Which backend the transaction runs on.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Commits, answering the events written with their positions in the log. Inside a keyed request the
+    /// commit is deferred to the end of the request (the key and the response are written in the same
+    /// transaction; see [`idempotency::KeyScope`]) and nothing is answered yet.
+    pub async fn commit(self) -> crate::Result<Vec<events::StoredEvent>> {
+        if let Some(scope) = self.scope.clone() {
+            scope.park(self);
+            return Ok(Vec::new());
+        }
+        self.commit_now().await
+    }
+
+    /// Writes the buffered events and commits.
+    pub(crate) async fn commit_now(mut self) -> crate::Result<Vec<events::StoredEvent>> {
+        let events = std::mem::take(&mut self.events);
+        let stored = if events.is_empty() {
+            Vec::new()
+        } else {
+            if self.backend == Backend::Postgres {
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(LOG_LOCK)
+                    .execute(&mut *self.inner)
+                    .await
+                    .map_err(db_error)?;
+            }
+            events::write(&mut self.inner, events).await?
+        };
+        self.inner.commit().await.map_err(db_error)?;
+        Ok(stored)
+    }
+
+    /// Rolls back.
+    pub async fn rollback(self) -> crate::Result<()> {
+        self.inner.rollback().await.map_err(db_error)
+    }
+}
 
 /// The database.
 #[derive(Clone)]
@@ -127,15 +203,46 @@ impl Store {
 
     /// Begins a writing transaction; on SQLite with `BEGIN IMMEDIATE`, so the write lock is taken up front and
     /// two writers never deadlock upgrading a read lock.
+    ///
+    /// Inside a keyed request (see [`idempotency::KeyScope`]) every command of the request runs in one
+    /// transaction: the first `begin` starts it (and, on PostgreSQL, takes the key's lock, so the same key
+    /// arriving at another node meanwhile is told it is still being processed), later ones continue it.
     pub async fn begin(&self) -> crate::Result<Tx> {
-        match self.backend {
-            Backend::Sqlite => self
-                .pool
-                .begin_with("BEGIN IMMEDIATE")
-                .await
-                .map_err(db_error),
-            Backend::Postgres => self.pool.begin().await.map_err(db_error),
+        let scope = idempotency::current_scope();
+        if let Some(tx) = scope.as_ref().and_then(|s| s.take_parked()) {
+            return Ok(tx);
         }
+        let mut tx = self.begin_plain().await?;
+        if let Some(scope) = scope {
+            if self.backend == Backend::Postgres {
+                let (got,): (bool,) =
+                    sqlx::query_as("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))")
+                        .bind(scope.lock_name())
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(db_error)?;
+                if !got {
+                    return Err(Error::Conflict(idempotency::IN_FLIGHT.into()));
+                }
+            }
+            tx.scope = Some(scope);
+        }
+        Ok(tx)
+    }
+
+    /// Begins a transaction outside any request's idempotency scope.
+    pub(crate) async fn begin_plain(&self) -> crate::Result<Tx> {
+        let inner = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+        .map_err(db_error)?;
+        Ok(Tx {
+            inner,
+            backend: self.backend,
+            events: Vec::new(),
+            scope: None,
+        })
     }
 
     /// The pool, for reads.

@@ -347,10 +347,13 @@ pub async fn insert_assignment(
     if overlapping_live(tx, worker, guard_start, guard_end).await? {
         return Ok(None);
     }
-    let (id,): (i64,) = sqlx::query_as(
+    // On PostgreSQL the exclusion constraint is the arbiter: a worker booked meanwhile by another node's
+    // transaction (which the check above cannot see until it commits) makes the insert do nothing.
+    let id: Option<(i64,)> = sqlx::query_as(
         "INSERT INTO assignments (order_id, agency_id, worker_id, role_idx, kind, status, start_at, end_at, \
          guard_start, guard_end, offer_id, replaces, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) \
+         ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind(order)
     .bind(agency)
@@ -365,10 +368,10 @@ pub async fn insert_assignment(
     .bind(offer)
     .bind(replaces)
     .bind(now)
-    .fetch_one(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await
     .map_err(db_error)?;
-    Ok(Some(id))
+    Ok(id.map(|(id,)| id))
 }
 
 /// Whether the worker holds a live assignment whose guard range meets `[guard_start, guard_end)`.

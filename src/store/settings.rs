@@ -14,11 +14,15 @@ pub async fn get(pool: &AnyPool, key: &str) -> crate::Result<Option<String>> {
 }
 
 /// Writes a setting, replacing any earlier value.
-pub async fn put(pool: &AnyPool, key: &str, value: &str) -> crate::Result<()> {
+pub async fn put(
+    e: impl sqlx::Executor<'_, Database = sqlx::Any>,
+    key: &str,
+    value: &str,
+) -> crate::Result<()> {
     sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
         .bind(key)
         .bind(value)
-        .execute(pool)
+        .execute(e)
         .await
         .map_err(db_error)?;
     Ok(())

@@ -212,13 +212,17 @@ pub async fn get_tx(
 }
 
 /// Live workers with ids above `after`, in id order, a page at a time (the engine's rebuild at start).
-pub async fn page(pool: &AnyPool, after: i64, limit: i64) -> crate::Result<Vec<WorkerRow>> {
+pub async fn page(
+    conn: &mut sqlx::AnyConnection,
+    after: i64,
+    limit: i64,
+) -> crate::Result<Vec<WorkerRow>> {
     let rows: Vec<Raw> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM workers WHERE id > $1 AND deleted_at IS NULL ORDER BY id LIMIT $2"
     )))
     .bind(after)
     .bind(limit)
-    .fetch_all(pool)
+    .fetch_all(conn)
     .await
     .map_err(db_error)?;
     Ok(rows.into_iter().map(row).collect())

@@ -225,6 +225,88 @@ impl WorkerBody {
     }
 }
 
+/// A worker's record and status as the log carries them: exact (the cancellation weight and the rating sum,
+/// not the rounded average of `history`), so every node's index applies the same record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordBody {
+    /// `active` or `suspended`.
+    pub status: String,
+    /// Shifts worked to the end.
+    pub completed_shifts: u32,
+    /// Shifts not shown up for.
+    pub no_shows: u32,
+    /// Check-ins after the start.
+    pub late_arrivals: u32,
+    /// Cancelled assignments.
+    pub cancellations: u32,
+    /// Cancellations weighted by notice.
+    pub cancellation_weight: f64,
+    /// Sum of the star ratings.
+    pub rating_sum: u32,
+    /// Number of ratings.
+    pub rating_count: u32,
+}
+
+impl RecordBody {
+    /// The record of a worker.
+    pub fn of(status: crate::domain::WorkerStatus, s: &WorkerStats) -> Self {
+        RecordBody {
+            status: status.as_str().to_string(),
+            completed_shifts: s.completed_shifts,
+            no_shows: s.no_shows,
+            late_arrivals: s.late_arrivals,
+            cancellations: s.cancellations,
+            cancellation_weight: s.cancellation_weight,
+            rating_sum: s.rating_sum,
+            rating_count: s.rating_count,
+        }
+    }
+
+    /// The status and statistics it holds, if the status is one the API knows.
+    pub fn parts(&self) -> Option<(crate::domain::WorkerStatus, WorkerStats)> {
+        let status = crate::domain::WorkerStatus::parse(&self.status).ok()?;
+        Some((
+            status,
+            WorkerStats {
+                completed_shifts: self.completed_shifts,
+                no_shows: self.no_shows,
+                late_arrivals: self.late_arrivals,
+                cancellations: self.cancellations,
+                cancellation_weight: self.cancellation_weight,
+                rating_sum: self.rating_sum,
+                rating_count: self.rating_count,
+            },
+        ))
+    }
+}
+
+/// A whole worker as the log carries it: `profile` in the shape of an import line (its record as `history`,
+/// which is what `crewcall replay` issues again) and the exact `record`.
+pub fn worker_event(w: &Worker) -> serde_json::Value {
+    serde_json::json!({
+        "worker": w.id.to_string(),
+        "profile": WorkerBody::from_worker(w),
+        "record": RecordBody::of(w.status, &w.stats),
+    })
+}
+
+/// The worker an event made by [`worker_event`] carries, as the index holds it.
+pub fn worker_of_event(
+    payload: &serde_json::Value,
+    agency: crate::domain::AgencyId,
+) -> Option<Worker> {
+    let id: crate::domain::WorkerId = payload.get("worker")?.as_str()?.parse().ok()?;
+    let mut body: WorkerBody = serde_json::from_value(payload.get("profile")?.clone()).ok()?;
+    body.history = None;
+    let record: RecordBody = serde_json::from_value(payload.get("record")?.clone()).ok()?;
+    let mut w = parse_worker(&body, id, agency).ok()?;
+    let (status, stats) = record.parts()?;
+    w.status = status;
+    w.stats = stats;
+    Some(w)
+}
+
 /// A worker's windows on the wire.
 pub fn windows_body(w: &Worker) -> Vec<WindowBody> {
     w.availability

@@ -163,6 +163,7 @@ pub async fn spawn_app() -> TestApp {
         start: Some(start),
         rest_gap: None,
         no_show_policy: Default::default(),
+        log_poll: std::time::Duration::from_secs(2),
     })
     .await
     .expect("the server builds");
