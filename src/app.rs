@@ -115,15 +115,27 @@ impl Application {
         let engine = self.state.engine.clone();
         crate::engine::spawn_tailer(engine.clone(), self.database_url.clone(), self.log_poll);
         if !engine.clock().is_manual() {
-            // With the system clock, timers are fired by a ticker; with the manual clock, by moving it.
+            // With the system clock, timers are fired by a ticker; with the manual clock, by moving it. Every
+            // node ticks; each timer is claimed by the node that fires it.
             tokio::spawn(async move {
                 let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
                 every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                let mut ticks: u64 = 0;
                 loop {
                     every.tick().await;
                     if let Err(e) = engine.tick().await {
                         tracing::error!(error = %e, "firing timers failed");
                     }
+                    if ticks.is_multiple_of(3600) {
+                        let before = engine.now() - store::idempotency::KEPT;
+                        if let Err(e) =
+                            store::idempotency::purge(engine.store(), before.timestamp_millis())
+                                .await
+                        {
+                            tracing::warn!(error = %e, "forgetting old idempotency keys failed");
+                        }
+                    }
+                    ticks += 1;
                 }
             });
         }

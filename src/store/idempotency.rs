@@ -129,12 +129,17 @@ pub fn abandon(scope: &KeyScope) {
     drop(scope.take_parked());
 }
 
-/// Forgets keys older than `before_ms` (they are kept at least 24 hours).
+/// How long a key is kept: a retry within this time answers the saved response.
+pub const KEPT: chrono::Duration = chrono::Duration::hours(24);
+
+/// Forgets keys older than `before_ms`.
 pub async fn purge(store: &Store, before_ms: i64) -> crate::Result<u64> {
+    let mut tx = store.begin_plain().await?;
     let r = sqlx::query("DELETE FROM idempotency WHERE created_at < $1")
         .bind(before_ms)
-        .execute(store.pool())
+        .execute(&mut *tx)
         .await
         .map_err(db_error)?;
+    tx.commit_now().await?;
     Ok(r.rows_affected())
 }

@@ -7,6 +7,7 @@
 
 pub mod agencies;
 pub mod events;
+mod group;
 pub mod idempotency;
 mod migrate;
 pub mod orders;
@@ -50,7 +51,7 @@ pub enum Durability {
 /// SQLite the single writer gives the same order. The transaction dereferences to its connection, so queries
 /// run on `&mut *tx`.
 pub struct Tx {
-    inner: sqlx::Transaction<'static, sqlx::Any>,
+    inner: TxConn,
     backend: Backend,
     events: Vec<events::NewEvent>,
     /// The request's idempotency scope, when the transaction belongs to a keyed request: its commit is
@@ -58,16 +59,30 @@ pub struct Tx {
     scope: Option<std::sync::Arc<idempotency::KeyScope>>,
 }
 
+/// The connection a transaction runs on.
+enum TxConn {
+    /// A PostgreSQL transaction of its own.
+    Postgres(sqlx::Transaction<'static, sqlx::Any>),
+    /// A command's turn on SQLite's writer connection, inside a group commit.
+    Sqlite(group::Command),
+}
+
 impl std::ops::Deref for Tx {
     type Target = sqlx::AnyConnection;
     fn deref(&self) -> &sqlx::AnyConnection {
-        &self.inner
+        match &self.inner {
+            TxConn::Postgres(t) => t,
+            TxConn::Sqlite(c) => c.conn(),
+        }
     }
 }
 
 impl std::ops::DerefMut for Tx {
     fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
-        &mut self.inner
+        match &mut self.inner {
+            TxConn::Postgres(t) => t,
+            TxConn::Sqlite(c) => c.conn_mut(),
+        }
     }
 }
 
@@ -97,27 +112,32 @@ impl Tx {
     }
 
     /// Writes the buffered events and commits.
-    pub(crate) async fn commit_now(mut self) -> crate::Result<Vec<events::StoredEvent>> {
-        let events = std::mem::take(&mut self.events);
-        let stored = if events.is_empty() {
-            Vec::new()
-        } else {
-            if self.backend == Backend::Postgres {
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(LOG_LOCK)
-                    .execute(&mut *self.inner)
-                    .await
-                    .map_err(db_error)?;
+    pub(crate) async fn commit_now(self) -> crate::Result<Vec<events::StoredEvent>> {
+        match self.inner {
+            TxConn::Postgres(mut t) => {
+                let stored = if self.events.is_empty() {
+                    Vec::new()
+                } else {
+                    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                        .bind(LOG_LOCK)
+                        .execute(&mut *t)
+                        .await
+                        .map_err(db_error)?;
+                    events::write(&mut t, self.events).await?
+                };
+                t.commit().await.map_err(db_error)?;
+                Ok(stored)
             }
-            events::write(&mut self.inner, events).await?
-        };
-        self.inner.commit().await.map_err(db_error)?;
-        Ok(stored)
+            TxConn::Sqlite(c) => c.commit(self.events).await,
+        }
     }
 
     /// Rolls back.
     pub async fn rollback(self) -> crate::Result<()> {
-        self.inner.rollback().await.map_err(db_error)
+        match self.inner {
+            TxConn::Postgres(t) => t.rollback().await.map_err(db_error),
+            TxConn::Sqlite(c) => c.rollback().await,
+        }
     }
 }
 
@@ -126,6 +146,8 @@ impl Tx {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite's writer connection and group commit (`None` on PostgreSQL).
+    group: Option<group::Group>,
 }
 
 /// How long a writer waits for SQLite's lock before giving up.
@@ -163,7 +185,8 @@ impl Store {
         let pool = match backend {
             Backend::Sqlite => {
                 AnyPoolOptions::new()
-                    .max_connections(8)
+                    // One connection is the writer's (see `group`), the others read.
+                    .max_connections(9)
                     .acquire_timeout(Duration::from_secs(15))
                     .after_connect(move |conn, _meta| {
                         Box::pin(async move {
@@ -193,7 +216,12 @@ impl Store {
             }
         }
         .map_err(db_error)?;
-        Ok(Store { pool, backend })
+        let group = (backend == Backend::Sqlite).then(|| group::Group::new(pool.clone()));
+        Ok(Store {
+            pool,
+            backend,
+            group,
+        })
     }
 
     /// Applies the migrations that have not run yet.
@@ -232,11 +260,10 @@ impl Store {
 
     /// Begins a transaction outside any request's idempotency scope.
     pub(crate) async fn begin_plain(&self) -> crate::Result<Tx> {
-        let inner = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
-        }
-        .map_err(db_error)?;
+        let inner = match &self.group {
+            Some(group) => TxConn::Sqlite(group.begin().await?),
+            None => TxConn::Postgres(self.pool.begin().await.map_err(db_error)?),
+        };
         Ok(Tx {
             inner,
             backend: self.backend,

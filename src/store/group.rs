@@ -1,0 +1,172 @@
+//! Group commit for SQLite: one writer connection, concurrent commands batched into one durable commit.
+//!
+//! SQLite has one writer, and with `synchronous=FULL` every commit waits for the disk (about 2 ms here), which
+//! would cap the server at a few hundred writes a second. So writing commands take turns on one connection:
+//! each runs inside a `SAVEPOINT` of a transaction that stays open across commands, and is acknowledged only
+//! after the `COMMIT` that holds it. A command that fails rolls back to its savepoint and leaves the others
+//! alone. The command that finishes first queues for the connection again behind everyone who arrived while it
+//! ran; when its turn comes it commits the whole batch, so a batch holds exactly the commands that were waiting,
+//! and a lone command commits at once.
+
+use std::sync::Arc;
+
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyPool};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use super::db_error;
+use super::events::{NewEvent, StoredEvent};
+
+/// The writer connection and the batch open on it.
+pub(super) struct Writer {
+    conn: Option<PoolConnection<Any>>,
+    /// Whether a transaction is open on the connection.
+    open: bool,
+    /// Counts commits; a command remembers the batch it joined.
+    batch: u64,
+    /// Batches whose commit failed (the latest few), with the error's text.
+    failed: std::collections::VecDeque<(u64, String)>,
+}
+
+/// Failed batches remembered for members that read their outcome late.
+const FAILED_KEPT: usize = 64;
+
+/// The shared writer.
+#[derive(Clone)]
+pub(super) struct Group {
+    gate: Arc<Mutex<Writer>>,
+    pool: AnyPool,
+}
+
+impl Group {
+    pub(super) fn new(pool: AnyPool) -> Self {
+        Group {
+            gate: Arc::new(Mutex::new(Writer {
+                conn: None,
+                open: false,
+                batch: 0,
+                failed: Default::default(),
+            })),
+            pool,
+        }
+    }
+
+    /// Takes a turn on the writer connection and opens a savepoint for one command.
+    pub(super) async fn begin(&self) -> crate::Result<Command> {
+        let mut guard = self.gate.clone().lock_owned().await;
+        if guard.conn.is_none() {
+            guard.conn = Some(self.pool.acquire().await.map_err(db_error)?);
+        }
+        if !guard.open {
+            exec(&mut guard, "BEGIN IMMEDIATE").await?;
+            guard.open = true;
+        }
+        exec(&mut guard, "SAVEPOINT command").await?;
+        Ok(Command {
+            guard: Some(guard),
+            group: self.clone(),
+        })
+    }
+}
+
+async fn exec(w: &mut Writer, sql: &'static str) -> crate::Result<()> {
+    let conn = w.conn.as_mut().expect("the writer connection");
+    sqlx::raw_sql(sql)
+        .execute(&mut **conn)
+        .await
+        .map(|_| ())
+        .map_err(db_error)
+}
+
+/// Commits the open batch and tells its members.
+async fn commit_batch(w: &mut Writer) {
+    if let Err(e) = exec(w, "COMMIT").await {
+        // Whatever SQLite kept of the transaction is gone with it.
+        let _ = exec(w, "ROLLBACK").await;
+        if w.failed.len() == FAILED_KEPT {
+            w.failed.pop_front();
+        }
+        w.failed.push_back((w.batch, e.to_string()));
+    }
+    w.open = false;
+    w.batch += 1;
+}
+
+/// One command's turn on the writer: a savepoint inside the open batch.
+pub(super) struct Command {
+    guard: Option<OwnedMutexGuard<Writer>>,
+    group: Group,
+}
+
+impl Command {
+    /// The connection, for the command's statements.
+    pub(super) fn conn(&self) -> &sqlx::AnyConnection {
+        self.guard
+            .as_ref()
+            .and_then(|g| g.conn.as_deref())
+            .expect("a command holds the writer")
+    }
+
+    /// The connection, for the command's statements.
+    pub(super) fn conn_mut(&mut self) -> &mut sqlx::AnyConnection {
+        self.guard
+            .as_mut()
+            .and_then(|g| g.conn.as_deref_mut())
+            .expect("a command holds the writer")
+    }
+
+    /// Writes the command's events, releases its savepoint into the batch, and waits until the batch is
+    /// durably committed (committing it when this command's turn comes first).
+    pub(super) async fn commit(mut self, events: Vec<NewEvent>) -> crate::Result<Vec<StoredEvent>> {
+        let stored = if events.is_empty() {
+            Vec::new()
+        } else {
+            super::events::write(self.conn_mut(), events).await?
+        };
+        let mut guard = self.guard.take().expect("a command holds the writer");
+        if let Err(e) = exec(&mut guard, "RELEASE command").await {
+            self.guard = Some(guard);
+            return Err(e);
+        }
+        let batch = guard.batch;
+        drop(guard);
+        // Queue again: everyone who arrived meanwhile runs first and joins this batch.
+        let mut guard = self.group.gate.clone().lock_owned().await;
+        if guard.batch == batch && guard.open {
+            commit_batch(&mut guard).await;
+        }
+        match guard.failed.iter().find(|(b, _)| *b == batch) {
+            Some((_, e)) => Err(crate::Error::Unavailable(format!("commit failed: {e}"))),
+            None => Ok(stored),
+        }
+    }
+
+    /// Rolls the command back to its savepoint; the rest of the batch stays.
+    pub(super) async fn rollback(mut self) -> crate::Result<()> {
+        match self.guard.take() {
+            Some(mut guard) => undo(&mut guard).await,
+            None => Ok(()),
+        }
+    }
+}
+
+async fn undo(w: &mut Writer) -> crate::Result<()> {
+    exec(w, "ROLLBACK TO command").await?;
+    exec(w, "RELEASE command").await
+}
+
+impl Drop for Command {
+    fn drop(&mut self) {
+        // A command dropped without commit or rollback (an error, a cancelled request): undo its savepoint
+        // before anyone else writes on the connection.
+        if let Some(mut guard) = self.guard.take()
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            rt.spawn(async move {
+                if let Err(e) = undo(&mut guard).await {
+                    tracing::error!(error = %e, "undoing a dropped command failed");
+                }
+            });
+        }
+    }
+}
