@@ -126,16 +126,17 @@ async fn a_worker_created_on_node_a_is_a_candidate_on_node_b_within_a_second() {
         let mut failures = Vec::new();
         let key = c.a.create_agency().await;
 
-        // One worker on A; an order on B; the worker among B's candidates.
-        let w = c.a.post_worker(&key, &near_worker("N-1", 0)).await;
-        let created = Instant::now();
-        let wid = s(&w, "id");
+        // An order on B (posted first, so its dispatch cannot offer the worker and take it out of the
+        // candidates); one worker on A; the worker among B's candidates.
         let (start, end) = shift_in_days(3, 9, 8);
         let o = c
             .b
             .post_order(&key, &order_json("mn-one", &start, &end, 1, "offer", 1, 15))
             .await;
         let oid = s(&o, "id");
+        let w = c.a.post_worker(&key, &near_worker("N-1", 0)).await;
+        let created = Instant::now();
+        let wid = s(&w, "id");
         let took = wait_for(created, LOOK, EVERY, async || {
             c.b.candidate_ids(&key, &oid, "promoter").await.contains(&wid)
         })
@@ -222,6 +223,14 @@ async fn a_worker_deleted_on_node_a_is_gone_and_its_token_refused_on_node_b_with
         };
         let mut failures = Vec::new();
         let key = c.a.create_agency().await;
+        // The order first, so that its dispatch does not offer the worker (an offered worker is no longer
+        // among the order's candidates).
+        let (start, end) = shift_in_days(3, 9, 8);
+        let o = c
+            .b
+            .post_order(&key, &order_json("mn-del", &start, &end, 1, "offer", 1, 15))
+            .await;
+        let oid = s(&o, "id");
         let w = c.a.post_worker(&key, &near_worker("D-1", 0)).await;
         let (wid, token) = (s(&w, "id"), s(&w, "app_token"));
         let created = Instant::now();
@@ -236,12 +245,6 @@ async fn a_worker_deleted_on_node_a_is_gone_and_its_token_refused_on_node_b_with
             "the app token of a worker created on A never worked on B (GET /v1/me): {}",
             c.b.get(&token, "/v1/me").await.body
         );
-        let (start, end) = shift_in_days(3, 9, 8);
-        let o = c
-            .b
-            .post_order(&key, &order_json("mn-del", &start, &end, 1, "offer", 1, 15))
-            .await;
-        let oid = s(&o, "id");
         let was_candidate = wait_for(created, LOOK, EVERY, async || {
             c.b.candidate_ids(&key, &oid, "promoter").await.contains(&wid)
         })
