@@ -54,6 +54,11 @@ pub struct Engine {
     log: tokio::sync::Mutex<i64>,
     /// The same position, readable without waiting.
     applied: AtomicI64,
+    /// Events this node has applied since it started (each event once: a node that never restarted has
+    /// applied exactly the events its log holds above where it started).
+    applied_events: std::sync::atomic::AtomicU64,
+    /// The log position the views were built at when the node started.
+    started_at: i64,
     /// Principals of tokens seen lately, by token hash; emptied when the log says a token stopped working.
     tokens: moka::sync::Cache<String, Principal>,
     /// Bumped whenever `tokens` is emptied, so that a lookup that raced with it is not cached.
@@ -104,6 +109,8 @@ impl Engine {
             timers: tokio::sync::Mutex::new(()),
             log: tokio::sync::Mutex::new(head),
             applied: AtomicI64::new(head),
+            applied_events: std::sync::atomic::AtomicU64::new(0),
+            started_at: head,
             tokens: moka::sync::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(std::time::Duration::from_secs(600))

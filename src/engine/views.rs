@@ -146,6 +146,10 @@ pub struct ViewsReport {
     pub applied_seq: i64,
     /// The log position the database was read at for the rebuild.
     pub head_seq: i64,
+    /// Events this node has applied since it started.
+    pub applied_events: u64,
+    /// Events the log holds above the position this node started at.
+    pub logged_events: u64,
     /// Digests of this node's views, by name.
     pub views: Vec<(&'static str, String)>,
     /// Digests of the views rebuilt from the database.
@@ -153,9 +157,9 @@ pub struct ViewsReport {
 }
 
 impl ViewsReport {
-    /// Whether every view equals its rebuild.
+    /// Whether every view equals its rebuild and every event was applied once.
     pub fn equal(&self) -> bool {
-        self.views == self.rebuilt
+        self.views == self.rebuilt && self.applied_events == self.logged_events
     }
 }
 
@@ -259,6 +263,11 @@ impl Engine {
         Ok(n)
     }
 
+    /// How many events this node has applied since it started.
+    pub fn applied_events(&self) -> u64 {
+        self.applied_events.load(Ordering::SeqCst)
+    }
+
     /// The last log position this node has applied to its views.
     pub fn applied_seq(&self) -> i64 {
         self.applied.load(Ordering::SeqCst)
@@ -266,6 +275,8 @@ impl Engine {
 
     /// Applies events, in order, to every view.
     fn apply_events(&self, events: &[StoredEvent]) {
+        self.applied_events
+            .fetch_add(events.len() as u64, Ordering::SeqCst);
         let mut ops: Vec<IndexOp> = Vec::new();
         {
             let mut live = self.live.write().expect("live state lock");
@@ -432,9 +443,18 @@ impl Engine {
             ("index", index_digest(&rebuilt.index)),
             ("live", digest(&rebuilt.live.canonical(since, now))),
         ];
+        let (logged,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM events WHERE seq > $1 AND seq <= $2")
+                .bind(self.started_at)
+                .bind(*cursor)
+                .fetch_one(self.store.pool())
+                .await
+                .map_err(store::db_error)?;
         Ok(ViewsReport {
             applied_seq: *cursor,
             head_seq: rebuilt.head,
+            applied_events: self.applied_events(),
+            logged_events: logged as u64,
             views,
             rebuilt: rebuilt_digests,
         })

@@ -32,7 +32,12 @@ pub struct ViewsCheck {
     applied_seq: i64,
     /// The log position the database was read at for the rebuild.
     head_seq: i64,
-    /// Whether every view equals its rebuild.
+    /// Events this node applied since it started: each event of the log once, so this equals
+    /// `logged_events` unless one was skipped or applied twice.
+    applied_events: u64,
+    /// Events in the log between where this node started and `applied_seq`.
+    logged_events: u64,
+    /// Whether every view equals its rebuild and every event was applied exactly once.
     equal: bool,
     /// Digests of this node's views (`index`, `live`).
     #[schema(value_type = Object)]
@@ -53,6 +58,8 @@ async fn views(State(state): State<AppState>, _: Admin) -> ApiResult<axum::Json<
     Ok(axum::Json(ViewsCheck {
         applied_seq: r.applied_seq,
         head_seq: r.head_seq,
+        applied_events: r.applied_events,
+        logged_events: r.logged_events,
         equal: r.equal(),
         views: map(&r.views),
         rebuilt: map(&r.rebuilt),
