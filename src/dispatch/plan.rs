@@ -115,7 +115,14 @@ pub fn plan_crew(
             now,
             exclude,
         };
-        let all = candidates(index, &ctx, usize::MAX);
+        // Only the top `n` are handed to the solver (and, for a quota, the top `n` that meet it, who may
+        // rank further down): ranking deeper than that builds explanations nobody reads.
+        let depth = if role.quotas.is_empty() {
+            n as usize
+        } else {
+            usize::MAX
+        };
+        let all = candidates(index, &ctx, depth);
         let mut considered: Vec<Scored> = all.ranked.iter().take(n as usize).cloned().collect();
         if let Some(q) = role.quotas.first() {
             let chosen: HashSet<WorkerId> = considered.iter().map(|s| s.worker.id).collect();
