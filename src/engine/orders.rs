@@ -563,7 +563,7 @@ impl Engine {
             "offer_sent",
             &json!({
                 "offer": crate::domain::OfferId::new(id as u64).to_string(), "order": st.order.id.to_string(),
-                "worker": worker.to_string(), "role": st.order.roles[role].name, "kind": kind,
+                "worker": worker.to_string(), "role": st.order.roles[role].name, "role_idx": role, "kind": kind,
                 "urgent": urgent, "expires_at": crate::domain::time::format_instant(expires), "score": score,
             }),
         )

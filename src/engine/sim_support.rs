@@ -1,11 +1,17 @@
 //! Read helpers for the week simulation and the replay: they watch the engine from outside, the way a fleet of
 //! worker apps and an auditor would, and never change anything.
 //!
-//! The simulation asks for the offers and assignments created since the last ones it saw (ids only grow), so
-//! it can give each new offer a reaction and each new assignment a future; the replay reads the event log and
-//! the final clock of a database.
+//! Both read the one log: the simulation asks what happened after the last event it saw (the offers and
+//! assignments made, with their statuses), so it can give each new offer a reaction and each new assignment a
+//! future; the replay reads the whole event log and the final clock of a database.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
 
 use super::Engine;
+use crate::domain::time::parse_instant;
+use crate::domain::{AssignmentId, OfferId, OrderId, WorkerId};
 use crate::store::{self, events::StoredEvent};
 
 /// An offer as the simulation sees it: who is asked, for what, until when.
@@ -48,72 +54,114 @@ pub struct AssignmentSeen {
     pub created_at: i64,
 }
 
-type OfferTuple = (i64, i64, i64, i64, String, String, i64, i64, i64);
-type AssignmentTuple = (i64, i64, i64, String, String, i64);
+/// What the log says happened after a cursor: offers and assignments made, each with its status as of the
+/// last event read.
+#[derive(Debug, Clone, Default)]
+pub struct News {
+    /// The position of the last event read (the cursor for the next look).
+    pub last_seq: i64,
+    /// Offers sent, oldest first.
+    pub offers: Vec<OfferSeen>,
+    /// Assignments made, oldest first.
+    pub assignments: Vec<AssignmentSeen>,
+}
+
+/// The number of an id in a payload (`"ofr_1f"` → 31), the store's form of it.
+fn num_id<T: std::str::FromStr>(p: &Value, k: &str, get: impl Fn(T) -> u64) -> Option<i64> {
+    p.get(k)?
+        .as_str()?
+        .parse::<T>()
+        .ok()
+        .map(|id| get(id) as i64)
+}
+
+fn text(p: &Value, k: &str) -> String {
+    p.get(k).and_then(Value::as_str).unwrap_or("").to_string()
+}
 
 impl Engine {
-    /// Offers with an id above `after`, oldest first.
-    pub async fn offers_after(&self, after: i64) -> crate::Result<Vec<OfferSeen>> {
-        let rows: Vec<OfferTuple> = sqlx::query_as(
-            "SELECT id, order_id, worker_id, role_idx, kind, status, urgent, created_at, expires_at \
-             FROM offers WHERE id > $1 ORDER BY id",
-        )
-        .bind(after)
-        .fetch_all(self.store.pool())
-        .await
-        .map_err(store::db_error)?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(
-                    id,
-                    order_id,
-                    worker_id,
-                    role_idx,
-                    kind,
-                    status,
-                    urgent,
-                    created_at,
-                    expires_at,
-                )| {
-                    OfferSeen {
-                        id,
-                        order_id,
-                        worker_id,
-                        role_idx,
-                        kind,
-                        status,
-                        urgent: urgent != 0,
-                        created_at,
-                        expires_at,
+    /// Reads the log after `after_seq` (a reader of the one log, like every feed): the offers and
+    /// assignments made since, with their statuses as the events read leave them.
+    pub async fn news_after(&self, after_seq: i64) -> crate::Result<News> {
+        let mut news = News {
+            last_seq: after_seq,
+            ..News::default()
+        };
+        let mut offer_at: HashMap<i64, usize> = HashMap::new();
+        let mut assignment_at: HashMap<i64, usize> = HashMap::new();
+        loop {
+            let page = store::events::read(self.store.pool(), news.last_seq, 10_000).await?;
+            let Some(last) = page.last() else { break };
+            news.last_seq = last.seq;
+            for e in &page {
+                let p = &e.payload;
+                match e.kind.as_str() {
+                    "offer_sent" => {
+                        let (Some(id), Some(order_id), Some(worker_id)) = (
+                            num_id(p, "offer", OfferId::get),
+                            num_id(p, "order", OrderId::get),
+                            num_id(p, "worker", WorkerId::get),
+                        ) else {
+                            continue;
+                        };
+                        let expires_at = parse_instant(&text(p, "expires_at"))
+                            .map(|t| t.timestamp_millis())
+                            .unwrap_or(e.at_ms);
+                        offer_at.insert(id, news.offers.len());
+                        news.offers.push(OfferSeen {
+                            id,
+                            order_id,
+                            worker_id,
+                            role_idx: p.get("role_idx").and_then(Value::as_i64).unwrap_or(0),
+                            kind: text(p, "kind"),
+                            status: "pending".into(),
+                            urgent: p.get("urgent").and_then(Value::as_bool).unwrap_or(false),
+                            created_at: e.at_ms,
+                            expires_at,
+                        });
                     }
-                },
-            )
-            .collect())
-    }
-
-    /// Assignments with an id above `after`, oldest first.
-    pub async fn assignments_after(&self, after: i64) -> crate::Result<Vec<AssignmentSeen>> {
-        let rows: Vec<AssignmentTuple> = sqlx::query_as(
-            "SELECT id, order_id, worker_id, kind, status, created_at FROM assignments WHERE id > $1 ORDER BY id",
-        )
-        .bind(after)
-        .fetch_all(self.store.pool())
-        .await
-        .map_err(store::db_error)?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(id, order_id, worker_id, kind, status, created_at)| AssignmentSeen {
-                    id,
-                    order_id,
-                    worker_id,
-                    kind,
-                    status,
-                    created_at,
-                },
-            )
-            .collect())
+                    "offer_closed" => {
+                        if let Some(&i) =
+                            num_id(p, "offer", OfferId::get).and_then(|id| offer_at.get(&id))
+                        {
+                            news.offers[i].status = text(p, "status");
+                        }
+                    }
+                    "assignment_made" => {
+                        let (Some(id), Some(order_id), Some(worker_id)) = (
+                            num_id(p, "assignment", AssignmentId::get),
+                            num_id(p, "order", OrderId::get),
+                            num_id(p, "worker", WorkerId::get),
+                        ) else {
+                            continue;
+                        };
+                        assignment_at.insert(id, news.assignments.len());
+                        news.assignments.push(AssignmentSeen {
+                            id,
+                            order_id,
+                            worker_id,
+                            kind: text(p, "kind"),
+                            status: text(p, "status"),
+                            created_at: e.at_ms,
+                        });
+                    }
+                    "assignment_ended" | "checked_in" => {
+                        let status = if e.kind == "checked_in" {
+                            "checked_in".to_string()
+                        } else {
+                            text(p, "status")
+                        };
+                        if let Some(&i) = num_id(p, "assignment", AssignmentId::get)
+                            .and_then(|id| assignment_at.get(&id))
+                        {
+                            news.assignments[i].status = status;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(news)
     }
 
     /// The status of an assignment now, if it exists.

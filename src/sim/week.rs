@@ -156,8 +156,8 @@ struct Week<'a> {
     median_pay: f64,
     queue: BTreeMap<(i64, u64), Ev>,
     seq: u64,
-    last_offer: i64,
-    last_assignment: i64,
+    /// The last event of the log the simulation has seen.
+    last_seq: i64,
     /// The engine's write epoch when the loop last looked for new offers and assignments.
     seen_epoch: i64,
     /// Database order id → index into `specs`.
@@ -231,8 +231,7 @@ pub async fn run(
         median_pay,
         queue: BTreeMap::new(),
         seq: 0,
-        last_offer: 0,
-        last_assignment: 0,
+        last_seq: 0,
         seen_epoch: i64::MIN,
         orders: BTreeMap::new(),
         measures: BTreeMap::new(),
@@ -542,18 +541,13 @@ impl Week<'_> {
             return Ok(());
         }
         self.seen_epoch = epoch;
-        let offers = self.engine.offers_after(self.last_offer).await?;
-        if let Some(o) = offers.last() {
-            self.last_offer = o.id;
-        }
-        for o in offers.iter().filter(|o| o.status == "pending") {
+        let news = self.engine.news_after(self.last_seq).await?;
+        self.last_seq = news.last_seq;
+        for o in news.offers.iter().filter(|o| o.status == "pending") {
             self.react(o);
         }
-        let assignments = self.engine.assignments_after(self.last_assignment).await?;
-        if let Some(a) = assignments.last() {
-            self.last_assignment = a.id;
-        }
-        for a in assignments
+        for a in news
+            .assignments
             .iter()
             .filter(|a| a.kind == "shift" && a.status == "confirmed")
         {
