@@ -343,7 +343,11 @@ impl Engine {
                 break;
             }
             let mut refused_now = 0;
-            for pick in &plan.crew.picks {
+            // Workers are booked in id order, so two commands booking overlapping crews on different orders
+            // wait for each other in one direction only and never deadlock on the exclusion constraint.
+            let mut picks = plan.crew.picks.clone();
+            picks.sort_by_key(|p| p.worker);
+            for pick in &picks {
                 let score = plan.scored(pick.role, pick.worker).map_or(0.0, |s| s.score);
                 let id = self
                     .make_assignment(

@@ -306,6 +306,9 @@ pub fn db_error(e: sqlx::Error) -> Error {
                 Error::Conflict(format!("conflicts with existing data ({})", d.message()))
             } else if code == "5" || code == "517" || d.message().contains("database is locked") {
                 Error::Unavailable("the database is busy".into())
+            } else if matches!(code.as_str(), "40P01" | "40001") {
+                // A deadlock or serialisation failure: the transaction was rolled back; a retry may pass.
+                Error::Unavailable("the database was busy with a conflicting change; retry".into())
             } else {
                 Error::Internal(format!("database: {e}"))
             }
