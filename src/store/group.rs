@@ -22,6 +22,8 @@ pub(super) struct Writer {
     conn: Option<PoolConnection<Any>>,
     /// Whether a transaction is open on the connection.
     open: bool,
+    /// Commands released into the open transaction and waiting for its commit.
+    members: usize,
     /// Counts commits; a command remembers the batch it joined.
     batch: u64,
     /// Batches whose commit failed (the latest few), with the error's text.
@@ -44,11 +46,22 @@ impl Group {
             gate: Arc::new(Mutex::new(Writer {
                 conn: None,
                 open: false,
+                members: 0,
                 batch: 0,
                 failed: Default::default(),
             })),
             pool,
         }
+    }
+
+    /// Commits whatever batch is open and gives the writer connection back to the pool (before the pool is
+    /// closed, which waits for every connection).
+    pub(super) async fn close(&self) {
+        let mut guard = self.gate.lock().await;
+        if guard.open {
+            commit_batch(&mut guard).await;
+        }
+        guard.conn = None;
     }
 
     /// Takes a turn on the writer connection and opens a savepoint for one command.
@@ -89,6 +102,7 @@ async fn commit_batch(w: &mut Writer) {
         w.failed.push_back((w.batch, e.to_string()));
     }
     w.open = false;
+    w.members = 0;
     w.batch += 1;
 }
 
@@ -128,6 +142,7 @@ impl Command {
             self.guard = Some(guard);
             return Err(e);
         }
+        guard.members += 1;
         let batch = guard.batch;
         drop(guard);
         // Queue again: everyone who arrived meanwhile runs first and joins this batch.
@@ -152,7 +167,13 @@ impl Command {
 
 async fn undo(w: &mut Writer) -> crate::Result<()> {
     exec(w, "ROLLBACK TO command").await?;
-    exec(w, "RELEASE command").await
+    exec(w, "RELEASE command").await?;
+    if w.members == 0 {
+        // Nothing else in the batch: end the empty transaction so the file's write lock is not held.
+        exec(w, "ROLLBACK").await?;
+        w.open = false;
+    }
+    Ok(())
 }
 
 impl Drop for Command {
