@@ -395,6 +395,8 @@ impl Engine {
         score: f64,
     ) -> crate::Result<Option<i64>> {
         let half_gap = self.policy.rest_gap.num_milliseconds() / 2;
+        // A worker who accepted an offer, or a standby promoted, is waited for; a pick among candidates is not.
+        let wait = offer.is_some() || replaces.is_some();
         let id = store::orders::insert_assignment(
             tx,
             st.row.id,
@@ -409,6 +411,7 @@ impl Engine {
             offer,
             replaces,
             ms(now),
+            wait,
         )
         .await?;
         if let Some(id) = id {

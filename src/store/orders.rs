@@ -341,9 +341,29 @@ pub async fn insert_assignment(
     offer: Option<i64>,
     replaces: Option<i64>,
     now: i64,
+    wait: bool,
 ) -> crate::Result<Option<i64>> {
     let guard_start = start_at - half_gap_ms;
     let guard_end = end_at + half_gap_ms;
+    if tx.backend() == super::Backend::Postgres {
+        // Claim the worker for this transaction first. Two transactions inserting clashing rows would each
+        // wait for the other inside the exclusion constraint's check (a deadlock PostgreSQL breaks after a
+        // second); with the claim, the second one sees the worker taken. A dispatch that picks among many
+        // (`wait: false`) moves on to the next candidate; an accepted offer or a promotion waits its turn.
+        let sql = if wait {
+            "SELECT true FROM pg_advisory_xact_lock(7310023, $1::int4)"
+        } else {
+            "SELECT pg_try_advisory_xact_lock(7310023, $1::int4)"
+        };
+        let (got,): (bool,) = sqlx::query_as(sql)
+            .bind(worker)
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(db_error)?;
+        if !got {
+            return Ok(None);
+        }
+    }
     if overlapping_live(tx, worker, guard_start, guard_end).await? {
         return Ok(None);
     }
