@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
 use super::{Engine, ms};
-use crate::dispatch::{candidates, plan_crew, standby};
+use crate::dispatch::{CrewPlan, candidates, plan_crew, standby};
 use crate::domain::{AgencyId, DispatchMode, Order, OrderId, Role, StandbySpec, Worker, WorkerId};
 use crate::error::{Error, FieldError};
 use crate::matching::{MatchContext, Ranking};
@@ -108,6 +108,15 @@ impl OrderState {
     }
 }
 
+/// A dispatch's ranking and crew, worked out before its transaction.
+#[derive(Default)]
+pub(super) struct Prepared {
+    /// Each role's candidates in dispatch order, when offers or standbys are wanted.
+    ranked: Option<Vec<Vec<(WorkerId, f64)>>>,
+    /// The crew for the open slots, in assign mode.
+    crew: Option<CrewPlan>,
+}
+
 /// Parses a stored order.
 pub(super) fn parse_row(row: &OrderRow) -> crate::Result<Order> {
     let body: OrderBody = serde_json::from_str(&row.body)
@@ -202,8 +211,26 @@ impl Engine {
                 "the shift is already over",
             )]));
         }
-        let mut tx = self.store.begin().await?;
         let stored = serde_json::to_string(&OrderBody::from_order(&order)).expect("serialises");
+        let mut st = OrderState {
+            row: OrderRow {
+                id: 0,
+                agency_id: agency.get() as i64,
+                body: stored.clone(),
+                status: "open".into(),
+                start_at: ms(order.shift.start()),
+                end_at: ms(order.shift.end()),
+                created_at: ms(now),
+            },
+            order: order.clone(),
+            offers: Vec::new(),
+            offered: Vec::new(),
+            assignments: Vec::new(),
+        };
+        // The ranking and the crew of a new order depend only on it and the views: worked out before the
+        // transaction, so the writer (on SQLite, the one writer of the file) is held only for the writes.
+        let prepared = self.prepare_dispatch(&st, now);
+        let mut tx = self.store.begin().await?;
         let id = store::orders::insert_order(
             &mut tx,
             agency.get() as i64,
@@ -222,12 +249,44 @@ impl Engine {
             &json!({"order": OrderId::new(id as u64).to_string(), "body": OrderBody::from_order(&order)}),
         )
         .await?;
-        let mut st = self
-            .load_order(&mut tx, Some(agency), OrderId::new(id as u64))
+        st.row.id = id;
+        st.order.id = OrderId::new(id as u64);
+        self.dispatch_prepared(&mut tx, &mut st, now, false, Some(prepared))
             .await?;
-        self.dispatch(&mut tx, &mut st, now, false).await?;
         self.committed(tx).await?;
         Ok(st)
+    }
+
+    /// What [`Self::dispatch`] would rank and plan for `st` now, worked out without the database.
+    fn prepare_dispatch(&self, st: &OrderState, now: DateTime<Utc>) -> Prepared {
+        let mut prepared = Prepared::default();
+        if now >= st.order.shift.end() {
+            return prepared;
+        }
+        let standbys = now < st.order.shift.start() && st.order.standby != StandbySpec::Fixed(0);
+        let wanted_offers = self.offers_wanted(st);
+        if standbys
+            || (st.order.dispatch.mode == DispatchMode::Offer
+                && wanted_offers.iter().any(|n| *n > 0))
+        {
+            let extra: u32 = wanted_offers.iter().sum();
+            prepared.ranked =
+                Some(self.ranked_by_role(st, &st.involved(), now, STANDBY_POOL + extra as usize));
+        }
+        let open = self.open_slots(st);
+        if st.order.dispatch.mode == DispatchMode::Assign && open.iter().any(|n| *n > 0) {
+            let live = self.live.read().expect("live state lock");
+            prepared.crew = Some(plan_crew(
+                &self.index,
+                &live,
+                &self.policy,
+                &st.order,
+                &open,
+                &st.involved(),
+                now,
+            ));
+        }
+        prepared
     }
 
     /// Reloads the order's offers and assignments after writes.
@@ -247,6 +306,22 @@ impl Engine {
         now: DateTime<Utc>,
         urgent: bool,
     ) -> crate::Result<()> {
+        self.dispatch_prepared(tx, st, now, urgent, None).await
+    }
+
+    /// [`Self::dispatch`], with the ranking and the crew worked out beforehand when `prepared` is given.
+    async fn dispatch_prepared(
+        &self,
+        tx: &mut Tx,
+        st: &mut OrderState,
+        now: DateTime<Utc>,
+        urgent: bool,
+        prepared: Option<Prepared>,
+    ) -> crate::Result<()> {
+        let (pre_ranked, pre_crew) = match prepared {
+            Some(p) => (Some(p.ranked.unwrap_or_default()), p.crew),
+            None => (None, None),
+        };
         let active = matches!(st.row.status.as_str(), "open" | "filled" | "in_progress");
         if active && now < st.order.shift.end() {
             // One ranking per role serves the slot offers and the standbys; the state is read again only
@@ -254,7 +329,9 @@ impl Engine {
             let standbys =
                 now < st.order.shift.start() && st.order.standby != StandbySpec::Fixed(0);
             let wanted_offers = self.offers_wanted(st);
-            let ranked = if standbys
+            let ranked = if let Some(r) = pre_ranked {
+                r
+            } else if standbys
                 || (st.order.dispatch.mode == DispatchMode::Offer
                     && wanted_offers.iter().any(|n| *n > 0))
             {
@@ -264,7 +341,7 @@ impl Engine {
                 Vec::new()
             };
             let wrote = match st.order.dispatch.mode {
-                DispatchMode::Assign => self.assign_open(tx, st, now).await?,
+                DispatchMode::Assign => self.assign_open(tx, st, now, pre_crew).await?,
                 DispatchMode::Offer => {
                     self.offer_open(tx, st, now, urgent, &wanted_offers, &ranked)
                         .await?
@@ -314,6 +391,7 @@ impl Engine {
         tx: &mut Tx,
         st: &mut OrderState,
         now: DateTime<Utc>,
+        mut planned: Option<CrewPlan>,
     ) -> crate::Result<usize> {
         // The views may not yet hold a booking another transaction has just made: the database refuses such a
         // pick, and the crew is planned again without those workers (a few rounds at most).
@@ -325,19 +403,22 @@ impl Engine {
             if open.iter().all(|n| *n == 0) {
                 break;
             }
-            let mut exclude = st.involved();
-            exclude.extend(refused.iter().copied());
-            let plan = {
-                let live = self.live.read().expect("live state lock");
-                plan_crew(
-                    &self.index,
-                    &live,
-                    &self.policy,
-                    &st.order,
-                    &open,
-                    &exclude,
-                    now,
-                )
+            let plan = match planned.take() {
+                Some(plan) => plan,
+                None => {
+                    let mut exclude = st.involved();
+                    exclude.extend(refused.iter().copied());
+                    let live = self.live.read().expect("live state lock");
+                    plan_crew(
+                        &self.index,
+                        &live,
+                        &self.policy,
+                        &st.order,
+                        &open,
+                        &exclude,
+                        now,
+                    )
+                }
             };
             if plan.crew.picks.is_empty() {
                 break;
