@@ -245,6 +245,11 @@ impl Engine {
             let Some(last) = page.last().map(|e| e.seq) else {
                 break;
             };
+            if until.is_none() {
+                // Another node's commit may be visible before it is on disk (see `store::Tx`): apply only
+                // what a crash cannot take back. (Events below a commit of our own are durable with it.)
+                self.store.flush().await?;
+            }
             self.apply_events(&page);
             n += page.len();
             *cursor = last;

@@ -50,9 +50,18 @@ pub enum Durability {
 /// reader that has seen `seq = n` has seen every event below it (no event is ever skipped by a tailer); on
 /// SQLite the single writer gives the same order. The transaction dereferences to its connection, so queries
 /// run on `&mut *tx`.
+///
+/// On PostgreSQL the lock is held only until the commit is visible, not until it is on disk: the appending
+/// transaction commits with `synchronous_commit = off`, releases the lock, and then waits for the write-ahead
+/// log to be flushed past its commit (see [`Store::flush`]) before it is answered — so appends from many
+/// commands and nodes share one disk flush instead of queueing one flush each behind the lock. Readers of the
+/// log flush the same way before they apply what they read, so no view ever holds an event a crash could
+/// take back.
 pub struct Tx {
     inner: TxConn,
     backend: Backend,
+    /// The pool, to wait for durability after an asynchronous commit.
+    pool: AnyPool,
     events: Vec<events::NewEvent>,
     /// The request's idempotency scope, when the transaction belongs to a keyed request: its commit is
     /// deferred until the key and the response are written with it.
@@ -115,17 +124,19 @@ impl Tx {
     pub(crate) async fn commit_now(self) -> crate::Result<Vec<events::StoredEvent>> {
         match self.inner {
             TxConn::Postgres(mut t) => {
-                let stored = if self.events.is_empty() {
-                    Vec::new()
-                } else {
-                    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                        .bind(LOG_LOCK)
-                        .execute(&mut *t)
-                        .await
-                        .map_err(db_error)?;
-                    events::write(&mut t, self.events).await?
-                };
+                if self.events.is_empty() {
+                    t.commit().await.map_err(db_error)?;
+                    return Ok(Vec::new());
+                }
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "SET LOCAL synchronous_commit TO off; SELECT pg_advisory_xact_lock({LOG_LOCK})"
+                )))
+                .execute(&mut *t)
+                .await
+                .map_err(db_error)?;
+                let stored = events::write(&mut t, self.events).await?;
                 t.commit().await.map_err(db_error)?;
+                flush(&self.pool).await?;
                 Ok(stored)
             }
             TxConn::Sqlite(c) => c.commit(self.events).await,
@@ -267,9 +278,18 @@ impl Store {
         Ok(Tx {
             inner,
             backend: self.backend,
+            pool: self.pool.clone(),
             events: Vec::new(),
             scope: None,
         })
+    }
+
+    /// Waits until everything committed so far is on disk (PostgreSQL; SQLite commits durably already).
+    pub async fn flush(&self) -> crate::Result<()> {
+        match self.backend {
+            Backend::Postgres => flush(&self.pool).await,
+            Backend::Sqlite => Ok(()),
+        }
     }
 
     /// The pool, for reads.
@@ -294,6 +314,17 @@ impl Store {
         }
         self.pool.close().await;
     }
+}
+
+/// Waits until the write-ahead log is on disk past every commit made so far: a transaction that takes an id
+/// and commits synchronously flushes the log up to its own commit record, which follows all of them (and
+/// shares that flush with every other transaction committing meanwhile).
+async fn flush(pool: &AnyPool) -> crate::Result<()> {
+    sqlx::query("SELECT pg_current_xact_id()::text")
+        .execute(pool)
+        .await
+        .map_err(db_error)?;
+    Ok(())
 }
 
 /// Maps a database error to the library's error: constraint violations are conflicts, an exhausted pool or a
