@@ -83,70 +83,95 @@ impl Engine {
         at: LatLon,
         device_time: Option<String>,
     ) -> crate::Result<Attendance> {
-        let now = self.now();
-        let mut tx = self.store.begin().await?;
-        let (a, st) = self.own_assignment(&mut tx, actor, id).await?;
-        if a.status == "checked_in" || (a.status == "completed" && a.checked_in_at.is_some()) {
+        // Everything a check-in depends on is read and checked before the writer's turn; the write is
+        // conditional on the assignment still being confirmed, and a change in between is read again.
+        const TRIES: usize = 3;
+        for _ in 0..TRIES {
+            let now = self.now();
+            let a = store::orders::assignment(self.store.pool(), id.get() as i64)
+                .await?
+                .filter(|a| match actor {
+                    Actor::Agency(ag) => a.agency_id == ag.get() as i64,
+                    Actor::Worker(w) => a.worker_id == w.get() as i64,
+                })
+                .ok_or_else(|| Error::NotFound("assignment".into()))?;
+            let st = self.order_state_of(a.order_id).await?;
+            if a.status == "checked_in" || (a.status == "completed" && a.checked_in_at.is_some()) {
+                return Ok(Attendance {
+                    late_minutes: a.late_minutes.unwrap_or(0),
+                    distance_m: a.distance_m.unwrap_or(0.0),
+                    worked_minutes: None,
+                    assignment: a,
+                    order: st,
+                });
+            }
+            if a.status != "confirmed" {
+                return Err(Error::Conflict(format!("the assignment is {}", a.status)));
+            }
+            let (start, end) = (st.order.shift.start(), st.order.shift.end());
+            if now < start - CHECK_IN_EARLY || now >= end {
+                return Err(Error::Conflict(
+                    "check-in is open from 60 minutes before the start until the end".into(),
+                ));
+            }
+            let distance_m = (st.order.venue.location.distance_km(at) * 1000.0).round();
+            if distance_m > st.order.venue.geofence_m {
+                return Err(Error::Refused {
+                    problem: "outside-geofence",
+                    detail: format!(
+                        "{distance_m} m from the venue; the geofence is {} m",
+                        st.order.venue.geofence_m
+                    ),
+                });
+            }
+            // A replacement confirmed after the start is late from its confirmation, not from the start.
+            let due = start.max(from_ms(a.created_at));
+            let late_minutes = ((now - due).num_seconds().max(0)) / 60;
+            let evidence =
+                json!({"lat": at.lat(), "lon": at.lon(), "device_time": device_time}).to_string();
+            let mut tx = self.store.begin().await?;
+            if !store::orders::check_in(&mut tx, a.id, ms(now), late_minutes, distance_m, &evidence)
+                .await?
+            {
+                // Changed since it was read (a no-show, a cancellation, the same check-in twice).
+                tx.rollback().await?;
+                continue;
+            }
+            store::events::append(
+                &mut tx,
+                ms(now),
+                Some(st.order.agency.get()),
+                "checked_in",
+                &json!({"assignment": id.to_string(), "late_minutes": late_minutes, "distance_m": distance_m,
+                        "lat": at.lat(), "lon": at.lon()}),
+            )
+            .await?;
+            if late_minutes > 0 {
+                self.bump_stats(&mut tx, WorkerId::new(a.worker_id as u64), now, |s| {
+                    s.late_arrivals += 1
+                })
+                .await?;
+            }
+            self.committed(tx).await?;
+            let assignment = AssignmentRow {
+                status: "checked_in".into(),
+                checked_in_at: Some(ms(now)),
+                late_minutes: Some(late_minutes),
+                distance_m: Some(distance_m),
+                updated_at: ms(now),
+                ..a
+            };
             return Ok(Attendance {
-                late_minutes: a.late_minutes.unwrap_or(0),
-                distance_m: a.distance_m.unwrap_or(0.0),
-                worked_minutes: None,
-                assignment: a,
+                assignment,
                 order: st,
+                late_minutes,
+                distance_m,
+                worked_minutes: None,
             });
         }
-        if a.status != "confirmed" {
-            return Err(Error::Conflict(format!("the assignment is {}", a.status)));
-        }
-        let (start, end) = (st.order.shift.start(), st.order.shift.end());
-        if now < start - CHECK_IN_EARLY || now >= end {
-            return Err(Error::Conflict(
-                "check-in is open from 60 minutes before the start until the end".into(),
-            ));
-        }
-        let distance_m = (st.order.venue.location.distance_km(at) * 1000.0).round();
-        if distance_m > st.order.venue.geofence_m {
-            return Err(Error::Refused {
-                problem: "outside-geofence",
-                detail: format!(
-                    "{distance_m} m from the venue; the geofence is {} m",
-                    st.order.venue.geofence_m
-                ),
-            });
-        }
-        // A replacement confirmed after the start is late from its confirmation, not from the start.
-        let due = start.max(from_ms(a.created_at));
-        let late_minutes = ((now - due).num_seconds().max(0)) / 60;
-        let evidence =
-            json!({"lat": at.lat(), "lon": at.lon(), "device_time": device_time}).to_string();
-        store::orders::check_in(&mut tx, a.id, ms(now), late_minutes, distance_m, &evidence)
-            .await?;
-        store::events::append(
-            &mut tx,
-            ms(now),
-            Some(st.order.agency.get()),
-            "checked_in",
-            &json!({"assignment": id.to_string(), "late_minutes": late_minutes, "distance_m": distance_m,
-                    "lat": at.lat(), "lon": at.lon()}),
-        )
-        .await?;
-        if late_minutes > 0 {
-            self.bump_stats(&mut tx, WorkerId::new(a.worker_id as u64), now, |s| {
-                s.late_arrivals += 1
-            })
-            .await?;
-        }
-        let assignment = store::orders::assignment(&mut *tx, a.id)
-            .await?
-            .ok_or_else(|| Error::Internal("assignment vanished".into()))?;
-        self.committed(tx).await?;
-        Ok(Attendance {
-            assignment,
-            order: st,
-            late_minutes,
-            distance_m,
-            worked_minutes: None,
-        })
+        Err(Error::Unavailable(
+            "the assignment kept changing; retry the check-in".into(),
+        ))
     }
 
     /// Checks a worker out: only after a check-in; worked minutes run from the later of check-in and start.

@@ -12,7 +12,7 @@ use crate::store::{self, orders::AssignmentRow, orders::OfferRow};
 use crate::wire::worker::{WindowBody, WorkerBody, parse_worker};
 
 impl Engine {
-    async fn order_state_of(&self, order: i64) -> crate::Result<OrderState> {
+    pub(super) async fn order_state_of(&self, order: i64) -> crate::Result<OrderState> {
         let pool = self.store.pool();
         let row = store::orders::order(pool, order)
             .await?

@@ -439,10 +439,10 @@ pub async fn check_in(
     late_minutes: i64,
     distance_m: f64,
     evidence: &str,
-) -> crate::Result<()> {
-    sqlx::query(
+) -> crate::Result<bool> {
+    let r = sqlx::query(
         "UPDATE assignments SET status = 'checked_in', checked_in_at = $1, late_minutes = $2, distance_m = $3, \
-         check_in = $4, updated_at = $1 WHERE id = $5",
+         check_in = $4, updated_at = $1 WHERE id = $5 AND status = 'confirmed'",
     )
     .bind(at)
     .bind(late_minutes)
@@ -452,7 +452,7 @@ pub async fn check_in(
     .execute(&mut **tx)
     .await
     .map_err(db_error)?;
-    Ok(())
+    Ok(r.rows_affected() == 1)
 }
 
 /// Records a check-out.
