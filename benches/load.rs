@@ -14,7 +14,8 @@
 //! `--workers N` (100000), `--seconds S` per scenario (10), `--connections C` (8), `--only <scenario>`,
 //! `--json <file>`, `--clock manual|system` (manual: every node starts at `--start`, default
 //! 2026-11-25T02:00:00Z, a Wednesday 10:00 in Shanghai, and stays there), `--app-workers N` (3000),
-//! `--chunk N` (import lines per request, 20000), `--seed N` (7).
+//! `--chunk N` (import lines per request, 20000), `--seed N` (7), `--node-cpus LIST/LIST` (node `i` pinned to
+//! the `i`-th CPU list with `taskset -c`, e.g. `0/1`: each node gets a core of its own).
 //!
 //! Set-up, untimed: an agency (`POST /v1/agencies`), the generated Shanghai-like population
 //! (`crewcall::sim::workers`, as NDJSON through `POST /v1/workers/import`, in chunks). All set-up goes to the
@@ -108,6 +109,8 @@ struct Opts {
     app_workers: usize,
     chunk: usize,
     seed: u64,
+    /// CPU lists the nodes are pinned to (`taskset -c`), by node.
+    node_cpus: Vec<String>,
 }
 
 const USAGE: &str = "usage: cargo bench --bench load -- [--backend sqlite|postgres] [--nodes 1|2] \
@@ -133,6 +136,7 @@ fn parse_opts() -> Opts {
         app_workers: 3_000,
         chunk: 20_000,
         seed: 7,
+        node_cpus: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -166,6 +170,7 @@ fn parse_opts() -> Opts {
             "--app-workers" => o.app_workers = num(&a, &value()),
             "--chunk" => o.chunk = num(&a, &value()),
             "--seed" => o.seed = num(&a, &value()),
+            "--node-cpus" => o.node_cpus = value().split('/').map(str::to_string).collect(),
             "-h" | "--help" => usage("options"),
             other => usage(&format!("unknown argument {other}")),
         }
@@ -332,7 +337,16 @@ fn spawn_node(i: usize, database_url: &str, admin: &str, opts: &Opts, dir: &Path
     let log = dir.join(format!("node{i}.log"));
     let out = File::create(&log).expect("the node's log file");
     let err = out.try_clone().expect("the node's log file");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_crewcall"));
+    // `--node-cpus 0/1` pins node 0 to CPU 0 and node 1 to CPU 1 (`taskset -c`), so that two nodes can be
+    // compared with one on a machine whose cores they would otherwise share.
+    let mut cmd = match opts.node_cpus.get(i) {
+        Some(cpus) => {
+            let mut c = Command::new("taskset");
+            c.arg("-c").arg(cpus).arg(env!("CARGO_BIN_EXE_crewcall"));
+            c
+        }
+        None => Command::new(env!("CARGO_BIN_EXE_crewcall")),
+    };
     cmd.arg("serve")
         .env("CREWCALL_LISTEN", format!("127.0.0.1:{port}"))
         .env("CREWCALL_DATABASE_URL", database_url)

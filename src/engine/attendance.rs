@@ -44,7 +44,7 @@ pub struct Attendance {
     /// The assignment after the change.
     pub assignment: AssignmentRow,
     /// The order it belongs to.
-    pub order: OrderState,
+    pub order: std::sync::Arc<crate::domain::Order>,
     /// Minutes after the start the worker checked in.
     pub late_minutes: i64,
     /// Distance from the venue at check-in, metres.
@@ -95,32 +95,32 @@ impl Engine {
                     Actor::Worker(w) => a.worker_id == w.get() as i64,
                 })
                 .ok_or_else(|| Error::NotFound("assignment".into()))?;
-            let st = self.order_state_of(a.order_id).await?;
+            let order = self.order_of(a.order_id).await?;
             if a.status == "checked_in" || (a.status == "completed" && a.checked_in_at.is_some()) {
                 return Ok(Attendance {
                     late_minutes: a.late_minutes.unwrap_or(0),
                     distance_m: a.distance_m.unwrap_or(0.0),
                     worked_minutes: None,
                     assignment: a,
-                    order: st,
+                    order: order.clone(),
                 });
             }
             if a.status != "confirmed" {
                 return Err(Error::Conflict(format!("the assignment is {}", a.status)));
             }
-            let (start, end) = (st.order.shift.start(), st.order.shift.end());
+            let (start, end) = (order.shift.start(), order.shift.end());
             if now < start - CHECK_IN_EARLY || now >= end {
                 return Err(Error::Conflict(
                     "check-in is open from 60 minutes before the start until the end".into(),
                 ));
             }
-            let distance_m = (st.order.venue.location.distance_km(at) * 1000.0).round();
-            if distance_m > st.order.venue.geofence_m {
+            let distance_m = (order.venue.location.distance_km(at) * 1000.0).round();
+            if distance_m > order.venue.geofence_m {
                 return Err(Error::Refused {
                     problem: "outside-geofence",
                     detail: format!(
                         "{distance_m} m from the venue; the geofence is {} m",
-                        st.order.venue.geofence_m
+                        order.venue.geofence_m
                     ),
                 });
             }
@@ -140,7 +140,7 @@ impl Engine {
             store::events::append(
                 &mut tx,
                 ms(now),
-                Some(st.order.agency.get()),
+                Some(order.agency.get()),
                 "checked_in",
                 &json!({"assignment": id.to_string(), "late_minutes": late_minutes, "distance_m": distance_m,
                         "lat": at.lat(), "lon": at.lon()}),
@@ -163,7 +163,7 @@ impl Engine {
             };
             return Ok(Attendance {
                 assignment,
-                order: st,
+                order,
                 late_minutes,
                 distance_m,
                 worked_minutes: None,
@@ -193,7 +193,7 @@ impl Engine {
                 distance_m: a.distance_m.unwrap_or(0.0),
                 worked_minutes: a.worked_minutes,
                 assignment: a,
-                order: st,
+                order: std::sync::Arc::new(st.order),
             });
         }
         if a.status != "checked_in" {
@@ -214,7 +214,7 @@ impl Engine {
             distance_m: assignment.distance_m.unwrap_or(0.0),
             worked_minutes: Some(worked),
             assignment,
-            order: st,
+            order: std::sync::Arc::new(st.order),
         })
     }
 

@@ -62,6 +62,23 @@ impl Engine {
         &self,
         id: i64,
     ) -> crate::Result<(AssignmentRow, OrderState)> {
+        // Inside a keyed request the request's own writes are not committed yet: read them through its
+        // transaction.
+        if let Some(mut tx) = self.store.parked() {
+            let read = async {
+                let a = store::orders::assignment(&mut *tx, id)
+                    .await?
+                    .ok_or_else(|| Error::NotFound("assignment".into()))?;
+                let row = store::orders::order(&mut *tx, a.order_id)
+                    .await?
+                    .ok_or_else(|| Error::Internal("order vanished".into()))?;
+                let st = state_from_row(&mut tx, row).await?;
+                Ok::<_, crate::Error>((a, st))
+            }
+            .await;
+            tx.commit().await?;
+            return read;
+        }
         let a = store::orders::assignment(self.store.pool(), id)
             .await?
             .ok_or_else(|| Error::NotFound("assignment".into()))?;

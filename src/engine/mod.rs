@@ -63,6 +63,10 @@ pub struct Engine {
     tokens: moka::sync::Cache<String, Principal>,
     /// Bumped whenever `tokens` is emptied, so that a lookup that raced with it is not cached.
     token_generation: std::sync::atomic::AtomicU64,
+    /// Orders as posted or last patched, by id: a view of the log (a patch evicts its order).
+    orders: moka::sync::Cache<i64, Arc<crate::domain::Order>>,
+    /// Bumped whenever an order is evicted, so that a read that raced with it is not cached.
+    order_generation: std::sync::atomic::AtomicU64,
 }
 
 /// What the engine needs to start.
@@ -116,6 +120,8 @@ impl Engine {
                 .time_to_live(std::time::Duration::from_secs(600))
                 .build(),
             token_generation: std::sync::atomic::AtomicU64::new(0),
+            orders: moka::sync::Cache::new(100_000),
+            order_generation: std::sync::atomic::AtomicU64::new(0),
         });
         Ok(Started {
             engine,
@@ -131,6 +137,28 @@ impl Engine {
     /// The clock.
     pub fn clock(&self) -> &dyn Clock {
         self.clock.as_ref()
+    }
+
+    /// An order as posted or last patched (from the cache the log keeps current, else the database).
+    pub(crate) async fn order_of(&self, id: i64) -> crate::Result<Arc<crate::domain::Order>> {
+        if let Some(o) = self.orders.get(&id) {
+            return Ok(o);
+        }
+        let generation = self
+            .order_generation
+            .load(std::sync::atomic::Ordering::SeqCst);
+        let row = crate::store::orders::order(self.store.pool(), id)
+            .await?
+            .ok_or_else(|| crate::Error::NotFound("order".into()))?;
+        let order = Arc::new(orders::parse_row(&row)?);
+        if self
+            .order_generation
+            .load(std::sync::atomic::Ordering::SeqCst)
+            == generation
+        {
+            self.orders.insert(id, order.clone());
+        }
+        Ok(order)
     }
 
     /// The store (for the HTTP layer's idempotency keys and health checks).

@@ -383,6 +383,12 @@ impl Engine {
                     );
                 }
             }
+            "order_patched" => {
+                if let Ok(order) = text(p, "order").parse::<OrderId>() {
+                    self.order_generation.fetch_add(1, Ordering::SeqCst);
+                    self.orders.invalidate(&(order.get() as i64));
+                }
+            }
             "clock_set" => {
                 if self.clock.is_manual()
                     && let Some(to) = p.get("now").and_then(Value::as_i64).map(from_ms)

@@ -66,7 +66,7 @@ async fn cancel(
         .await?;
     let (a, st) = state.engine.assignment_with_order(a.id).await?;
     Ok(axum::Json(AssignmentAnswer {
-        assignment: AssignmentView::of(&a, &st),
+        assignment: AssignmentView::of(&a, &st.order),
     }))
 }
 
@@ -162,7 +162,7 @@ async fn no_show(
         .await?;
     let (a, st) = state.engine.assignment_with_order(a.id).await?;
     Ok(axum::Json(AssignmentAnswer {
-        assignment: AssignmentView::of(&a, &st),
+        assignment: AssignmentView::of(&a, &st.order),
     }))
 }
 

@@ -81,7 +81,7 @@ async fn assignments(
         .my_assignments(w.worker)
         .await?
         .iter()
-        .map(|(a, st)| AssignmentView::of(a, st))
+        .map(|(a, st)| AssignmentView::of(a, &st.order))
         .collect();
     Ok(axum::Json(AssignmentList { items }))
 }
@@ -104,7 +104,7 @@ async fn accept(
     let (_, assignment) = state.engine.accept_offer(w.worker, offer_id(&id)?).await?;
     let (a, st) = state.engine.assignment_with_order(assignment).await?;
     Ok(axum::Json(Accepted {
-        assignment: AssignmentView::of(&a, &st),
+        assignment: AssignmentView::of(&a, &st.order),
     }))
 }
 

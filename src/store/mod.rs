@@ -269,6 +269,13 @@ impl Store {
         Ok(tx)
     }
 
+    /// The transaction a keyed request's commands share, when one is waiting for the end of the request: a
+    /// read made through it sees the request's own writes. Give it back with [`Tx::commit`] (which parks it
+    /// again).
+    pub fn parked(&self) -> Option<Tx> {
+        idempotency::current_scope().and_then(|s| s.take_parked())
+    }
+
     /// Begins a transaction outside any request's idempotency scope.
     pub(crate) async fn begin_plain(&self) -> crate::Result<Tx> {
         let inner = match &self.group {

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::order::{DispatchBody, QuotaBody, SkillReqBody, VenueBody};
 use crate::domain::time::format_instant;
-use crate::domain::{AssignmentId, OfferId, OrderId, StandbySpec, WorkerId};
+use crate::domain::{AssignmentId, OfferId, Order, OrderId, StandbySpec, WorkerId};
 use crate::engine::OrderState;
 use crate::store::orders::{AssignmentRow, OfferRow};
 
@@ -141,7 +141,7 @@ impl OrderView {
                 .map(|a| AssignmentSummary {
                     id: AssignmentId::new(a.id as u64).to_string(),
                     worker_id: WorkerId::new(a.worker_id as u64).to_string(),
-                    role: role_name(st, a.role_idx),
+                    role: role_name(&st.order, a.role_idx),
                     kind: a.kind.clone(),
                     status: a.status.clone(),
                 })
@@ -151,8 +151,8 @@ impl OrderView {
     }
 }
 
-fn role_name(st: &OrderState, idx: i64) -> String {
-    st.order
+fn role_name(order: &Order, idx: i64) -> String {
+    order
         .roles
         .get(idx as usize)
         .map(|r| r.name.clone())
@@ -193,7 +193,7 @@ impl OfferView {
         OfferView {
             id: OfferId::new(o.id as u64).to_string(),
             order_id: OrderId::new(o.order_id as u64).to_string(),
-            role: role_name(st, o.role_idx),
+            role: role_name(&st.order, o.role_idx),
             kind: o.kind.clone(),
             venue: body.venue,
             start: body.start,
@@ -247,20 +247,19 @@ pub struct AssignmentView {
 
 impl AssignmentView {
     /// The view of an assignment of an order.
-    pub fn of(a: &AssignmentRow, st: &OrderState) -> Self {
-        let body = super::order::OrderBody::from_order(&st.order);
+    pub fn of(a: &AssignmentRow, order: &Order) -> Self {
+        let body = super::order::OrderBody::from_order(order);
         AssignmentView {
             id: AssignmentId::new(a.id as u64).to_string(),
             order_id: OrderId::new(a.order_id as u64).to_string(),
             worker_id: WorkerId::new(a.worker_id as u64).to_string(),
-            role: role_name(st, a.role_idx),
+            role: role_name(order, a.role_idx),
             kind: a.kind.clone(),
             status: a.status.clone(),
             venue: body.venue,
             start: body.start,
             end: body.end,
-            pay_per_hour: st
-                .order
+            pay_per_hour: order
                 .roles
                 .get(a.role_idx as usize)
                 .and_then(|r| r.pay_per_hour),

@@ -83,3 +83,24 @@ async fn a_replayed_failure_answers_the_same_failure() {
     assert_eq!(second.status, first.status);
     assert_eq!(second.body, first.body);
 }
+
+#[tokio::test]
+async fn a_keyed_accept_answers_its_new_assignment_and_a_retry_replays_it() {
+    // The handler reads the assignment it has just made while the request's transaction waits for the key:
+    // it must read its own writes.
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let workers = promoters(&app, &a, 1).await;
+    let token = s(&workers[0], "app_token");
+    app.post_order(&a, &order_json("c", 1, "offer", 1)).await;
+    let offer = s(&app.offers(&token).await[0], "id");
+    let path = format!("/v1/offers/{offer}/accept");
+    let first = post_with_key(&app, &token, &path, "acc-1", &json!({})).await;
+    assert_eq!(first.status.as_u16(), 200, "{}", first.body);
+    assert_eq!(first.body["assignment"]["status"], "confirmed");
+    let again = post_with_key(&app, &token, &path, "acc-1", &json!({})).await;
+    assert_eq!(again.status, first.status);
+    assert_eq!(again.body, first.body);
+    let mine = app.get(&token, "/v1/me/assignments").await.expect(200);
+    assert_eq!(mine["items"].as_array().expect("items").len(), 1);
+}
