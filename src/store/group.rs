@@ -2,8 +2,8 @@
 //!
 //! SQLite has one writer, and with `synchronous=FULL` every commit waits for the disk (about 2 ms here), which
 //! would cap the server at a few hundred writes a second. So writing commands take turns on one connection:
-//! each runs inside a `SAVEPOINT` of a transaction that stays open across commands, and is acknowledged only
-//! after the `COMMIT` that holds it. A command that fails rolls back to its savepoint and leaves the others
+//! each runs inside a `SAVEPOINT` of a transaction that stays open across commands (the first opens the
+//! transaction itself), and is acknowledged only after the `COMMIT` that holds it. A command that fails rolls back to its savepoint and leaves the others
 //! alone. The command that finishes first queues for the connection again behind everyone who arrived while it
 //! ran; when its turn comes it commits the whole batch, so a batch holds exactly the commands that were waiting,
 //! and a lone command commits at once.
@@ -70,14 +70,19 @@ impl Group {
         if guard.conn.is_none() {
             guard.conn = Some(self.pool.acquire().await.map_err(db_error)?);
         }
-        if !guard.open {
+        // The first command of a batch runs alone in the transaction until it is released, so it needs no
+        // savepoint: undoing it is rolling the transaction back.
+        let savepoint = guard.open;
+        if guard.open {
+            exec(&mut guard, "SAVEPOINT command").await?;
+        } else {
             exec(&mut guard, "BEGIN IMMEDIATE").await?;
             guard.open = true;
         }
-        exec(&mut guard, "SAVEPOINT command").await?;
         Ok(Command {
             guard: Some(guard),
             group: self.clone(),
+            savepoint,
         })
     }
 }
@@ -110,6 +115,8 @@ async fn commit_batch(w: &mut Writer) {
 pub(super) struct Command {
     guard: Option<OwnedMutexGuard<Writer>>,
     group: Group,
+    /// Whether the command runs in a savepoint (it joined a batch with members), or opened the transaction.
+    savepoint: bool,
 }
 
 impl Command {
@@ -138,7 +145,9 @@ impl Command {
             super::events::write(self.conn_mut(), events).await?
         };
         let mut guard = self.guard.take().expect("a command holds the writer");
-        if let Err(e) = exec(&mut guard, "RELEASE command").await {
+        if self.savepoint
+            && let Err(e) = exec(&mut guard, "RELEASE command").await
+        {
             self.guard = Some(guard);
             return Err(e);
         }
@@ -159,15 +168,17 @@ impl Command {
     /// Rolls the command back to its savepoint; the rest of the batch stays.
     pub(super) async fn rollback(mut self) -> crate::Result<()> {
         match self.guard.take() {
-            Some(mut guard) => undo(&mut guard).await,
+            Some(mut guard) => undo(&mut guard, self.savepoint).await,
             None => Ok(()),
         }
     }
 }
 
-async fn undo(w: &mut Writer) -> crate::Result<()> {
-    exec(w, "ROLLBACK TO command").await?;
-    exec(w, "RELEASE command").await?;
+async fn undo(w: &mut Writer, savepoint: bool) -> crate::Result<()> {
+    if savepoint {
+        exec(w, "ROLLBACK TO command").await?;
+        exec(w, "RELEASE command").await?;
+    }
     if w.members == 0 {
         // Nothing else in the batch: end the empty transaction so the file's write lock is not held.
         exec(w, "ROLLBACK").await?;
@@ -180,11 +191,12 @@ impl Drop for Command {
     fn drop(&mut self) {
         // A command dropped without commit or rollback (an error, a cancelled request): undo its savepoint
         // before anyone else writes on the connection.
+        let savepoint = self.savepoint;
         if let Some(mut guard) = self.guard.take()
             && let Ok(rt) = tokio::runtime::Handle::try_current()
         {
             rt.spawn(async move {
-                if let Err(e) = undo(&mut guard).await {
+                if let Err(e) = undo(&mut guard, savepoint).await {
                     tracing::error!(error = %e, "undoing a dropped command failed");
                 }
             });
