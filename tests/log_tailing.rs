@@ -23,6 +23,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crewcall::store::{Backend, Store, events};
+
+mod common;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
@@ -379,78 +381,6 @@ async fn a_tailer_never_skips_or_repeats_an_event_under_concurrent_writers_on_sq
     .await;
 }
 
-/// A fresh PostgreSQL database, dropped `WITH (FORCE)` when this value is dropped (also when the test fails).
-struct PgDb {
-    base: String,
-    name: String,
-    url: String,
-}
-
-impl PgDb {
-    async fn create(base: &str) -> PgDb {
-        let suffix: u64 = rand::rngs::StdRng::from_os_rng().random();
-        let name = format!("crewcall_tail_{suffix:016x}");
-        let mut conn = sqlx::postgres::PgConnection::connect(base)
-            .await
-            .expect("connect to CREWCALL_TEST_POSTGRES");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .expect("create the test database");
-        let _ = conn.close().await;
-        let (without_query, query) = match base.split_once('?') {
-            Some((u, q)) => (u, Some(q)),
-            None => (base, None),
-        };
-        let root = match without_query.rfind('/') {
-            Some(i) if i > "postgres://".len() => &without_query[..i],
-            _ => without_query,
-        };
-        let url = match query {
-            Some(q) => format!("{root}/{name}?{q}"),
-            None => format!("{root}/{name}"),
-        };
-        PgDb {
-            base: base.to_string(),
-            name,
-            url,
-        }
-    }
-}
-
-impl Drop for PgDb {
-    fn drop(&mut self) {
-        let (base, name) = (self.base.clone(), self.name.clone());
-        // A runtime of its own on a thread of its own: Drop cannot await on the test's runtime.
-        let dropped = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime");
-            rt.block_on(async move {
-                let mut conn = sqlx::postgres::PgConnection::connect(&base)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                )))
-                .execute(&mut conn)
-                .await
-                .map_err(|e| e.to_string())?;
-                let _ = conn.close().await;
-                Ok::<(), String>(())
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!(
-                "could not drop the test database {}: {dropped:?}",
-                self.name
-            );
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_tailer_never_skips_or_repeats_an_event_under_concurrent_writers_on_postgres() {
     let Some(base) = std::env::var("CREWCALL_TEST_POSTGRES")
@@ -464,7 +394,7 @@ async fn a_tailer_never_skips_or_repeats_an_event_under_concurrent_writers_on_po
         );
         return;
     };
-    let db = PgDb::create(&base).await;
+    let db = common::nodes::PgDb::create(&base, "crewcall_tail").await;
     bounded(async {
         let store = Store::connect(&db.url)
             .await
