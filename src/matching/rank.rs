@@ -186,9 +186,32 @@ pub(crate) fn prefetch<T>(p: *const T) {
     let _ = p;
 }
 
+/// Rankings running now, in this process. When another is already running, the cores are busy with it, and
+/// handing this one's chunks to the thread pool only adds thread switches: it runs on the calling thread.
+static RUNNING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Counts a ranking in [`RUNNING`] for as long as it lives.
+struct Running;
+
+impl Running {
+    /// Enters, telling whether another ranking was running already.
+    fn enter() -> (Running, bool) {
+        let before = RUNNING.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        (Running, before > 0)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        RUNNING.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// Filters and scores `candidates` in parallel and returns the best `limit`, with counts per exclusion
-/// reason. The same candidates in any order give the same ranking.
+/// reason. The same candidates in any order give the same ranking (parallel or not: each candidate's outcome
+/// is written to its own slot).
 pub fn rank<C: Candidate>(ctx: &MatchContext<'_>, candidates: &[C], limit: usize) -> Ranking {
+    let (_running, busy) = Running::enter();
     let prep = Prepared::new(*ctx);
     // One slot per candidate, written in place by the parallel pass: no per-thread buffers to grow and merge.
     // Each chunk walks its candidates in order and asks for the memory of the ones a few steps ahead, so the
@@ -207,7 +230,7 @@ pub fn rank<C: Candidate>(ctx: &MatchContext<'_>, candidates: &[C], limit: usize
         }
     };
     // A few chunks are done sooner on this thread than handed to the pool and waited for.
-    if candidates.len() <= SEQUENTIAL_MAX {
+    if candidates.len() <= SEQUENTIAL_MAX || busy {
         outcomes.chunks_mut(MIN_CHUNK).enumerate().for_each(chunk);
     } else {
         outcomes
