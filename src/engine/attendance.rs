@@ -367,20 +367,13 @@ impl Engine {
             .execute(&mut **tx)
             .await
             .map_err(store::db_error)?;
-        let row: Option<(i64,)> = sqlx::query_as("SELECT agency_id FROM workers WHERE id = $1")
-            .bind(worker.get() as i64)
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(store::db_error)?;
-        let Some((agency,)) = row else { return Ok(()) };
-        let Some(r) = store::workers::get_tx(tx, AgencyId::new(agency as u64), worker).await?
-        else {
+        let Some(r) = store::workers::get_any_tx(tx, worker).await? else {
             return Ok(());
         };
         store::events::append(
             tx,
             ms(now),
-            Some(agency as u64),
+            Some(r.agency.get()),
             "worker_status",
             &json!({"worker": worker.to_string(), "status": status.as_str(), "reason": reason,
                     "record": crate::wire::worker::RecordBody::of(status, &r.stats)}),

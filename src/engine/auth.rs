@@ -72,8 +72,9 @@ impl Engine {
         Ok(found)
     }
 
-    /// Forgets cached principals after a token stopped working (the log said so).
-    pub(super) fn forget_worker_tokens(&self, _worker: WorkerId) {
+    /// Forgets every cached principal after a token stopped working (the log said so; revocations are rare,
+    /// so the whole cache goes rather than a search for the worker's entries).
+    pub(super) fn forget_tokens(&self) {
         self.token_generation.fetch_add(1, Ordering::SeqCst);
         self.tokens.invalidate_all();
     }

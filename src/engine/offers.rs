@@ -374,14 +374,7 @@ impl Engine {
         now: DateTime<Utc>,
         f: impl FnOnce(&mut crate::domain::WorkerStats),
     ) -> crate::Result<()> {
-        let row: Option<(i64,)> = sqlx::query_as("SELECT agency_id FROM workers WHERE id = $1")
-            .bind(worker.get() as i64)
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(store::db_error)?;
-        let Some((agency,)) = row else { return Ok(()) };
-        let Some(r) = store::workers::get_tx(tx, AgencyId::new(agency as u64), worker).await?
-        else {
+        let Some(r) = store::workers::get_any_tx(tx, worker).await? else {
             return Ok(());
         };
         let mut stats = r.stats;
@@ -390,7 +383,7 @@ impl Engine {
         store::events::append(
             tx,
             ms(now),
-            Some(agency as u64),
+            Some(r.agency.get()),
             "worker_stats",
             &json!({"worker": worker.to_string(), "completed_shifts": stats.completed_shifts,
                     "no_shows": stats.no_shows, "late_arrivals": stats.late_arrivals,

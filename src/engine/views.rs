@@ -319,7 +319,7 @@ impl Engine {
             "worker_deleted" => {
                 if let Some(id) = worker() {
                     ops.push(IndexOp::Remove(id));
-                    self.forget_worker_tokens(id);
+                    self.forget_tokens();
                 }
             }
             "assignment_made" => {

@@ -211,6 +211,18 @@ pub async fn get_tx(
     Ok(r.map(row))
 }
 
+/// A live worker of any agency (the engine's own bookkeeping: records and statuses), in a transaction.
+pub async fn get_any_tx(tx: &mut Tx, id: WorkerId) -> crate::Result<Option<WorkerRow>> {
+    let r: Option<Raw> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM workers WHERE id = $1 AND deleted_at IS NULL"
+    )))
+    .bind(id.get() as i64)
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(db_error)?;
+    Ok(r.map(row))
+}
+
 /// Live workers with ids above `after`, in id order, a page at a time (the engine's rebuild at start).
 pub async fn page(
     conn: &mut sqlx::AnyConnection,
