@@ -351,6 +351,11 @@ fn spawn_node(i: usize, database_url: &str, admin: &str, opts: &Opts, dir: &Path
         .env("CREWCALL_LISTEN", format!("127.0.0.1:{port}"))
         .env("CREWCALL_DATABASE_URL", database_url)
         .env("CREWCALL_ADMIN_TOKEN", admin)
+        // Load and failure tests drive one client harder than the production limits allow.
+        .env("CREWCALL_RATE_WORKER", "off")
+        .env("CREWCALL_RATE_AGENCY", "off")
+        .env("CREWCALL_RATE_ADDRESS", "off")
+        .env("CREWCALL_RATE_AUTH_FAILURES", "off")
         .env("CREWCALL_CLOCK", &opts.clock)
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())

@@ -42,6 +42,8 @@ pub struct Config {
     /// safety net for a lost notification; on SQLite it only matters for a `crewcall import` run beside the
     /// server).
     pub log_poll: std::time::Duration,
+    /// Deadlines, the connection limit and rate limits of the HTTP server.
+    pub http: http::limits::Limits,
 }
 
 /// A built server, bound but not yet serving.
@@ -88,7 +90,7 @@ impl Application {
         })?;
         Ok(Application {
             listener,
-            state: AppState::new(started.engine),
+            state: AppState::with_limits(started.engine, config.http.clone()),
             generated_admin_token: started.generated_admin_token,
             database_url: config.database_url.clone(),
             log_poll: config.log_poll,

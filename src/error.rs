@@ -72,6 +72,9 @@ pub enum Error {
     /// The request conflicts with the current state (a full role, an offer no longer pending, a double booking).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The caller's copy is out of date: an `If-Match` version that is no longer the current one.
+    #[error("stale: {0}")]
+    Stale(String),
     /// A dependency (the database, the index) cannot serve now; retrying later may succeed.
     #[error("unavailable: {0}")]
     Unavailable(String),

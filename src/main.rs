@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 
 use crewcall::app::{Application, ClockKind, Config};
 use crewcall::domain::time::parse_instant;
+use crewcall::http::limits::{Limits, RateSetting, Rates};
 
 #[derive(Parser)]
 #[command(
@@ -25,6 +26,65 @@ struct DbArgs {
         default_value = "sqlite://crewcall.db"
     )]
     database_url: String,
+}
+
+#[derive(clap::Args, Clone)]
+struct HttpArgs {
+    /// Seconds one request may take, body included (a bulk import has its own deadline).
+    #[arg(long, env = "CREWCALL_REQUEST_TIMEOUT_S", default_value_t = 30)]
+    request_timeout_s: u64,
+    /// Seconds a bulk import may take, body included; it is one transaction, so one that runs out keeps nothing.
+    #[arg(long, env = "CREWCALL_IMPORT_TIMEOUT_S", default_value_t = 600)]
+    import_timeout_s: u64,
+    /// Seconds a client may take to send a request's headers (408), and an idle connection stays open.
+    #[arg(long, env = "CREWCALL_HEADER_TIMEOUT_S", default_value_t = 10)]
+    header_timeout_s: u64,
+    /// Seconds a client may take to send an ordinary request's body (408).
+    #[arg(long, env = "CREWCALL_BODY_TIMEOUT_S", default_value_t = 15)]
+    body_timeout_s: u64,
+    /// Connections open at once; one more is answered 503 and closed.
+    #[arg(long, env = "CREWCALL_MAX_CONNECTIONS", default_value_t = 4096)]
+    max_connections: usize,
+    /// Requests per worker app token: `<per second>:<burst>`, or `off`.
+    #[arg(long, env = "CREWCALL_RATE_WORKER", default_value = "5:30")]
+    rate_worker: RateSetting,
+    /// Requests per agency API key: `<per second>:<burst>`, or `off`.
+    #[arg(long, env = "CREWCALL_RATE_AGENCY", default_value = "200:1000")]
+    rate_agency: RateSetting,
+    /// Requests per client address: `<per second>:<burst>`, or `off`.
+    #[arg(long, env = "CREWCALL_RATE_ADDRESS", default_value = "1000:2000")]
+    rate_address: RateSetting,
+    /// Requests refused 401 per client address: `<per second>:<burst>`, or `off`.
+    #[arg(long, env = "CREWCALL_RATE_AUTH_FAILURES", default_value = "1:20")]
+    rate_auth_failures: RateSetting,
+}
+
+impl HttpArgs {
+    fn limits(&self) -> Result<Limits, String> {
+        let secs = |name: &str, v: u64| {
+            if v == 0 {
+                Err(format!("{name} must be at least 1 second"))
+            } else {
+                Ok(std::time::Duration::from_secs(v))
+            }
+        };
+        if self.max_connections == 0 {
+            return Err("CREWCALL_MAX_CONNECTIONS must be at least 1".into());
+        }
+        Ok(Limits {
+            request: secs("CREWCALL_REQUEST_TIMEOUT_S", self.request_timeout_s)?,
+            import: secs("CREWCALL_IMPORT_TIMEOUT_S", self.import_timeout_s)?,
+            header: secs("CREWCALL_HEADER_TIMEOUT_S", self.header_timeout_s)?,
+            body: secs("CREWCALL_BODY_TIMEOUT_S", self.body_timeout_s)?,
+            max_connections: self.max_connections,
+            rates: Rates {
+                worker: self.rate_worker.0,
+                agency: self.rate_agency.0,
+                address: self.rate_address.0,
+                auth_failures: self.rate_auth_failures.0,
+            },
+        })
+    }
 }
 
 #[derive(Subcommand)]
@@ -60,6 +120,8 @@ enum Command {
         /// How often the log is polled for other nodes' events besides PostgreSQL's notifications, in ms.
         #[arg(long, env = "CREWCALL_LOG_POLL_MS", default_value_t = 2000)]
         log_poll_ms: u64,
+        #[command(flatten)]
+        http: HttpArgs,
     },
     /// Ranks the candidates of an order over a file of workers and prints the explained top and the crew.
     Rank {
@@ -155,7 +217,9 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             strike_window_days,
             clean_shifts_per_strike,
             log_poll_ms,
+            http,
         } => {
+            let limits = http.limits()?;
             if !(rest_gap_hours.is_finite() && (0.0..=48.0).contains(&rest_gap_hours)) {
                 return Err("--rest-gap-hours must be between 0 and 48".into());
             }
@@ -191,6 +255,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     clean_shifts_per_strike,
                 },
                 log_poll: std::time::Duration::from_millis(log_poll_ms.max(10)),
+                http: limits,
             })
             .await?;
             if let Some(token) = &app.generated_admin_token {

@@ -5,6 +5,7 @@
 pub mod availability;
 pub mod geo;
 pub mod ids;
+pub mod limits;
 pub mod order;
 pub mod terms;
 pub mod time;

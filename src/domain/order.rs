@@ -5,6 +5,7 @@ use chrono::Utc;
 
 use super::geo::{LatLon, TravelKm};
 use super::ids::{AgencyId, OrderId};
+use super::limits;
 use super::terms::{Certification, Language, Level, MinStars, SkillName, SkillReq, parse_terms};
 use super::time::{Interval, parse_instant, shift};
 use crate::error::FieldError;
@@ -274,6 +275,9 @@ fn parse_skill_reqs(
     errors: &mut Vec<FieldError>,
 ) -> Vec<SkillReq> {
     let mut out: Vec<SkillReq> = Vec::new();
+    if !limits::within(field, raw.len(), limits::ROLE_TERMS, errors) {
+        return out;
+    }
     for (i, s) in raw.iter().enumerate() {
         let at = format!("{field}[{i}]");
         let name = SkillName::new(&s.name)
@@ -307,16 +311,24 @@ pub fn validate_role(r: RoleInput) -> Result<Role, Vec<FieldError>> {
         ));
     }
     let skills = parse_skill_reqs("skills", &r.skills, &mut errors);
-    let languages = parse_terms("languages", &r.languages, Language::new, &mut errors);
+    let languages = parse_terms(
+        "languages",
+        &r.languages,
+        limits::ROLE_TERMS,
+        Language::new,
+        &mut errors,
+    );
     let certifications = parse_terms(
         "certifications",
         &r.certifications,
+        limits::ROLE_TERMS,
         Certification::new,
         &mut errors,
     );
     let preferred_skills = parse_terms(
         "preferred_skills",
         &r.preferred_skills,
+        limits::ROLE_TERMS,
         SkillName::new,
         &mut errors,
     );
@@ -354,12 +366,14 @@ pub fn validate_role(r: RoleInput) -> Result<Role, Vec<FieldError>> {
         let languages = parse_terms(
             &format!("{at}.languages"),
             &q.languages,
+            limits::ROLE_TERMS,
             Language::new,
             &mut errors,
         );
         let certifications = parse_terms(
             &format!("{at}.certifications"),
             &q.certifications,
+            limits::ROLE_TERMS,
             Certification::new,
             &mut errors,
         );
@@ -431,8 +445,8 @@ impl OrderInput {
         if self.roles.is_empty() {
             errors.push(FieldError::new("roles", "must have at least one role"));
         }
-        if self.roles.len() > 50 {
-            errors.push(FieldError::new("roles", "at most 50 roles"));
+        if !limits::within("roles", self.roles.len(), limits::ORDER_ROLES, &mut errors) {
+            return Err(errors);
         }
         let mut roles: Vec<Role> = Vec::new();
         for (i, r) in self.roles.into_iter().enumerate() {

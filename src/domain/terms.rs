@@ -202,13 +202,18 @@ impl MinStars {
     }
 }
 
-/// Checks a list of raw strings into terms, collecting errors under `field[i]` and dropping duplicates.
+/// Checks a list of raw strings into terms, collecting errors under `field[i]` and dropping duplicates. A list
+/// longer than `max` is refused whole.
 pub fn parse_terms<T: Ord>(
     field: &str,
     raw: &[String],
+    max: usize,
     parse: impl Fn(&str) -> Result<T, FieldError>,
     errors: &mut Vec<FieldError>,
 ) -> Vec<T> {
+    if !super::limits::within(field, raw.len(), max, errors) {
+        return Vec::new();
+    }
     let mut out = Vec::with_capacity(raw.len());
     for (i, r) in raw.iter().enumerate() {
         match parse(r) {

@@ -5,6 +5,7 @@ use chrono_tz::Tz;
 use super::availability::{Availability, WeeklyWindow};
 use super::geo::{LatLon, TravelKm};
 use super::ids::{AgencyId, WorkerId};
+use super::limits;
 use super::terms::{Certification, Language, Level, Skill, SkillName, parse_terms};
 use super::time::{Interval, parse_instant};
 use crate::error::FieldError;
@@ -229,7 +230,18 @@ pub fn parse_windows(
     errors: &mut Vec<FieldError>,
 ) -> Vec<WeeklyWindow> {
     let mut out = Vec::new();
+    if !limits::within(field, raw.len(), limits::AVAILABILITY_WINDOWS, errors) {
+        return out;
+    }
     for (i, w) in raw.iter().enumerate() {
+        if !limits::within(
+            &format!("{field}[{i}].days"),
+            w.days.len(),
+            limits::WINDOW_DAYS,
+            errors,
+        ) {
+            continue;
+        }
         match WeeklyWindow::parse(&w.days, &w.from, &w.to) {
             Ok(w) => out.push(w),
             Err(es) => errors.extend(es.into_iter().map(|e| e.under(&format!("{field}[{i}]")))),
@@ -245,6 +257,9 @@ pub fn parse_periods(
     errors: &mut Vec<FieldError>,
 ) -> Vec<Interval> {
     let mut out = Vec::new();
+    if !limits::within(field, raw.len(), limits::BLACKOUTS, errors) {
+        return out;
+    }
     for (i, p) in raw.iter().enumerate() {
         let at = format!("{field}[{i}]");
         let s = parse_instant(&p.start)
@@ -286,7 +301,17 @@ impl WorkerInput {
             .map_err(|e| errors.push(e.under("max_travel_km")))
             .ok();
         let mut skills: Vec<Skill> = Vec::new();
-        for (i, s) in self.skills.iter().enumerate() {
+        let skill_list = if limits::within(
+            "skills",
+            self.skills.len(),
+            limits::WORKER_SKILLS,
+            &mut errors,
+        ) {
+            &self.skills[..]
+        } else {
+            &[]
+        };
+        for (i, s) in skill_list.iter().enumerate() {
             let at = format!("skills[{i}]");
             let name = SkillName::new(&s.name)
                 .map_err(|e| errors.push(e.under(&format!("{at}.name"))))
@@ -302,13 +327,17 @@ impl WorkerInput {
             }
         }
         skills.sort_by(|a, b| a.name.cmp(&b.name));
-        if skills.len() > 64 {
-            errors.push(FieldError::new("skills", "at most 64 skills"));
-        }
-        let languages = parse_terms("languages", &self.languages, Language::new, &mut errors);
+        let languages = parse_terms(
+            "languages",
+            &self.languages,
+            limits::WORKER_LANGUAGES,
+            Language::new,
+            &mut errors,
+        );
         let certifications = parse_terms(
             "certifications",
             &self.certifications,
+            limits::WORKER_CERTIFICATIONS,
             Certification::new,
             &mut errors,
         );

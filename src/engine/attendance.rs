@@ -75,7 +75,7 @@ pub struct ReviewRow {
 impl Engine {
     /// Checks a worker in: between 60 minutes before start and the end, inside the venue's geofence, by the
     /// server's clock. A repeated check-in answers the first one again.
-    #[tracing::instrument(skip(self, device_time))]
+    #[tracing::instrument(skip(self, at, device_time))]
     pub async fn check_in(
         &self,
         actor: Actor,
@@ -176,7 +176,7 @@ impl Engine {
 
     /// Checks a worker out: only after a check-in; worked minutes run from the later of check-in and start.
     /// A repeated check-out answers the first one again.
-    #[tracing::instrument(skip(self, device_time))]
+    #[tracing::instrument(skip(self, at, device_time))]
     pub async fn check_out(
         &self,
         actor: Actor,

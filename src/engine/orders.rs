@@ -221,6 +221,7 @@ impl Engine {
                 start_at: ms(order.shift.start()),
                 end_at: ms(order.shift.end()),
                 created_at: ms(now),
+                version: 1,
             },
             order: order.clone(),
             offers: Vec::new(),
@@ -367,6 +368,7 @@ impl Engine {
         let status = st.status_at(now);
         if status != st.row.status {
             store::orders::set_order_status(tx, st.row.id, status, ms(now)).await?;
+            st.row.version += 1;
             store::events::append(
                 tx,
                 ms(now),
@@ -831,10 +833,25 @@ impl Engine {
         agency: AgencyId,
         id: OrderId,
         changes_wanted: Vec<(String, i64)>,
+        if_match: Option<u64>,
     ) -> crate::Result<OrderState> {
         let now = self.now();
+        if changes_wanted.len() > crate::domain::limits::PATCH_ROLES {
+            return Err(Error::Invalid(vec![FieldError::new(
+                "roles",
+                format!("at most {} items", crate::domain::limits::PATCH_ROLES),
+            )]));
+        }
         let mut tx = self.store.begin().await?;
         let mut st = self.load_order(&mut tx, Some(agency), id).await?;
+        if let Some(v) = if_match
+            && v != st.row.version as u64
+        {
+            return Err(Error::Stale(format!(
+                "the order is at version {}, not {v}; read it again",
+                st.row.version
+            )));
+        }
         if !matches!(st.row.status.as_str(), "open" | "filled") {
             return Err(Error::Conflict(format!(
                 "the order is {}; only open or filled orders change",
@@ -844,6 +861,13 @@ impl Engine {
         let mut errors = Vec::new();
         let mut order = st.order.clone();
         for (i, (name, headcount)) in changes_wanted.iter().enumerate() {
+            if changes_wanted[..i].iter().any(|(n, _)| n == name) {
+                errors.push(FieldError::new(
+                    format!("roles[{i}].name"),
+                    "names a role a second time in the same change",
+                ));
+                continue;
+            }
             match order.role_index(name) {
                 None => errors.push(FieldError::new(
                     format!("roles[{i}].name"),
@@ -866,6 +890,7 @@ impl Engine {
         }
         let stored = serde_json::to_string(&OrderBody::from_order(&order)).expect("serialises");
         store::orders::update_order_body(&mut tx, st.row.id, &stored, ms(now)).await?;
+        st.row.version += 1;
         store::events::append(
             &mut tx,
             ms(now),
@@ -989,6 +1014,7 @@ impl Engine {
                 .await?;
         }
         store::orders::set_order_status(&mut tx, st.row.id, "cancelled", ms(now)).await?;
+        st.row.version += 1;
         store::events::append(
             &mut tx,
             ms(now),

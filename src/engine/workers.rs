@@ -16,6 +16,8 @@ pub struct Upserted {
     pub worker: Worker,
     /// The app token, on creation only (shown once; only its hash is kept).
     pub app_token: Option<String>,
+    /// The row's version after the write.
+    pub version: u64,
 }
 
 /// What an import did.
@@ -29,8 +31,8 @@ pub struct Imported {
     pub errors: Vec<(usize, String)>,
 }
 
-/// Rows written per transaction during an import.
-const IMPORT_BATCH: usize = 500;
+/// Rows an import writes between two yields to the scheduler.
+const IMPORT_YIELD: usize = 256;
 
 /// Rebuilds a worker from its row.
 pub(super) fn from_row(r: &store::workers::WorkerRow) -> crate::Result<Worker> {
@@ -103,6 +105,7 @@ impl Engine {
                 Ok(Upserted {
                     worker: w,
                     app_token: None,
+                    version: old.version + 1,
                 })
             }
             None => {
@@ -130,6 +133,7 @@ impl Engine {
                 Ok(Upserted {
                     worker: w,
                     app_token: Some(token),
+                    version: 1,
                 })
             }
         }
@@ -137,25 +141,52 @@ impl Engine {
 
     /// A worker of the agency (404 for another agency's).
     pub async fn worker(&self, agency: AgencyId, id: WorkerId) -> crate::Result<Worker> {
+        Ok(self.worker_versioned(agency, id).await?.0)
+    }
+
+    /// A worker of the agency with its row's version.
+    pub async fn worker_versioned(
+        &self,
+        agency: AgencyId,
+        id: WorkerId,
+    ) -> crate::Result<(Worker, u64)> {
         let r = store::workers::get(self.store.pool(), agency, id)
             .await?
             .ok_or_else(|| Error::NotFound("worker".into()))?;
-        from_row(&r)
+        Ok((from_row(&r)?, r.version))
     }
 
-    /// Changes some fields of a profile (any field of the upsert body, and `status`).
+    /// Changes some fields of a profile (any field of the upsert body, and `status`); with `if_match`, only if
+    /// the row is still at that version. Answers the worker and its new version.
     #[tracing::instrument(skip(self, patch))]
     pub async fn patch_worker(
         &self,
         agency: AgencyId,
         id: WorkerId,
         patch: serde_json::Map<String, Value>,
-    ) -> crate::Result<Worker> {
+        if_match: Option<u64>,
+    ) -> crate::Result<(Worker, u64)> {
         let now = ms(self.now());
         let mut tx = self.store.begin().await?;
+        if self.store.backend() == store::Backend::Postgres {
+            // Two patches of one worker on two nodes: the second reads the first's version.
+            sqlx::query("SELECT id FROM workers WHERE id = $1 FOR UPDATE")
+                .bind(id.get() as i64)
+                .execute(&mut *tx)
+                .await
+                .map_err(store::db_error)?;
+        }
         let row = store::workers::get_tx(&mut tx, agency, id)
             .await?
             .ok_or_else(|| Error::NotFound("worker".into()))?;
+        if let Some(v) = if_match
+            && v != row.version
+        {
+            return Err(Error::Stale(format!(
+                "the worker is at version {}, not {v}; read it again",
+                row.version
+            )));
+        }
         let old = from_row(&row)?;
         let mut status = old.status;
         let mut merged = serde_json::to_value(WorkerBody::from_worker(&old)).expect("serialises");
@@ -215,7 +246,7 @@ impl Engine {
         )
         .await?;
         self.committed(tx).await?;
-        Ok(w)
+        Ok((w, row.version + 1))
     }
 
     /// Removes a worker's personal data; history stays, anonymised. The worker's app token stops working.
@@ -239,50 +270,44 @@ impl Engine {
         Ok(())
     }
 
-    /// Imports NDJSON, one worker a line, upserting by `external_ref`. Bad lines are reported and skipped;
-    /// good lines are written in batches, each batch in one transaction.
+    /// Imports NDJSON, one worker a line, upserting by `external_ref`. Bad lines are reported and skipped; the
+    /// good lines are written in one transaction, so an import that fails (or runs out of time, or loses its
+    /// client) changes nothing. Lines are checked before the transaction begins, so the writer is held only
+    /// for the writes.
     #[tracing::instrument(skip(self, text))]
     pub async fn import_workers(&self, agency: AgencyId, text: &str) -> crate::Result<Imported> {
         let mut out = Imported::default();
-        let mut batch: Vec<(usize, WorkerBody)> = Vec::new();
+        let mut good: Vec<(usize, WorkerBody)> = Vec::new();
         for (i, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() {
                 continue;
             }
-            match crate::wire::worker::parse_line(line) {
-                Ok(b) => batch.push((i + 1, b)),
+            let checked = crate::wire::worker::parse_line(line).and_then(|b| {
+                parse_worker(&b, WorkerId::new(0), agency)
+                    .map(|_| b)
+                    .map_err(|es| {
+                        es.iter()
+                            .map(|e| e.to_string())
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    })
+            });
+            match checked {
+                Ok(b) => good.push((i + 1, b)),
                 Err(e) => out.errors.push((i + 1, e)),
             }
-            if batch.len() >= IMPORT_BATCH {
-                self.import_batch(agency, std::mem::take(&mut batch), &mut out)
-                    .await?;
-            }
         }
-        if !batch.is_empty() {
-            self.import_batch(agency, batch, &mut out).await?;
+        if good.is_empty() {
+            return Ok(out);
         }
-        Ok(out)
-    }
-
-    async fn import_batch(
-        &self,
-        agency: AgencyId,
-        batch: Vec<(usize, WorkerBody)>,
-        out: &mut Imported,
-    ) -> crate::Result<()> {
         let now = ms(self.now());
         let mut tx = self.store.begin().await?;
         let (mut created, mut updated) = (0, 0);
-        for (line, body) in batch {
+        for (n, (line, body)) in good.into_iter().enumerate() {
             match self.upsert_in(&mut tx, agency, &body, now).await {
-                Ok(u) => {
-                    if u.app_token.is_some() {
-                        created += 1;
-                    } else {
-                        updated += 1;
-                    }
-                }
+                Ok(u) if u.app_token.is_some() => created += 1,
+                Ok(_) => updated += 1,
                 Err(Error::Invalid(es)) => out.errors.push((
                     line,
                     es.iter()
@@ -292,11 +317,16 @@ impl Engine {
                 )),
                 Err(e) => return Err(e),
             }
+            if n % IMPORT_YIELD == IMPORT_YIELD - 1 {
+                // A long import shares its thread with the other requests of the node.
+                tokio::task::yield_now().await;
+            }
         }
         self.committed(tx).await?;
-        out.created += created;
-        out.updated += updated;
-        Ok(())
+        out.created = created;
+        out.updated = updated;
+        out.errors.sort_by_key(|e| e.0);
+        Ok(out)
     }
 
     /// Workers of the agency by id, in the order given; ids that are gone are skipped.
@@ -304,11 +334,11 @@ impl Engine {
         &self,
         agency: AgencyId,
         ids: &[WorkerId],
-    ) -> crate::Result<Vec<Worker>> {
+    ) -> crate::Result<Vec<(Worker, u64)>> {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             if let Some(r) = store::workers::get(self.store.pool(), agency, *id).await? {
-                out.push(from_row(&r)?);
+                out.push((from_row(&r)?, r.version));
             }
         }
         Ok(out)

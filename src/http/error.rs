@@ -25,10 +25,21 @@ pub enum ApiError {
     UnsupportedMediaType,
     /// A valid token of the wrong kind for this endpoint (an agency key on an admin endpoint, say).
     Forbidden(String),
-    /// Too many requests.
-    RateLimited,
+    /// Too many requests; retry after the duration.
+    RateLimited(std::time::Duration),
     /// The request took longer than the limit.
     Timeout,
+    /// The client did not send the request's body in time.
+    BodyTimeout,
+    /// An `If-Match` precondition failed.
+    PreconditionFailed(String),
+}
+
+/// Sets `Retry-After` to `secs` (at least 1).
+fn retry_after(mut r: Response, secs: u64) -> Response {
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+    r
 }
 
 impl From<Error> for ApiError {
@@ -137,14 +148,24 @@ impl IntoResponse for ApiError {
             ),
             ApiError::Lib(Error::Unavailable(detail)) => {
                 tracing::warn!(%detail, "service unavailable");
-                problem(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "Service unavailable",
-                    "the service cannot answer now; retry later".into(),
-                    vec![],
+                retry_after(
+                    problem(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "unavailable",
+                        "Service unavailable",
+                        "the service cannot answer now; retry later".into(),
+                        vec![],
+                    ),
+                    1,
                 )
             }
+            ApiError::Lib(Error::Stale(detail)) | ApiError::PreconditionFailed(detail) => problem(
+                StatusCode::PRECONDITION_FAILED,
+                "precondition-failed",
+                "Precondition failed",
+                detail,
+                vec![],
+            ),
             ApiError::Lib(Error::Internal(cause)) => {
                 tracing::error!(%cause, "internal error");
                 problem(
@@ -195,20 +216,41 @@ impl IntoResponse for ApiError {
                 detail,
                 vec![],
             ),
-            ApiError::RateLimited => problem(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate-limited",
-                "Too many requests",
-                "slow down and retry later".into(),
-                vec![],
+            ApiError::RateLimited(wait) => {
+                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                retry_after(
+                    problem(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "rate-limited",
+                        "Too many requests",
+                        format!("slow down; retry in {} s", secs.max(1)),
+                        vec![],
+                    ),
+                    secs,
+                )
+            }
+            ApiError::Timeout => retry_after(
+                problem(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "timeout",
+                    "Request timed out",
+                    "the request took too long and changed nothing; retry later".into(),
+                    vec![],
+                ),
+                1,
             ),
-            ApiError::Timeout => problem(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "timeout",
-                "Request timed out",
-                "the request took too long; retry later".into(),
-                vec![],
-            ),
+            ApiError::BodyTimeout => {
+                let mut r = problem(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "body-timeout",
+                    "Request body timed out",
+                    "the request's body did not arrive in time".into(),
+                    vec![],
+                );
+                r.headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                r
+            }
         }
     }
 }

@@ -121,9 +121,10 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         None => return next.run(Request::from_parts(parts, body)).await,
     };
     let limit = super::body_limit(parts.uri.path());
-    let bytes = match to_bytes(body, limit).await {
+    let deadline = parts.extensions.get::<super::BodyDeadline>().copied();
+    let bytes = match super::json::read_body(body, limit, deadline).await {
         Ok(b) => b,
-        Err(_) => return ApiError::TooLarge.into_response(),
+        Err(e) => return e.into_response(),
     };
     let mut h = Sha256::new();
     h.update(parts.method.as_str().as_bytes());

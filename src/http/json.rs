@@ -6,7 +6,35 @@ use axum::extract::{FromRequest, Request};
 use axum::http::header;
 use serde::de::DeserializeOwned;
 
+use super::BodyDeadline;
 use super::error::ApiError;
+
+/// Reads a whole body, at most `limit` bytes, by the request's body deadline: a body that does not arrive in
+/// time is a 408, a larger one a 413.
+pub async fn read_body(
+    body: axum::body::Body,
+    limit: usize,
+    deadline: Option<BodyDeadline>,
+) -> Result<Bytes, ApiError> {
+    let read = axum::body::to_bytes(body, limit);
+    let r = match deadline {
+        Some(BodyDeadline(at)) => tokio::time::timeout_at(at.into(), read)
+            .await
+            .map_err(|_| ApiError::BodyTimeout)?,
+        None => read.await,
+    };
+    r.map_err(|e| {
+        // `to_bytes` says "length limit exceeded" through its error's source chain.
+        let mut source: Option<&dyn std::error::Error> = Some(&e);
+        while let Some(s) = source {
+            if s.is::<http_body_util::LengthLimitError>() {
+                return ApiError::TooLarge;
+            }
+            source = s.source();
+        }
+        ApiError::Malformed(format!("the body could not be read: {e}"))
+    })
+}
 
 /// A JSON body deserialised into `T`.
 pub struct Body<T>(pub T);
@@ -37,13 +65,10 @@ where
         if !json {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::TooLarge
-            } else {
-                ApiError::Malformed(e.body_text())
-            }
-        })?;
+        let _ = state;
+        let limit = super::body_limit(req.uri().path());
+        let deadline = req.extensions().get::<BodyDeadline>().copied();
+        let bytes = read_body(req.into_body(), limit, deadline).await?;
         parse(&bytes).map(Body)
     }
 }

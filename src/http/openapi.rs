@@ -23,8 +23,8 @@ impl Modify for Security {
 }
 
 /// Error answers are RFC 9457 problem documents, and some can come from any operation: a malformed body or
-/// query (400), a missing token (401), a body too large (413) or not JSON (415), invalid input (422), an
-/// overloaded or timed-out request (503). This fills them in everywhere so the document is true to the server.
+/// query (400), a missing token (401), a body too slow (408), too large (413) or not JSON (415), invalid input
+/// (422), a rate limit (429), an overloaded or timed-out request (503). This fills them in everywhere so the document is true to the server.
 struct Problems;
 
 impl Modify for Problems {
@@ -49,13 +49,21 @@ impl Modify for Problems {
                 let mut extra = vec![
                     ("400", "Malformed request"),
                     ("422", "Invalid input"),
-                    ("503", "Busy or timed out; retry"),
+                    (
+                        "429",
+                        "Rate limited; retry after the Retry-After header's seconds",
+                    ),
+                    (
+                        "503",
+                        "Busy or timed out, nothing changed; retry after Retry-After",
+                    ),
                 ];
                 if secured {
                     extra.push(("401", "No or unknown bearer token"));
                     extra.push(("403", "A token of another kind than the endpoint is for"));
                 }
                 if has_body {
+                    extra.push(("408", "The body did not arrive in time"));
                     extra.push(("413", "Body too large"));
                     extra.push(("415", "Body is not JSON"));
                 }

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +15,7 @@ use super::error::ApiResult;
 use super::json::Body;
 use super::pagination::{self, Page};
 use super::query::Query;
+use super::versions::{if_match, tagged};
 use crate::domain::time::parse_instant;
 use crate::engine::{OrderFilter, order_id};
 use crate::error::FieldError;
@@ -44,7 +45,10 @@ async fn create(
     Body(body): Body<OrderBody>,
 ) -> ApiResult<impl IntoResponse> {
     let st = state.engine.post_order(agency, body).await?;
-    Ok((StatusCode::CREATED, axum::Json(view(&state, &st))))
+    Ok(tagged(
+        st.row.version as u64,
+        (StatusCode::CREATED, axum::Json(view(&state, &st))),
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/orders/{id}", tag = "orders", params(("id" = String, Path)),
@@ -54,9 +58,9 @@ async fn read(
     State(state): State<AppState>,
     Agency(agency): Agency,
     Path(id): Path<String>,
-) -> ApiResult<axum::Json<OrderView>> {
+) -> ApiResult<Response> {
     let st = state.engine.order(agency, order_id(&id)?).await?;
-    Ok(axum::Json(view(&state, &st)))
+    Ok(tagged(st.row.version as u64, axum::Json(view(&state, &st))))
 }
 
 /// A headcount change.
@@ -77,26 +81,30 @@ pub struct OrderPatch {
     roles: Vec<RoleHeadcount>,
 }
 
-#[utoipa::path(patch, path = "/v1/orders/{id}", tag = "orders", params(("id" = String, Path)), request_body = OrderPatch,
+#[utoipa::path(patch, path = "/v1/orders/{id}", tag = "orders", params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "Apply only if the resource is still at this version (its ETag, `\"7\"`); 412 otherwise")), request_body = OrderPatch,
     responses((status = 200, body = OrderView), (status = 401, body = super::error::Problem), (status = 404, body = super::error::Problem),
-              (status = 409, body = super::error::Problem), (status = 422, body = super::error::Problem)),
+              (status = 409, body = super::error::Problem), (status = 412, body = super::error::Problem, description = "If-Match names an older version"),
+              (status = 422, body = super::error::Problem)),
     security(("agency" = [])))]
 async fn patch(
     State(state): State<AppState>,
     Agency(agency): Agency,
     Path(id): Path<String>,
+    headers: HeaderMap,
     Body(p): Body<OrderPatch>,
-) -> ApiResult<axum::Json<OrderView>> {
+) -> ApiResult<Response> {
     let id = order_id(&id)?;
+    let expected = if_match(&headers)?;
     let st = state
         .engine
         .patch_order(
             agency,
             id,
             p.roles.into_iter().map(|r| (r.name, r.headcount)).collect(),
+            expected,
         )
         .await?;
-    Ok(axum::Json(view(&state, &st)))
+    Ok(tagged(st.row.version as u64, axum::Json(view(&state, &st))))
 }
 
 #[utoipa::path(post, path = "/v1/orders/{id}/cancel", tag = "orders", params(("id" = String, Path)),
@@ -107,9 +115,9 @@ async fn cancel(
     State(state): State<AppState>,
     Agency(agency): Agency,
     Path(id): Path<String>,
-) -> ApiResult<axum::Json<OrderView>> {
+) -> ApiResult<Response> {
     let st = state.engine.cancel_order(agency, order_id(&id)?).await?;
-    Ok(axum::Json(view(&state, &st)))
+    Ok(tagged(st.row.version as u64, axum::Json(view(&state, &st))))
 }
 
 /// Filters of `GET /v1/orders`.

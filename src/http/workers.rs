@@ -1,10 +1,9 @@
 //! Workers, for agencies: upsert, read, patch, delete, search and NDJSON import.
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
@@ -14,6 +13,7 @@ use super::error::{ApiError, ApiResult};
 use super::json::Body;
 use super::pagination::{self, Page};
 use super::query::Query;
+use super::versions::{if_match, tagged};
 use crate::domain::{LatLon, SkillName, WorkerId};
 use crate::error::FieldError;
 use crate::index::SearchQuery;
@@ -51,7 +51,13 @@ async fn upsert(
     } else {
         StatusCode::OK
     };
-    Ok((status, axum::Json(WorkerView::of(&u.worker, u.app_token))))
+    Ok(tagged(
+        u.version,
+        (
+            status,
+            axum::Json(WorkerView::of(&u.worker, u.app_token).versioned(u.version)),
+        ),
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/workers/{id}", tag = "workers", params(("id" = String, Path)),
@@ -61,27 +67,39 @@ async fn read(
     State(state): State<AppState>,
     Agency(agency): Agency,
     Path(id): Path<String>,
-) -> ApiResult<axum::Json<WorkerView>> {
-    let w = state.engine.worker(agency, worker_id(&id)?).await?;
-    Ok(axum::Json(WorkerView::of(&w, None)))
+) -> ApiResult<Response> {
+    let (w, version) = state
+        .engine
+        .worker_versioned(agency, worker_id(&id)?)
+        .await?;
+    Ok(tagged(
+        version,
+        axum::Json(WorkerView::of(&w, None).versioned(version)),
+    ))
 }
 
-#[utoipa::path(patch, path = "/v1/workers/{id}", tag = "workers", params(("id" = String, Path)),
+#[utoipa::path(patch, path = "/v1/workers/{id}", tag = "workers", params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "Apply only if the resource is still at this version (its ETag, `\"7\"`); 412 otherwise")),
     request_body = WorkerPatch,
     responses((status = 200, body = WorkerView), (status = 401, body = super::error::Problem), (status = 404, body = super::error::Problem),
-              (status = 409, body = super::error::Problem), (status = 422, body = super::error::Problem)),
+              (status = 409, body = super::error::Problem), (status = 412, body = super::error::Problem, description = "If-Match names an older version"),
+              (status = 422, body = super::error::Problem)),
     security(("agency" = [])))]
 async fn patch(
     State(state): State<AppState>,
     Agency(agency): Agency,
     Path(id): Path<String>,
+    headers: HeaderMap,
     Body(patch): Body<serde_json::Map<String, serde_json::Value>>,
-) -> ApiResult<axum::Json<WorkerView>> {
-    let w = state
+) -> ApiResult<Response> {
+    let expected = if_match(&headers)?;
+    let (w, version) = state
         .engine
-        .patch_worker(agency, worker_id(&id)?, patch)
+        .patch_worker(agency, worker_id(&id)?, patch, expected)
         .await?;
-    Ok(axum::Json(WorkerView::of(&w, None)))
+    Ok(tagged(
+        version,
+        axum::Json(WorkerView::of(&w, None).versioned(version)),
+    ))
 }
 
 #[utoipa::path(delete, path = "/v1/workers/{id}", tag = "workers", params(("id" = String, Path)),
@@ -197,7 +215,10 @@ async fn search(
         limit: limit as usize + 1,
     });
     let workers = state.engine.workers_by_ids(agency, &ids).await?;
-    let views: Vec<WorkerView> = workers.iter().map(|w| WorkerView::of(w, None)).collect();
+    let views: Vec<WorkerView> = workers
+        .iter()
+        .map(|(w, v)| WorkerView::of(w, None).versioned(*v))
+        .collect();
     Ok(axum::Json(Page::from_fetched(views, limit, |v| {
         v.id.parse::<WorkerId>().map(|i| i.get()).unwrap_or(0)
     })))
@@ -225,8 +246,10 @@ pub struct ImportError {
 async fn import(
     State(state): State<AppState>,
     Agency(agency): Agency,
-    body: Bytes,
+    req: axum::extract::Request,
 ) -> ApiResult<axum::Json<ImportReport>> {
+    let deadline = req.extensions().get::<super::BodyDeadline>().copied();
+    let body = super::json::read_body(req.into_body(), super::IMPORT_BODY_LIMIT, deadline).await?;
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::Malformed("the body is not UTF-8 text".into()))?;
     let r = state.engine.import_workers(agency, text).await?;

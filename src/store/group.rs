@@ -22,6 +22,9 @@ pub(super) struct Writer {
     conn: Option<PoolConnection<Any>>,
     /// Whether a transaction is open on the connection.
     open: bool,
+    /// A `BEGIN` was sent whose outcome nobody saw (its command was cancelled): the connection may be inside a
+    /// transaction that `open` does not know of.
+    unsure: bool,
     /// Commands released into the open transaction and waiting for its commit.
     members: usize,
     /// Counts commits; a command remembers the batch it joined.
@@ -46,6 +49,7 @@ impl Group {
             gate: Arc::new(Mutex::new(Writer {
                 conn: None,
                 open: false,
+                unsure: false,
                 members: 0,
                 batch: 0,
                 failed: Default::default(),
@@ -76,7 +80,13 @@ impl Group {
         if guard.open {
             exec(&mut guard, "SAVEPOINT command").await?;
         } else {
+            if guard.unsure {
+                // Whatever that transaction held was never acknowledged.
+                let _ = exec(&mut guard, "ROLLBACK").await;
+            }
+            guard.unsure = true;
             exec(&mut guard, "BEGIN IMMEDIATE").await?;
+            guard.unsure = false;
             guard.open = true;
         }
         Ok(Command {
@@ -144,23 +154,36 @@ impl Command {
         } else {
             super::events::write(self.conn_mut(), events).await?
         };
+        // From here the command joins the batch, and the batch must be committed whether or not anyone still
+        // waits for this command's answer: the rest runs as a task of its own, which a cancelled request cannot
+        // stop half-way (a savepoint released but not counted, a batch left open, a COMMIT whose outcome the
+        // writer never records).
         let mut guard = self.guard.take().expect("a command holds the writer");
-        if self.savepoint
-            && let Err(e) = exec(&mut guard, "RELEASE command").await
-        {
-            self.guard = Some(guard);
-            return Err(e);
-        }
-        guard.members += 1;
-        let batch = guard.batch;
-        drop(guard);
-        // Queue again: everyone who arrived meanwhile runs first and joins this batch.
-        let mut guard = self.group.gate.clone().lock_owned().await;
-        if guard.batch == batch && guard.open {
-            commit_batch(&mut guard).await;
-        }
-        match guard.failed.iter().find(|(b, _)| *b == batch) {
-            Some((_, e)) => Err(crate::Error::Unavailable(format!("commit failed: {e}"))),
+        let savepoint = self.savepoint;
+        let gate = self.group.gate.clone();
+        let outcome = tokio::spawn(async move {
+            if savepoint && let Err(e) = exec(&mut guard, "RELEASE command").await {
+                let _ = undo(&mut guard, savepoint).await;
+                return Err(e);
+            }
+            guard.members += 1;
+            let batch = guard.batch;
+            drop(guard);
+            // Queue again: everyone who arrived meanwhile runs first and joins this batch.
+            let mut guard = gate.lock_owned().await;
+            if guard.batch == batch && guard.open {
+                commit_batch(&mut guard).await;
+            }
+            Ok(guard
+                .failed
+                .iter()
+                .find(|(b, _)| *b == batch)
+                .map(|(_, e)| e.clone()))
+        })
+        .await
+        .map_err(|e| crate::Error::Internal(format!("the commit task failed: {e}")))??;
+        match outcome {
+            Some(e) => Err(crate::Error::Unavailable(format!("commit failed: {e}"))),
             None => Ok(stored),
         }
     }

@@ -15,6 +15,7 @@ const SQLITE: &[(i64, &str)] = &[
         3,
         include_str!("../../migrations/sqlite/0003_log_views.sql"),
     ),
+    (4, include_str!("../../migrations/sqlite/0004_versions.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
@@ -25,6 +26,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         3,
         include_str!("../../migrations/postgres/0003_log_views.sql"),
+    ),
+    (
+        4,
+        include_str!("../../migrations/postgres/0004_versions.sql"),
     ),
 ];
 

@@ -28,6 +28,8 @@ pub struct OrderRow {
     pub end_at: i64,
     /// When it was posted.
     pub created_at: i64,
+    /// Raised by every change to the row: a patch of its terms, a new status (the ETag of the order).
+    pub version: i64,
 }
 
 /// A stored offer.
@@ -98,7 +100,7 @@ pub struct AssignmentRow {
     pub worked_minutes: Option<i64>,
 }
 
-const ORDER_COLS: &str = "id, agency_id, body, status, start_at, end_at, created_at";
+const ORDER_COLS: &str = "id, agency_id, body, status, start_at, end_at, created_at, version";
 const OFFER_COLS: &str = "id, order_id, agency_id, worker_id, role_idx, kind, status, urgent, created_at, expires_at, decided_at";
 const ASSIGNMENT_COLS: &str = "id, order_id, agency_id, worker_id, role_idx, kind, status, start_at, end_at, \
     offer_id, replaces, created_at, updated_at, checked_in_at, checked_out_at, late_minutes, distance_m, worked_minutes";
@@ -135,25 +137,29 @@ pub async fn insert_order(
 
 /// Rewrites an order's body (a headcount patch).
 pub async fn update_order_body(tx: &mut Tx, id: i64, body: &str, now: i64) -> crate::Result<()> {
-    sqlx::query("UPDATE orders SET body = $1, updated_at = $2 WHERE id = $3")
-        .bind(body)
-        .bind(now)
-        .bind(id)
-        .execute(&mut **tx)
-        .await
-        .map_err(db_error)?;
+    sqlx::query(
+        "UPDATE orders SET body = $1, updated_at = $2, version = version + 1 WHERE id = $3",
+    )
+    .bind(body)
+    .bind(now)
+    .bind(id)
+    .execute(&mut **tx)
+    .await
+    .map_err(db_error)?;
     Ok(())
 }
 
 /// Sets an order's status.
 pub async fn set_order_status(tx: &mut Tx, id: i64, status: &str, now: i64) -> crate::Result<()> {
-    sqlx::query("UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3")
-        .bind(status)
-        .bind(now)
-        .bind(id)
-        .execute(&mut **tx)
-        .await
-        .map_err(db_error)?;
+    sqlx::query(
+        "UPDATE orders SET status = $1, updated_at = $2, version = version + 1 WHERE id = $3",
+    )
+    .bind(status)
+    .bind(now)
+    .bind(id)
+    .execute(&mut **tx)
+    .await
+    .map_err(db_error)?;
     Ok(())
 }
 

@@ -21,6 +21,8 @@ pub struct WorkerRow {
     pub stats: WorkerStats,
     /// Last change, unix ms.
     pub updated_at: i64,
+    /// Raised by every change to the row (the ETag of the worker).
+    pub version: u64,
 }
 
 type Raw = (
@@ -36,10 +38,11 @@ type Raw = (
     i64,
     i64,
     i64,
+    i64,
 );
 
 const COLUMNS: &str = "id, agency_id, profile, status, completed_shifts, no_shows, late_arrivals, \
-    cancellations, cancellation_weight, rating_sum, rating_count, updated_at";
+    cancellations, cancellation_weight, rating_sum, rating_count, updated_at, version";
 
 fn row(r: Raw) -> WorkerRow {
     WorkerRow {
@@ -57,6 +60,7 @@ fn row(r: Raw) -> WorkerRow {
             rating_count: r.10 as u32,
         },
         updated_at: r.11,
+        version: r.12 as u64,
     }
 }
 
@@ -120,7 +124,8 @@ pub async fn update_profile(
     at_ms: i64,
 ) -> crate::Result<()> {
     sqlx::query(
-        "UPDATE workers SET external_ref = $1, profile = $2, status = $3, updated_at = $4 WHERE id = $5",
+        "UPDATE workers SET external_ref = $1, profile = $2, status = $3, updated_at = $4, version = version + 1 \
+         WHERE id = $5",
     )
     .bind(external_ref)
     .bind(profile)
@@ -143,7 +148,8 @@ pub async fn update_stats(
 ) -> crate::Result<()> {
     sqlx::query(
         "UPDATE workers SET completed_shifts = $1, no_shows = $2, late_arrivals = $3, cancellations = $4, \
-         cancellation_weight = $5, rating_sum = $6, rating_count = $7, status = $8, updated_at = $9 WHERE id = $10",
+         cancellation_weight = $5, rating_sum = $6, rating_count = $7, status = $8, updated_at = $9, \
+         version = version + 1 WHERE id = $10",
     )
     .bind(i64::from(s.completed_shifts))
     .bind(i64::from(s.no_shows))
@@ -166,7 +172,7 @@ pub async fn update_stats(
 pub async fn anonymise(tx: &mut Tx, id: WorkerId, at_ms: i64) -> crate::Result<()> {
     sqlx::query(
         "UPDATE workers SET external_ref = $1, profile = '{}', status = 'suspended', app_token_hash = NULL, \
-         deleted_at = $2, updated_at = $2 WHERE id = $3",
+         deleted_at = $2, updated_at = $2, version = version + 1 WHERE id = $3",
     )
     .bind(format!("deleted:{}", id.get()))
     .bind(at_ms)

@@ -22,10 +22,19 @@ pub enum ParseError {
 
 /// Parses JSON bytes into `T`: a syntax error is `Malformed`; a wrong type, a missing or an unknown field is
 /// `Invalid` with the field's path (`roles[0].headcount`).
+///
+/// A text containing NUL (`\u0000`) is `Invalid` at its path, whatever the field: PostgreSQL cannot store it, and
+/// no name, reference or note needs it.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ParseError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize::<_, T>(de) {
-        Ok(v) => Ok(v),
+        Ok(v) => match nul_in(bytes) {
+            Some(field) => Err(ParseError::Invalid(vec![FieldError::new(
+                field,
+                "must not contain the NUL character (\\u0000)",
+            )])),
+            None => Ok(v),
+        },
         Err(e) => {
             let path = e.path().to_string();
             let inner = e.into_inner();
@@ -42,6 +51,34 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ParseError> {
             }
         }
     }
+}
+
+/// The path of the first string (or key) holding a NUL, if the document has one. JSON can only carry NUL as
+/// the escape `\u0000`, so documents without that escape are not walked at all.
+fn nul_in(bytes: &[u8]) -> Option<String> {
+    if !bytes.windows(6).any(|w| w == b"\\u0000") {
+        return None;
+    }
+    fn walk(v: &serde_json::Value, path: &str) -> Option<String> {
+        match v {
+            serde_json::Value::String(s) => s.contains('\0').then(|| path.to_string()),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, x)| walk(x, &format!("{path}[{i}]"))),
+            serde_json::Value::Object(m) => m.iter().find_map(|(k, x)| {
+                let at = crate::error::join_path(path, k);
+                if k.contains('\0') {
+                    Some(at)
+                } else {
+                    walk(x, &at)
+                }
+            }),
+            _ => None,
+        }
+    }
+    let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    walk(&v, "")
 }
 
 /// serde_json appends " at line 1 column 42"; the field path says more.

@@ -7,7 +7,7 @@ use crate::domain::{AgencyId, Order, OrderId, OrderInput, StandbySpec};
 use crate::error::FieldError;
 
 /// A required skill: a plain name (`"promoter"`) or a name with a minimum level.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum SkillReqBody {
     /// Any level.
@@ -20,6 +20,42 @@ pub enum SkillReqBody {
         #[serde(default)]
         level: Option<i64>,
     },
+}
+
+/// The object form of a required skill; a misspelt key (`"levle"`) is refused, never dropped.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LeveledSkill {
+    name: String,
+    #[serde(default)]
+    level: Option<i64>,
+}
+
+impl<'de> Deserialize<'de> for SkillReqBody {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = SkillReqBody;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a skill name or an object {\"name\", \"level\"}")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<SkillReqBody, E> {
+                Ok(SkillReqBody::Name(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<SkillReqBody, A::Error> {
+                let l =
+                    LeveledSkill::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(SkillReqBody::Leveled {
+                    name: l.name,
+                    level: l.level,
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl SkillReqBody {

@@ -94,6 +94,8 @@ pub struct OrderView {
     pub assignments: Vec<AssignmentSummary>,
     /// When it was posted.
     pub created_at: String,
+    /// The version of the order's terms and status, as in its `ETag`; `If-Match` on `PATCH` compares it.
+    pub version: u64,
 }
 
 impl OrderView {
@@ -101,6 +103,7 @@ impl OrderView {
     pub fn of(st: &OrderState, standby_wanted: u32) -> Self {
         let body = super::order::OrderBody::from_order(&st.order);
         OrderView {
+            version: st.row.version as u64,
             id: OrderId::new(st.row.id as u64).to_string(),
             status: st.row.status.clone(),
             client_ref: body.client_ref,

@@ -430,6 +430,9 @@ pub struct WorkerView {
     /// The worker's app token; only in the answer that created the worker.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub app_token: Option<String>,
+    /// The version of the worker's record, as in its `ETag` (agency answers); `If-Match` on `PATCH` compares it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
 }
 
 impl WorkerView {
@@ -453,7 +456,14 @@ impl WorkerView {
             status: w.status.as_str(),
             stats: StatsView::from(&w.stats),
             app_token,
+            version: None,
         }
+    }
+
+    /// The same view with the record's version.
+    pub fn versioned(mut self, version: u64) -> Self {
+        self.version = Some(version);
+        self
     }
 }
 

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
 use crewcall::app::{Application, ClockKind, Config};
+use crewcall::http::limits::{Limits, Rates};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::Connection;
@@ -141,8 +142,19 @@ async fn fresh_postgres(base: &str) -> (String, String) {
     (url, name)
 }
 
-/// Starts a server over a fresh database with the manual clock at [`START`].
+/// Starts a server over a fresh database with the manual clock at [`START`], its default deadlines and no rate
+/// limits (the tests of other things send requests faster than any one client should).
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Limits {
+        rates: Rates::off(),
+        ..Limits::default()
+    })
+    .await
+}
+
+/// [`spawn_app`] with these HTTP limits.
+pub async fn spawn_app_with(limits: Limits) -> TestApp {
+    crewcall::telemetry::init();
     let (database_url, dir, postgres) = match std::env::var("CREWCALL_TEST_POSTGRES") {
         Ok(base) if !base.is_empty() => {
             let (url, name) = fresh_postgres(&base).await;
@@ -164,6 +176,7 @@ pub async fn spawn_app() -> TestApp {
         rest_gap: None,
         no_show_policy: Default::default(),
         log_poll: std::time::Duration::from_secs(2),
+        http: limits,
     })
     .await
     .expect("the server builds");

@@ -5,6 +5,7 @@ mod helpers;
 
 mod attendance;
 mod errors;
+mod hardening;
 mod idempotency;
 mod offers;
 mod orders;

@@ -271,6 +271,11 @@ impl Node {
             .env("CREWCALL_DATABASE_URL", database_url)
             .env("CREWCALL_ADMIN_TOKEN", ADMIN_TOKEN)
             .env("RUST_LOG", "warn")
+            // Load and failure tests drive one client harder than the production limits allow.
+            .env("CREWCALL_RATE_WORKER", "off")
+            .env("CREWCALL_RATE_AGENCY", "off")
+            .env("CREWCALL_RATE_ADDRESS", "off")
+            .env("CREWCALL_RATE_AUTH_FAILURES", "off")
             .env_remove("CREWCALL_REST_GAP_HOURS")
             .env_remove("CREWCALL_SUSPEND_AFTER_NO_SHOWS")
             .env_remove("CREWCALL_STRIKE_WINDOW_DAYS")
