@@ -15,7 +15,7 @@ mod orders;
 pub mod pagination;
 mod query;
 pub mod server;
-mod versions;
+pub mod versions;
 mod workers;
 
 use std::sync::Arc;

@@ -17,7 +17,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
@@ -137,6 +137,13 @@ async fn refuse(mut tcp: TcpStream) {
     );
     let _ = tokio::time::timeout(Duration::from_secs(1), tcp.write_all(&body)).await;
     let _ = tcp.shutdown().await;
+    // Closing with the request still unread would reset the connection and could destroy the answer before
+    // the client reads it: read what it sent, briefly, first.
+    let mut sink = [0u8; 4096];
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        while matches!(tcp.read(&mut sink).await, Ok(n) if n > 0) {}
+    })
+    .await;
 }
 
 /// A whole HTTP/1.1 response carrying a problem document, for the cases where no request reached the router.

@@ -154,7 +154,6 @@ pub async fn spawn_app() -> TestApp {
 
 /// [`spawn_app`] with these HTTP limits.
 pub async fn spawn_app_with(limits: Limits) -> TestApp {
-    crewcall::telemetry::init();
     let (database_url, dir, postgres) = match std::env::var("CREWCALL_TEST_POSTGRES") {
         Ok(base) if !base.is_empty() => {
             let (url, name) = fresh_postgres(&base).await;
