@@ -54,7 +54,7 @@ struct HttpArgs {
     /// Requests per client address: `<per second>:<burst>`, or `off`.
     #[arg(long, env = "CREWCALL_RATE_ADDRESS", default_value = "1000:2000")]
     rate_address: RateSetting,
-    /// Requests refused 401 per client address: `<per second>:<burst>`, or `off`.
+    /// Requests with an unknown token per client address: `<per second>:<burst>`, or `off`.
     #[arg(long, env = "CREWCALL_RATE_AUTH_FAILURES", default_value = "1:20")]
     rate_auth_failures: RateSetting,
 }

@@ -120,7 +120,7 @@ pub struct Rates {
     pub agency: Option<Rate>,
     /// Per client address, every request.
     pub address: Option<Rate>,
-    /// Per client address, requests with a missing or unknown token (guessing tokens).
+    /// Per client address, requests with a token nobody holds (guessing tokens).
     pub auth_failures: Option<Rate>,
 }
 
@@ -196,7 +196,7 @@ impl Limiters {
         check(&self.address, &ip)
     }
 
-    /// Counts a request with a missing or unknown token from `ip`.
+    /// Counts a request with a token nobody holds from `ip`.
     pub fn auth_failure(&self, ip: IpAddr) -> Result<(), Duration> {
         check(&self.auth_failures, &ip)
     }

@@ -134,8 +134,8 @@ async fn deadlines(State(state): State<AppState>, mut req: Request, next: Next) 
 }
 
 /// Rate limits: every request counts against its address, and a request with a valid token against the token's
-/// owner (the operator is not limited). Requests refused 401 count against their address a second time, on a
-/// much smaller budget: past it, guessing tokens from that address is answered 429.
+/// owner (the operator is not limited). Requests with a token that is refused 401 count against their address a
+/// second time, on a much smaller budget: past it, guessing tokens from that address is answered 429.
 async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let ip = req
         .extensions()
@@ -165,8 +165,11 @@ async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> 
             return ApiError::RateLimited(wait).into_response();
         }
     }
+    let guessed = token.is_some();
     let resp = next.run(req).await;
-    if resp.status() == StatusCode::UNAUTHORIZED
+    // A request without a token is simply unauthenticated; one with a token nobody holds is a guess.
+    if guessed
+        && resp.status() == StatusCode::UNAUTHORIZED
         && let Some(ip) = ip
         && let Err(wait) = state.limiters.auth_failure(ip)
     {

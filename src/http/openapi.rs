@@ -92,6 +92,34 @@ impl Modify for Problems {
     }
 }
 
+/// The bulk import's body is NDJSON text of any shape: a line that is not a worker is reported in the answer's
+/// `errors`, not refused with the request, so no body is "invalid" as a whole. Its schema says so (any value).
+struct NdjsonBody;
+
+impl Modify for NdjsonBody {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType};
+        if let Some(body) = api
+            .paths
+            .paths
+            .get_mut("/v1/workers/import")
+            .and_then(|item| item.post.as_mut())
+            .and_then(|op| op.request_body.as_mut())
+        {
+            for content in body.content.values_mut() {
+                content.schema = Some(
+                    ObjectBuilder::new()
+                        .schema_type(SchemaType::AnyValue)
+                        .description(Some(
+                            "NDJSON: one POST /v1/workers body a line; bad lines are reported, good ones kept",
+                        ))
+                        .into(),
+                );
+            }
+        }
+    }
+}
+
 /// The API document.
 #[derive(OpenApi)]
 #[openapi(
@@ -109,7 +137,7 @@ impl Modify for Problems {
         super::assignments::no_show, super::assignments::rating, super::assignments::reviews,
     ),
     components(schemas(super::error::Problem, super::error::ProblemField)),
-    modifiers(&Security, &Problems)
+    modifiers(&Security, &Problems, &NdjsonBody)
 )]
 pub struct ApiDoc;
 

@@ -241,7 +241,8 @@ pub struct ImportError {
 
 #[utoipa::path(post, path = "/v1/workers/import", tag = "workers",
     request_body(content = String, content_type = "application/x-ndjson", description = "One worker object a line, upserted by external_ref"),
-    responses((status = 200, body = ImportReport), (status = 401, body = super::error::Problem), (status = 413, body = super::error::Problem)),
+    responses((status = 200, body = ImportReport), (status = 401, body = super::error::Problem), (status = 413, body = super::error::Problem),
+              (status = 422, body = super::error::Problem, description = "An empty body")),
     security(("agency" = [])))]
 async fn import(
     State(state): State<AppState>,
@@ -252,6 +253,12 @@ async fn import(
     let body = super::json::read_body(req.into_body(), super::IMPORT_BODY_LIMIT, deadline).await?;
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::Malformed("the body is not UTF-8 text".into()))?;
+    if text.trim().is_empty() {
+        return Err(ApiError::from(vec![FieldError::new(
+            "body",
+            "is empty: send one worker object a line",
+        )]));
+    }
     let r = state.engine.import_workers(agency, text).await?;
     Ok(axum::Json(ImportReport {
         created: r.created,
