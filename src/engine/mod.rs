@@ -11,6 +11,7 @@
 mod agencies;
 mod attendance;
 mod auth;
+mod desk;
 mod me;
 mod offers;
 mod orders;
@@ -30,7 +31,7 @@ pub use auth::Principal;
 pub use offers::{Actor, cancellation_weight};
 pub use orders::{OrderFilter, OrderState, order_id};
 pub use views::{ViewsReport, spawn_tailer};
-pub use workers::{Imported, Upserted};
+pub use workers::{Imported, ImportedWorker, Upserted};
 
 use crate::clock::Clock;
 use crate::index::WorkerIndex;

@@ -322,6 +322,8 @@ impl Engine {
                     self.forget_tokens();
                 }
             }
+            // A new app token: the old one stops working on every node.
+            "worker_token_issued" => self.forget_tokens(),
             "assignment_made" => {
                 let live_status =
                     matches!(text(p, "status"), "confirmed" | "standby" | "checked_in");

@@ -29,6 +29,21 @@ pub struct Imported {
     pub updated: usize,
     /// Lines refused, with their 1-based line number.
     pub errors: Vec<(usize, String)>,
+    /// The workers written, in line order.
+    pub workers: Vec<ImportedWorker>,
+}
+
+/// One worker an import wrote.
+#[derive(Debug)]
+pub struct ImportedWorker {
+    /// Its 1-based line.
+    pub line: usize,
+    /// The worker.
+    pub id: WorkerId,
+    /// The agency's key for it.
+    pub external_ref: String,
+    /// The app token of a worker the import created (shown once; only its hash is kept).
+    pub app_token: Option<String>,
 }
 
 /// Rows an import writes between two yields to the scheduler.
@@ -306,8 +321,19 @@ impl Engine {
         let (mut created, mut updated) = (0, 0);
         for (n, (line, body)) in good.into_iter().enumerate() {
             match self.upsert_in(&mut tx, agency, &body, now).await {
-                Ok(u) if u.app_token.is_some() => created += 1,
-                Ok(_) => updated += 1,
+                Ok(u) => {
+                    if u.app_token.is_some() {
+                        created += 1;
+                    } else {
+                        updated += 1;
+                    }
+                    out.workers.push(ImportedWorker {
+                        line,
+                        id: u.worker.id,
+                        external_ref: u.worker.external_ref,
+                        app_token: u.app_token,
+                    });
+                }
                 Err(Error::Invalid(es)) => out.errors.push((
                     line,
                     es.iter()

@@ -3,6 +3,7 @@
 
 mod assignments;
 pub mod auth;
+mod desk;
 pub mod error;
 pub mod idempotency;
 pub mod json;
@@ -91,6 +92,7 @@ pub fn router(state: AppState) -> Router {
         .merge(orders::router())
         .merge(me::router())
         .merge(assignments::router())
+        .merge(desk::router())
         .fallback(|| async { ApiError::Lib(crate::Error::NotFound("endpoint".into())) })
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -135,6 +135,8 @@ impl Modify for NdjsonBody {
         super::me::availability, super::me::on_call,
         super::assignments::cancel, super::assignments::check_in, super::assignments::check_out,
         super::assignments::no_show, super::assignments::rating, super::assignments::reviews,
+        super::desk::app_token, super::desk::order_offers, super::desk::assignments, super::desk::events,
+        super::desk::my_events,
     ),
     components(schemas(super::error::Problem, super::error::ProblemField)),
     modifiers(&Security, &Problems, &NdjsonBody)

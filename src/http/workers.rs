@@ -31,7 +31,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Parses a worker id from a path (an unknown shape is simply not found).
-pub fn worker_id(raw: &str) -> Result<WorkerId, ApiError> {
+pub(super) fn worker_id(raw: &str) -> Result<WorkerId, ApiError> {
     raw.parse::<WorkerId>()
         .map_err(|_| ApiError::Lib(crate::Error::NotFound("worker".into())))
 }
@@ -230,6 +230,35 @@ pub struct ImportReport {
     created: usize,
     updated: usize,
     errors: Vec<ImportError>,
+    /// Every worker written, in line order.
+    workers: Vec<ImportedView>,
+}
+
+/// A worker an import wrote.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ImportedView {
+    /// Its line in the body (1-based).
+    line: usize,
+    /// The worker's id.
+    id: String,
+    /// The agency's key for it.
+    external_ref: String,
+    /// `created` or `updated`.
+    status: &'static str,
+    /// With `?issue_tokens=true`: the app token of a created worker, shown this once (only its hash is kept).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    app_token: Option<String>,
+}
+
+/// Options of an import.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ImportParams {
+    /// Answer the app token of every worker the import creates (default false). Workers it updates keep
+    /// theirs; `POST /v1/workers/{id}/app-token` issues a new one.
+    #[serde(default)]
+    issue_tokens: bool,
 }
 
 /// A refused line.
@@ -240,6 +269,7 @@ pub struct ImportError {
 }
 
 #[utoipa::path(post, path = "/v1/workers/import", tag = "workers",
+    params(ImportParams),
     request_body(content = String, content_type = "application/x-ndjson", description = "One worker object a line, upserted by external_ref"),
     responses((status = 200, body = ImportReport), (status = 401, body = super::error::Problem), (status = 413, body = super::error::Problem),
               (status = 422, body = super::error::Problem, description = "An empty body")),
@@ -247,6 +277,7 @@ pub struct ImportError {
 async fn import(
     State(state): State<AppState>,
     Agency(agency): Agency,
+    Query(params): Query<ImportParams>,
     req: axum::extract::Request,
 ) -> ApiResult<axum::Json<ImportReport>> {
     let deadline = req.extensions().get::<super::BodyDeadline>().copied();
@@ -267,6 +298,21 @@ async fn import(
             .errors
             .into_iter()
             .map(|(line, message)| ImportError { line, message })
+            .collect(),
+        workers: r
+            .workers
+            .into_iter()
+            .map(|w| ImportedView {
+                line: w.line,
+                id: w.id.to_string(),
+                external_ref: w.external_ref,
+                status: if w.app_token.is_some() {
+                    "created"
+                } else {
+                    "updated"
+                },
+                app_token: w.app_token.filter(|_| params.issue_tokens),
+            })
             .collect(),
     }))
 }

@@ -131,3 +131,32 @@ pub async fn head(pool: &AnyPool) -> crate::Result<i64> {
         .map_err(db_error)?;
     Ok(seq)
 }
+
+/// An agency's events after `after_seq`, oldest first, at most `limit` (the agency's feed).
+pub async fn read_agency(
+    pool: &AnyPool,
+    agency: i64,
+    after_seq: i64,
+    limit: i64,
+) -> crate::Result<Vec<StoredEvent>> {
+    let rows: Vec<(i64, i64, Option<i64>, String, String)> = sqlx::query_as(
+        "SELECT seq, at, agency_id, kind, payload FROM events WHERE agency_id = $1 AND seq > $2 \
+         ORDER BY seq LIMIT $3",
+    )
+    .bind(agency)
+    .bind(after_seq)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .map_err(db_error)?;
+    Ok(rows
+        .into_iter()
+        .map(|(seq, at_ms, agency, kind, payload)| StoredEvent {
+            seq,
+            at_ms,
+            agency,
+            kind,
+            payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+        })
+        .collect())
+}

@@ -16,6 +16,7 @@ const SQLITE: &[(i64, &str)] = &[
         include_str!("../../migrations/sqlite/0003_log_views.sql"),
     ),
     (4, include_str!("../../migrations/sqlite/0004_versions.sql")),
+    (5, include_str!("../../migrations/sqlite/0005_desk.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),

@@ -540,3 +540,59 @@ pub async fn recent_assignments<'c, E: Executor<'c, Database = Any>>(
     .await
     .map_err(db_error)
 }
+
+/// Every offer of an order with an id above `after`, oldest first, at most `limit`.
+pub async fn offers_of_order_page<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    order: i64,
+    after: i64,
+    limit: i64,
+) -> crate::Result<Vec<OfferRow>> {
+    sqlx::query_as(q(format!(
+        "SELECT {OFFER_COLS} FROM offers WHERE order_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+    )))
+    .bind(order)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(e)
+    .await
+    .map_err(db_error)
+}
+
+/// Filters of an agency's assignment list.
+#[derive(Debug, Clone, Default)]
+pub struct AssignmentFilter {
+    /// Shifts ending after this instant, unix ms.
+    pub from: Option<i64>,
+    /// Shifts starting before this instant, unix ms.
+    pub to: Option<i64>,
+    /// One worker's.
+    pub worker: Option<i64>,
+    /// In this status.
+    pub status: Option<String>,
+}
+
+/// An agency's assignments with an id above `after`, oldest first, filtered, at most `limit`.
+pub async fn assignments_of_agency<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    agency: i64,
+    f: &AssignmentFilter,
+    after: i64,
+    limit: i64,
+) -> crate::Result<Vec<AssignmentRow>> {
+    sqlx::query_as(q(format!(
+        "SELECT {ASSIGNMENT_COLS} FROM assignments WHERE agency_id = $1 AND id > $2 \
+         AND ($3 IS NULL OR end_at > $3) AND ($4 IS NULL OR start_at < $4) \
+         AND ($5 IS NULL OR worker_id = $5) AND ($6 IS NULL OR status = $6) ORDER BY id LIMIT $7"
+    )))
+    .bind(agency)
+    .bind(after)
+    .bind(f.from)
+    .bind(f.to)
+    .bind(f.worker)
+    .bind(f.status.clone())
+    .bind(limit)
+    .fetch_all(e)
+    .await
+    .map_err(db_error)
+}

@@ -245,3 +245,22 @@ pub async fn page(
     .map_err(db_error)?;
     Ok(rows.into_iter().map(row).collect())
 }
+
+/// Gives a worker a new app token (by its hash); the old one stops working.
+pub async fn set_app_token(
+    tx: &mut Tx,
+    id: WorkerId,
+    app_token_hash: &str,
+    at_ms: i64,
+) -> crate::Result<()> {
+    sqlx::query(
+        "UPDATE workers SET app_token_hash = $1, updated_at = $2, version = version + 1 WHERE id = $3",
+    )
+    .bind(app_token_hash)
+    .bind(at_ms)
+    .bind(id.get() as i64)
+    .execute(&mut **tx)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod attendance;
+mod desk;
 mod errors;
 mod hardening;
 mod idempotency;
