@@ -27,9 +27,6 @@ const WORKER_KINDS: &[&str] = &[
     "on_call_joined",
 ];
 
-/// Events read per request of a worker's feed before it answers with what it found (a page may be short).
-const WORKER_SCAN: i64 = 2000;
-
 impl Engine {
     /// Issues the worker a new app token and revokes the old one, on every node as it applies the event.
     #[tracing::instrument(skip(self))]
@@ -112,33 +109,21 @@ impl Engine {
         store::events::read_agency(self.store.pool(), agency.get() as i64, after, limit).await
     }
 
-    /// A worker's own events after `after`, in log order; also the position read up to, which is the cursor of
-    /// the next page (a page may hold fewer than `limit` events while more follow).
+    /// A worker's own events after `after`, in log order (`kinds` are those of the worker's offers,
+    /// assignments, attendance and record; the worker's agency is the log's own business).
     pub async fn worker_events(
         &self,
-        agency: AgencyId,
         worker: WorkerId,
         after: i64,
         limit: i64,
-    ) -> crate::Result<(Vec<StoredEvent>, i64, bool)> {
-        let me = worker.to_string();
-        let batch =
-            store::events::read_agency(self.store.pool(), agency.get() as i64, after, WORKER_SCAN)
-                .await?;
-        let scanned_all = (batch.len() as i64) < WORKER_SCAN;
-        let mut out = Vec::new();
-        let mut cursor = after;
-        for e in batch {
-            if out.len() as i64 == limit {
-                return Ok((out, cursor, true));
-            }
-            cursor = e.seq;
-            if WORKER_KINDS.contains(&e.kind.as_str())
-                && e.payload.get("worker").and_then(|w| w.as_str()) == Some(me.as_str())
-            {
-                out.push(e);
-            }
-        }
-        Ok((out, cursor, !scanned_all))
+    ) -> crate::Result<Vec<StoredEvent>> {
+        store::events::read_worker(
+            self.store.pool(),
+            worker.get() as i64,
+            WORKER_KINDS,
+            after,
+            limit,
+        )
+        .await
     }
 }

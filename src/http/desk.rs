@@ -328,14 +328,18 @@ async fn events(
 ) -> ApiResult<axum::Json<EventPage>> {
     let (limit, after) = feed_params(&p)?;
     let items = state.engine.agency_events(agency, after, limit).await?;
+    Ok(axum::Json(feed_page(items, after, limit)))
+}
+
+fn feed_page(items: Vec<StoredEvent>, after: i64, limit: i64) -> EventPage {
     let full = items.len() as i64 == limit;
     let last = items.last().map_or(after, |e| e.seq);
     let cursor = pagination::encode(last as u64);
-    Ok(axum::Json(EventPage {
+    EventPage {
         items: items.into_iter().map(event_view).collect(),
         next_cursor: full.then(|| cursor.clone()),
         cursor,
-    }))
+    }
 }
 
 #[utoipa::path(get, path = "/v1/me/events", tag = "worker app", params(FeedParams),
@@ -348,14 +352,6 @@ async fn my_events(
     Query(p): Query<FeedParams>,
 ) -> ApiResult<axum::Json<EventPage>> {
     let (limit, after) = feed_params(&p)?;
-    let (items, read_to, more) = state
-        .engine
-        .worker_events(w.agency, w.worker, after, limit)
-        .await?;
-    let cursor = pagination::encode(read_to as u64);
-    Ok(axum::Json(EventPage {
-        items: items.into_iter().map(event_view).collect(),
-        next_cursor: more.then(|| cursor.clone()),
-        cursor,
-    }))
+    let items = state.engine.worker_events(w.worker, after, limit).await?;
+    Ok(axum::Json(feed_page(items, after, limit)))
 }

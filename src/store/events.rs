@@ -34,7 +34,17 @@ pub async fn append(
     Ok(())
 }
 
-/// Rows per `INSERT` (four parameters each, well under either backend's limit).
+/// The worker an event concerns, from its `worker` field (`wrk_…`): kept in a column of its own, so a worker's
+/// feed is an index lookup.
+fn worker_of(payload: &serde_json::Value) -> Option<i64> {
+    payload
+        .get("worker")
+        .and_then(|w| w.as_str())
+        .and_then(|w| w.parse::<crate::domain::WorkerId>().ok())
+        .map(|w| w.get() as i64)
+}
+
+/// Rows per `INSERT` (five parameters each, well under either backend's limit).
 const WRITE_CHUNK: usize = 1_000;
 
 /// Writes events in order and answers them with their positions.
@@ -44,19 +54,32 @@ pub(super) async fn write(
 ) -> crate::Result<Vec<StoredEvent>> {
     let mut out = Vec::with_capacity(events.len());
     for chunk in events.chunks(WRITE_CHUNK) {
-        let mut sql = String::from("INSERT INTO events (at, agency_id, kind, payload) VALUES ");
+        let mut sql =
+            String::from("INSERT INTO events (at, agency_id, kind, payload, worker_id) VALUES ");
         for i in 0..chunk.len() {
             if i > 0 {
                 sql.push_str(", ");
             }
-            let b = i * 4;
-            sql.push_str(&format!("(${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4));
+            let b = i * 5;
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5
+            ));
         }
         sql.push_str(" RETURNING seq");
         let texts: Vec<String> = chunk.iter().map(|e| e.payload.to_string()).collect();
         let mut q = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(sql));
         for (e, text) in chunk.iter().zip(&texts) {
-            q = q.bind(e.at_ms).bind(e.agency).bind(&e.kind).bind(text);
+            q = q
+                .bind(e.at_ms)
+                .bind(e.agency)
+                .bind(&e.kind)
+                .bind(text)
+                .bind(worker_of(&e.payload));
         }
         let mut seqs: Vec<i64> = q
             .fetch_all(&mut *conn)
@@ -149,6 +172,42 @@ pub async fn read_agency(
     .fetch_all(pool)
     .await
     .map_err(db_error)?;
+    Ok(rows
+        .into_iter()
+        .map(|(seq, at_ms, agency, kind, payload)| StoredEvent {
+            seq,
+            at_ms,
+            agency,
+            kind,
+            payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+        })
+        .collect())
+}
+
+/// A worker's events after `after_seq` of the given kinds, oldest first, at most `limit` (the worker's feed).
+pub async fn read_worker(
+    pool: &AnyPool,
+    worker: i64,
+    kinds: &[&str],
+    after_seq: i64,
+    limit: i64,
+) -> crate::Result<Vec<StoredEvent>> {
+    let list = kinds
+        .iter()
+        .map(|k| format!("'{k}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows: Vec<(i64, i64, Option<i64>, String, String)> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT seq, at, agency_id, kind, payload FROM events WHERE worker_id = $1 AND seq > $2 \
+             AND kind IN ({list}) ORDER BY seq LIMIT $3"
+        )))
+        .bind(worker)
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+        .map_err(db_error)?;
     Ok(rows
         .into_iter()
         .map(|(seq, at_ms, agency, kind, payload)| StoredEvent {
