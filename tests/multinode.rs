@@ -296,6 +296,61 @@ async fn a_worker_deleted_on_node_a_is_gone_and_its_token_refused_on_node_b_with
     .await;
 }
 
+#[tokio::test]
+async fn a_token_rotated_and_a_key_revoked_on_node_a_are_refused_on_node_b_within_a_second() {
+    bounded(LIMIT, async {
+        let Some(c) = cluster("a_token_rotated_and_a_key_revoked_on_node_a").await else {
+            return;
+        };
+        let mut failures = Vec::new();
+        let key = c.a.create_agency().await;
+        let w = c.a.post_worker(&key, &near_worker("R-1", 0)).await;
+        let (wid, old) = (s(&w, "id"), s(&w, "app_token"));
+        let spare =
+            c.a.post(&key, "/v1/agency/keys", &json!({"label": "spare"}))
+                .await;
+        assert_eq!(spare.status, 201, "{}", spare.body);
+        let spare = s(&spare.body, "api_key");
+        // Both work on B first (and B caches them).
+        let ready = wait_for(Instant::now(), LOOK, EVERY, async || {
+            c.b.get(&old, "/v1/me").await.status == 200
+                && c.b.get(&key, "/v1/workers").await.status == 200
+        })
+        .await;
+        assert!(ready.is_some(), "the token and the key never worked on B");
+        let issued =
+            c.a.post(&key, &format!("/v1/workers/{wid}/app-token"), &json!({}))
+                .await;
+        assert_eq!(issued.status, 201, "{}", issued.body);
+        let new = s(&issued.body, "app_token");
+        let keys = c.a.get(&key, "/v1/agency/keys").await;
+        let first = s(&keys.body["items"][0], "id");
+        let revoked =
+            c.a.delete(&spare, &format!("/v1/agency/keys/{first}"))
+                .await;
+        assert_eq!(revoked.status, 204, "{}", revoked.body);
+        let changed = Instant::now();
+        let mut last = (0, 0, 0);
+        let took = wait_for(changed, LOOK, EVERY, async || {
+            last = (
+                c.b.get(&old, "/v1/me").await.status,
+                c.b.get(&key, "/v1/workers").await.status,
+                c.b.get(&new, "/v1/me").await.status,
+            );
+            last == (401, 401, 200)
+        })
+        .await;
+        within(
+            &mut failures,
+            "B refuses the rotated token and the revoked key, and takes the new token",
+            took,
+            || format!("B answers (old token, revoked key, new token) = {last:?}"),
+        );
+        no_failures(&failures);
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_accepts_of_a_one_slot_role_split_over_both_nodes_give_one_200() {
     bounded(LIMIT, async {

@@ -30,6 +30,8 @@ pub fn router() -> Router<AppState> {
         .route("/v1/assignments", get(assignments))
         .route("/v1/events", get(events))
         .route("/v1/me/events", get(my_events))
+        .route("/v1/agency/keys", get(list_keys).post(create_key))
+        .route("/v1/agency/keys/{id}", axum::routing::delete(revoke_key))
 }
 
 /// A freshly issued app token.
@@ -354,4 +356,93 @@ async fn my_events(
     let (limit, after) = feed_params(&p)?;
     let items = state.engine.worker_events(w.worker, after, limit).await?;
     Ok(axum::Json(feed_page(items, after, limit)))
+}
+
+/// An agency's API key (never its value, except once in the answer that made it).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct KeyView {
+    /// The key's id (`key_…`).
+    id: String,
+    /// What the agency calls it.
+    label: String,
+    /// Made, UTC.
+    created_at: String,
+    /// Revoked, UTC; `null` while it works.
+    revoked_at: Option<String>,
+    /// The key itself, only in the answer that made it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api_key: Option<String>,
+}
+
+fn key_view(k: &crate::store::agencies::KeyRow, api_key: Option<String>) -> KeyView {
+    KeyView {
+        id: format!("key_{:x}", k.id),
+        label: k.label.clone(),
+        created_at: format_instant(from_ms(k.created_at)),
+        revoked_at: k.revoked_at.map(|t| format_instant(from_ms(t))),
+        api_key,
+    }
+}
+
+fn key_id(raw: &str) -> Result<i64, super::error::ApiError> {
+    raw.strip_prefix("key_")
+        .and_then(|h| i64::from_str_radix(h, 16).ok())
+        .filter(|n| *n > 0)
+        .ok_or_else(|| crate::Error::NotFound("key".into()).into())
+}
+
+/// The agency's keys.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct KeyList {
+    items: Vec<KeyView>,
+}
+
+#[utoipa::path(get, path = "/v1/agency/keys", tag = "agency",
+    responses((status = 200, body = KeyList, description = "Every API key of the agency, live and revoked, oldest first"),
+              (status = 401, body = super::error::Problem)),
+    security(("agency" = [])))]
+async fn list_keys(
+    State(state): State<AppState>,
+    Agency(agency): Agency,
+) -> ApiResult<axum::Json<KeyList>> {
+    let keys = state.engine.agency_keys(agency).await?;
+    Ok(axum::Json(KeyList {
+        items: keys.iter().map(|k| key_view(k, None)).collect(),
+    }))
+}
+
+/// A new key.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewKey {
+    /// What the agency calls it ("booking tool", "night desk"); at most 100 characters.
+    #[serde(default)]
+    label: String,
+}
+
+#[utoipa::path(post, path = "/v1/agency/keys", tag = "agency", request_body = NewKey,
+    responses((status = 201, body = KeyView, description = "Made; `api_key` is shown this once"),
+              (status = 401, body = super::error::Problem), (status = 409, body = super::error::Problem, description = "Too many live keys")),
+    security(("agency" = [])))]
+async fn create_key(
+    State(state): State<AppState>,
+    Agency(agency): Agency,
+    super::json::Body(body): super::json::Body<NewKey>,
+) -> ApiResult<impl IntoResponse> {
+    let (row, key) = state.engine.create_agency_key(agency, &body.label).await?;
+    Ok((StatusCode::CREATED, axum::Json(key_view(&row, Some(key)))))
+}
+
+#[utoipa::path(delete, path = "/v1/agency/keys/{id}", tag = "agency", params(("id" = String, Path)),
+    responses((status = 204, description = "Revoked: refused at once, on every node"),
+              (status = 401, body = super::error::Problem), (status = 404, body = super::error::Problem),
+              (status = 409, body = super::error::Problem, description = "Already revoked, or the agency's last live key")),
+    security(("agency" = [])))]
+async fn revoke_key(
+    State(state): State<AppState>,
+    Agency(agency): Agency,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    state.engine.revoke_agency_key(agency, key_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -66,7 +66,68 @@ fn principal_name(p: Principal) -> String {
     }
 }
 
-fn replay(saved: Saved, request_hash: &str) -> Response {
+/// Saved answers are sealed (ChaCha20-Poly1305) under a key derived from the caller's own bearer token, the
+/// principal and the idempotency key: an answer that carries a secret (a worker's app token, an agency's new API
+/// key) is never kept in plaintext, and only a caller holding the same token can read it back.
+struct Seal(chacha20poly1305::ChaCha20Poly1305);
+
+const SEALED: &str = "sealed1:";
+
+impl Seal {
+    fn new(token: &str, principal: &str, key: &str) -> Self {
+        use chacha20poly1305::KeyInit;
+        let mut h = Sha256::new();
+        h.update(b"crewcall idempotency seal v1\n");
+        h.update(token.as_bytes());
+        h.update(b"\n");
+        h.update(principal.as_bytes());
+        h.update(b"\n");
+        h.update(key.as_bytes());
+        Seal(chacha20poly1305::ChaCha20Poly1305::new(&h.finalize()))
+    }
+
+    fn seal(&self, body: &[u8]) -> Result<String, ApiError> {
+        use base64::Engine as _;
+        use chacha20poly1305::AeadCore;
+        use chacha20poly1305::aead::{Aead, OsRng};
+        let nonce = chacha20poly1305::ChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let sealed = self
+            .0
+            .encrypt(&nonce, body)
+            .map_err(|_| ApiError::Lib(Error::Internal("sealing an answer failed".into())))?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        Ok(format!(
+            "{SEALED}{}",
+            base64::engine::general_purpose::STANDARD_NO_PAD.encode(out)
+        ))
+    }
+
+    /// The saved body in the clear; `None` when it was sealed under another token.
+    fn open(&self, saved: &str) -> Option<String> {
+        use base64::Engine as _;
+        use chacha20poly1305::aead::Aead;
+        let Some(sealed) = saved.strip_prefix(SEALED) else {
+            // Kept before answers were sealed.
+            return Some(saved.to_string());
+        };
+        let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode(sealed)
+            .ok()?;
+        if bytes.len() < 12 {
+            return None;
+        }
+        let (nonce, ct) = bytes.split_at(12);
+        let nonce: [u8; 12] = nonce.try_into().ok()?;
+        let plain = self
+            .0
+            .decrypt(&chacha20poly1305::Nonce::from(nonce), ct)
+            .ok()?;
+        String::from_utf8(plain).ok()
+    }
+}
+
+fn replay(saved: Saved, request_hash: &str, seal: &Seal) -> Response {
     if saved.request_hash != request_hash {
         return ApiError::from(vec![FieldError::new(
             "Idempotency-Key",
@@ -74,6 +135,14 @@ fn replay(saved: Saved, request_hash: &str) -> Response {
         )])
         .into_response();
     }
+    let Some(body) = seal.open(&saved.body) else {
+        return ApiError::from(vec![FieldError::new(
+            "Idempotency-Key",
+            "was used with another of your credentials; retry with the token that sent the first request",
+        )])
+        .into_response();
+    };
+    let saved = Saved { body, ..saved };
     let status = StatusCode::from_u16(saved.status).unwrap_or(StatusCode::OK);
     let ct = if status.is_success() {
         "application/json"
@@ -112,9 +181,13 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     };
     let (parts, body) = req.into_parts();
     // Without a valid token there is nobody to keep a key for: the handler answers 401.
-    let principal = match super::auth::bearer(&parts) {
+    let (principal, seal) = match super::auth::bearer(&parts) {
         Some(token) => match state.engine.authenticate(token).await {
-            Ok(Some(p)) => principal_name(p),
+            Ok(Some(p)) => {
+                let name = principal_name(p);
+                let seal = Seal::new(token, &name, &key);
+                (name, seal)
+            }
             Ok(None) => return next.run(Request::from_parts(parts, body)).await,
             Err(e) => return ApiError::from(e).into_response(),
         },
@@ -138,7 +211,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     let store = state.engine.store().clone();
     match idempotency::lookup(&store, &principal, &key).await {
         Err(e) => return ApiError::from(e).into_response(),
-        Ok(Some(saved)) => return replay(saved, &request_hash),
+        Ok(Some(saved)) => return replay(saved, &request_hash, &seal),
         Ok(None) => {}
     }
     let Some(_guard) = state.in_flight.enter(&principal, &key) else {
@@ -162,19 +235,22 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         idempotency::abandon(&scope);
         return Response::from_parts(rparts, Body::from(body));
     }
+    let sealed = match seal.seal(&body) {
+        Ok(s) => s,
+        Err(e) => {
+            idempotency::abandon(&scope);
+            return e.into_response();
+        }
+    };
     match state
         .engine
-        .finish_keyed(
-            &scope,
-            rparts.status.as_u16(),
-            &String::from_utf8_lossy(&body),
-        )
+        .finish_keyed(&scope, rparts.status.as_u16(), &sealed)
         .await
     {
         Ok(true) => Response::from_parts(rparts, Body::from(body)),
         // Another request with the same key finished first; this one's effect was rolled back.
         Ok(false) => match idempotency::lookup(&store, &principal, &key).await {
-            Ok(Some(saved)) => replay(saved, &request_hash),
+            Ok(Some(saved)) => replay(saved, &request_hash, &seal),
             Ok(None) => in_flight(),
             Err(e) => ApiError::from(e).into_response(),
         },

@@ -17,6 +17,10 @@ const SQLITE: &[(i64, &str)] = &[
     ),
     (4, include_str!("../../migrations/sqlite/0004_versions.sql")),
     (5, include_str!("../../migrations/sqlite/0005_desk.sql")),
+    (
+        6,
+        include_str!("../../migrations/sqlite/0006_agency_keys.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
@@ -31,6 +35,11 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         4,
         include_str!("../../migrations/postgres/0004_versions.sql"),
+    ),
+    (5, include_str!("../../migrations/postgres/0005_desk.sql")),
+    (
+        6,
+        include_str!("../../migrations/postgres/0006_agency_keys.sql"),
     ),
 ];
 

@@ -265,3 +265,52 @@ async fn a_worker_reads_its_own_events_and_nobody_elses() {
     assert!(items.iter().any(|e| e["kind"] == "offer_sent"));
     app.get(&a.key, "/v1/me/events").await.expect(403);
 }
+
+#[tokio::test]
+async fn an_agency_makes_lists_and_revokes_its_keys_and_a_revoked_key_is_refused_at_once() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let other = app.create_agency().await;
+    let keys = app.get(&a.key, "/v1/agency/keys").await.expect(200);
+    let first = keys["items"].as_array().unwrap();
+    assert_eq!(first.len(), 1);
+    assert!(first[0].get("api_key").is_none());
+    let first_id = s(&first[0], "id");
+    let made = app
+        .post(&a.key, "/v1/agency/keys", &json!({"label": "booking tool"}))
+        .await
+        .expect(201);
+    assert_eq!(made["label"], "booking tool");
+    let second = s(&made, "api_key");
+    app.get(&second, "/v1/workers").await.expect(200);
+    let keys = app.get(&second, "/v1/agency/keys").await.expect(200);
+    assert_eq!(keys["items"].as_array().unwrap().len(), 2);
+    assert!(
+        keys["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k.get("api_key").is_none())
+    );
+    // Another agency cannot see or revoke them.
+    let path = format!("/v1/agency/keys/{first_id}");
+    app.delete(&other.key, &path).await.expect(404);
+    // The first key, revoked with the second, stops working at once.
+    app.get(&a.key, "/v1/workers").await.expect(200);
+    let r = app.delete(&second, &path).await;
+    assert_eq!(r.status.as_u16(), 204);
+    app.get(&a.key, "/v1/workers").await.expect(401);
+    assert!(
+        app.get(&second, "/v1/agency/keys").await.expect(200)["items"][0]["revoked_at"].is_string()
+    );
+    app.delete(&second, &path).await.expect(409);
+    // The last live key cannot go.
+    let last = format!("/v1/agency/keys/{}", s(&made, "id"));
+    app.delete(&second, &last).await.expect(409);
+    app.delete(&second, "/v1/agency/keys/key_ffff")
+        .await
+        .expect(404);
+    app.delete(&second, "/v1/agency/keys/nope")
+        .await
+        .expect(404);
+}

@@ -25,6 +25,8 @@ pub struct TestApp {
     pub base: String,
     /// The HTTP client.
     pub client: reqwest::Client,
+    /// The database the server runs on.
+    pub database_url: String,
     /// Keeps the SQLite file alive for the test's life.
     _dir: Option<tempfile::TempDir>,
     /// The PostgreSQL database made for the test: `(server URL, database name)`, dropped with the app.
@@ -168,7 +170,7 @@ pub async fn spawn_app_with(limits: Limits) -> TestApp {
     let start: DateTime<Utc> = START.parse().expect("a valid start");
     let app = Application::build(Config {
         listen: "127.0.0.1:0".into(),
-        database_url,
+        database_url: database_url.clone(),
         admin_token: Some(ADMIN_TOKEN.into()),
         clock: ClockKind::Manual,
         start: Some(start),
@@ -184,6 +186,7 @@ pub async fn spawn_app_with(limits: Limits) -> TestApp {
     TestApp {
         base,
         client: reqwest::Client::new(),
+        database_url,
         _dir: dir,
         postgres,
     }

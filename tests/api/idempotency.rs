@@ -104,3 +104,49 @@ async fn a_keyed_accept_answers_its_new_assignment_and_a_retry_replays_it() {
     let mine = app.get(&token, "/v1/me/assignments").await.expect(200);
     assert_eq!(mine["items"].as_array().expect("items").len(), 1);
 }
+
+/// The saved bodies of the idempotency table, read straight from the database.
+async fn saved_bodies(app: &TestApp) -> Vec<String> {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&app.database_url)
+        .await
+        .expect("the database");
+    let rows: Vec<(String,)> = sqlx::query_as("SELECT body FROM idempotency")
+        .fetch_all(&pool)
+        .await
+        .expect("the idempotency table");
+    pool.close().await;
+    rows.into_iter().map(|r| r.0).collect()
+}
+
+#[tokio::test]
+async fn a_keyed_answer_holding_a_token_is_kept_sealed_and_replays_only_to_the_same_credential() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let w = near_worker("S-1", 1, &["promoter"]);
+    let first = post_with_key(&app, &a.key, "/v1/workers", "sealed-1", &w)
+        .await
+        .expect(201);
+    let token = s(&first, "app_token");
+    let again = post_with_key(&app, &a.key, "/v1/workers", "sealed-1", &w)
+        .await
+        .expect(201);
+    assert_eq!(again["app_token"], first["app_token"]);
+    // Nothing in the table holds the token, or any readable answer.
+    let bodies = saved_bodies(&app).await;
+    assert_eq!(bodies.len(), 1);
+    assert!(
+        !bodies[0].contains(&token),
+        "the app token is kept in plaintext"
+    );
+    assert!(bodies[0].starts_with("sealed1:"), "{}", bodies[0]);
+    // Another key of the same agency cannot read it back.
+    let other = app
+        .post(&a.key, "/v1/agency/keys", &json!({"label": "second"}))
+        .await
+        .expect(201);
+    let r = post_with_key(&app, &s(&other, "api_key"), "/v1/workers", "sealed-1", &w).await;
+    assert_eq!(r.status.as_u16(), 422, "{}", r.body);
+    assert_eq!(r.fields(), ["Idempotency-Key"]);
+    assert!(!r.body.to_string().contains(&token));
+}
