@@ -36,7 +36,7 @@ fn view(state: &AppState, st: &crate::engine::OrderState) -> OrderView {
 }
 
 #[utoipa::path(post, path = "/v1/orders", tag = "orders", request_body = OrderBody,
-    responses((status = 201, body = OrderView), (status = 401, body = super::error::Problem),
+    responses((status = 201, body = OrderView, headers(("ETag" = String, description = "The version, for If-Match"))), (status = 401, body = super::error::Problem),
               (status = 422, body = super::error::Problem)),
     security(("agency" = [])))]
 async fn create(
@@ -52,7 +52,7 @@ async fn create(
 }
 
 #[utoipa::path(get, path = "/v1/orders/{id}", tag = "orders", params(("id" = String, Path)),
-    responses((status = 200, body = OrderView), (status = 401, body = super::error::Problem), (status = 404, body = super::error::Problem)),
+    responses((status = 200, body = OrderView, headers(("ETag" = String, description = "The version, for If-Match"))), (status = 401, body = super::error::Problem), (status = 404, body = super::error::Problem)),
     security(("agency" = [])))]
 async fn read(
     State(state): State<AppState>,
@@ -82,7 +82,7 @@ pub struct OrderPatch {
 }
 
 #[utoipa::path(patch, path = "/v1/orders/{id}", tag = "orders", params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "Apply only if the resource is still at this version (its ETag, `\"7\"`); 412 otherwise")), request_body = OrderPatch,
-    responses((status = 200, body = OrderView), (status = 401, body = super::error::Problem), (status = 404, body = super::error::Problem),
+    responses((status = 200, body = OrderView, headers(("ETag" = String, description = "The version, for If-Match"))), (status = 401, body = super::error::Problem), (status = 404, body = super::error::Problem),
               (status = 409, body = super::error::Problem), (status = 412, body = super::error::Problem, description = "If-Match names an older version"),
               (status = 422, body = super::error::Problem)),
     security(("agency" = [])))]
@@ -108,7 +108,7 @@ async fn patch(
 }
 
 #[utoipa::path(post, path = "/v1/orders/{id}/cancel", tag = "orders", params(("id" = String, Path)),
-    responses((status = 200, body = OrderView), (status = 401, body = super::error::Problem), (status = 404, body = super::error::Problem),
+    responses((status = 200, body = OrderView, headers(("ETag" = String, description = "The version, for If-Match"))), (status = 401, body = super::error::Problem), (status = 404, body = super::error::Problem),
               (status = 409, body = super::error::Problem)),
     security(("agency" = [])))]
 async fn cancel(

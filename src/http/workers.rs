@@ -37,7 +37,7 @@ pub(super) fn worker_id(raw: &str) -> Result<WorkerId, ApiError> {
 }
 
 #[utoipa::path(post, path = "/v1/workers", tag = "workers", request_body = WorkerBody,
-    responses((status = 201, body = WorkerView, description = "Created"), (status = 200, body = WorkerView, description = "Updated by external_ref"),
+    responses((status = 201, body = WorkerView, description = "Created", headers(("ETag" = String, description = "The version, for If-Match"))), (status = 200, body = WorkerView, description = "Updated by external_ref", headers(("ETag" = String, description = "The version, for If-Match"))),
               (status = 401, body = super::error::Problem), (status = 422, body = super::error::Problem)),
     security(("agency" = [])))]
 async fn upsert(
@@ -61,7 +61,7 @@ async fn upsert(
 }
 
 #[utoipa::path(get, path = "/v1/workers/{id}", tag = "workers", params(("id" = String, Path)),
-    responses((status = 200, body = WorkerView), (status = 401, body = super::error::Problem), (status = 404, body = super::error::Problem)),
+    responses((status = 200, body = WorkerView, headers(("ETag" = String, description = "The version, for If-Match"))), (status = 401, body = super::error::Problem), (status = 404, body = super::error::Problem)),
     security(("agency" = [])))]
 async fn read(
     State(state): State<AppState>,
@@ -80,7 +80,7 @@ async fn read(
 
 #[utoipa::path(patch, path = "/v1/workers/{id}", tag = "workers", params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "Apply only if the resource is still at this version (its ETag, `\"7\"`); 412 otherwise")),
     request_body = WorkerPatch,
-    responses((status = 200, body = WorkerView), (status = 401, body = super::error::Problem), (status = 404, body = super::error::Problem),
+    responses((status = 200, body = WorkerView, headers(("ETag" = String, description = "The version, for If-Match"))), (status = 401, body = super::error::Problem), (status = 404, body = super::error::Problem),
               (status = 409, body = super::error::Problem), (status = 412, body = super::error::Problem, description = "If-Match names an older version"),
               (status = 422, body = super::error::Problem)),
     security(("agency" = [])))]
