@@ -15,6 +15,7 @@
 
 use crate::domain::geo::EARTH_RADIUS_KM;
 use crate::domain::{LatLon, Worker};
+use crate::matching::Near;
 
 use super::hours;
 
@@ -105,18 +106,26 @@ impl CardCheck {
 
     /// Whether the card may pass matching's exact checks: rating floor, and a home within both the
     /// radius and the worker's own travel limit (see the module doc).
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn passes(&self, c: &Card) -> bool {
+        self.near(c).is_some()
+    }
+
+    /// The same check as [`Self::passes`]; for a card that passes, bounds of the distance from home to the
+    /// venue, for ranking: the haversine term `a` lies between `a_low` (each sine replaced by its lower bound,
+    /// as above) and `a_high` (each sine replaced by its argument, `sin x ≤ x`), and the distance with it.
+    #[inline]
+    pub(crate) fn near(&self, c: &Card) -> Option<Near> {
         if let Some(min) = self.min_rating
             && c.rating < min - RATING_SLACK
         {
-            return false;
+            return None;
         }
         let limit = self.radius.min(c.travel);
         let dlat = (c.lat - self.lat) * 0.5;
         let low = sin2_low(dlat);
         if low > limit {
-            return false;
+            return None;
         }
         let mut dlon = c.lon - self.lon;
         if dlon > std::f64::consts::PI {
@@ -124,7 +133,14 @@ impl CardCheck {
         } else if dlon < -std::f64::consts::PI {
             dlon += std::f64::consts::TAU;
         }
-        low + self.cos_lat * c.cos_lat * sin2_low(dlon * 0.5) <= limit
+        let half = dlon * 0.5;
+        let cos2 = self.cos_lat * c.cos_lat;
+        let a_low = low + cos2 * sin2_low(half);
+        if a_low > limit {
+            return None;
+        }
+        let a_high = dlat * dlat + cos2 * half * half;
+        Some(Near::from_haversine(a_low, a_high, EARTH_RADIUS_KM))
     }
 }
 

@@ -21,6 +21,7 @@ use super::segments::{SegmentAux, TermSet};
 use super::{RetrievalQuery, SearchQuery, State, WorkerIndex, cells, hours, reach, schema};
 use crate::domain::{LatLon, Worker, WorkerId};
 use crate::matching::rank::prefetch;
+use crate::matching::{Candidate, Checked, Fast, Near, Record};
 
 /// How many documents ahead retrieval asks for the card it will check.
 const CARD_PREFETCH: usize = 12;
@@ -121,6 +122,43 @@ impl SegmentCollector for SegmentCandidates {
     }
 }
 
+/// One retrieved candidate: its roster slot and the bounds of its distance to the venue, worked out on its
+/// card while the card is at hand.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Hit {
+    slot: u32,
+    near: Near,
+}
+
+/// A retrieved candidate as ranking takes it: the profile borrowed from the roster, its ranking record,
+/// the bounds of its distance to the venue and what retrieval checked of it (`matching::Fast`). It
+/// dereferences to the profile.
+#[derive(Debug, Clone, Copy)]
+pub struct Retrieved<'a> {
+    profile: &'a Arc<Worker>,
+    record: &'a Record,
+    near: Near,
+    checked: &'a Checked,
+}
+
+impl Candidate for Retrieved<'_> {
+    fn profile(&self) -> &Arc<Worker> {
+        self.profile
+    }
+
+    fn fast(&self) -> Option<Fast<'_>> {
+        Some(Fast::new(self.record, self.near, self.checked))
+    }
+}
+
+impl std::ops::Deref for Retrieved<'_> {
+    type Target = Arc<Worker>;
+
+    fn deref(&self) -> &Arc<Worker> {
+        self.profile
+    }
+}
+
 /// What one retrieval asks of every segment.
 struct Plan {
     /// The required terms (agency, skills at their level, languages, certifications).
@@ -142,7 +180,7 @@ impl Plan {
         reader: &SegmentReader,
         aux: &SegmentAux,
         cards: &[Card],
-        out: &mut Vec<u32>,
+        out: &mut Vec<Hit>,
     ) -> tantivy::Result<()> {
         let max_doc = reader.max_doc();
         let mut sets: Vec<TermSet> = Vec::with_capacity(self.terms.len());
@@ -188,9 +226,9 @@ impl Plan {
             }
             let slot = aux.slots[doc as usize];
             if let Some(card) = cards.get(slot as usize)
-                && self.check.passes(card)
+                && let Some(near) = self.check.near(card)
             {
-                out.push(slot);
+                out.push(Hit { slot, near });
             }
         }
         Ok(())
@@ -211,17 +249,38 @@ impl WorkerIndex {
     /// given a shift, of the workers whose weekly windows reach into every UTC hour it touches. Exact
     /// availability, bookings and status are left to matching.
     pub fn retrieve(&self, q: &RetrievalQuery) -> Vec<Arc<Worker>> {
-        self.with_retrieved(q, |pool| pool.iter().map(|w| Arc::clone(w)).collect())
+        self.with_retrieved(q, |pool| {
+            pool.iter().map(|c| Arc::clone(c.profile)).collect()
+        })
     }
 
     /// Calls `f` with the candidates [`Self::retrieve`] would return, borrowed from the roster: no profile is
-    /// touched before `f` reads it. Profile writes wait until `f` returns, so `f` must not write to this index.
-    pub fn with_retrieved<R>(&self, q: &RetrievalQuery, f: impl FnOnce(&[&Arc<Worker>]) -> R) -> R {
+    /// touched before `f` reads it. Each comes with its ranking record and the bounds of its distance to the
+    /// venue, for `matching::rank`. Profile writes wait until `f` returns, so `f` must not write to this index.
+    pub fn with_retrieved<R>(
+        &self,
+        q: &RetrievalQuery,
+        f: impl FnOnce(&[Retrieved<'_>]) -> R,
+    ) -> R {
         let st = self.read_state();
-        let slots = self.slots_for(&st, q);
-        let found: Vec<&Arc<Worker>> = slots
+        let hits = self.slots_for(&st, q);
+        let checked = Checked {
+            center: q.center,
+            skills: q.skills.clone(),
+            languages: q.languages.clone(),
+            certifications: q.certifications.clone(),
+        };
+        let found: Vec<Retrieved<'_>> = hits
             .iter()
-            .filter_map(|s| st.roster.slots.get(*s as usize).and_then(Option::as_ref))
+            .filter_map(|h| {
+                let i = h.slot as usize;
+                Some(Retrieved {
+                    profile: st.roster.slots.get(i)?.as_ref()?,
+                    record: st.roster.records.get(i)?,
+                    near: h.near,
+                    checked: &checked,
+                })
+            })
             .collect();
         f(&found)
     }
@@ -235,7 +294,7 @@ impl WorkerIndex {
     }
 
     /// The slots of a query's candidates, from the memory of retrievals when it is on.
-    fn slots_for(&self, st: &State, q: &RetrievalQuery) -> Arc<Vec<u32>> {
+    fn slots_for(&self, st: &State, q: &RetrievalQuery) -> Arc<Vec<Hit>> {
         if self.remember.load(std::sync::atomic::Ordering::Relaxed) {
             // Floats print exactly in Debug form, so equal keys mean equal queries.
             let key = format!("{}|{q:?}", st.generation);
@@ -246,7 +305,7 @@ impl WorkerIndex {
         }
     }
 
-    fn retrieve_slots(&self, st: &State, q: &RetrievalQuery) -> Vec<u32> {
+    fn retrieve_slots(&self, st: &State, q: &RetrievalQuery) -> Vec<Hit> {
         let f = &self.fields;
         let mut terms = vec![Term::from_field_u64(f.agency, q.agency.get())];
         for s in &q.skills {

@@ -12,6 +12,7 @@ use super::{
     Roster, State, WorkerIndex, WriteSide, card::Card, cells, hours, internal, schema, segments,
 };
 use crate::domain::{Worker, WorkerId};
+use crate::matching::Record;
 
 /// Memory for the indexing thread of a bulk build: large enough for a million workers to end up in one segment.
 const BULK_MEMORY: usize = 1_200_000_000;
@@ -40,12 +41,15 @@ impl Roster {
     fn put_with_hours(&mut self, slot: u32, w: Arc<Worker>, hours: hours::Slots) {
         let i = slot as usize;
         let card = Card::new(&w, hours);
+        let record = Record::new(&w);
         if self.slots.len() <= i {
             self.slots.resize(i + 1, None);
-            // Slots skipped over hold no document, so their cards are never read.
+            // Slots skipped over hold no document, so their cards and records are never read.
             self.cards.resize(i + 1, card);
+            self.records.resize(i + 1, record);
         }
         self.cards[i] = card;
+        self.records[i] = record;
         if let Some(old) = self.slots[i].take() {
             self.forget_travel(old.max_travel_km.km());
         }
@@ -162,7 +166,9 @@ impl WorkerIndex {
                 roster,
             }),
             retrievals: moka::sync::Cache::builder()
-                .weigher(|_k: &String, v: &Arc<Vec<u32>>| v.len().min(u32::MAX as usize) as u32 + 1)
+                .weigher(|_k: &String, v: &Arc<Vec<super::read::Hit>>| {
+                    v.len().min(u32::MAX as usize) as u32 + 1
+                })
                 .max_capacity(super::RETRIEVAL_CACHE_SLOTS)
                 .build(),
             remember: std::sync::atomic::AtomicBool::new(true),
