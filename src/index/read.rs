@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 
+use rayon::prelude::*;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery, TermSetQuery};
@@ -25,6 +26,10 @@ use crate::matching::{Candidate, Checked, Fast, Near, Record};
 
 /// How many documents ahead retrieval asks for the card it will check.
 const CARD_PREFETCH: usize = 12;
+
+/// From this many documents left after the term sets, their cards are checked on every core (from a few in
+/// tests, so that they go both ways).
+const PARALLEL_DOCS: usize = if cfg!(test) { 64 } else { 8192 };
 
 /// How many venues and radii keep their reach terms cached; the cache starts over when full.
 const REACH_CACHE_SIZE: usize = 4096;
@@ -212,23 +217,41 @@ impl Plan {
         let alive = reader.alive_bitset();
         // The documents first, then their cards, each asked for a few documents ahead: the cards of a
         // skill's holders are scattered lines of memory, and waiting for each in turn would cost most of the
-        // time.
+        // time. Many documents (a dense venue) are checked on both cores, in order, unless a ranking is
+        // running already (the cores are busy with it).
         let mut docs = Vec::new();
         set.for_each(|doc| docs.push(doc));
-        for (i, &doc) in docs.iter().enumerate() {
-            if let Some(&ahead) = docs.get(i + CARD_PREFETCH)
-                && let Some(&s) = aux.slots.get(ahead as usize)
-            {
-                prefetch(cards.as_ptr().wrapping_add(s as usize));
+        let check = |docs: &[u32], out: &mut Vec<Hit>| {
+            for (i, &doc) in docs.iter().enumerate() {
+                if let Some(&ahead) = docs.get(i + CARD_PREFETCH)
+                    && let Some(&s) = aux.slots.get(ahead as usize)
+                {
+                    prefetch(cards.as_ptr().wrapping_add(s as usize));
+                }
+                if alive.is_some_and(|a| a.is_deleted(doc)) {
+                    continue;
+                }
+                let slot = aux.slots[doc as usize];
+                if let Some(card) = cards.get(slot as usize)
+                    && let Some(near) = self.check.near(card)
+                {
+                    out.push(Hit { slot, near });
+                }
             }
-            if alive.is_some_and(|a| a.is_deleted(doc)) {
-                continue;
-            }
-            let slot = aux.slots[doc as usize];
-            if let Some(card) = cards.get(slot as usize)
-                && let Some(near) = self.check.near(card)
-            {
-                out.push(Hit { slot, near });
+        };
+        if docs.len() < PARALLEL_DOCS || crate::matching::rank::busy() {
+            check(&docs, out);
+        } else {
+            let parts: Vec<Vec<Hit>> = docs
+                .par_chunks(PARALLEL_DOCS / 2)
+                .map(|part| {
+                    let mut found = Vec::with_capacity(part.len());
+                    check(part, &mut found);
+                    found
+                })
+                .collect();
+            for p in parts {
+                out.extend(p);
             }
         }
         Ok(())

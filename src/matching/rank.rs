@@ -202,6 +202,12 @@ pub(crate) fn prefetch<T>(p: *const T) {
 /// handing this one's chunks to the thread pool only adds thread switches: it runs on the calling thread.
 static RUNNING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
+/// Whether a ranking is running in this process now: work that could use every core had better stay on the
+/// calling thread (retrieval's card checks, for one).
+pub(crate) fn busy() -> bool {
+    RUNNING.load(std::sync::atomic::Ordering::Relaxed) > 0
+}
+
 /// Counts a ranking in [`RUNNING`] for as long as it lives.
 struct Running;
 
@@ -235,9 +241,10 @@ pub fn rank<C: Candidate>(ctx: &MatchContext<'_>, candidates: &[C], limit: usize
     let (_running, busy) = Running::enter();
     let prep = Prepared::new(*ctx);
     let bounds = Bounds::new(&prep);
+    let seed = seed_zones(ctx, candidates);
     let mut outcomes: Vec<Pending> = vec![Err(Reason::Inactive); candidates.len()];
     let chunk = |(c, out): (usize, &mut [Pending])| {
-        let mut zones = Zones::default();
+        let mut zones = seed.clone();
         // Whether the last `Checked` met serves this query (there is one per retrieval, so one check).
         let mut serves: Option<(*const Checked, bool)> = None;
         let base = c * MIN_CHUNK;
@@ -291,16 +298,28 @@ pub fn rank<C: Candidate>(ctx: &MatchContext<'_>, candidates: &[C], limit: usize
     }
     let mut counts = [0usize; Reason::COUNT];
     let mut known: Vec<(f64, WorkerId, u32)> = Vec::new();
-    let mut bounded: Vec<(f64, WorkerId, u32)> = Vec::new();
-    for o in outcomes {
-        match o {
+    // The best bounds, kept as they come: one comparison with the worst kept for most candidates.
+    let mut head = TopK::new(limit.min(candidates.len()));
+    let mut bounded = 0usize;
+    for o in &outcomes {
+        match *o {
             Ok((s, id, i, true)) => known.push((s, id, i)),
-            Ok((b, id, i, false)) => bounded.push((b, id, i)),
+            Ok((b, id, i, false)) => {
+                bounded += 1;
+                head.push((b, id, i));
+            }
             Err(r) => counts[r as usize] += 1,
         }
     }
-    let eligible = known.len() + bounded.len();
-    let best = best_exact(&prep, candidates, known, bounded, limit.min(eligible));
+    let eligible = known.len() + bounded;
+    let best = best_exact(
+        &prep,
+        candidates,
+        &outcomes,
+        known,
+        head,
+        limit.min(eligible),
+    );
     let mut zones = Zones::default();
     let ranked = best
         .iter()
@@ -320,18 +339,35 @@ pub fn rank<C: Candidate>(ctx: &MatchContext<'_>, candidates: &[C], limit: usize
     }
 }
 
+/// The shift placed in the timezone of the first candidate, for every chunk of a ranking to start from: a
+/// query's candidates mostly share one timezone, and placing the shift in it (`Zone::new`) costs a few
+/// microseconds, which every chunk would otherwise spend again.
+fn seed_zones<C: Candidate>(ctx: &MatchContext<'_>, candidates: &[C]) -> Zones {
+    let mut zones = Zones::default();
+    if let Some(c) = candidates.first() {
+        let tz = c
+            .fast()
+            .map_or_else(|| c.profile().availability.tz(), |f| f.record.tz);
+        zones.get(tz, &ctx.order.shift);
+    }
+    zones
+}
+
 /// What the first pass of [`rank`] keeps of one candidate: `(score or bound, id, index, exact)`, or the reason
 /// it was left out.
 type Pending = Result<(f64, WorkerId, u32, bool), Reason>;
 
-/// The best `k` exact `(score, id, index)`, best first, from the candidates scored exactly (`known`) and those
-/// with only a bound (`bounded`): bounded candidates are scored exactly, best bound first, as long as their
-/// bound can reach the `k`-th best score known (see [`rank`]).
+/// The best `k` exact `(score, id, index)`, best first, from the first pass's `outcomes`: the candidates it
+/// scored exactly (`known`) and those it only bounded, whose `k` best bounds are in `head`. Those `k` are
+/// scored exactly whatever they are, and the `k`-th best score known then is the threshold; the other bounded
+/// candidates that reach it are scored best bound first, until a bound falls below the threshold, which
+/// rises as better scores come in (see [`rank`]).
 fn best_exact<C: Candidate>(
     prep: &Prepared<'_>,
     candidates: &[C],
+    outcomes: &[Pending],
     mut known: Vec<(f64, WorkerId, u32)>,
-    mut bounded: Vec<(f64, WorkerId, u32)>,
+    head: TopK,
     k: usize,
 ) -> Vec<(f64, WorkerId, u32)> {
     if k == 0 {
@@ -349,20 +385,32 @@ fn best_exact<C: Candidate>(
         );
         scored.map(|(score, _, _)| (score, id, i))
     };
-    // The `k` best bounds are scored whatever they are: the threshold comes from them.
-    if bounded.len() > k {
-        bounded.select_nth_unstable_by(k - 1, better);
+    // Which candidates the head holds, so the pass below does not score them twice.
+    let mut in_head = vec![0u64; candidates.len().div_ceil(64)];
+    for (_, _, i) in head.iter() {
+        in_head[i as usize / 64] |= 1 << (i % 64);
     }
-    let rest = bounded.split_off(bounded.len().min(k));
-    known.extend(bounded.into_iter().filter_map(&mut exact));
+    known.extend(head.into_sorted().into_iter().filter_map(&mut exact));
     if known.len() > k {
         known.select_nth_unstable_by(k - 1, better);
         known.truncate(k);
     }
-    let mut top = TopK::new(k, known);
+    let mut top = TopK::new(k);
+    for e in known {
+        top.push(e);
+    }
     // The rest that may still reach the threshold, best bound first, until one cannot.
-    let mut rest: Vec<(f64, WorkerId, u32)> =
-        rest.into_iter().filter(|c| !top.prunes(c.0)).collect();
+    let mut rest: Vec<(f64, WorkerId, u32)> = outcomes
+        .iter()
+        .filter_map(|o| match *o {
+            Ok((b, id, i, false))
+                if in_head[i as usize / 64] & (1 << (i % 64)) == 0 && !top.prunes(b) =>
+            {
+                Some((b, id, i))
+            }
+            _ => None,
+        })
+        .collect();
     rest.sort_unstable_by(better);
     for c in rest {
         if top.prunes(c.0) {
@@ -405,28 +453,33 @@ impl Ord for Worst {
     }
 }
 
-/// The best `k` exact scores met so far; the worst of them is the threshold a bound must reach.
+/// The best `k` entries met so far (exact scores, or bounds); the worst of them is the threshold a bound must
+/// reach.
 struct TopK {
     k: usize,
     heap: BinaryHeap<Worst>,
 }
 
 impl TopK {
-    fn new(k: usize, entries: Vec<(f64, WorkerId, u32)>) -> Self {
-        let mut top = Self {
+    fn new(k: usize) -> Self {
+        Self {
             k,
-            heap: BinaryHeap::with_capacity(k + 1),
-        };
-        for e in entries {
-            top.push(e);
+            heap: BinaryHeap::with_capacity(k.saturating_add(1).min(1 << 16)),
         }
-        top
     }
 
+    fn iter(&self) -> impl Iterator<Item = (f64, WorkerId, u32)> + '_ {
+        self.heap.iter().map(|w| w.0)
+    }
+
+    /// Keeps `e` if it is among the best `k` met so far.
     fn push(&mut self, e: (f64, WorkerId, u32)) {
-        self.heap.push(Worst(e));
-        if self.heap.len() > self.k {
-            self.heap.pop();
+        if self.heap.len() < self.k {
+            self.heap.push(Worst(e));
+        } else if let Some(mut worst) = self.heap.peek_mut()
+            && better(&e, &worst.0) == Ordering::Less
+        {
+            *worst = Worst(e);
         }
     }
 
@@ -466,12 +519,13 @@ pub fn rank_exhaustive<C: Candidate>(
 ) -> Ranking {
     let (_running, busy) = Running::enter();
     let prep = Prepared::new(*ctx);
+    let seed = seed_zones(ctx, candidates);
     // One slot per candidate, written in place by the parallel pass: no per-thread buffers to grow and merge.
     // Each chunk walks its candidates in order and asks for the memory of the ones a few steps ahead, so the
     // profiles (scattered over the heap) arrive while earlier candidates are being checked.
     let mut outcomes: Vec<Outcome> = vec![Err(Reason::Inactive); candidates.len()];
     let chunk = |(c, out): (usize, &mut [Outcome])| {
-        let mut zones = Zones::default();
+        let mut zones = seed.clone();
         let base = c * MIN_CHUNK;
         for (j, slot) in out.iter_mut().enumerate() {
             let i = base + j;
