@@ -185,6 +185,7 @@ impl Plan {
         reader: &SegmentReader,
         aux: &SegmentAux,
         cards: &[Card],
+        profiles: &[Option<Arc<Worker>>],
         out: &mut Vec<Hit>,
     ) -> tantivy::Result<()> {
         let max_doc = reader.max_doc();
@@ -211,7 +212,7 @@ impl Plan {
             set.and(&s.0);
         }
         if let Some(need) = &self.hours {
-            let by_hour = aux.hour_sets(cards);
+            let by_hour = aux.hour_sets(profiles);
             need.for_each(|h| set.and(&by_hour[h]));
         }
         let alive = reader.alive_bitset();
@@ -349,7 +350,9 @@ impl WorkerIndex {
         };
         let mut found = Vec::new();
         for (reader, aux) in st.searcher.segment_readers().iter().zip(&st.segments) {
-            if let Err(e) = plan.segment(reader, aux, &st.roster.cards, &mut found) {
+            if let Err(e) =
+                plan.segment(reader, aux, &st.roster.cards, &st.roster.slots, &mut found)
+            {
                 tracing::error!(error = %e, "worker index retrieval failed");
                 return Vec::new();
             }

@@ -8,9 +8,7 @@ use rayon::prelude::*;
 use tantivy::indexer::NoMergePolicy;
 use tantivy::{Index, IndexWriter, ReloadPolicy, Searcher, Term};
 
-use super::{
-    Roster, State, WorkerIndex, WriteSide, card::Card, cells, hours, internal, schema, segments,
-};
+use super::{Roster, State, WorkerIndex, WriteSide, card::Card, cells, internal, schema, segments};
 use crate::domain::{Worker, WorkerId};
 use crate::matching::Record;
 
@@ -33,14 +31,8 @@ fn lean(mut w: Worker) -> Arc<Worker> {
 impl Roster {
     /// Puts a profile at a slot, replacing what was there.
     fn put(&mut self, slot: u32, w: Arc<Worker>) {
-        let hours = hours::worker_slots(&w.availability);
-        self.put_with_hours(slot, w, hours);
-    }
-
-    /// Puts a profile whose hour slots are already known at a slot.
-    fn put_with_hours(&mut self, slot: u32, w: Arc<Worker>, hours: hours::Slots) {
         let i = slot as usize;
-        let card = Card::new(&w, hours);
+        let card = Card::new(&w);
         let record = Record::new(&w);
         if self.slots.len() <= i {
             self.slots.resize(i + 1, None);
@@ -139,7 +131,7 @@ impl WorkerIndex {
             // The hour sets of the big segment are made now rather than by the first query.
             let st = built.read_state();
             for aux in &st.segments {
-                aux.hour_sets(&st.roster.cards);
+                aux.hour_sets(&st.roster.slots);
             }
         }
         Ok(built)
@@ -267,8 +259,7 @@ impl WorkerIndex {
                     });
                 if same_terms {
                     let slot = st.roster.by_id[&w.id];
-                    let hours = st.roster.cards[slot as usize].hours;
-                    st.roster.put_with_hours(slot, lean(w), hours);
+                    st.roster.put(slot, lean(w));
                 } else {
                     full.push(w);
                 }
