@@ -1,11 +1,13 @@
 //! One role query — `dispatch::candidates(&index, &ctx, 50)`: retrieve, filter, score, top 50 — over generated
 //! workers, for two layouts and three sizes, and a plain scan of compact records as the reference point.
 //!
-//! `cargo bench --bench matching` runs every case; `cargo bench --bench matching -- metropolis/1000000` one.
-//! Cases: `country/{10000,100000,1000000}` (workers spread over Germany, venues in its cities),
-//! `metropolis/{10000,100000,1000000}` (all workers in one Shanghai-like metropolis, tens of thousands within
-//! reach of a venue) and `scan_baseline/1000000` (a rayon scan over 1,000,000 64-byte records of the
-//! metropolis workers: radius + skills + languages + certifications + availability + top 50).
+//! `cargo bench --bench matching` runs every case; `cargo bench --bench matching -- metropolis/1000000` one
+//! (the filter is a regular expression: `'country/1000000|metropolis/1000000|scan_baseline/1000000'`).
+//! Cases: `country/{10000,100000,1000000,5000000}` (workers spread over Germany, venues in its cities),
+//! `metropolis/{10000,100000,1000000,5000000}` (all workers in one Shanghai-like metropolis, tens of thousands
+//! within reach of a venue) and `scan_baseline/{1000000,5000000}` (a rayon scan over 64-byte records of the
+//! metropolis workers: radius + skills + languages + certifications + availability + top 50). Building a
+//! case prints the index's build time and the resident memory it added per worker.
 //!
 //! Each case cycles through the roles of several exhibition and retail orders (promoters, hosts, sales,
 //! bilingual promoters) at different venues, so a figure is not one lucky query. Criterion gives the median;
@@ -31,7 +33,8 @@ use crewcall::sim::{City, Country, Place, orders, workers};
 use criterion::{BenchmarkId, Criterion};
 use rayon::prelude::*;
 
-const SIZES: [usize; 3] = [10_000, 100_000, 1_000_000];
+const SIZES: [usize; 4] = [10_000, 100_000, 1_000_000, 5_000_000];
+const SCAN_SIZES: [usize; 2] = [1_000_000, 5_000_000];
 const TOP: usize = 50;
 const TIMED_QUERIES: usize = 1_000;
 const WORKER_SEED: u64 = 7;
@@ -117,16 +120,22 @@ struct Case {
 
 impl Case {
     fn build(layout: Layout, n: usize) -> Self {
+        release_free_memory();
+        let before = rss_bytes();
         let (ws, queries) = generate(layout, n);
         let t = Instant::now();
         let index = WorkerIndex::bulk_build(ws).expect("the index builds");
+        let built = t.elapsed();
+        release_free_memory();
+        let after = rss_bytes();
         // Every query is timed cold: the index's memory of recent retrievals (which serves dispatch asking
         // for the same role again) would otherwise answer all but the first pass over the queries.
         index.remember_retrievals(false);
         eprintln!(
-            "{}/{n}: index built in {:.2} s",
+            "{}/{n}: index built in {:.2} s; resident memory growth {:.0} bytes per worker",
             layout.name(),
-            t.elapsed().as_secs_f64()
+            built.as_secs_f64(),
+            after.saturating_sub(before) as f64 / n as f64
         );
         Self {
             index,
@@ -155,6 +164,30 @@ impl Case {
         (r.eligible + r.excluded.values().sum::<usize>(), r.eligible)
     }
 }
+
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn release_free_memory() {
+    unsafe extern "C" {
+        fn malloc_trim(pad: usize) -> i32;
+    }
+    // SAFETY: glibc's malloc_trim only hands free heap pages back to the system.
+    unsafe {
+        malloc_trim(0);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn release_free_memory() {}
 
 /// One line of the table printed at the end.
 struct Row {
@@ -252,8 +285,8 @@ struct ScanQuery {
 }
 
 impl Scan {
-    fn build() -> Self {
-        let (ws, queries) = generate(Layout::Metropolis, 1_000_000);
+    fn build(n: usize) -> Self {
+        let (ws, queries) = generate(Layout::Metropolis, n);
         let (mut skills, mut langs, mut certs) =
             (Bits::default(), Bits::default(), Bits::default());
         let policy = Policy::default();
@@ -443,29 +476,31 @@ fn bench_scan(c: &mut Criterion, rows: &RefCell<Vec<Row>>) {
     g.sample_size(30);
     g.warm_up_time(Duration::from_secs(1));
     g.measurement_time(Duration::from_secs(4));
-    let mut prepared: Option<(Scan, Vec<ScanQuery>)> = None;
-    let mut i = 0usize;
-    g.bench_function(BenchmarkId::from_parameter(1_000_000), |b| {
-        let (s, qs) = prepared.get_or_insert_with(|| {
-            let mut s = Scan::build();
-            let qs: Vec<ScanQuery> = (0..s.queries.len()).map(|i| s.query(i)).collect();
-            rows.borrow_mut()
-                .push(timed("scan_baseline/1000000".into(), |i| {
-                    let (eligible, top) = black_box(scan(&s.recs, &qs[i % qs.len()]));
-                    (top.len(), eligible)
-                }));
-            (s, qs)
+    for n in SCAN_SIZES {
+        let mut prepared: Option<(Scan, Vec<ScanQuery>)> = None;
+        let mut i = 0usize;
+        g.bench_function(BenchmarkId::from_parameter(n), |b| {
+            let (s, qs) = prepared.get_or_insert_with(|| {
+                let mut s = Scan::build(n);
+                let qs: Vec<ScanQuery> = (0..s.queries.len()).map(|i| s.query(i)).collect();
+                rows.borrow_mut()
+                    .push(timed(format!("scan_baseline/{n}"), |i| {
+                        let (eligible, top) = black_box(scan(&s.recs, &qs[i % qs.len()]));
+                        (top.len(), eligible)
+                    }));
+                (s, qs)
+            });
+            b.iter(|| {
+                i += 1;
+                scan(&s.recs, &qs[i % qs.len()])
+            })
         });
-        b.iter(|| {
-            i += 1;
-            scan(&s.recs, &qs[i % qs.len()])
-        })
-    });
+    }
     g.finish();
 }
 
-/// `splits <country|metropolis> <n>`: the time of retrieval alone and of filtering and scoring alone, per
-/// query, to see where a case spends its time.
+/// `splits <country|metropolis> <n>`: the time of retrieval alone and of filtering and scoring alone (bounded,
+/// then exhaustive), per query, to see where a case spends its time.
 fn splits(layout: &str, n: usize) {
     let layout = if layout == "country" {
         Layout::Country
@@ -473,7 +508,7 @@ fn splits(layout: &str, n: usize) {
         Layout::Metropolis
     };
     let case = Case::build(layout, n);
-    let (mut tr, mut tk) = (Vec::new(), Vec::new());
+    let (mut tr, mut tk, mut te) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..TIMED_QUERIES {
         let ctx = case.ctx(i);
         let limit = ctx.order.max_travel_km.map_or(f64::INFINITY, |t| t.km());
@@ -488,17 +523,27 @@ fn splits(layout: &str, n: usize) {
             shift: Some(ctx.order.shift),
         };
         let t = Instant::now();
-        let pool = black_box(case.index.retrieve(&q));
+        black_box(case.index.with_retrieved(&q, |pool| pool.len()));
         tr.push(t.elapsed());
-        let t = Instant::now();
-        black_box(crewcall::matching::rank(&ctx, &pool, TOP));
-        tk.push(t.elapsed());
+        // Ranking alone, on the candidates as dispatch hands them over (borrowed, with their records): the
+        // bounded ranking, then the exhaustive one it must equal.
+        case.index.with_retrieved(&q, |pool| {
+            let t = Instant::now();
+            let bounded = black_box(crewcall::matching::rank(&ctx, pool, TOP));
+            tk.push(t.elapsed());
+            let t = Instant::now();
+            let exhaustive = black_box(crewcall::matching::rank_exhaustive(&ctx, pool, TOP));
+            te.push(t.elapsed());
+            assert_eq!(bounded.eligible, exhaustive.eligible);
+        });
     }
     tr.sort();
     tk.sort();
+    te.sort();
     let m = |v: &Vec<Duration>| (v[0], v[v.len() / 2], v[v.len() * 99 / 100]);
-    eprintln!("retrieve: min/median/p99 {:?}", m(&tr));
-    eprintln!("rank:     min/median/p99 {:?}", m(&tk));
+    eprintln!("retrieve:        min/median/p99 {:?}", m(&tr));
+    eprintln!("rank:            min/median/p99 {:?}", m(&tk));
+    eprintln!("rank_exhaustive: min/median/p99 {:?}", m(&te));
 }
 
 fn main() {

@@ -15,8 +15,7 @@
 
 use crate::domain::geo::EARTH_RADIUS_KM;
 use crate::domain::{LatLon, Worker};
-
-use super::hours;
+use crate::matching::Near;
 
 /// Slack on distance comparisons, in km (one millimetre): a worker exactly at the edge of a radius is kept
 /// whatever the rounding; keeping one a millimetre outside is harmless, since matching checks again.
@@ -41,37 +40,42 @@ fn sin2_low(x: f64) -> f64 {
     s * s
 }
 
-/// What retrieval checks of one worker.
+/// What retrieval checks of one worker: half a line of memory.
 #[derive(Debug, Clone, Copy)]
-#[repr(align(64))]
+#[repr(align(32))]
 pub(crate) struct Card {
     /// Home latitude, radians.
     lat: f64,
     /// Home longitude, radians.
     lon: f64,
-    /// Cosine of the home latitude.
-    cos_lat: f64,
     /// The haversine term of the worker's own travel limit.
     travel: f64,
-    /// The UTC hours of the week the worker may be available in, at least partly (see `hours.rs`), from
-    /// which each segment makes its hour sets.
-    pub(crate) hours: hours::Slots,
+    /// Cosine of the home latitude, rounded down to an `f32` (so the lower bound of the haversine term stays
+    /// one; the upper bound allows for the rounding).
+    cos_lat: f32,
     /// Average rating, 0 when unrated.
     rating: f32,
 }
 
-const _: () = assert!(std::mem::size_of::<Card>() == 64);
+const _: () = assert!(std::mem::size_of::<Card>() == 32);
+
+/// How much an `f32` rounded down may lie below the value, relatively (one unit in the last place, twice).
+const F32_BELOW: f64 = 2.4e-7;
 
 impl Card {
-    /// The card of a profile whose hours are known.
-    pub(crate) fn new(w: &Worker, hours: hours::Slots) -> Self {
+    /// The card of a profile.
+    pub(crate) fn new(w: &Worker) -> Self {
         let lat = w.home.lat().to_radians();
+        let cos = lat.cos();
+        let mut cos_lat = cos as f32;
+        if f64::from(cos_lat) > cos {
+            cos_lat = cos_lat.next_down();
+        }
         Self {
             lat,
             lon: w.home.lon().to_radians(),
-            cos_lat: lat.cos(),
+            cos_lat: cos_lat.max(0.0),
             travel: limit_term(w.max_travel_km.km()),
-            hours,
             rating: w.stats.rating_avg().unwrap_or(0.0) as f32,
         }
     }
@@ -91,7 +95,7 @@ pub(crate) struct CardCheck {
 
 impl CardCheck {
     /// The checks for a venue and radius and an optional rating floor. (The shift's hours are not checked
-    /// here: retrieval intersects them as hour sets, made from the cards, before any card is read.)
+    /// here: retrieval intersects them as hour sets, made from the profiles, before any card is read.)
     pub(crate) fn new(center: LatLon, radius_km: f64, min_rating: Option<f64>) -> Self {
         let lat = center.lat().to_radians();
         Self {
@@ -105,18 +109,26 @@ impl CardCheck {
 
     /// Whether the card may pass matching's exact checks: rating floor, and a home within both the
     /// radius and the worker's own travel limit (see the module doc).
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn passes(&self, c: &Card) -> bool {
+        self.near(c).is_some()
+    }
+
+    /// The same check as [`Self::passes`]; for a card that passes, bounds of the distance from home to the
+    /// venue, for ranking: the haversine term `a` lies between `a_low` (each sine replaced by its lower bound,
+    /// as above) and `a_high` (each sine replaced by its argument, `sin x ≤ x`), and the distance with it.
+    #[inline]
+    pub(crate) fn near(&self, c: &Card) -> Option<Near> {
         if let Some(min) = self.min_rating
             && c.rating < min - RATING_SLACK
         {
-            return false;
+            return None;
         }
         let limit = self.radius.min(c.travel);
         let dlat = (c.lat - self.lat) * 0.5;
         let low = sin2_low(dlat);
         if low > limit {
-            return false;
+            return None;
         }
         let mut dlon = c.lon - self.lon;
         if dlon > std::f64::consts::PI {
@@ -124,7 +136,14 @@ impl CardCheck {
         } else if dlon < -std::f64::consts::PI {
             dlon += std::f64::consts::TAU;
         }
-        low + self.cos_lat * c.cos_lat * sin2_low(dlon * 0.5) <= limit
+        let half = dlon * 0.5;
+        let cos2 = self.cos_lat * f64::from(c.cos_lat);
+        let a_low = low + cos2 * sin2_low(half);
+        if a_low > limit {
+            return None;
+        }
+        let a_high = dlat * dlat + cos2 * (1.0 + F32_BELOW) * half * half;
+        Some(Near::from_haversine(a_low, a_high, EARTH_RADIUS_KM))
     }
 }
 
@@ -140,7 +159,7 @@ mod tests {
         let mut w = worker(1);
         w.home = home;
         w.max_travel_km = TravelKm::new(travel).unwrap();
-        Card::new(&w, hours::Slots::default())
+        Card::new(&w)
     }
 
     /// Homes just inside and just outside the radius or the travel limit, all over the globe and across the
@@ -179,7 +198,7 @@ mod tests {
         let home = LatLon::new(31.23, 121.47).unwrap();
         let mut w = worker(1);
         w.home = home;
-        let card = Card::new(&w, hours::Slots::default());
+        let card = Card::new(&w);
         assert!(CardCheck::new(home, 5.0, None).passes(&card));
         assert!(CardCheck::new(home, 5.0, Some(4.0)).passes(&card));
         assert!(!CardCheck::new(home, 5.0, Some(4.1)).passes(&card));

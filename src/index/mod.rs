@@ -38,6 +38,8 @@ mod write;
 #[cfg(test)]
 mod tests;
 
+pub use read::Retrieved;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -62,7 +64,7 @@ pub struct WorkerIndex {
     /// Retrieved slots by (searcher generation, query): dispatch asks for the same role again after every
     /// answer to an offer, and until a profile's terms change (a new searcher) the answer is the same. The
     /// profiles themselves are read from the roster at each call, so counters and statuses are current.
-    retrievals: moka::sync::Cache<String, Arc<Vec<u32>>>,
+    retrievals: moka::sync::Cache<String, Arc<Vec<read::Hit>>>,
     /// Whether retrievals are remembered (on unless a benchmark measures the cold path).
     remember: std::sync::atomic::AtomicBool,
 }
@@ -102,6 +104,9 @@ struct Roster {
     /// What retrieval checks of each slot's worker, packed in one line of memory: the documents left after
     /// the term sets are checked against their cards, never against the profiles or tantivy's fast fields.
     cards: Vec<card::Card>,
+    /// What ranking reads of each slot's worker (`matching::Record`), one line of memory beside the card: most
+    /// candidates are filtered and bounded on it without reading their profile.
+    records: Vec<crate::matching::Record>,
     /// Travel limits indexed (as f64 bits, which order like the positive numbers they encode) and how many
     /// workers have each, for [`WorkerIndex::max_travel_km`].
     travel: BTreeMap<u64, u32>,

@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 
+use rayon::prelude::*;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery, TermSetQuery};
@@ -21,9 +22,14 @@ use super::segments::{SegmentAux, TermSet};
 use super::{RetrievalQuery, SearchQuery, State, WorkerIndex, cells, hours, reach, schema};
 use crate::domain::{LatLon, Worker, WorkerId};
 use crate::matching::rank::prefetch;
+use crate::matching::{Candidate, Checked, Fast, Near, Record};
 
 /// How many documents ahead retrieval asks for the card it will check.
 const CARD_PREFETCH: usize = 12;
+
+/// From this many documents left after the term sets, their cards are checked on every core (from a few in
+/// tests, so that they go both ways).
+const PARALLEL_DOCS: usize = if cfg!(test) { 64 } else { 8192 };
 
 /// How many venues and radii keep their reach terms cached; the cache starts over when full.
 const REACH_CACHE_SIZE: usize = 4096;
@@ -121,6 +127,43 @@ impl SegmentCollector for SegmentCandidates {
     }
 }
 
+/// One retrieved candidate: its roster slot and the bounds of its distance to the venue, worked out on its
+/// card while the card is at hand.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Hit {
+    slot: u32,
+    near: Near,
+}
+
+/// A retrieved candidate as ranking takes it: the profile borrowed from the roster, its ranking record,
+/// the bounds of its distance to the venue and what retrieval checked of it (`matching::Fast`). It
+/// dereferences to the profile.
+#[derive(Debug, Clone, Copy)]
+pub struct Retrieved<'a> {
+    profile: &'a Arc<Worker>,
+    record: &'a Record,
+    near: Near,
+    checked: &'a Checked,
+}
+
+impl Candidate for Retrieved<'_> {
+    fn profile(&self) -> &Arc<Worker> {
+        self.profile
+    }
+
+    fn fast(&self) -> Option<Fast<'_>> {
+        Some(Fast::new(self.record, self.near, self.checked))
+    }
+}
+
+impl std::ops::Deref for Retrieved<'_> {
+    type Target = Arc<Worker>;
+
+    fn deref(&self) -> &Arc<Worker> {
+        self.profile
+    }
+}
+
 /// What one retrieval asks of every segment.
 struct Plan {
     /// The required terms (agency, skills at their level, languages, certifications).
@@ -142,7 +185,8 @@ impl Plan {
         reader: &SegmentReader,
         aux: &SegmentAux,
         cards: &[Card],
-        out: &mut Vec<u32>,
+        profiles: &[Option<Arc<Worker>>],
+        out: &mut Vec<Hit>,
     ) -> tantivy::Result<()> {
         let max_doc = reader.max_doc();
         let mut sets: Vec<TermSet> = Vec::with_capacity(self.terms.len());
@@ -168,29 +212,47 @@ impl Plan {
             set.and(&s.0);
         }
         if let Some(need) = &self.hours {
-            let by_hour = aux.hour_sets(cards);
+            let by_hour = aux.hour_sets(profiles);
             need.for_each(|h| set.and(&by_hour[h]));
         }
         let alive = reader.alive_bitset();
         // The documents first, then their cards, each asked for a few documents ahead: the cards of a
         // skill's holders are scattered lines of memory, and waiting for each in turn would cost most of the
-        // time.
+        // time. Many documents (a dense venue) are checked on both cores, in order, unless a ranking is
+        // running already (the cores are busy with it).
         let mut docs = Vec::new();
         set.for_each(|doc| docs.push(doc));
-        for (i, &doc) in docs.iter().enumerate() {
-            if let Some(&ahead) = docs.get(i + CARD_PREFETCH)
-                && let Some(&s) = aux.slots.get(ahead as usize)
-            {
-                prefetch(cards.as_ptr().wrapping_add(s as usize));
+        let check = |docs: &[u32], out: &mut Vec<Hit>| {
+            for (i, &doc) in docs.iter().enumerate() {
+                if let Some(&ahead) = docs.get(i + CARD_PREFETCH)
+                    && let Some(&s) = aux.slots.get(ahead as usize)
+                {
+                    prefetch(cards.as_ptr().wrapping_add(s as usize));
+                }
+                if alive.is_some_and(|a| a.is_deleted(doc)) {
+                    continue;
+                }
+                let slot = aux.slots[doc as usize];
+                if let Some(card) = cards.get(slot as usize)
+                    && let Some(near) = self.check.near(card)
+                {
+                    out.push(Hit { slot, near });
+                }
             }
-            if alive.is_some_and(|a| a.is_deleted(doc)) {
-                continue;
-            }
-            let slot = aux.slots[doc as usize];
-            if let Some(card) = cards.get(slot as usize)
-                && self.check.passes(card)
-            {
-                out.push(slot);
+        };
+        if docs.len() < PARALLEL_DOCS || crate::matching::rank::busy() {
+            check(&docs, out);
+        } else {
+            let parts: Vec<Vec<Hit>> = docs
+                .par_chunks(PARALLEL_DOCS / 2)
+                .map(|part| {
+                    let mut found = Vec::with_capacity(part.len());
+                    check(part, &mut found);
+                    found
+                })
+                .collect();
+            for p in parts {
+                out.extend(p);
             }
         }
         Ok(())
@@ -211,17 +273,38 @@ impl WorkerIndex {
     /// given a shift, of the workers whose weekly windows reach into every UTC hour it touches. Exact
     /// availability, bookings and status are left to matching.
     pub fn retrieve(&self, q: &RetrievalQuery) -> Vec<Arc<Worker>> {
-        self.with_retrieved(q, |pool| pool.iter().map(|w| Arc::clone(w)).collect())
+        self.with_retrieved(q, |pool| {
+            pool.iter().map(|c| Arc::clone(c.profile)).collect()
+        })
     }
 
     /// Calls `f` with the candidates [`Self::retrieve`] would return, borrowed from the roster: no profile is
-    /// touched before `f` reads it. Profile writes wait until `f` returns, so `f` must not write to this index.
-    pub fn with_retrieved<R>(&self, q: &RetrievalQuery, f: impl FnOnce(&[&Arc<Worker>]) -> R) -> R {
+    /// touched before `f` reads it. Each comes with its ranking record and the bounds of its distance to the
+    /// venue, for `matching::rank`. Profile writes wait until `f` returns, so `f` must not write to this index.
+    pub fn with_retrieved<R>(
+        &self,
+        q: &RetrievalQuery,
+        f: impl FnOnce(&[Retrieved<'_>]) -> R,
+    ) -> R {
         let st = self.read_state();
-        let slots = self.slots_for(&st, q);
-        let found: Vec<&Arc<Worker>> = slots
+        let hits = self.slots_for(&st, q);
+        let checked = Checked {
+            center: q.center,
+            skills: q.skills.clone(),
+            languages: q.languages.clone(),
+            certifications: q.certifications.clone(),
+        };
+        let found: Vec<Retrieved<'_>> = hits
             .iter()
-            .filter_map(|s| st.roster.slots.get(*s as usize).and_then(Option::as_ref))
+            .filter_map(|h| {
+                let i = h.slot as usize;
+                Some(Retrieved {
+                    profile: st.roster.slots.get(i)?.as_ref()?,
+                    record: st.roster.records.get(i)?,
+                    near: h.near,
+                    checked: &checked,
+                })
+            })
             .collect();
         f(&found)
     }
@@ -235,7 +318,7 @@ impl WorkerIndex {
     }
 
     /// The slots of a query's candidates, from the memory of retrievals when it is on.
-    fn slots_for(&self, st: &State, q: &RetrievalQuery) -> Arc<Vec<u32>> {
+    fn slots_for(&self, st: &State, q: &RetrievalQuery) -> Arc<Vec<Hit>> {
         if self.remember.load(std::sync::atomic::Ordering::Relaxed) {
             // Floats print exactly in Debug form, so equal keys mean equal queries.
             let key = format!("{}|{q:?}", st.generation);
@@ -246,7 +329,7 @@ impl WorkerIndex {
         }
     }
 
-    fn retrieve_slots(&self, st: &State, q: &RetrievalQuery) -> Vec<u32> {
+    fn retrieve_slots(&self, st: &State, q: &RetrievalQuery) -> Vec<Hit> {
         let f = &self.fields;
         let mut terms = vec![Term::from_field_u64(f.agency, q.agency.get())];
         for s in &q.skills {
@@ -267,7 +350,9 @@ impl WorkerIndex {
         };
         let mut found = Vec::new();
         for (reader, aux) in st.searcher.segment_readers().iter().zip(&st.segments) {
-            if let Err(e) = plan.segment(reader, aux, &st.roster.cards, &mut found) {
+            if let Err(e) =
+                plan.segment(reader, aux, &st.roster.cards, &st.roster.slots, &mut found)
+            {
                 tracing::error!(error = %e, "worker index retrieval failed");
                 return Vec::new();
             }

@@ -1,11 +1,12 @@
 //! The tantivy schema of a worker document and the one function that turns a profile into a document.
 //!
 //! The document is lean on purpose: nothing is stored (the profile lives in the roster), terms serve the
-//! hard filters, and fast fields serve the checks the collector makes without touching stored fields.
+//! hard filters, fast fields serve the checks the search collector makes without touching stored fields, and
+//! no field keeps norms (nothing is scored).
 
 use tantivy::TantivyDocument;
 use tantivy::schema::{
-    FAST, INDEXED, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions,
+    FAST, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions,
 };
 
 use super::cells;
@@ -36,40 +37,33 @@ pub(crate) struct Fields {
     pub lat: tantivy::schema::Field,
     /// Home longitude, for the exact distance check.
     pub lon: tantivy::schema::Field,
-    /// The worker's own travel limit in km.
-    pub travel: tantivy::schema::Field,
-    /// Average rating, 0 when unrated.
-    pub rating: tantivy::schema::Field,
-    /// Attendance rate, 0 to 1.
-    pub reliability: tantivy::schema::Field,
-    /// Completed shifts.
-    pub completed: tantivy::schema::Field,
 }
 
 /// Builds the schema and names its fields.
 pub(crate) fn build() -> (Schema, Fields) {
     let mut b = Schema::builder();
-    let text_opts = TextOptions::default().set_indexing_options(
-        TextFieldIndexing::default()
-            .set_tokenizer("default")
-            .set_index_option(IndexRecordOption::Basic),
-    );
+    // No field keeps norms: nothing is ever scored, and norms cost a byte per document and field.
+    let text = |tokenizer: &str| {
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(tokenizer)
+                .set_fieldnorms(false)
+                .set_index_option(IndexRecordOption::Basic),
+        )
+    };
+    let indexed = || NumericOptions::default().set_indexed();
     let fields = Fields {
-        id: b.add_u64_field("id", INDEXED | FAST),
+        id: b.add_u64_field("id", indexed().set_fast()),
         slot: b.add_u64_field("slot", FAST),
-        agency: b.add_u64_field("agency", INDEXED),
-        skill: b.add_text_field("skill", STRING),
-        language: b.add_text_field("language", STRING),
-        certification: b.add_text_field("certification", STRING),
-        reach: b.add_u64_field("reach", INDEXED),
-        cell: b.add_u64_field("cell", INDEXED),
-        text: b.add_text_field("text", text_opts),
+        agency: b.add_u64_field("agency", indexed()),
+        skill: b.add_text_field("skill", text("raw")),
+        language: b.add_text_field("language", text("raw")),
+        certification: b.add_text_field("certification", text("raw")),
+        reach: b.add_u64_field("reach", indexed()),
+        cell: b.add_u64_field("cell", indexed()),
+        text: b.add_text_field("text", text("default")),
         lat: b.add_f64_field("lat", FAST),
         lon: b.add_f64_field("lon", FAST),
-        travel: b.add_f64_field("travel", FAST),
-        rating: b.add_f64_field("rating", FAST),
-        reliability: b.add_f64_field("reliability", FAST),
-        completed: b.add_u64_field("completed", FAST),
     };
     (b.build(), fields)
 }
@@ -108,9 +102,5 @@ pub(crate) fn document(f: &Fields, worker: &Worker, slot: u32) -> TantivyDocumen
     }
     doc.add_f64(f.lat, worker.home.lat());
     doc.add_f64(f.lon, worker.home.lon());
-    doc.add_f64(f.travel, worker.max_travel_km.km());
-    doc.add_f64(f.rating, worker.stats.rating_avg().unwrap_or(0.0));
-    doc.add_f64(f.reliability, worker.stats.attendance_rate());
-    doc.add_u64(f.completed, u64::from(worker.stats.completed_shifts));
     doc
 }

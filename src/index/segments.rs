@@ -10,15 +10,16 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use rayon::prelude::*;
 use tantivy::index::SegmentId;
 use tantivy::postings::TermInfo;
 use tantivy::schema::IndexRecordOption;
 use tantivy::{InvertedIndexReader, Searcher, SegmentReader, Term};
 
 use super::bits::Bits;
-use super::card::Card;
 use super::hours;
 use super::schema::Fields;
+use crate::domain::Worker;
 
 /// How many dense term sets a segment keeps before it starts over (a few skills at a few levels, languages
 /// and certifications are what queries ask for; this only bounds a pathological mix).
@@ -124,16 +125,28 @@ impl SegmentAux {
         })
     }
 
-    /// The sets of documents by hour of the week, made from the cards of the documents' slots on first use.
-    /// A live document's hours never change (a profile write that changes availability makes a new document),
-    /// so the sets stay right for as long as the segment lives; a deleted document's bits do not matter.
-    pub(crate) fn hour_sets(&self, cards: &[Card]) -> &[Bits] {
+    /// The sets of documents by hour of the week, made from the profiles at the documents' slots on first
+    /// use (`hours::worker_slots`, on every core for a big segment). A live document's hours never change (a
+    /// profile write that changes availability makes a new document), so the sets stay right for as long as
+    /// the segment lives; a deleted document's bits do not matter.
+    pub(crate) fn hour_sets(&self, profiles: &[Option<Arc<Worker>>]) -> &[Bits] {
         self.hours.get_or_init(|| {
             let max_doc = self.slots.len() as u32;
+            let of = |slot: u32| {
+                profiles
+                    .get(slot as usize)
+                    .and_then(Option::as_ref)
+                    .map(|w| hours::worker_slots(&w.availability))
+            };
+            let by_doc: Vec<Option<hours::Slots>> = if self.slots.len() >= 1 << 14 {
+                self.slots.par_iter().map(|&s| of(s)).collect()
+            } else {
+                self.slots.iter().map(|&s| of(s)).collect()
+            };
             let mut sets = vec![Bits::empty(max_doc); hours::SLOTS];
-            for (doc, &slot) in self.slots.iter().enumerate() {
-                if let Some(card) = cards.get(slot as usize) {
-                    card.hours.for_each(|h| sets[h].insert(doc as u32));
+            for (doc, h) in by_doc.iter().enumerate() {
+                if let Some(h) = h {
+                    h.for_each(|h| sets[h].insert(doc as u32));
                 }
             }
             sets

@@ -8,10 +8,9 @@ use rayon::prelude::*;
 use tantivy::indexer::NoMergePolicy;
 use tantivy::{Index, IndexWriter, ReloadPolicy, Searcher, Term};
 
-use super::{
-    Roster, State, WorkerIndex, WriteSide, card::Card, cells, hours, internal, schema, segments,
-};
+use super::{Roster, State, WorkerIndex, WriteSide, card::Card, cells, internal, schema, segments};
 use crate::domain::{Worker, WorkerId};
+use crate::matching::Record;
 
 /// Memory for the indexing thread of a bulk build: large enough for a million workers to end up in one segment.
 const BULK_MEMORY: usize = 1_200_000_000;
@@ -32,20 +31,17 @@ fn lean(mut w: Worker) -> Arc<Worker> {
 impl Roster {
     /// Puts a profile at a slot, replacing what was there.
     fn put(&mut self, slot: u32, w: Arc<Worker>) {
-        let hours = hours::worker_slots(&w.availability);
-        self.put_with_hours(slot, w, hours);
-    }
-
-    /// Puts a profile whose hour slots are already known at a slot.
-    fn put_with_hours(&mut self, slot: u32, w: Arc<Worker>, hours: hours::Slots) {
         let i = slot as usize;
-        let card = Card::new(&w, hours);
+        let card = Card::new(&w);
+        let record = Record::new(&w);
         if self.slots.len() <= i {
             self.slots.resize(i + 1, None);
-            // Slots skipped over hold no document, so their cards are never read.
+            // Slots skipped over hold no document, so their cards and records are never read.
             self.cards.resize(i + 1, card);
+            self.records.resize(i + 1, record);
         }
         self.cards[i] = card;
+        self.records[i] = record;
         if let Some(old) = self.slots[i].take() {
             self.forget_travel(old.max_travel_km.km());
         }
@@ -135,7 +131,7 @@ impl WorkerIndex {
             // The hour sets of the big segment are made now rather than by the first query.
             let st = built.read_state();
             for aux in &st.segments {
-                aux.hour_sets(&st.roster.cards);
+                aux.hour_sets(&st.roster.slots);
             }
         }
         Ok(built)
@@ -162,7 +158,9 @@ impl WorkerIndex {
                 roster,
             }),
             retrievals: moka::sync::Cache::builder()
-                .weigher(|_k: &String, v: &Arc<Vec<u32>>| v.len().min(u32::MAX as usize) as u32 + 1)
+                .weigher(|_k: &String, v: &Arc<Vec<super::read::Hit>>| {
+                    v.len().min(u32::MAX as usize) as u32 + 1
+                })
                 .max_capacity(super::RETRIEVAL_CACHE_SLOTS)
                 .build(),
             remember: std::sync::atomic::AtomicBool::new(true),
@@ -261,8 +259,7 @@ impl WorkerIndex {
                     });
                 if same_terms {
                     let slot = st.roster.by_id[&w.id];
-                    let hours = st.roster.cards[slot as usize].hours;
-                    st.roster.put_with_hours(slot, lean(w), hours);
+                    st.roster.put(slot, lean(w));
                 } else {
                     full.push(w);
                 }

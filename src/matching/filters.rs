@@ -17,10 +17,12 @@
 
 use std::collections::BTreeSet;
 
+use chrono::{Datelike, Offset, Timelike};
 use chrono_tz::Tz;
 
 use super::live::{WorkerLive, conflicts_in, hours_in, week_of};
 use super::rank::MatchContext;
+use super::record::Touched;
 use crate::domain::availability::clear_of_blackouts;
 use crate::domain::{Interval, LocalShift, SkillReq, Worker, WorkerId, WorkerStatus};
 
@@ -100,13 +102,28 @@ pub(crate) struct Zone {
     pub(crate) local: LocalShift,
     /// The Monday–Sunday week containing the shift's start, for the hours cap and fairness.
     pub(crate) week: Interval,
+    /// The local hours of the week the shift touches, when no offset change falls inside it (the case in
+    /// which the exact check works on local weekly time), for the ranking records (`record.rs`).
+    pub(crate) touched: Option<Touched>,
 }
 
 impl Zone {
     fn new(tz: Tz, shift: &Interval) -> Self {
+        // The same placement as `LocalShift::new`: local weekly seconds only when the offset is the same at
+        // both ends.
+        let ls = shift.start().with_timezone(&tz);
+        let le = shift.end().with_timezone(&tz);
+        let touched = (ls.offset().fix() == le.offset().fix())
+            .then(|| {
+                let s = i64::from(ls.weekday().num_days_from_monday()) * 86_400
+                    + i64::from(ls.num_seconds_from_midnight());
+                Touched::new(s, shift.duration().num_seconds())
+            })
+            .flatten();
         Self {
             local: LocalShift::new(tz, shift),
             week: week_of(tz, shift.start()),
+            touched,
         }
     }
 }
@@ -121,11 +138,9 @@ pub(crate) struct Zones {
 }
 
 impl Zones {
-    fn get(&mut self, tz: Tz, shift: &Interval) -> Zone {
-        if let Some((t, z)) = self.seen.get(self.last)
-            && *t == tz
-        {
-            return *z;
+    pub(crate) fn get(&mut self, tz: Tz, shift: &Interval) -> &Zone {
+        if self.seen.get(self.last).is_some_and(|(t, _)| *t == tz) {
+            return &self.seen[self.last].1;
         }
         match self.seen.iter().position(|(t, _)| *t == tz) {
             Some(i) => self.last = i,
@@ -134,7 +149,7 @@ impl Zones {
                 self.last = self.seen.len() - 1;
             }
         }
-        self.seen[self.last].1
+        &self.seen[self.last].1
     }
 }
 

@@ -6,23 +6,36 @@
 //! - `filters.rs`: the hard filters, cheapest first, each failure named by a [`Reason`] code.
 //! - `features.rs`: the scoring [`Feature`]s, each a number in [0, 1].
 //! - `policy.rs`: the versioned [`Policy`]: feature weights and the constants behind each feature.
-//! - `rank.rs`: [`rank`] runs filters and scoring in parallel (rayon) and keeps the best; every [`Scored`]
-//!   worker carries an [`Explanation`] whose contributions sum to its score.
+//! - `record.rs`: the [`Record`] the index keeps per worker beside its card — what the filters and the score
+//!   bound read, in one cache line — and what retrieval hands over with each candidate ([`Fast`]).
+//! - `bound.rs`: a candidate decided on its record: the exact outcome of the filters and an upper bound of
+//!   its score, or "unsure" (the profile decides).
+//! - `rank.rs`: [`rank`] decides candidates in parallel (rayon), on their records where it can, and scores
+//!   exactly only those whose bound can reach the best `limit` ([`rank_exhaustive`] scores every one, the
+//!   reference); every [`Scored`] worker carries an [`Explanation`] whose contributions sum to its score.
 //!
 //! Matching reads no clock and no database: `now` and the live state are inputs, and the same input gives
 //! the same ranking (ties broken by worker id).
 
+mod bound;
 pub mod features;
 pub mod filters;
 pub mod live;
 pub mod policy;
 pub mod rank;
+pub mod record;
+#[cfg(test)]
+mod tests;
 
 pub use features::Feature;
 pub use filters::{Reason, check};
 pub use live::{Booking, LiveState, OnCall, week_of};
 pub use policy::{Policy, Weights};
-pub use rank::{Candidate, Explanation, MatchContext, Ranking, Scored, eligible, evaluate, rank};
+pub use rank::{
+    Candidate, Explanation, MatchContext, Ranking, Scored, eligible, evaluate, rank,
+    rank_exhaustive,
+};
+pub use record::{Checked, Fast, Near, Record};
 
 /// Shared test data: a Shanghai order on Saturday 2026-11-28 and an eligible worker to change per test.
 #[cfg(test)]

@@ -6,16 +6,18 @@
 //! selection and only they are rebuilt with their explanation.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BinaryHeap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 
+use super::bound::{Bounds, Quick};
 use super::features::{self, Feature};
 use super::filters::{Prepared, Reason, Zones};
 use super::live::LiveState;
 use super::policy::Policy;
+use super::record::{Checked, Fast};
 use crate::domain::{Order, Role, Worker, WorkerId};
 
 /// Everything a ranking depends on besides the candidates. `now` is an argument: matching never reads the
@@ -102,7 +104,11 @@ fn better(a: &(f64, WorkerId, u32), b: &(f64, WorkerId, u32)) -> Ordering {
 
 impl Prepared<'_> {
     /// Filters and scores one worker, returning the feature values as well.
-    fn score(&self, w: &Worker, zones: &mut Zones) -> Result<(f64, f64, Explanation), Reason> {
+    pub(crate) fn score(
+        &self,
+        w: &Worker,
+        zones: &mut Zones,
+    ) -> Result<(f64, f64, Explanation), Reason> {
         let passed = self.filter(w, zones)?;
         let values = features::values(self, w, &passed);
         let explain = Explanation::new(&values, self.ctx.policy);
@@ -126,6 +132,12 @@ impl Prepared<'_> {
 pub trait Candidate: Sync {
     /// The profile.
     fn profile(&self) -> &Arc<Worker>;
+
+    /// The candidate's ranking record, its distance bounds and what retrieval checked of it, when it comes
+    /// from the index: [`rank`] decides most candidates on these without reading the profile.
+    fn fast(&self) -> Option<Fast<'_>> {
+        None
+    }
 }
 
 impl Candidate for Arc<Worker> {
@@ -190,6 +202,12 @@ pub(crate) fn prefetch<T>(p: *const T) {
 /// handing this one's chunks to the thread pool only adds thread switches: it runs on the calling thread.
 static RUNNING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
+/// Whether a ranking is running in this process now: work that could use every core had better stay on the
+/// calling thread (retrieval's card checks, for one).
+pub(crate) fn busy() -> bool {
+    RUNNING.load(std::sync::atomic::Ordering::Relaxed) > 0
+}
+
 /// Counts a ranking in [`RUNNING`] for as long as it lives.
 struct Running;
 
@@ -208,17 +226,306 @@ impl Drop for Running {
 }
 
 /// Filters and scores `candidates` in parallel and returns the best `limit`, with counts per exclusion
-/// reason. The same candidates in any order give the same ranking (parallel or not: each candidate's outcome
-/// is written to its own slot).
+/// reason — the same answer as [`rank_exhaustive`], to the last bit of every score and explanation, without
+/// scoring every eligible candidate exactly.
+///
+/// Candidates that come with a ranking record (retrieved from the index for this venue and role, see
+/// [`Candidate::fast`]) are decided on it: the exact outcome of every hard filter, and for those who pass an
+/// upper bound of their score (`bound.rs`). The others, and those the record cannot decide, go through the
+/// exact filters and score on their profile. Then only the candidates whose bound can still reach the
+/// `limit`-th best exact score are scored exactly, best bound first: the `limit` best bounds, then the rest
+/// in bound order until a bound falls below the threshold, which rises as better scores come in. A bound
+/// equal to the threshold is scored, since a tie is broken by worker id. The eligible count and the counts
+/// per reason are exact: every candidate's filters are decided, on the record or on the profile.
 pub fn rank<C: Candidate>(ctx: &MatchContext<'_>, candidates: &[C], limit: usize) -> Ranking {
     let (_running, busy) = Running::enter();
     let prep = Prepared::new(*ctx);
+    let bounds = Bounds::new(&prep);
+    let seed = seed_zones(ctx, candidates);
+    let mut outcomes: Vec<Pending> = vec![Err(Reason::Inactive); candidates.len()];
+    let chunk = |(c, out): (usize, &mut [Pending])| {
+        let mut zones = seed.clone();
+        // Whether the last `Checked` met serves this query (there is one per retrieval, so one check).
+        let mut serves: Option<(*const Checked, bool)> = None;
+        let base = c * MIN_CHUNK;
+        for (j, slot) in out.iter_mut().enumerate() {
+            let i = base + j;
+            let cand = &candidates[i];
+            let fast = cand.fast().filter(|f| {
+                let p: *const Checked = f.checked;
+                match serves {
+                    Some((q, ok)) if q == p => ok,
+                    _ => {
+                        let ok = f.checked.serves(ctx.order.venue.location, ctx.role);
+                        serves = Some((p, ok));
+                        ok
+                    }
+                }
+            });
+            let quick = match &fast {
+                Some(f) => {
+                    prefetch_records(candidates, i);
+                    bounds.decide(f, &mut zones)
+                }
+                None => {
+                    prefetch_ahead(candidates, i);
+                    Quick::Unsure
+                }
+            };
+            *slot = match quick {
+                Quick::Out(r) => Err(r),
+                Quick::Bound(b) => Ok((
+                    b,
+                    fast.map_or(WorkerId::new(0), |f| f.record.id),
+                    i as u32,
+                    false,
+                )),
+                Quick::Unsure => {
+                    let w = cand.profile();
+                    prep.score(w, &mut zones)
+                        .map(|(score, _, _)| (score, w.id, i as u32, true))
+                }
+            };
+        }
+    };
+    if candidates.len() <= SEQUENTIAL_MAX || busy {
+        outcomes.chunks_mut(MIN_CHUNK).enumerate().for_each(chunk);
+    } else {
+        outcomes
+            .par_chunks_mut(MIN_CHUNK)
+            .enumerate()
+            .for_each(chunk);
+    }
+    let mut counts = [0usize; Reason::COUNT];
+    let mut known: Vec<(f64, WorkerId, u32)> = Vec::new();
+    // The best bounds, kept as they come: one comparison with the worst kept for most candidates.
+    let mut head = TopK::new(limit.min(candidates.len()));
+    let mut bounded = 0usize;
+    for o in &outcomes {
+        match *o {
+            Ok((s, id, i, true)) => known.push((s, id, i)),
+            Ok((b, id, i, false)) => {
+                bounded += 1;
+                head.push((b, id, i));
+            }
+            Err(r) => counts[r as usize] += 1,
+        }
+    }
+    let eligible = known.len() + bounded;
+    let best = best_exact(
+        &prep,
+        candidates,
+        &outcomes,
+        known,
+        head,
+        limit.min(eligible),
+    );
+    let mut zones = Zones::default();
+    let ranked = best
+        .iter()
+        .map(|(_, _, i)| {
+            prep.scored(candidates[*i as usize].profile(), &mut zones)
+                .expect("a worker that passed once passes again")
+        })
+        .collect();
+    Ranking {
+        ranked,
+        eligible,
+        excluded: Reason::ALL
+            .iter()
+            .filter(|r| counts[**r as usize] > 0)
+            .map(|r| (*r, counts[*r as usize]))
+            .collect(),
+    }
+}
+
+/// The shift placed in the timezone of the first candidate, for every chunk of a ranking to start from: a
+/// query's candidates mostly share one timezone, and placing the shift in it (`Zone::new`) costs a few
+/// microseconds, which every chunk would otherwise spend again.
+fn seed_zones<C: Candidate>(ctx: &MatchContext<'_>, candidates: &[C]) -> Zones {
+    let mut zones = Zones::default();
+    if let Some(c) = candidates.first() {
+        let tz = c
+            .fast()
+            .map_or_else(|| c.profile().availability.tz(), |f| f.record.tz);
+        zones.get(tz, &ctx.order.shift);
+    }
+    zones
+}
+
+/// What the first pass of [`rank`] keeps of one candidate: `(score or bound, id, index, exact)`, or the reason
+/// it was left out.
+type Pending = Result<(f64, WorkerId, u32, bool), Reason>;
+
+/// The best `k` exact `(score, id, index)`, best first, from the first pass's `outcomes`: the candidates it
+/// scored exactly (`known`) and those it only bounded, whose `k` best bounds are in `head`. Those `k` are
+/// scored exactly whatever they are, and the `k`-th best score known then is the threshold; the other bounded
+/// candidates that reach it are scored best bound first, until a bound falls below the threshold, which
+/// rises as better scores come in (see [`rank`]).
+fn best_exact<C: Candidate>(
+    prep: &Prepared<'_>,
+    candidates: &[C],
+    outcomes: &[Pending],
+    mut known: Vec<(f64, WorkerId, u32)>,
+    head: TopK,
+    k: usize,
+) -> Vec<(f64, WorkerId, u32)> {
+    if k == 0 {
+        return Vec::new();
+    }
+    let mut zones = Zones::default();
+    let mut exact = |(_, id, i): (f64, WorkerId, u32)| -> Option<(f64, WorkerId, u32)> {
+        #[cfg(test)]
+        EXACT_SCORED.with(|c| c.set(c.get() + 1));
+        let w = candidates[i as usize].profile();
+        let scored = prep.score(w, &mut zones).ok();
+        debug_assert!(
+            scored.is_some(),
+            "{id:?}: the record passed a worker its profile fails"
+        );
+        scored.map(|(score, _, _)| (score, id, i))
+    };
+    // Which candidates the head holds, so the pass below does not score them twice.
+    let mut in_head = vec![0u64; candidates.len().div_ceil(64)];
+    for (_, _, i) in head.iter() {
+        in_head[i as usize / 64] |= 1 << (i % 64);
+    }
+    known.extend(head.into_sorted().into_iter().filter_map(&mut exact));
+    if known.len() > k {
+        known.select_nth_unstable_by(k - 1, better);
+        known.truncate(k);
+    }
+    let mut top = TopK::new(k);
+    for e in known {
+        top.push(e);
+    }
+    // The rest that may still reach the threshold, best bound first, until one cannot.
+    let mut rest: Vec<(f64, WorkerId, u32)> = outcomes
+        .iter()
+        .filter_map(|o| match *o {
+            Ok((b, id, i, false))
+                if in_head[i as usize / 64] & (1 << (i % 64)) == 0 && !top.prunes(b) =>
+            {
+                Some((b, id, i))
+            }
+            _ => None,
+        })
+        .collect();
+    rest.sort_unstable_by(better);
+    for c in rest {
+        if top.prunes(c.0) {
+            break;
+        }
+        if let Some(s) = exact(c) {
+            top.push(s);
+        }
+    }
+    top.into_sorted()
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How many bounded candidates `best_exact` scored on their profile, on this thread (for tests).
+    pub(crate) static EXACT_SCORED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// An entry of [`TopK`], ordered so that the worst ranked is the greatest.
+#[derive(Debug, Clone, Copy)]
+struct Worst((f64, WorkerId, u32));
+
+impl PartialEq for Worst {
+    fn eq(&self, o: &Self) -> bool {
+        better(&self.0, &o.0) == Ordering::Equal
+    }
+}
+
+impl Eq for Worst {}
+
+impl PartialOrd for Worst {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl Ord for Worst {
+    fn cmp(&self, o: &Self) -> Ordering {
+        better(&self.0, &o.0)
+    }
+}
+
+/// The best `k` entries met so far (exact scores, or bounds); the worst of them is the threshold a bound must
+/// reach.
+struct TopK {
+    k: usize,
+    heap: BinaryHeap<Worst>,
+}
+
+impl TopK {
+    fn new(k: usize) -> Self {
+        Self {
+            k,
+            heap: BinaryHeap::with_capacity(k.saturating_add(1).min(1 << 16)),
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (f64, WorkerId, u32)> + '_ {
+        self.heap.iter().map(|w| w.0)
+    }
+
+    /// Keeps `e` if it is among the best `k` met so far.
+    fn push(&mut self, e: (f64, WorkerId, u32)) {
+        if self.heap.len() < self.k {
+            self.heap.push(Worst(e));
+        } else if let Some(mut worst) = self.heap.peek_mut()
+            && better(&e, &worst.0) == Ordering::Less
+        {
+            *worst = Worst(e);
+        }
+    }
+
+    /// Whether a candidate whose score is at most `bound` cannot enter: the top is full and the bound is
+    /// below its worst score. A bound equal to it may tie, and a tie may win on the worker id.
+    fn prunes(&self, bound: f64) -> bool {
+        self.heap.len() >= self.k
+            && self
+                .heap
+                .peek()
+                .is_some_and(|w| bound.total_cmp(&w.0.0) == Ordering::Less)
+    }
+
+    fn into_sorted(self) -> Vec<(f64, WorkerId, u32)> {
+        let mut v: Vec<(f64, WorkerId, u32)> = self.heap.into_iter().map(|w| w.0).collect();
+        v.sort_unstable_by(better);
+        v
+    }
+}
+
+/// Asks for the ranking record `PREFETCH_DISTANCE` candidates ahead of `i`, for candidates decided on it.
+#[inline(always)]
+fn prefetch_records<C: Candidate>(candidates: &[C], i: usize) {
+    if let Some(f) = candidates.get(i + PREFETCH_DISTANCE).and_then(C::fast) {
+        prefetch(std::ptr::from_ref(f.record));
+    }
+}
+
+/// Filters and scores every candidate exactly on its profile, in parallel, and returns the best `limit` with
+/// counts per exclusion reason: the reference [`rank`] is checked against (and the way every ranking was
+/// made before ranking records). The same candidates in any order give the same ranking (parallel or not:
+/// each candidate's outcome is written to its own slot).
+pub fn rank_exhaustive<C: Candidate>(
+    ctx: &MatchContext<'_>,
+    candidates: &[C],
+    limit: usize,
+) -> Ranking {
+    let (_running, busy) = Running::enter();
+    let prep = Prepared::new(*ctx);
+    let seed = seed_zones(ctx, candidates);
     // One slot per candidate, written in place by the parallel pass: no per-thread buffers to grow and merge.
     // Each chunk walks its candidates in order and asks for the memory of the ones a few steps ahead, so the
     // profiles (scattered over the heap) arrive while earlier candidates are being checked.
     let mut outcomes: Vec<Outcome> = vec![Err(Reason::Inactive); candidates.len()];
     let chunk = |(c, out): (usize, &mut [Outcome])| {
-        let mut zones = Zones::default();
+        let mut zones = seed.clone();
         let base = c * MIN_CHUNK;
         for (j, slot) in out.iter_mut().enumerate() {
             let i = base + j;

@@ -1,0 +1,191 @@
+//! Deciding a candidate on its ranking record (`record.rs`): the exact outcome of the hard filters when the
+//! record is enough, and then an upper bound of the score instead of the score.
+//!
+//! The filters run in the same order as on the profile (`filters.rs`), so the reason reported is the same;
+//! the skill, language and certification filters are skipped because retrieval's terms checked them
+//! exactly (`Checked::serves`). Where the record cannot be sure (see `record.rs`), the answer is
+//! [`Quick::Unsure`] and the caller runs the exact filters on the profile.
+//!
+//! The bound adds up the same contributions, in the same order, as the score (`Explanation::sum`), each
+//! feature value replaced by one at least as large: proximity from the lower bound of the distance and the
+//! upper bound of the travel limit, reliability from the cancellation weight rounded down, preferred skills
+//! by 1, experience by a table of the same function; rating, client experience, fairness, favourite and star
+//! are exact. Rounding is monotone (`a ≤ b` gives `fl(a + c) ≤ fl(b + c)`), so the sum of larger values is at
+//! least the score; a margin of `BOUND_SLACK` on top leaves room for the last bits of the distance's
+//! computation.
+
+use super::features::{self, Feature};
+use super::filters::{Prepared, Reason, Zones};
+use super::live::{conflicts_in, hours_in};
+use super::record::{Fast, Record};
+use crate::domain::Tier;
+
+/// Added to every bound: far above the rounding of any feature, far below any difference between scores that
+/// matters. A candidate whose bound is below the threshold by less than this is scored exactly.
+pub(crate) const BOUND_SLACK: f64 = 1e-9;
+
+/// What the record says of one candidate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Quick {
+    /// Left out by this filter, exactly as the profile's filters would.
+    Out(Reason),
+    /// Passes every filter; its score is at most this.
+    Bound(f64),
+    /// The record is not enough: check the profile.
+    Unsure,
+}
+
+/// `ln(1 + n) / ln(1 + s)` capped at 1 (`features::saturating`) for small counts, computed once per query.
+#[derive(Debug, Clone)]
+struct Saturation {
+    table: Vec<f64>,
+}
+
+impl Saturation {
+    /// Counts past the table are bounded by 1, the cap of the curve; the table runs past the saturation
+    /// point when it can, so the bound is then exact as well.
+    const MAX: usize = 256;
+
+    fn new(s: f64) -> Self {
+        let len = if s > 0.0 && s < (Self::MAX - 2) as f64 {
+            s.ceil() as usize + 2
+        } else {
+            Self::MAX
+        };
+        Self {
+            table: (0..len as u32)
+                .map(|n| features::saturating(n, s))
+                .collect(),
+        }
+    }
+
+    /// The value for `n`, or 1 (at least the value) past the table.
+    #[inline]
+    fn at_most(&self, n: u32) -> f64 {
+        self.table.get(n as usize).copied().unwrap_or(1.0)
+    }
+}
+
+/// A query made ready for deciding candidates on their records.
+#[derive(Debug, Clone)]
+pub(crate) struct Bounds<'p, 'a> {
+    prep: &'p Prepared<'a>,
+    experience: Saturation,
+    client_experience: Saturation,
+    /// The shift in minutes since 1970, start rounded down and end up.
+    shift_min: (i64, i64),
+    /// The policy's weight of each feature, in [`Feature::ALL`] order.
+    weights: [f64; Feature::COUNT],
+}
+
+impl<'p, 'a> Bounds<'p, 'a> {
+    pub(crate) fn new(prep: &'p Prepared<'a>) -> Self {
+        let policy = prep.ctx.policy;
+        let shift = prep.ctx.order.shift;
+        let start = shift.start().timestamp().div_euclid(60);
+        let end = {
+            let e = shift.end();
+            let secs = e.timestamp() + i64::from(e.timestamp_subsec_nanos() > 0);
+            secs.div_euclid(60) + i64::from(secs.rem_euclid(60) > 0)
+        };
+        Self {
+            prep,
+            experience: Saturation::new(policy.experience_saturation),
+            client_experience: Saturation::new(policy.client_experience_saturation),
+            shift_min: (start, end),
+            weights: Feature::ALL.map(|f| policy.weight(f)),
+        }
+    }
+
+    /// Decides one candidate on its record (see the module doc). The caller has checked that the candidates'
+    /// [`Checked`](super::record::Checked) serves this query.
+    pub(crate) fn decide(&self, f: &Fast<'_>, zones: &mut Zones) -> Quick {
+        let r: &Record = f.record;
+        if !r.decides() {
+            return Quick::Unsure;
+        }
+        let prep = self.prep;
+        let ctx = &prep.ctx;
+        let live = ctx.live.entry(r.id);
+        if !r.active()
+            || live
+                .and_then(|l| l.suspended_until)
+                .is_some_and(|until| ctx.now < until)
+        {
+            return Quick::Out(Reason::Inactive);
+        }
+        if !ctx.exclude.is_empty() && ctx.exclude.contains(&r.id) {
+            return Quick::Out(Reason::Excluded);
+        }
+        if prep.blocked.is_some_and(|b| b.contains(&r.id)) {
+            return Quick::Out(Reason::BlockedByClient);
+        }
+        // Skills, languages and certifications: every retrieved candidate holds them (the index's terms).
+        let stats = r.stats();
+        let min = ctx.role.min_stars.get();
+        if min > 0.0 && !stats.rating_avg().is_some_and(|avg| avg >= min) {
+            return Quick::Out(Reason::MinStars);
+        }
+        let (travel_low, travel_high) = r.travel_km();
+        let (limit_low, limit_high) = match ctx.order.max_travel_km {
+            Some(o) => (o.km().min(travel_low), o.km().min(travel_high)),
+            None => (travel_low, travel_high),
+        };
+        if f.near.high() > limit_low {
+            return Quick::Unsure;
+        }
+        if !r.clear_of_blackouts(self.shift_min.0, self.shift_min.1) {
+            return Quick::Unsure;
+        }
+        let shift = &ctx.order.shift;
+        let zone = zones.get(r.tz, shift);
+        match zone.touched {
+            Some(t) if r.covers(&t) => {}
+            _ => return Quick::Unsure,
+        }
+        let bookings = live.map_or(&[][..], |l| l.bookings.as_slice());
+        if conflicts_in(bookings, shift, ctx.policy.rest_gap) {
+            return Quick::Out(Reason::Overlap);
+        }
+        let week_hours = hours_in(bookings, &zone.week);
+        if let Some(cap) = r.hours_cap()
+            && week_hours + prep.shift_hours > cap + 1e-9
+        {
+            return Quick::Out(Reason::HoursCap);
+        }
+
+        // The bound: the features as `features::values` computes them, each replaced by one at least as large.
+        let policy = ctx.policy;
+        let proximity = if limit_high > 0.0 {
+            (1.0 - f.near.low() / limit_high).clamp(0.0, 1.0) + BOUND_SLACK
+        } else {
+            1.0
+        };
+        let client_shifts = live
+            .and_then(|l| l.client_shifts.get(ctx.order.client_ref.as_str()).copied())
+            .unwrap_or(0);
+        let fairness = if policy.fairness_cap_hours > 0.0 {
+            (1.0 - week_hours / policy.fairness_cap_hours).clamp(0.0, 1.0)
+        } else {
+            1.0
+        };
+        let favourite = prep.favourites.is_some_and(|fav| fav.contains(&r.id));
+        let star = ctx.order.priority.favours_stars() && stats.tier() == Tier::Star;
+        let values = [
+            proximity,
+            features::rating(&stats, policy),
+            features::reliability(&stats, policy),
+            self.experience.at_most(stats.completed_shifts),
+            self.client_experience.at_most(client_shifts),
+            1.0,
+            fairness,
+            f64::from(u8::from(favourite)),
+            f64::from(u8::from(star)),
+        ];
+        let mut sum = 0.0;
+        for (w, v) in self.weights.iter().zip(values) {
+            sum += w * v;
+        }
+        Quick::Bound(sum + BOUND_SLACK)
+    }
+}

@@ -1,0 +1,355 @@
+//! Ranking records: what the hard filters and the score bound read of one worker, in one cache line, so
+//! that a dense query decides most candidates without touching their profiles.
+//!
+//! A profile is a tree of heap allocations (skills, languages, availability windows, blackouts); reading it
+//! is what ranking tens of thousands of candidates costs. The index keeps a [`Record`] per roster slot beside
+//! the card, and hands it to ranking with each retrieved candidate ([`Fast`]). From the record, the live
+//! state and the distance bounds retrieval computed on the card, [`Prepared::quick`](super::filters) either
+//! decides a candidate exactly — the reason it is left out, or that it passes every filter and an upper
+//! bound of its score — or says it cannot tell, and the candidate goes through the exact filters on its
+//! profile. It cannot tell when the record is not enough to be sure:
+//!
+//! - the shift comes near one of the worker's blackouts (the record keeps their hull);
+//! - the shift touches a local hour the weekly windows do not cover whole, or crosses an offset change;
+//! - the home lies within a few centimetres of the travel limit;
+//! - the worker's counters do not fit the record's 16 bits, a travel or hours cap does not fit an `f32`
+//!   exactly, or the profile's term lists are not sorted (so its binary searches could disagree with the
+//!   index's terms).
+//!
+//! Every figure that enters a score is either kept exactly (the rating counts, completed shifts, no-shows,
+//! late arrivals) or rounded the way that can only raise the bound (the cancellation weight rounded down,
+//! distances as an interval); the exact score of the few candidates that can reach the top is always
+//! computed from the profile by the same code as before.
+
+use chrono_tz::Tz;
+
+use crate::domain::{Availability, Certification, Language, LatLon, SkillReq, Worker, WorkerId};
+use crate::domain::{WorkerStats, WorkerStatus};
+
+/// Hours in a week, one bit each in [`Record::sure`].
+const WEEK_HOURS: usize = 168;
+/// Minutes in a day and in a week.
+const DAY_MIN: u32 = 24 * 60;
+const WEEK_MIN: u32 = 7 * DAY_MIN;
+
+/// The worker is active (not suspended by the agency).
+const ACTIVE: u8 = 1;
+/// The record decides for this worker (see the module doc for when it does not).
+const DECIDES: u8 = 2;
+
+/// What ranking reads of one worker before, and mostly instead of, the profile. One cache line.
+#[derive(Debug, Clone, Copy)]
+#[repr(align(64))]
+pub struct Record {
+    /// The worker.
+    pub(crate) id: WorkerId,
+    /// The cancellation weight, rounded down (reliability falls as it grows, so the bound can only rise).
+    cancellation_low: f32,
+    /// The travel limit in km, as the nearest `f32`.
+    travel_km: f32,
+    /// The weekly hours cap, exactly (`DECIDES` is off otherwise); infinite when there is none.
+    hours_cap: f32,
+    /// The hull of the blackouts in minutes since 1970, start rounded down and end up; `[MAX, MIN]` when
+    /// there is none.
+    blackouts: [i32; 2],
+    /// Completed shifts, no-shows, late arrivals, rating sum, rating count.
+    counts: [u16; 5],
+    /// The worker's timezone.
+    pub(crate) tz: Tz,
+    /// The local hours of the week (Monday 00:00 first) the weekly windows cover whole, one bit each.
+    sure: [u8; WEEK_HOURS / 8],
+    /// `ACTIVE`, `DECIDES`.
+    flags: u8,
+}
+
+const _: () = assert!(std::mem::size_of::<Record>() == 64);
+
+impl Record {
+    /// The record of a profile.
+    pub fn new(w: &Worker) -> Self {
+        let s = &w.stats;
+        let counts = [
+            s.completed_shifts,
+            s.no_shows,
+            s.late_arrivals,
+            s.rating_sum,
+            s.rating_count,
+        ];
+        let fits = counts.iter().all(|&c| c <= u32::from(u16::MAX));
+        let cancellation_low = round_down(s.cancellation_weight);
+        let cap = w.max_hours_per_week.unwrap_or(f64::INFINITY);
+        let cap_exact = (cap as f32) as f64 == cap;
+        let sorted = w.skills.windows(2).all(|p| p[0].name < p[1].name)
+            && w.languages.windows(2).all(|p| p[0] < p[1])
+            && w.certifications.windows(2).all(|p| p[0] < p[1]);
+        let blackouts = blackout_hull(w);
+        let decides =
+            fits && cancellation_low.is_some() && cap_exact && sorted && blackouts.is_some();
+        let mut flags = 0;
+        if w.status == WorkerStatus::Active {
+            flags |= ACTIVE;
+        }
+        if decides {
+            flags |= DECIDES;
+        }
+        Self {
+            id: w.id,
+            cancellation_low: cancellation_low.unwrap_or(0.0),
+            travel_km: w.max_travel_km.km() as f32,
+            hours_cap: cap as f32,
+            blackouts: blackouts.unwrap_or([i32::MIN, i32::MAX]),
+            counts: counts.map(|c| c.min(u32::from(u16::MAX)) as u16),
+            tz: w.availability.tz(),
+            sure: sure_hours(&w.availability),
+            flags,
+        }
+    }
+
+    /// Whether the worker is active (the agency's status; a live suspension is checked apart).
+    pub(crate) fn active(&self) -> bool {
+        self.flags & ACTIVE != 0
+    }
+
+    /// Whether the record decides for this worker at all.
+    pub(crate) fn decides(&self) -> bool {
+        self.flags & DECIDES != 0
+    }
+
+    /// The track record as the features read it: every count exact, the cancellation weight rounded down
+    /// (only the reliability feature reads it, and it can only rise). Cancellations are not kept: no feature
+    /// and no filter reads them.
+    pub(crate) fn stats(&self) -> WorkerStats {
+        let [completed, no_shows, late, sum, count] = self.counts.map(u32::from);
+        WorkerStats {
+            completed_shifts: completed,
+            no_shows,
+            late_arrivals: late,
+            cancellations: 0,
+            cancellation_weight: f64::from(self.cancellation_low),
+            rating_sum: sum,
+            rating_count: count,
+        }
+    }
+
+    /// The travel limit, within an `f32`'s rounding: `(low, high)` around the exact value.
+    pub(crate) fn travel_km(&self) -> (f64, f64) {
+        let t = f64::from(self.travel_km);
+        (t * (1.0 - 1e-6), t * (1.0 + 1e-6))
+    }
+
+    /// The weekly hours cap (exact), if any.
+    pub(crate) fn hours_cap(&self) -> Option<f64> {
+        self.hours_cap
+            .is_finite()
+            .then_some(f64::from(self.hours_cap))
+    }
+
+    /// Whether a shift running over `[start, end]` (minutes since 1970, start rounded down and end up) is
+    /// surely clear of every blackout.
+    pub(crate) fn clear_of_blackouts(&self, start_min: i64, end_min: i64) -> bool {
+        end_min <= i64::from(self.blackouts[0]) || start_min >= i64::from(self.blackouts[1])
+    }
+
+    /// Whether the weekly windows cover every local hour in `touched` whole.
+    pub(crate) fn covers(&self, touched: &Touched) -> bool {
+        (touched.first..=touched.last).all(|i| touched.mask[i] & !self.sure[i] == 0)
+    }
+}
+
+/// The local hours of the week a shift touches, for [`Record::covers`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Touched {
+    mask: [u8; WEEK_HOURS / 8],
+    first: usize,
+    last: usize,
+}
+
+impl Touched {
+    /// The hours `[start, start + len)` touches, in local seconds since Monday 00:00 (`start` within the
+    /// week); `None` when the shift is empty or longer than a week, which the record does not decide.
+    pub(crate) fn new(start: i64, len: i64) -> Option<Self> {
+        const WEEK_S: i64 = 7 * 24 * 3600;
+        if len <= 0 || len > WEEK_S || !(0..WEEK_S).contains(&start) {
+            return None;
+        }
+        let mut mask = [0u8; WEEK_HOURS / 8];
+        let first_h = start / 3600;
+        let last_h = (start + len - 1) / 3600;
+        for h in first_h..=last_h {
+            let h = (h as usize) % WEEK_HOURS;
+            mask[h / 8] |= 1 << (h % 8);
+        }
+        let first = mask.iter().position(|&b| b != 0)?;
+        let last = mask.iter().rposition(|&b| b != 0)?;
+        Some(Self { mask, first, last })
+    }
+}
+
+/// The cancellation weight as an `f32` no larger than it; `None` when it is not a finite number.
+fn round_down(x: f64) -> Option<f32> {
+    if !x.is_finite() {
+        return None;
+    }
+    let f = x as f32;
+    if !f.is_finite() {
+        return None;
+    }
+    Some(if f64::from(f) > x { f.next_down() } else { f })
+}
+
+/// The hull of the blackouts in whole minutes since 1970 (start down, end up); `[MAX, MIN]` (clear of
+/// everything) when there is none, `None` when it does not fit 32 bits.
+fn blackout_hull(w: &Worker) -> Option<[i32; 2]> {
+    let (Some(first), Some(last)) = (
+        w.blackouts.iter().map(|b| b.start()).min(),
+        w.blackouts.iter().map(|b| b.end()).max(),
+    ) else {
+        return Some([i32::MAX, i32::MIN]);
+    };
+    let start = first.timestamp().div_euclid(60);
+    let end = {
+        let secs = last.timestamp() + i64::from(last.timestamp_subsec_nanos() > 0);
+        secs.div_euclid(60) + i64::from(secs.rem_euclid(60) > 0)
+    };
+    Some([i32::try_from(start).ok()?, i32::try_from(end).ok()?])
+}
+
+/// The local hours of the week (Monday 00:00 first) that the union of the weekly windows covers whole,
+/// windows wrapping from Sunday into Monday. The exact check (`Availability::covers_local`, for a shift with
+/// no offset change inside) accepts a shift inside the union of the windows' occurrences, so a shift whose
+/// every local hour is in this set is accepted by it.
+fn sure_hours(a: &Availability) -> [u8; WEEK_HOURS / 8] {
+    let mut spans: Vec<(u32, u32)> = Vec::new();
+    for w in a.windows() {
+        let from = u32::from(w.from_min());
+        let len = if w.crosses_midnight() {
+            DAY_MIN - from + u32::from(w.to_min())
+        } else {
+            u32::from(w.to_min()).saturating_sub(from)
+        };
+        if len == 0 {
+            continue;
+        }
+        for d in 0..7 {
+            if !w.days().has(d) {
+                continue;
+            }
+            let s = d * DAY_MIN + from;
+            let e = s + len;
+            if e <= WEEK_MIN {
+                spans.push((s, e));
+            } else {
+                spans.push((s, WEEK_MIN));
+                spans.push((0, e - WEEK_MIN));
+            }
+        }
+    }
+    spans.sort_unstable();
+    let mut out = [0u8; WEEK_HOURS / 8];
+    let mut mark = |a: u32, b: u32| {
+        for h in a.div_ceil(60)..b / 60 {
+            let h = h as usize;
+            out[h / 8] |= 1 << (h % 8);
+        }
+    };
+    let mut cur: Option<(u32, u32)> = None;
+    for (s, e) in spans {
+        cur = match cur {
+            Some((a, b)) if s <= b => Some((a, b.max(e))),
+            Some((a, b)) => {
+                mark(a, b);
+                Some((s, e))
+            }
+            None => Some((s, e)),
+        };
+    }
+    if let Some((a, b)) = cur {
+        mark(a, b);
+    }
+    out
+}
+
+/// Bounds of the distance from a candidate's home to the venue, in km: `low ≤ d ≤ high` for the haversine
+/// distance matching computes (`LatLon::distance_km`). Retrieval computes them on the card, where the
+/// position is at hand.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Near {
+    low: f32,
+    high: f32,
+}
+
+impl Near {
+    /// Bounds from the haversine terms `a_low ≤ a ≤ a_high` of the distance (`d = 2R·asin(√a)`): since
+    /// `x ≤ asin x ≤ x/√(1−x²)`, `2R√a_low ≤ d ≤ 2R√(a_high/(1−a_high))`. Both are widened by a millionth and
+    /// a millimetre, far above the rounding of either computation, before they are rounded to `f32`.
+    pub(crate) fn from_haversine(a_low: f64, a_high: f64, radius_km: f64) -> Self {
+        let low = 2.0 * radius_km * a_low.max(0.0).sqrt();
+        let high = if a_high < 0.5 {
+            2.0 * radius_km * (a_high.max(0.0) / (1.0 - a_high)).sqrt()
+        } else {
+            f64::INFINITY
+        };
+        Self {
+            low: (low * (1.0 - 1e-6) - 1e-6).max(0.0) as f32,
+            high: (high * (1.0 + 1e-6) + 1e-6) as f32,
+        }
+    }
+
+    /// A lower bound of the distance.
+    pub(crate) fn low(&self) -> f64 {
+        f64::from(self.low)
+    }
+
+    /// An upper bound of the distance.
+    pub(crate) fn high(&self) -> f64 {
+        f64::from(self.high)
+    }
+}
+
+/// What retrieval checked exactly of every candidate it returned: the venue its distance bounds are from,
+/// and the skills, languages and certifications every candidate holds (the index's terms). Ranking uses
+/// the records only for a role asking exactly these.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checked {
+    /// The venue.
+    pub center: LatLon,
+    /// Every candidate has each of these skills at least at its level.
+    pub skills: Vec<SkillReq>,
+    /// Every candidate speaks each of these.
+    pub languages: Vec<Language>,
+    /// Every candidate holds each of these.
+    pub certifications: Vec<Certification>,
+}
+
+impl Checked {
+    /// Whether a ranking for this venue and role may skip the skill, language and certification filters for
+    /// these candidates and use their distance bounds. The role's skills must be sorted by name without
+    /// repeats: the exact filter walks both lists in order, and would refuse some workers holding every term.
+    pub(crate) fn serves(&self, center: LatLon, role: &crate::domain::Role) -> bool {
+        self.center.lat().to_bits() == center.lat().to_bits()
+            && self.center.lon().to_bits() == center.lon().to_bits()
+            && role.skills.windows(2).all(|p| p[0].name < p[1].name)
+            && self.skills == role.skills
+            && self.languages == role.languages
+            && self.certifications == role.certifications
+    }
+}
+
+/// A retrieved candidate's record, distance bounds and what retrieval checked, for [`super::Candidate`].
+#[derive(Debug, Clone, Copy)]
+pub struct Fast<'a> {
+    pub(crate) record: &'a Record,
+    pub(crate) near: Near,
+    pub(crate) checked: &'a Checked,
+}
+
+impl<'a> Fast<'a> {
+    /// Bundles what retrieval hands over of one candidate.
+    pub fn new(record: &'a Record, near: Near, checked: &'a Checked) -> Self {
+        Self {
+            record,
+            near,
+            checked,
+        }
+    }
+}
