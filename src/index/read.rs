@@ -34,11 +34,9 @@ const PARALLEL_DOCS: usize = if cfg!(test) { 64 } else { 8192 };
 /// How many venues and radii keep their reach terms cached; the cache starts over when full.
 const REACH_CACHE_SIZE: usize = 4096;
 
-/// The checks the search collector makes on fast fields.
+/// The check the search collector makes on fast fields (the distance is checked on the profiles after).
 #[derive(Debug, Clone, Copy, Default)]
 struct Check {
-    /// The home must be within this radius (km) of this point.
-    near: Option<(LatLon, f64)>,
     /// The worker id must be above this.
     after: Option<u64>,
 }
@@ -53,8 +51,6 @@ struct SegmentCandidates {
     check: Check,
     slot: Column<u64>,
     id: Column<u64>,
-    lat: Column<f64>,
-    lon: Column<f64>,
     out: Vec<(u64, u32)>,
 }
 
@@ -72,8 +68,6 @@ impl Collector for Candidates {
             check: self.check,
             slot: ff.u64("slot")?,
             id: ff.u64("id")?,
-            lat: ff.f64("lat")?,
-            lon: ff.f64("lon")?,
             out: Vec::new(),
         })
     }
@@ -94,18 +88,6 @@ impl SegmentCandidates {
             && self.id.first(doc).is_none_or(|id| id <= after)
         {
             return false;
-        }
-        if let Some((center, radius)) = c.near {
-            let (Some(lat), Some(lon)) = (self.lat.first(doc), self.lon.first(doc)) else {
-                return false;
-            };
-            let Ok(home) = LatLon::new(lat, lon) else {
-                return false;
-            };
-            // The same haversine as matching, with the same slack for a home exactly at the edge.
-            if center.distance_km(home) > radius + EDGE_SLACK_KM {
-                return false;
-            }
         }
         true
     }
@@ -415,13 +397,23 @@ impl WorkerIndex {
             ));
         }
         let check = Check {
-            near: q.near,
             after: q.after.map(WorkerId::get),
         };
         let st = self.read_state();
         let mut ids: Vec<WorkerId> = Self::run(&st, BooleanQuery::new(clauses), check)
             .into_iter()
-            .filter(|&(_, s)| st.roster.slots.get(s as usize).is_some_and(Option::is_some))
+            .filter(|&(_, s)| {
+                st.roster
+                    .slots
+                    .get(s as usize)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|w| {
+                        // The same haversine as matching, with the same slack for a home exactly at the edge.
+                        q.near.is_none_or(|(center, radius)| {
+                            center.distance_km(w.home) <= radius + EDGE_SLACK_KM
+                        })
+                    })
+            })
             .map(|(id, _)| WorkerId::new(id))
             .collect();
         drop(st);

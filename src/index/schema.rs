@@ -1,7 +1,7 @@
 //! The tantivy schema of a worker document and the one function that turns a profile into a document.
 //!
 //! The document is lean on purpose: nothing is stored (the profile lives in the roster), terms serve the
-//! hard filters, fast fields serve the checks the search collector makes without touching stored fields, and
+//! hard filters, fast fields give the search collector ids and slots without touching stored fields, and
 //! no field keeps norms (nothing is scored).
 
 use tantivy::TantivyDocument;
@@ -33,10 +33,6 @@ pub(crate) struct Fields {
     pub cell: tantivy::schema::Field,
     /// Name and bio, tokenized, doc ids only (no positions: searches are all-words, never phrases).
     pub text: tantivy::schema::Field,
-    /// Home latitude, for the exact distance check.
-    pub lat: tantivy::schema::Field,
-    /// Home longitude, for the exact distance check.
-    pub lon: tantivy::schema::Field,
 }
 
 /// Builds the schema and names its fields.
@@ -62,8 +58,6 @@ pub(crate) fn build() -> (Schema, Fields) {
         reach: b.add_u64_field("reach", indexed()),
         cell: b.add_u64_field("cell", indexed()),
         text: b.add_text_field("text", text("default")),
-        lat: b.add_f64_field("lat", FAST),
-        lon: b.add_f64_field("lon", FAST),
     };
     (b.build(), fields)
 }
@@ -100,7 +94,5 @@ pub(crate) fn document(f: &Fields, worker: &Worker, slot: u32) -> TantivyDocumen
     if !worker.bio.is_empty() {
         doc.add_text(f.text, &worker.bio);
     }
-    doc.add_f64(f.lat, worker.home.lat());
-    doc.add_f64(f.lon, worker.home.lon());
     doc
 }

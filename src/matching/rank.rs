@@ -161,6 +161,9 @@ const MIN_CHUNK: usize = 512;
 /// Up to this many candidates are ranked on the calling thread: waking the pool costs more than it saves.
 const SEQUENTIAL_MAX: usize = 2 * MIN_CHUNK;
 
+/// Up to this many candidates with ranking records are ranked on the calling thread.
+const SEQUENTIAL_MAX_RECORDS: usize = 8 * SEQUENTIAL_MAX;
+
 /// How far ahead the profile itself is fetched; its lists are fetched half as far ahead, once the profile
 /// that points to them has arrived (the names in them are inline, see `domain::terms`).
 const PREFETCH_DISTANCE: usize = 16;
@@ -171,18 +174,29 @@ const PREFETCH_DISTANCE: usize = 16;
 #[inline(always)]
 fn prefetch_ahead<C: Candidate>(candidates: &[C], i: usize) {
     if let Some(w) = candidates.get(i + PREFETCH_DISTANCE).map(C::profile) {
-        // Every line of the profile: the fields the filters read are spread over all of them.
-        let p = Arc::as_ptr(w).cast::<u8>();
-        for line in 0..std::mem::size_of::<Worker>().div_ceil(64) {
-            prefetch(p.wrapping_add(line * 64));
-        }
+        prefetch_profile(w);
     }
     if let Some(w) = candidates.get(i + PREFETCH_DISTANCE / 2).map(C::profile) {
-        prefetch(w.skills.as_ptr());
-        prefetch(w.languages.as_ptr());
-        prefetch(w.availability.windows().as_ptr());
-        prefetch(w.blackouts.as_ptr());
+        prefetch_lists(w);
     }
+}
+
+/// Asks for every line of the profile: the fields the filters read are spread over all of them.
+#[inline(always)]
+fn prefetch_profile(w: &Arc<Worker>) {
+    let p = Arc::as_ptr(w).cast::<u8>();
+    for line in 0..std::mem::size_of::<Worker>().div_ceil(64) {
+        prefetch(p.wrapping_add(line * 64));
+    }
+}
+
+/// Asks for the lists the filters read (reading where they are waits for the profile's line).
+#[inline(always)]
+fn prefetch_lists(w: &Worker) {
+    prefetch(w.skills.as_ptr());
+    prefetch(w.languages.as_ptr());
+    prefetch(w.availability.windows().as_ptr());
+    prefetch(w.blackouts.as_ptr());
 }
 
 /// Asks the processor for the cache line at `p`: a hint only, it never faults and changes no result.
@@ -288,7 +302,14 @@ pub fn rank<C: Candidate>(ctx: &MatchContext<'_>, candidates: &[C], limit: usize
             };
         }
     };
-    if candidates.len() <= SEQUENTIAL_MAX || busy {
+    // Candidates decided on records cost a fraction of those checked on profiles: more of them are done
+    // sooner on this thread than handed to the pool and waited for.
+    let sequential = if candidates.first().is_some_and(|c| c.fast().is_some()) {
+        SEQUENTIAL_MAX_RECORDS
+    } else {
+        SEQUENTIAL_MAX
+    };
+    if candidates.len() <= sequential || busy {
         outcomes.chunks_mut(MIN_CHUNK).enumerate().for_each(chunk);
     } else {
         outcomes
@@ -390,7 +411,16 @@ fn best_exact<C: Candidate>(
     for (_, _, i) in head.iter() {
         in_head[i as usize / 64] |= 1 << (i % 64);
     }
-    known.extend(head.into_sorted().into_iter().filter_map(&mut exact));
+    // The head's profiles are asked for all at once (their lines, then the lists they point to), so that
+    // their cache misses overlap instead of coming one after the other.
+    let head = head.into_sorted();
+    for (_, _, i) in &head {
+        prefetch_profile(candidates[*i as usize].profile());
+    }
+    for (_, _, i) in &head {
+        prefetch_lists(candidates[*i as usize].profile());
+    }
+    known.extend(head.into_iter().filter_map(&mut exact));
     if known.len() > k {
         known.select_nth_unstable_by(k - 1, better);
         known.truncate(k);
