@@ -5,6 +5,10 @@
 
 use proptest::prelude::*;
 
+#[path = "common/mutate.rs"]
+mod mutate;
+use mutate::{Edit, NASTY, apply};
+
 use crewcall::domain::{AgencyId, LatLon, OrderId, WorkerId};
 use crewcall::wire::order::OrderBody;
 use crewcall::wire::worker::{WorkerBody, parse_line, parse_worker};
@@ -19,80 +23,12 @@ fn worker_line() -> &'static str {
         .expect("a sample worker")
 }
 
-const NASTY: &[&str] = &[
-    "\\u0000",
-    "-1e309",
-    "1e309",
-    "null",
-    "[]",
-    "{}",
-    "\"",
-    "\\",
-    "99999999999999999999",
-    "-0",
-    "NaN",
-    "\\ud800",
-    "true",
-    "\"2026-02-30T25:61:00+08:00\"",
-    "\"\"",
-    ",",
-    ":",
-    "\u{feff}",
-    "\"Z\"",
-    "1.5",
-    "-91",
-    "181",
-    "\"\\u0000\"",
-    "{\"x\":1}",
-    "[[[[",
-    "0x10",
-    "\"+99:99\"",
-    "\"Mars/Olympus\"",
-];
-
-/// One edit of a document: insert a nasty token, delete a run, or replace the value after a colon.
-#[derive(Debug, Clone)]
-enum Edit {
-    Insert(usize, usize),
-    Delete(usize, usize),
-    Replace(usize, usize),
-}
-
 fn edit() -> impl Strategy<Value = Edit> {
     prop_oneof![
         (any::<usize>(), 0..NASTY.len()).prop_map(|(a, t)| Edit::Insert(a, t)),
         (any::<usize>(), 0usize..16).prop_map(|(a, n)| Edit::Delete(a, n)),
         (any::<usize>(), 0..NASTY.len()).prop_map(|(a, t)| Edit::Replace(a, t)),
     ]
-}
-
-fn apply(doc: &str, edits: &[Edit]) -> String {
-    let mut s: Vec<char> = doc.chars().collect();
-    for e in edits {
-        match *e {
-            Edit::Insert(at, t) => {
-                let at = at % (s.len() + 1);
-                s.splice(at..at, NASTY[t].chars());
-            }
-            Edit::Delete(at, n) => {
-                let at = at % (s.len() + 1);
-                let end = (at + n).min(s.len());
-                s.drain(at..end);
-            }
-            Edit::Replace(at, t) => {
-                let at = at % (s.len() + 1);
-                if let Some(colon) = s[at..].iter().position(|c| *c == ':') {
-                    let start = at + colon + 1;
-                    let len = s[start..]
-                        .iter()
-                        .position(|c| matches!(c, ',' | '}' | ']'))
-                        .unwrap_or(s.len() - start);
-                    s.splice(start..start + len, NASTY[t].chars());
-                }
-            }
-        }
-    }
-    s.into_iter().collect()
 }
 
 /// A parse result is sound when it is a value, or a problem that says something: a syntax error with a

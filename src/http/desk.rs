@@ -146,18 +146,7 @@ async fn order_offers(
             )
         })
         .collect();
-    Ok(axum::Json(unkeyed(Page::from_fetched(
-        views,
-        limit,
-        |(k, _)| *k,
-    ))))
-}
-
-fn unkeyed<T>(p: Page<(u64, T)>) -> Page<T> {
-    Page {
-        items: p.items.into_iter().map(|(_, v)| v).collect(),
-        next_cursor: p.next_cursor,
-    }
+    Ok(axum::Json(Page::from_keyed(views, limit)))
 }
 
 /// Filters of the agency's assignments.
@@ -253,11 +242,7 @@ async fn assignments(
         .iter()
         .map(|(a, order)| (a.id as u64, AssignmentView::of(a, order)))
         .collect();
-    Ok(axum::Json(unkeyed(Page::from_fetched(
-        views,
-        limit,
-        |(k, _)| *k,
-    ))))
+    Ok(axum::Json(Page::from_keyed(views, limit)))
 }
 
 /// Reading a feed.

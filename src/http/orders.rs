@@ -187,11 +187,7 @@ async fn list(
         .into_iter()
         .zip(orders.iter().map(|st| view(&state, st)))
         .collect();
-    let page = Page::from_fetched(views, limit, |(id, _)| *id);
-    Ok(axum::Json(Page {
-        items: page.items.into_iter().map(|(_, v)| v).collect(),
-        next_cursor: page.next_cursor,
-    }))
+    Ok(axum::Json(Page::from_keyed(views, limit)))
 }
 
 /// Parameters of the candidates list.

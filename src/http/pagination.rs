@@ -76,6 +76,15 @@ impl<T> Page<T> {
         };
         Page { items, next_cursor }
     }
+
+    /// [`Self::from_fetched`] over items fetched with their keys.
+    pub fn from_keyed(items: Vec<(u64, T)>, limit: i64) -> Self {
+        let page = Page::from_fetched(items, limit, |(k, _)| *k);
+        Page {
+            items: page.items.into_iter().map(|(_, v)| v).collect(),
+            next_cursor: page.next_cursor,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -341,8 +341,20 @@ pub fn rank<C: Candidate>(ctx: &MatchContext<'_>, candidates: &[C], limit: usize
         head,
         limit.min(eligible),
     );
+    explained(&prep, candidates, &best, eligible, &counts)
+}
+
+/// The ranking of `picked` (best first): each rebuilt on its profile with its explanation, beside the eligible
+/// count and the counts per exclusion reason (only reasons that left someone out).
+fn explained<C: Candidate>(
+    prep: &Prepared<'_>,
+    candidates: &[C],
+    picked: &[(f64, WorkerId, u32)],
+    eligible: usize,
+    counts: &[usize; Reason::COUNT],
+) -> Ranking {
     let mut zones = Zones::default();
-    let ranked = best
+    let ranked = picked
         .iter()
         .map(|(_, _, i)| {
             prep.scored(candidates[*i as usize].profile(), &mut zones)
@@ -591,23 +603,7 @@ pub fn rank_exhaustive<C: Candidate>(
         pass.truncate(limit);
     }
     pass.sort_unstable_by(better);
-    let mut zones = Zones::default();
-    let ranked = pass
-        .iter()
-        .map(|(_, _, i)| {
-            prep.scored(candidates[*i as usize].profile(), &mut zones)
-                .expect("a worker that passed once passes again")
-        })
-        .collect();
-    Ranking {
-        ranked,
-        eligible,
-        excluded: Reason::ALL
-            .iter()
-            .filter(|r| counts[**r as usize] > 0)
-            .map(|r| (*r, counts[*r as usize]))
-            .collect(),
-    }
+    explained(&prep, candidates, &pass, eligible, &counts)
 }
 
 /// Filters and scores one worker: its score and explanation, or the first hard filter it fails. Meant for

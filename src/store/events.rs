@@ -126,7 +126,7 @@ pub async fn read(
     after_seq: i64,
     limit: i64,
 ) -> crate::Result<Vec<StoredEvent>> {
-    let rows: Vec<(i64, i64, Option<i64>, String, String)> = sqlx::query_as(
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT seq, at, agency_id, kind, payload FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
     )
     .bind(after_seq)
@@ -134,16 +134,20 @@ pub async fn read(
     .fetch_all(conn)
     .await
     .map_err(db_error)?;
-    Ok(rows
-        .into_iter()
-        .map(|(seq, at_ms, agency, kind, payload)| StoredEvent {
-            seq,
-            at_ms,
-            agency,
-            kind,
-            payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
-        })
-        .collect())
+    Ok(rows.into_iter().map(stored).collect())
+}
+
+/// A row of `SELECT seq, at, agency_id, kind, payload`.
+type Row = (i64, i64, Option<i64>, String, String);
+
+fn stored((seq, at_ms, agency, kind, payload): Row) -> StoredEvent {
+    StoredEvent {
+        seq,
+        at_ms,
+        agency,
+        kind,
+        payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+    }
 }
 
 /// The position of the last event in the log (0 when it is empty).
@@ -162,7 +166,7 @@ pub async fn read_agency(
     after_seq: i64,
     limit: i64,
 ) -> crate::Result<Vec<StoredEvent>> {
-    let rows: Vec<(i64, i64, Option<i64>, String, String)> = sqlx::query_as(
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT seq, at, agency_id, kind, payload FROM events WHERE agency_id = $1 AND seq > $2 \
          ORDER BY seq LIMIT $3",
     )
@@ -172,16 +176,7 @@ pub async fn read_agency(
     .fetch_all(pool)
     .await
     .map_err(db_error)?;
-    Ok(rows
-        .into_iter()
-        .map(|(seq, at_ms, agency, kind, payload)| StoredEvent {
-            seq,
-            at_ms,
-            agency,
-            kind,
-            payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
-        })
-        .collect())
+    Ok(rows.into_iter().map(stored).collect())
 }
 
 /// A worker's events after `after_seq` of the given kinds, oldest first, at most `limit` (the worker's feed).
@@ -197,25 +192,15 @@ pub async fn read_worker(
         .map(|k| format!("'{k}'"))
         .collect::<Vec<_>>()
         .join(", ");
-    let rows: Vec<(i64, i64, Option<i64>, String, String)> =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT seq, at, agency_id, kind, payload FROM events WHERE worker_id = $1 AND seq > $2 \
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT seq, at, agency_id, kind, payload FROM events WHERE worker_id = $1 AND seq > $2 \
              AND kind IN ({list}) ORDER BY seq LIMIT $3"
-        )))
-        .bind(worker)
-        .bind(after_seq)
-        .bind(limit)
-        .fetch_all(pool)
-        .await
-        .map_err(db_error)?;
-    Ok(rows
-        .into_iter()
-        .map(|(seq, at_ms, agency, kind, payload)| StoredEvent {
-            seq,
-            at_ms,
-            agency,
-            kind,
-            payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
-        })
-        .collect())
+    )))
+    .bind(worker)
+    .bind(after_seq)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .map_err(db_error)?;
+    Ok(rows.into_iter().map(stored).collect())
 }

@@ -2,6 +2,8 @@
 //! PostgreSQL when `CREWCALL_TEST_POSTGRES` holds a URL) and the manual clock.
 
 mod helpers;
+#[path = "../common/mutate.rs"]
+mod mutate;
 
 mod attendance;
 mod desk;
