@@ -55,6 +55,8 @@ pub struct Engine {
     log: tokio::sync::Mutex<i64>,
     /// The same position, readable without waiting.
     applied: AtomicI64,
+    /// The same position again, for readers that wait for it to move.
+    log_head: tokio::sync::watch::Sender<i64>,
     /// Events this node has applied since it started (each event once: a node that never restarted has
     /// applied exactly the events its log holds above where it started).
     applied_events: std::sync::atomic::AtomicU64,
@@ -114,6 +116,7 @@ impl Engine {
             timers: tokio::sync::Mutex::new(()),
             log: tokio::sync::Mutex::new(head),
             applied: AtomicI64::new(head),
+            log_head: tokio::sync::watch::Sender::new(head),
             applied_events: std::sync::atomic::AtomicU64::new(0),
             started_at: head,
             tokens: moka::sync::Cache::builder()

@@ -207,7 +207,7 @@ impl Engine {
         let fresh: Vec<StoredEvent> = events.into_iter().filter(|e| e.seq > *cursor).collect();
         self.apply_events(&fresh);
         *cursor = last;
-        self.applied.store(last, Ordering::SeqCst);
+        self.set_applied(last);
     }
 
     /// Ends a keyed request: writes its key and response in the transaction its commands share, commits,
@@ -253,7 +253,7 @@ impl Engine {
             self.apply_events(&page);
             n += page.len();
             *cursor = last;
-            self.applied.store(last, Ordering::SeqCst);
+            self.set_applied(last);
             if (page.len() as i64) < PAGE || until.is_some_and(|u| last >= u) {
                 break;
             }
@@ -263,9 +263,27 @@ impl Engine {
         {
             // Positions left by transactions that rolled back are never filled.
             *cursor = u;
-            self.applied.store(u, Ordering::SeqCst);
+            self.set_applied(u);
         }
         Ok(n)
+    }
+
+    /// Moves this node's position in the log and wakes every reader waiting on it (see [`Engine::watch_log`]).
+    fn set_applied(&self, seq: i64) {
+        self.applied.store(seq, Ordering::SeqCst);
+        self.log_head.send_if_modified(|v| {
+            let moved = *v < seq;
+            if moved {
+                *v = seq;
+            }
+            moved
+        });
+    }
+
+    /// A receiver that changes whenever this node has applied more of the log: the outward feeds (the events
+    /// stream, webhooks) wait on it instead of polling. Its value is [`Engine::applied_seq`].
+    pub fn watch_log(&self) -> tokio::sync::watch::Receiver<i64> {
+        self.log_head.subscribe()
     }
 
     /// How many events this node has applied since it started.
