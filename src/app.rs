@@ -44,6 +44,8 @@ pub struct Config {
     pub log_poll: std::time::Duration,
     /// Deadlines, the connection limit and rate limits of the HTTP server.
     pub http: http::limits::Limits,
+    /// Where photo reports are kept, how large and for how long.
+    pub photos: crate::engine::PhotoConfig,
 }
 
 /// A built server, bound but not yet serving.
@@ -82,6 +84,7 @@ impl Application {
                 admin_token: config.admin_token.clone(),
                 rest_gap: config.rest_gap,
                 no_show_policy: config.no_show_policy,
+                photos: config.photos.clone(),
             },
         )
         .await?;

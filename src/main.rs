@@ -17,6 +17,45 @@ struct Cli {
     command: Command,
 }
 
+/// Photo reports: where they are kept, how large, how long.
+#[derive(clap::Args, Clone)]
+struct PhotoArgs {
+    /// Directory of photo images (shared by the nodes if there are several); by default beside the SQLite file
+    /// (`crewcall.db` → `crewcall.photos/`), or in the database itself on PostgreSQL.
+    #[arg(long, env = "CREWCALL_PHOTO_DIR")]
+    photo_dir: Option<std::path::PathBuf>,
+    /// The largest photo accepted, in bytes (at most 8 MiB).
+    #[arg(long, env = "CREWCALL_PHOTO_MAX_BYTES", default_value_t = 5 * 1024 * 1024)]
+    photo_max_bytes: usize,
+    /// Days a photo's image is kept; then it is erased (its record stays).
+    #[arg(long, env = "CREWCALL_PHOTO_RETENTION_DAYS", default_value_t = 90)]
+    photo_retention_days: i64,
+}
+
+impl PhotoArgs {
+    fn config(&self, database_url: &str) -> Result<crewcall::engine::PhotoConfig, String> {
+        use crewcall::store::photos::PhotoStorage;
+        if self.photo_max_bytes == 0 || self.photo_max_bytes > crewcall::engine::MAX_PHOTO_BYTES {
+            return Err(format!(
+                "CREWCALL_PHOTO_MAX_BYTES must be between 1 and {}",
+                crewcall::engine::MAX_PHOTO_BYTES
+            ));
+        }
+        if self.photo_retention_days < 1 {
+            return Err("CREWCALL_PHOTO_RETENTION_DAYS must be at least 1".into());
+        }
+        Ok(crewcall::engine::PhotoConfig {
+            storage: self.photo_dir.clone().map_or_else(
+                || PhotoStorage::default_for(database_url),
+                PhotoStorage::Disk,
+            ),
+            max_bytes: self.photo_max_bytes,
+            retention: chrono::Duration::days(self.photo_retention_days),
+            ..Default::default()
+        })
+    }
+}
+
 #[derive(clap::Args, Clone)]
 struct DbArgs {
     /// `sqlite://path.db` (created on first start) or `postgres://…`.
@@ -122,6 +161,8 @@ enum Command {
         log_poll_ms: u64,
         #[command(flatten)]
         http: HttpArgs,
+        #[command(flatten)]
+        photos: PhotoArgs,
     },
     /// Ranks the candidates of an order over a file of workers and prints the explained top and the crew.
     Rank {
@@ -218,8 +259,10 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             clean_shifts_per_strike,
             log_poll_ms,
             http,
+            photos,
         } => {
             let limits = http.limits()?;
+            let photos = photos.config(&db.database_url)?;
             if !(rest_gap_hours.is_finite() && (0.0..=48.0).contains(&rest_gap_hours)) {
                 return Err("--rest-gap-hours must be between 0 and 48".into());
             }
@@ -256,6 +299,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 },
                 log_poll: std::time::Duration::from_millis(log_poll_ms.max(10)),
                 http: limits,
+                photos,
             })
             .await?;
             if let Some(token) = &app.generated_admin_token {

@@ -20,6 +20,15 @@ pub enum Principal {
         /// The worker's agency.
         agency: AgencyId,
     },
+    /// The event organizer behind one `client_ref` of an agency, through a client link: reads only.
+    Client {
+        /// The agency.
+        agency: AgencyId,
+        /// The link (its row names the `client_ref`).
+        link: i64,
+        /// When the link stops working, unix ms.
+        expires_at: Option<i64>,
+    },
 }
 
 const ADMIN_KEY: &str = "admin_token_hash";
@@ -51,7 +60,7 @@ impl Engine {
             return Ok(Some(Principal::Admin));
         }
         if let Some(p) = self.tokens.get(&h) {
-            return Ok(Some(p));
+            return Ok(self.unexpired(p));
         }
         let generation = self.token_generation.load(Ordering::SeqCst);
         let found = if token.starts_with("cc_agency_") {
@@ -60,6 +69,14 @@ impl Engine {
                 .map(Principal::Agency)
         } else if token.starts_with("cc_worker_") {
             self.worker_by_token_hash(&h).await?
+        } else if token.starts_with("cc_client_") {
+            store::clients::by_token_hash(self.store.pool(), &h)
+                .await?
+                .map(|l| Principal::Client {
+                    agency: AgencyId::new(l.agency_id as u64),
+                    link: l.id,
+                    expires_at: l.expires_at,
+                })
         } else {
             None
         };
@@ -69,7 +86,18 @@ impl Engine {
         {
             self.tokens.insert(h, p);
         }
-        Ok(found)
+        Ok(found.and_then(|p| self.unexpired(p)))
+    }
+
+    /// The principal, unless it is a client link past its expiry by the engine's clock.
+    fn unexpired(&self, p: Principal) -> Option<Principal> {
+        match p {
+            Principal::Client {
+                expires_at: Some(at),
+                ..
+            } if super::ms(self.now()) >= at => None,
+            p => Some(p),
+        }
     }
 
     /// Forgets every cached principal after a token stopped working (the log said so; revocations are rare,

@@ -11,10 +11,13 @@
 mod agencies;
 mod attendance;
 mod auth;
+mod clients;
 mod desk;
+mod kpis;
 mod me;
 mod offers;
 mod orders;
+mod photos;
 pub mod sim_support;
 mod timers;
 mod tokens;
@@ -28,8 +31,10 @@ use chrono::{DateTime, Utc};
 
 pub use attendance::{Attendance, NoShowPolicy, ReviewRow};
 pub use auth::Principal;
+pub use clients::{ClientOrder, CrewMember, link_id, parse_link_id};
 pub use offers::{Actor, cancellation_weight};
 pub use orders::{OrderFilter, OrderState, order_id};
+pub use photos::{MAX_PHOTO_BYTES, PhotoConfig, PhotoUpload, parse_photo_id, photo_id};
 pub use views::{ViewsReport, spawn_tailer};
 pub use workers::{Imported, ImportedWorker, Upserted};
 
@@ -47,6 +52,8 @@ pub struct Engine {
     live: std::sync::RwLock<LiveState>,
     policy: Policy,
     no_show_policy: attendance::NoShowPolicy,
+    /// Where photo reports are kept, how large and for how long.
+    photos: PhotoConfig,
     /// Orders' no-show graces in ms, by order id (immutable once posted).
     graces: moka::sync::Cache<i64, i64>,
     /// Serialises this node's timer sweeps and manual clock moves (never commands).
@@ -81,6 +88,8 @@ pub struct EngineConfig {
     pub rest_gap: Option<chrono::Duration>,
     /// When repeated no-shows suspend a worker.
     pub no_show_policy: attendance::NoShowPolicy,
+    /// Where photo reports are kept, how large and for how long.
+    pub photos: PhotoConfig,
 }
 
 /// What starting the engine produced that the operator must see once.
@@ -112,6 +121,7 @@ impl Engine {
             live: std::sync::RwLock::new(live),
             policy,
             no_show_policy: config.no_show_policy,
+            photos: config.photos,
             graces: moka::sync::Cache::new(100_000),
             timers: tokio::sync::Mutex::new(()),
             log: tokio::sync::Mutex::new(head),
@@ -207,6 +217,7 @@ impl Engine {
         self.clock
             .set(to)
             .map_err(|e| crate::Error::Conflict(e.to_string()))?;
+        self.expire_photos(to).await?;
         self.record_clock(to).await
     }
 

@@ -162,6 +162,8 @@ pub struct OrderFilter {
     pub from: Option<DateTime<Utc>>,
     /// Orders starting before this.
     pub to: Option<DateTime<Utc>>,
+    /// Only the orders of this client.
+    pub client_ref: Option<String>,
 }
 
 impl Engine {
@@ -1040,9 +1042,12 @@ impl Engine {
         let rows = store::orders::list_orders(
             self.store.pool(),
             agency.get() as i64,
-            filter.status.as_deref(),
-            filter.from.map(ms),
-            filter.to.map(ms),
+            store::orders::OrderListFilter {
+                status: filter.status.as_deref(),
+                from: filter.from.map(ms),
+                to: filter.to.map(ms),
+                client_ref: filter.client_ref.as_deref(),
+            },
             after.unwrap_or(0) as i64,
             limit,
         )

@@ -284,7 +284,9 @@ impl Engine {
     pub async fn tick(&self) -> crate::Result<usize> {
         let _guard = self.timers.lock().await;
         let now = self.now();
-        self.fire_due(now, false).await
+        let fired = self.fire_due(now, false).await?;
+        self.expire_photos(now).await?;
+        Ok(fired)
     }
 }
 

@@ -341,7 +341,9 @@ impl Engine {
                 }
             }
             // A new app token: the old one stops working on every node.
-            "worker_token_issued" | "agency_key_revoked" => self.forget_tokens(),
+            "worker_token_issued" | "agency_key_revoked" | "client_link_revoked" => {
+                self.forget_tokens()
+            }
             "assignment_made" => {
                 let live_status =
                     matches!(text(p, "status"), "confirmed" | "standby" | "checked_in");

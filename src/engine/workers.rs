@@ -273,6 +273,8 @@ impl Engine {
             return Err(Error::NotFound("worker".into()));
         }
         store::workers::anonymise(&mut tx, id, now).await?;
+        // Photos show the worker: their images go with the rest of the personal data.
+        let files = store::photos::erase_of_worker(&mut tx, id.get() as i64, now).await?;
         store::events::append(
             &mut tx,
             now,
@@ -282,6 +284,7 @@ impl Engine {
         )
         .await?;
         self.committed(tx).await?;
+        store::photos::remove_files(&self.photos.storage, &files);
         Ok(())
     }
 

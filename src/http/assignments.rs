@@ -30,16 +30,16 @@ pub fn router() -> Router<AppState> {
         .route("/v1/reviews", get(reviews))
 }
 
-fn assignment_id(raw: &str) -> Result<AssignmentId, ApiError> {
+pub(super) fn assignment_id(raw: &str) -> Result<AssignmentId, ApiError> {
     raw.parse::<AssignmentId>()
         .map_err(|_| ApiError::Lib(Error::NotFound("assignment".into())))
 }
 
-fn actor(p: Principal) -> Result<Actor, ApiError> {
+pub(super) fn actor(p: Principal) -> Result<Actor, ApiError> {
     match p {
         Principal::Agency(a) => Ok(Actor::Agency(a)),
         Principal::Worker { worker, .. } => Ok(Actor::Worker(worker)),
-        Principal::Admin => Err(ApiError::Forbidden(
+        Principal::Admin | Principal::Client { .. } => Err(ApiError::Forbidden(
             "this endpoint is for agencies and workers".into(),
         )),
     }

@@ -63,6 +63,7 @@ fn principal_name(p: Principal) -> String {
         Principal::Admin => "admin".into(),
         Principal::Agency(a) => format!("agency:{a}"),
         Principal::Worker { worker, .. } => format!("worker:{worker}"),
+        Principal::Client { link, .. } => format!("client:{link}"),
     }
 }
 

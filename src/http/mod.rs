@@ -3,6 +3,7 @@
 
 mod assignments;
 pub mod auth;
+mod clients;
 mod desk;
 pub mod error;
 pub mod idempotency;
@@ -14,6 +15,7 @@ mod openapi;
 mod ops;
 mod orders;
 pub mod pagination;
+mod photos;
 mod query;
 pub mod server;
 pub mod versions;
@@ -45,6 +47,8 @@ pub const IMPORT_PATH: &str = "/v1/workers/import";
 pub fn body_limit(path: &str) -> usize {
     if path == IMPORT_PATH {
         IMPORT_BODY_LIMIT
+    } else if photos::is_upload_path(path) {
+        crate::engine::MAX_PHOTO_BYTES
     } else {
         BODY_LIMIT
     }
@@ -93,6 +97,8 @@ pub fn router(state: AppState) -> Router {
         .merge(me::router())
         .merge(assignments::router())
         .merge(desk::router())
+        .merge(clients::router())
+        .merge(photos::router())
         .fallback(|| async { ApiError::Lib(crate::Error::NotFound("endpoint".into())) })
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -158,7 +164,9 @@ async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> 
     {
         let subject = match p {
             Principal::Admin => None,
-            Principal::Agency(a) => Some(Subject::Agency(a.get())),
+            Principal::Agency(a) | Principal::Client { agency: a, .. } => {
+                Some(Subject::Agency(a.get()))
+            }
             Principal::Worker { worker, .. } => Some(Subject::Worker(worker.get())),
         };
         if let Some(s) = subject

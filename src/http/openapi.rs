@@ -13,7 +13,7 @@ struct Security;
 impl Modify for Security {
     fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
         let c = api.components.get_or_insert_with(Default::default);
-        for name in ["admin", "agency", "worker"] {
+        for name in ["admin", "agency", "worker", "client"] {
             c.add_security_scheme(
                 name,
                 SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
@@ -137,6 +137,9 @@ impl Modify for NdjsonBody {
         super::assignments::no_show, super::assignments::rating, super::assignments::reviews,
         super::desk::app_token, super::desk::order_offers, super::desk::assignments, super::desk::events,
         super::desk::my_events, super::desk::list_keys, super::desk::create_key, super::desk::revoke_key,
+        super::clients::create_link, super::clients::list_links, super::clients::revoke_link,
+        super::clients::client_orders, super::clients::client_order,
+        super::photos::add, super::photos::list, super::photos::image, super::photos::client_image,
     ),
     components(schemas(super::error::Problem, super::error::ProblemField)),
     modifiers(&Security, &Problems, &NdjsonBody)

@@ -31,7 +31,34 @@ pub fn router() -> Router<AppState> {
         .route("/v1/orders/{id}/candidates", get(candidates))
 }
 
-fn view(state: &AppState, st: &crate::engine::OrderState) -> OrderView {
+/// An order status filter, checked.
+pub(super) fn checked_status(raw: Option<String>, errors: &mut Vec<FieldError>) -> Option<String> {
+    let s = raw?;
+    if ["open", "filled", "in_progress", "completed", "cancelled"].contains(&s.as_str()) {
+        Some(s)
+    } else {
+        errors.push(FieldError::new(
+            "status",
+            "must be open, filled, in_progress, completed or cancelled",
+        ));
+        None
+    }
+}
+
+/// An instant filter, checked.
+pub(super) fn checked_instant(
+    name: &str,
+    raw: Option<&str>,
+    errors: &mut Vec<FieldError>,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    raw.and_then(|r| {
+        parse_instant(r)
+            .map_err(|e| errors.push(e.under(name)))
+            .ok()
+    })
+}
+
+pub(super) fn view(state: &AppState, st: &crate::engine::OrderState) -> OrderView {
     OrderView::of(st, state.engine.standby_wanted_now(st).iter().sum())
 }
 
@@ -130,6 +157,8 @@ pub struct ListParams {
     from: Option<String>,
     /// Orders starting before this instant (RFC 3339 with offset).
     to: Option<String>,
+    /// Only the orders of this client (`client_ref`).
+    client_ref: Option<String>,
     /// Page size, 1 to 500 (default 50).
     limit: Option<i64>,
     /// The `next_cursor` of the previous page.
@@ -153,31 +182,15 @@ async fn list(
 ) -> ApiResult<axum::Json<Page<OrderView>>> {
     let mut errors = Vec::new();
     let (limit, after) = pagination::params(p.limit, p.cursor.as_deref(), &mut errors);
-    if let Some(s) = &p.status
-        && !["open", "filled", "in_progress", "completed", "cancelled"].contains(&s.as_str())
-    {
-        errors.push(FieldError::new(
-            "status",
-            "must be open, filled, in_progress, completed or cancelled",
-        ));
-    }
-    let mut instant = |name: &str, raw: &Option<String>| {
-        raw.as_deref().and_then(|r| {
-            parse_instant(r)
-                .map_err(|e| errors.push(e.under(name)))
-                .ok()
-        })
+    let filter = OrderFilter {
+        status: checked_status(p.status, &mut errors),
+        from: checked_instant("from", p.from.as_deref(), &mut errors),
+        to: checked_instant("to", p.to.as_deref(), &mut errors),
+        client_ref: p.client_ref,
     };
-    let from = instant("from", &p.from);
-    let to = instant("to", &p.to);
     if !errors.is_empty() {
         return Err(errors.into());
     }
-    let filter = OrderFilter {
-        status: p.status,
-        from,
-        to,
-    };
     let orders = state
         .engine
         .list_orders(agency, &filter, after, limit + 1)

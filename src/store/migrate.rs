@@ -21,6 +21,10 @@ const SQLITE: &[(i64, &str)] = &[
         6,
         include_str!("../../migrations/sqlite/0006_agency_keys.sql"),
     ),
+    (
+        8,
+        include_str!("../../migrations/sqlite/0008_client_view.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
@@ -40,6 +44,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         6,
         include_str!("../../migrations/postgres/0006_agency_keys.sql"),
+    ),
+    (
+        8,
+        include_str!("../../migrations/postgres/0008_client_view.sql"),
     ),
 ];
 

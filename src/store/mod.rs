@@ -6,11 +6,13 @@
 //! first use (SQLite reads `$N` as the N-th argument), times are unix milliseconds, ids come from `RETURNING id`.
 
 pub mod agencies;
+pub mod clients;
 pub mod events;
 mod group;
 pub mod idempotency;
 mod migrate;
 pub mod orders;
+pub mod photos;
 pub mod settings;
 pub mod workers;
 

@@ -175,26 +175,38 @@ pub async fn order<'c, E: Executor<'c, Database = Any>>(
         .map_err(db_error)
 }
 
+/// Which orders a list holds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OrderListFilter<'a> {
+    /// Only this status.
+    pub status: Option<&'a str>,
+    /// Orders ending after this, unix ms.
+    pub from: Option<i64>,
+    /// Orders starting before this, unix ms.
+    pub to: Option<i64>,
+    /// Only this client's orders.
+    pub client_ref: Option<&'a str>,
+}
+
 /// Orders of an agency after `after`, filtered, in id order.
 pub async fn list_orders<'c, E: Executor<'c, Database = Any>>(
     e: E,
     agency: i64,
-    status: Option<&str>,
-    from: Option<i64>,
-    to: Option<i64>,
+    filter: OrderListFilter<'_>,
     after: i64,
     limit: i64,
 ) -> crate::Result<Vec<OrderRow>> {
     sqlx::query_as(q(format!(
         "SELECT {ORDER_COLS} FROM orders WHERE agency_id = $1 AND id > $2 \
          AND ($3 IS NULL OR status = $3) AND ($4 IS NULL OR end_at > $4) AND ($5 IS NULL OR start_at < $5) \
-         ORDER BY id LIMIT $6"
+         AND ($6 IS NULL OR client_ref = $6) ORDER BY id LIMIT $7"
     )))
     .bind(agency)
     .bind(after)
-    .bind(status)
-    .bind(from)
-    .bind(to)
+    .bind(filter.status)
+    .bind(filter.from)
+    .bind(filter.to)
+    .bind(filter.client_ref)
     .bind(limit)
     .fetch_all(e)
     .await

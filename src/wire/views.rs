@@ -242,6 +242,8 @@ pub struct AssignmentView {
     pub checked_out_at: Option<String>,
     /// Minutes late at check-in.
     pub late_minutes: Option<i64>,
+    /// Metres from the venue at check-in.
+    pub distance_m: Option<f64>,
     /// Minutes worked.
     pub worked_minutes: Option<i64>,
     /// The assignment this one replaced, if any.
@@ -273,6 +275,7 @@ impl AssignmentView {
                 .checked_out_at
                 .map(|t| format_instant(crate::engine::from_ms(t))),
             late_minutes: a.late_minutes,
+            distance_m: a.distance_m.map(|d| d.round()),
             worked_minutes: a.worked_minutes,
             replaces: a.replaces.map(|r| AssignmentId::new(r as u64).to_string()),
         }

@@ -178,6 +178,10 @@ pub async fn spawn_app_with(limits: Limits) -> TestApp {
         no_show_policy: Default::default(),
         log_poll: std::time::Duration::from_secs(2),
         http: limits,
+        photos: crewcall::engine::PhotoConfig {
+            storage: crewcall::store::photos::PhotoStorage::default_for(&database_url),
+            ..Default::default()
+        },
     })
     .await
     .expect("the server builds");

@@ -6,6 +6,7 @@ mod helpers;
 mod mutate;
 
 mod attendance;
+mod client_view;
 mod desk;
 mod errors;
 mod hardening;
