@@ -183,9 +183,29 @@ enum Command {
     Import {
         /// The NDJSON file.
         file: String,
-        /// The agency's id (`agc_…`, as `POST /v1/agencies` answered).
+        /// A running server to send the file to (`http://127.0.0.1:8080`), with `--key`; without it, the file
+        /// is written straight into the database of `--database-url` for `--agency`.
+        #[arg(long, env = "CREWCALL_URL")]
+        url: Option<String>,
+        /// The agency's API key, with `--url`.
+        #[arg(long, env = "CREWCALL_API_KEY", hide_env_values = true)]
+        key: Option<String>,
+        /// Lines a batch sent to the server holds at most; each batch lands whole or not at all.
+        #[arg(long, default_value_t = 5000)]
+        batch_lines: usize,
+        /// With `--url`: have the server issue an app token to every worker it creates, written to
+        /// `--tokens-out`.
+        #[arg(long)]
+        issue_tokens: bool,
+        /// Where the issued tokens go (NDJSON: line, external_ref, id, app_token); `-` for standard output.
+        #[arg(long)]
+        tokens_out: Option<String>,
+        /// Where the refused lines go, all of them (NDJSON: line, message); the summary shows the first 20.
+        #[arg(long)]
+        report: Option<String>,
+        /// The agency's id (`agc_…`, as `POST /v1/agencies` answered), without `--url`.
         #[arg(long, env = "CREWCALL_AGENCY")]
-        agency: String,
+        agency: Option<String>,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -331,16 +351,77 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             print!("{report}");
             Ok(())
         }
-        Command::Import { file, agency, db } => {
-            let r = crewcall::cli::import::run(&db.database_url, &agency, &file).await?;
+        Command::Import {
+            file,
+            url,
+            key,
+            batch_lines,
+            issue_tokens,
+            tokens_out,
+            report,
+            agency,
+            db,
+        } => {
+            let (created, updated, refused) = if let Some(url) = url {
+                let key = key.ok_or("--url needs --key, the agency's API key")?;
+                if issue_tokens && tokens_out.is_none() {
+                    return Err(
+                        "--issue-tokens needs --tokens-out: the tokens are shown once".into(),
+                    );
+                }
+                let opts = crewcall::cli::import_client::Options {
+                    url,
+                    key,
+                    file,
+                    batch_lines,
+                    issue_tokens,
+                    tokens_out,
+                    progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+                };
+                let sent = crewcall::cli::import_client::run(&opts).await?;
+                println!(
+                    "{} lines in {} batches, each landed whole",
+                    sent.lines, sent.batches
+                );
+                if sent.tokens > 0 {
+                    println!("{} app tokens written", sent.tokens);
+                }
+                (sent.created, sent.updated, sent.refused)
+            } else {
+                let agency = agency.ok_or("give --agency (straight into the database) or --url and --key (to a running server)")?;
+                if issue_tokens {
+                    return Err("--issue-tokens works with --url; without it, issue tokens with POST /v1/workers/{id}/app-token".into());
+                }
+                let r = crewcall::cli::import::run(&db.database_url, &agency, &file).await?;
+                (r.created, r.updated, r.errors)
+            };
             println!(
-                "created {}, updated {}, refused {}",
-                r.created,
-                r.updated,
-                r.errors.len()
+                "created {created}, updated {updated}, refused {}",
+                refused.len()
             );
-            for (line, message) in r.errors.iter().take(20) {
+            for (line, message) in refused.iter().take(20) {
                 println!("  line {line}: {message}");
+            }
+            if refused.len() > 20 {
+                println!(
+                    "  … and {} more{}",
+                    refused.len() - 20,
+                    if report.is_some() {
+                        ""
+                    } else {
+                        " (--report FILE keeps them all)"
+                    }
+                );
+            }
+            if let Some(path) = report {
+                let mut out = String::new();
+                for (line, message) in &refused {
+                    out.push_str(
+                        &serde_json::json!({"line": line, "message": message}).to_string(),
+                    );
+                    out.push('\n');
+                }
+                std::fs::write(&path, out).map_err(|e| format!("cannot write {path}: {e}"))?;
             }
             Ok(())
         }

@@ -2,6 +2,7 @@
 //! They use the library like any client would.
 
 pub mod import;
+pub mod import_client;
 pub mod rank;
 pub mod replay;
 pub mod simulate;

@@ -11,6 +11,7 @@ mod desk;
 mod errors;
 mod hardening;
 mod idempotency;
+mod import_client;
 mod offers;
 mod orders;
 mod tenancy;
