@@ -17,6 +17,7 @@ pub mod pagination;
 mod query;
 pub mod server;
 pub mod versions;
+mod webhooks;
 mod workers;
 
 use std::sync::Arc;
@@ -63,6 +64,8 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// The rate limiters of this node.
     pub limiters: Arc<Limiters>,
+    /// This node's webhooks: their settings, client and sender's counters.
+    pub webhooks: Arc<crate::webhooks::Webhooks>,
 }
 
 impl AppState {
@@ -79,6 +82,7 @@ impl AppState {
             in_flight: idempotency::InFlight::default(),
             limiters: Arc::new(Limiters::new(&limits.rates)),
             limits: Arc::new(limits),
+            webhooks: Arc::new(crate::webhooks::Webhooks::new(Default::default())),
         }
     }
 }
@@ -93,6 +97,7 @@ pub fn router(state: AppState) -> Router {
         .merge(me::router())
         .merge(assignments::router())
         .merge(desk::router())
+        .merge(webhooks::router())
         .fallback(|| async { ApiError::Lib(crate::Error::NotFound("endpoint".into())) })
         .layer(middleware::from_fn_with_state(
             state.clone(),

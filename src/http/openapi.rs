@@ -137,6 +137,8 @@ impl Modify for NdjsonBody {
         super::assignments::no_show, super::assignments::rating, super::assignments::reviews,
         super::desk::app_token, super::desk::order_offers, super::desk::assignments, super::desk::events,
         super::desk::my_events, super::desk::list_keys, super::desk::create_key, super::desk::revoke_key,
+        super::webhooks::create, super::webhooks::list, super::webhooks::read, super::webhooks::patch,
+        super::webhooks::delete, super::webhooks::rotate_secret, super::webhooks::deliveries,
     ),
     components(schemas(super::error::Problem, super::error::ProblemField)),
     modifiers(&Security, &Problems, &NdjsonBody)

@@ -86,6 +86,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let mut out = String::new();
     state.metrics.render(&mut out);
     state.engine.render_metrics(&mut out).await;
+    state.webhooks.render_metrics(&state.engine, &mut out).await;
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }
 

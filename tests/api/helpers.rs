@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::{DateTime, Utc};
 use crewcall::app::{Application, ClockKind, Config};
 use crewcall::http::limits::{Limits, Rates};
+pub use crewcall::webhooks::Settings as WebhookSettings;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::Connection;
@@ -156,6 +157,23 @@ pub async fn spawn_app() -> TestApp {
 
 /// [`spawn_app`] with these HTTP limits.
 pub async fn spawn_app_with(limits: Limits) -> TestApp {
+    spawn_app_configured(limits, WebhookSettings::default()).await
+}
+
+/// [`spawn_app`] with these webhook settings (private URLs are allowed whatever they say: the receivers of
+/// the tests listen on loopback).
+pub async fn spawn_app_with_webhooks(settings: WebhookSettings) -> TestApp {
+    spawn_app_configured(
+        Limits {
+            rates: Rates::off(),
+            ..Limits::default()
+        },
+        settings,
+    )
+    .await
+}
+
+async fn spawn_app_configured(limits: Limits, webhooks: WebhookSettings) -> TestApp {
     let (database_url, dir, postgres) = match std::env::var("CREWCALL_TEST_POSTGRES") {
         Ok(base) if !base.is_empty() => {
             let (url, name) = fresh_postgres(&base).await;
@@ -178,6 +196,10 @@ pub async fn spawn_app_with(limits: Limits) -> TestApp {
         no_show_policy: Default::default(),
         log_poll: std::time::Duration::from_secs(2),
         http: limits,
+        webhooks: WebhookSettings {
+            allow_private: true,
+            ..webhooks
+        },
     })
     .await
     .expect("the server builds");
