@@ -91,7 +91,7 @@ async fn deliver(engine: &Arc<Engine>, hooks: &Arc<Webhooks>, lease: &mut Lease)
                     return;
                 }
                 let now = ms(engine.now());
-                if now - purged_at > chrono::Duration::hours(1).num_milliseconds() {
+                if now.saturating_sub(purged_at) > chrono::Duration::hours(1).num_milliseconds() {
                     purged_at = now;
                     purge(engine, now).await;
                 }

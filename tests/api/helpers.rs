@@ -157,11 +157,15 @@ pub async fn spawn_app() -> TestApp {
 
 /// [`spawn_app`] with these HTTP limits.
 pub async fn spawn_app_with(limits: Limits) -> TestApp {
-    spawn_app_configured(limits, WebhookSettings::default()).await
+    // The tests' webhook receivers listen on loopback.
+    let webhooks = WebhookSettings {
+        allow_private: true,
+        ..WebhookSettings::default()
+    };
+    spawn_app_configured(limits, webhooks).await
 }
 
-/// [`spawn_app`] with these webhook settings (private URLs are allowed whatever they say: the receivers of
-/// the tests listen on loopback).
+/// [`spawn_app`] with these webhook settings.
 pub async fn spawn_app_with_webhooks(settings: WebhookSettings) -> TestApp {
     spawn_app_configured(
         Limits {
@@ -196,10 +200,7 @@ async fn spawn_app_configured(limits: Limits, webhooks: WebhookSettings) -> Test
         no_show_policy: Default::default(),
         log_poll: std::time::Duration::from_secs(2),
         http: limits,
-        webhooks: WebhookSettings {
-            allow_private: true,
-            ..webhooks
-        },
+        webhooks,
     })
     .await
     .expect("the server builds");

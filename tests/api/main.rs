@@ -4,6 +4,8 @@
 mod helpers;
 #[path = "../common/mutate.rs"]
 mod mutate;
+#[path = "../common/receiver.rs"]
+mod receiver;
 
 mod attendance;
 mod desk;
@@ -13,5 +15,6 @@ mod idempotency;
 mod offers;
 mod orders;
 mod tenancy;
+mod webhooks;
 mod worker_app;
 mod workers;
