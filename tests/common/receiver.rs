@@ -56,6 +56,8 @@ type Answer = Box<dyn Fn(&Value) -> u16 + Send + Sync>;
 #[derive(Clone)]
 struct Shared {
     answer: Arc<Mutex<Answer>>,
+    /// How long each answer takes.
+    delay: Duration,
     tx: tokio::sync::mpsc::UnboundedSender<Got>,
 }
 
@@ -77,6 +79,7 @@ async fn handle(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> Sta
     };
     let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let answered = (s.answer.lock().expect("the answer"))(&json);
+    tokio::time::sleep(s.delay).await;
     let _ = s.tx.send(Got {
         event_id: header("crewcall-event-id"),
         attempt: header("crewcall-delivery-attempt").parse().unwrap_or(0),
@@ -91,10 +94,19 @@ async fn handle(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> Sta
 impl Receiver {
     /// Starts a receiver that answers each request with `answer(body)`.
     pub async fn start(answer: impl Fn(&Value) -> u16 + Send + Sync + 'static) -> Receiver {
+        Self::slow(Duration::ZERO, answer).await
+    }
+
+    /// A receiver that takes `delay` to answer each request (recording it when it arrives).
+    pub async fn slow(
+        delay: Duration,
+        answer: impl Fn(&Value) -> u16 + Send + Sync + 'static,
+    ) -> Receiver {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let answer: Arc<Mutex<Answer>> = Arc::new(Mutex::new(Box::new(answer)));
         let shared = Shared {
             answer: answer.clone(),
+            delay,
             tx,
         };
         let app = axum::Router::new()
