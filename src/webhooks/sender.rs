@@ -19,6 +19,7 @@ use tokio::task::JoinSet;
 use super::lease::Lease;
 use super::store::{self, Attempt, DeliveryRow, NewDelivery, WebhookRow};
 use super::{Webhooks, address, signing};
+use crate::domain::{AssignmentId, OrderId};
 use crate::engine::{Engine, ms};
 use crate::wire::webhooks::{DeliveryBody, event_id, webhook_id};
 
@@ -174,21 +175,15 @@ async fn schedule(engine: &Engine, w: &WebhookRow, head: i64, now: i64) -> crate
         if seen.is_empty() && head - cursor < 10_000 {
             return Ok(());
         }
-        let deliveries: Vec<NewDelivery> = seen
-            .iter()
-            .filter(|e| wants(&e.kind))
-            .map(|e| NewDelivery {
+        let mut deliveries = Vec::new();
+        for e in seen.iter().filter(|e| wants(&e.kind)) {
+            deliveries.push(NewDelivery {
                 seq: e.seq,
                 event_at: e.at_ms,
                 kind: e.kind.clone(),
-                lane: e
-                    .payload
-                    .get("order")
-                    .and_then(|o| o.as_str())
-                    .unwrap_or_default()
-                    .to_string(),
-            })
-            .collect();
+                lane: lane_of(engine, e).await?,
+            });
+        }
         let mut tx = engine.store().begin().await?;
         if !store::schedule(&mut tx, w.id, cursor, to, &deliveries, now).await? {
             // Changed meanwhile (deleted, or scheduled by a node that held the lease before): next pass.
@@ -199,6 +194,24 @@ async fn schedule(engine: &Engine, w: &WebhookRow, head: i64, now: i64) -> crate
         cursor = to;
     }
     Ok(())
+}
+
+/// The lane of an event: the order it concerns (`ord_…`), named by its payload or through the assignment it
+/// names (check-ins, check-outs, ratings and reviews name only their assignment); `""` for events of no order.
+async fn lane_of(engine: &Engine, e: &crate::store::events::StoredEvent) -> crate::Result<String> {
+    let text = |k: &str| e.payload.get(k).and_then(|v| v.as_str());
+    if let Some(order) = text("order") {
+        return Ok(order.to_string());
+    }
+    let Some(assignment) = text("assignment").and_then(|a| a.parse::<AssignmentId>().ok()) else {
+        return Ok(String::new());
+    };
+    Ok(
+        store::order_of_assignment(engine.store().pool(), assignment.get() as i64)
+            .await?
+            .map(|o| OrderId::new(o as u64).to_string())
+            .unwrap_or_default(),
+    )
 }
 
 /// How one attempt ended.

@@ -263,6 +263,16 @@ pub async fn schedule(
     Ok(true)
 }
 
+/// The order of an assignment.
+pub async fn order_of_assignment(pool: &AnyPool, assignment: i64) -> crate::Result<Option<i64>> {
+    let row: Option<(i64,)> = sqlx::query_as("SELECT order_id FROM assignments WHERE id = $1")
+        .bind(assignment)
+        .fetch_optional(pool)
+        .await
+        .map_err(db_error)?;
+    Ok(row.map(|r| r.0))
+}
+
 /// The first pending delivery of each lane of a webhook that is due at `now`, oldest first, at most `limit`:
 /// a lane's later deliveries wait until its first is delivered or given up.
 pub async fn due_heads(

@@ -85,6 +85,8 @@ pub struct DeliveryView {
     pub seq: i64,
     /// The event's kind.
     pub kind: String,
+    /// The order the event concerns (its deliveries go in log order), `null` for events of no order.
+    pub order: Option<String>,
     /// `pending` (not yet delivered; retried), `delivered` or `failed` (given up after the retries).
     pub status: String,
     /// Attempts made so far.
@@ -108,6 +110,7 @@ impl From<&DeliveryRow> for DeliveryView {
             event_id: event_id(d.seq),
             seq: d.seq,
             kind: d.kind.clone(),
+            order: (!d.lane.is_empty()).then(|| d.lane.clone()),
             status: d.status.clone(),
             attempts: d.attempts,
             last_status_code: d.last_status_code,

@@ -226,12 +226,11 @@ async fn an_orders_events_arrive_in_log_order_and_a_stuck_order_holds_up_no_othe
         .collect();
     assert!(a_order.windows(2).all(|w| w[0] < w[1]), "{a_order:?}");
     for _ in 0..100 {
-        let pending = deliveries(&app, &agency, &id)
-            .await
-            .into_iter()
-            .filter(|d| d["status"] != "delivered")
-            .count();
-        if pending == 0 {
+        let all = deliveries(&app, &agency, &id).await;
+        for d in all.iter().filter(|d| d["kind"] == "assignment_made") {
+            assert!(d["order"] == a.as_str() || d["order"] == b.as_str(), "{d}");
+        }
+        if all.iter().all(|d| d["status"] == "delivered") {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -577,4 +576,25 @@ async fn bad_webhook_input_is_422_problem_json_naming_the_field() {
         .await;
     assert_eq!(a.status.as_u16(), 422);
     assert_eq!(a.fields(), ["status"]);
+}
+
+#[tokio::test]
+async fn a_check_in_is_delivered_in_its_orders_lane() {
+    let app = spawn_app().await;
+    let agency = app.create_agency().await;
+    let workers = promoters(&app, &agency, 1).await;
+    let mut rx = Receiver::start(|_| 200).await;
+    let hook = create_webhook(&app, &agency, &rx.url, &["checked_in"]).await;
+    let order = app
+        .post_order(&agency, &order_json("check-in", 1, "assign", 1))
+        .await;
+    let assignment = s(&order["assignments"][0], "id");
+    app.advance_to("2026-11-28T00:30:00Z").await;
+    app.check_in(&s(&workers[0], "app_token"), &assignment, VENUE)
+        .await
+        .expect(200);
+    let got = rx.next().await;
+    assert_eq!(got.kind(), "checked_in");
+    let d = delivery_after(&app, &agency, &s(&hook, "id"), got.seq(), 1).await;
+    assert_eq!(d["order"], order["id"], "{d}");
 }
