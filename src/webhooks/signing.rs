@@ -18,14 +18,19 @@ pub fn new_secret() -> String {
     format!("whsec_{}", hex::encode(bytes))
 }
 
-/// The hex HMAC-SHA256 of `"<t>.<body>"` under `secret`.
-pub fn sign(secret: &str, t: i64, body: &[u8]) -> String {
+/// The HMAC-SHA256 of `"<t>.<body>"` under `secret`, before it is finalised.
+fn mac(secret: &str, t: i64, body: &[u8]) -> Hmac<Sha256> {
     let mut mac =
         Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes a key of any length");
     mac.update(t.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
-    hex::encode(mac.finalize().into_bytes())
+    mac
+}
+
+/// The hex HMAC-SHA256 of `"<t>.<body>"` under `secret`.
+pub fn sign(secret: &str, t: i64, body: &[u8]) -> String {
+    hex::encode(mac(secret, t, body).finalize().into_bytes())
 }
 
 /// The signature header's value.
@@ -45,14 +50,8 @@ pub fn verify(secret: &str, header: &str, body: &[u8]) -> bool {
         }
     }
     let Some(t) = t else { return false };
-    v1.iter().any(|sig| {
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
-            .expect("HMAC takes a key of any length");
-        mac.update(t.to_string().as_bytes());
-        mac.update(b".");
-        mac.update(body);
-        mac.verify_slice(sig).is_ok()
-    })
+    v1.iter()
+        .any(|sig| mac(secret, t, body).verify_slice(sig).is_ok())
 }
 
 #[cfg(test)]
