@@ -46,6 +46,8 @@ pub struct Config {
     pub http: http::limits::Limits,
     /// Where photo reports are kept, how large and for how long.
     pub photos: crate::engine::PhotoConfig,
+    /// Webhooks: whether URLs may point at private addresses, retries and disabling.
+    pub webhooks: crate::webhooks::Settings,
 }
 
 /// A built server, bound but not yet serving.
@@ -91,9 +93,11 @@ impl Application {
         let listener = TcpListener::bind(&config.listen).await.map_err(|e| {
             crate::Error::Unavailable(format!("cannot listen on {}: {e}", config.listen))
         })?;
+        let mut state = AppState::with_limits(started.engine, config.http.clone());
+        state.webhooks = Arc::new(crate::webhooks::Webhooks::new(config.webhooks.clone()));
         Ok(Application {
             listener,
-            state: AppState::with_limits(started.engine, config.http.clone()),
+            state,
             generated_admin_token: started.generated_admin_token,
             database_url: config.database_url.clone(),
             log_poll: config.log_poll,
@@ -119,6 +123,11 @@ impl Application {
     ) -> std::io::Result<()> {
         let engine = self.state.engine.clone();
         crate::engine::spawn_tailer(engine.clone(), self.database_url.clone(), self.log_poll);
+        crate::webhooks::spawn(
+            engine.clone(),
+            self.state.webhooks.clone(),
+            self.database_url.clone(),
+        );
         if !engine.clock().is_manual() {
             // With the system clock, timers are fired by a ticker; with the manual clock, by moving it. Every
             // node ticks; each timer is claimed by the node that fires it.

@@ -19,6 +19,7 @@ pub mod matching;
 pub mod sim;
 pub mod store;
 pub mod telemetry;
+pub mod webhooks;
 pub mod wire;
 
 pub use error::{Error, Result};

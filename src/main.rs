@@ -126,6 +126,46 @@ impl HttpArgs {
     }
 }
 
+#[derive(clap::Args, Clone)]
+struct WebhookArgs {
+    /// Lets webhook URLs point at loopback, private, link-local and other reserved addresses.
+    #[arg(long, env = "CREWCALL_WEBHOOK_ALLOW_PRIVATE")]
+    webhook_allow_private: bool,
+    /// Failed delivery attempts in a row after which a webhook is disabled (with the hours below).
+    #[arg(
+        long,
+        env = "CREWCALL_WEBHOOK_DISABLE_AFTER_FAILURES",
+        default_value_t = 20
+    )]
+    webhook_disable_after_failures: i64,
+    /// Hours those failures must span before a webhook is disabled.
+    #[arg(
+        long,
+        env = "CREWCALL_WEBHOOK_DISABLE_AFTER_HOURS",
+        default_value_t = 24
+    )]
+    webhook_disable_after_hours: i64,
+}
+
+impl WebhookArgs {
+    fn settings(&self) -> Result<crewcall::webhooks::Settings, String> {
+        if self.webhook_disable_after_failures < 1 || self.webhook_disable_after_hours < 0 {
+            return Err(
+                "CREWCALL_WEBHOOK_DISABLE_AFTER_FAILURES must be at least 1 and the hours at least 0"
+                    .into(),
+            );
+        }
+        Ok(crewcall::webhooks::Settings {
+            allow_private: self.webhook_allow_private,
+            policy: crewcall::webhooks::Policy {
+                disable_after_failures: self.webhook_disable_after_failures,
+                disable_after: chrono::Duration::hours(self.webhook_disable_after_hours),
+                ..Default::default()
+            },
+        })
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serves the HTTP API.
@@ -163,6 +203,8 @@ enum Command {
         http: HttpArgs,
         #[command(flatten)]
         photos: PhotoArgs,
+        #[command(flatten)]
+        webhooks: WebhookArgs,
     },
     /// Ranks the candidates of an order over a file of workers and prints the explained top and the crew.
     Rank {
@@ -280,9 +322,11 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             log_poll_ms,
             http,
             photos,
+            webhooks,
         } => {
             let limits = http.limits()?;
             let photos = photos.config(&db.database_url)?;
+            let webhooks = webhooks.settings()?;
             if !(rest_gap_hours.is_finite() && (0.0..=48.0).contains(&rest_gap_hours)) {
                 return Err("--rest-gap-hours must be between 0 and 48".into());
             }
@@ -320,6 +364,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 log_poll: std::time::Duration::from_millis(log_poll_ms.max(10)),
                 http: limits,
                 photos,
+                webhooks,
             })
             .await?;
             if let Some(token) = &app.generated_admin_token {

@@ -19,6 +19,7 @@ mod photos;
 mod query;
 pub mod server;
 pub mod versions;
+mod webhooks;
 mod workers;
 
 use std::sync::Arc;
@@ -67,6 +68,8 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// The rate limiters of this node.
     pub limiters: Arc<Limiters>,
+    /// This node's webhooks: their settings, client and sender's counters.
+    pub webhooks: Arc<crate::webhooks::Webhooks>,
 }
 
 impl AppState {
@@ -83,6 +86,7 @@ impl AppState {
             in_flight: idempotency::InFlight::default(),
             limiters: Arc::new(Limiters::new(&limits.rates)),
             limits: Arc::new(limits),
+            webhooks: Arc::new(crate::webhooks::Webhooks::new(Default::default())),
         }
     }
 }
@@ -99,6 +103,7 @@ pub fn router(state: AppState) -> Router {
         .merge(desk::router())
         .merge(clients::router())
         .merge(photos::router())
+        .merge(webhooks::router())
         .fallback(|| async { ApiError::Lib(crate::Error::NotFound("endpoint".into())) })
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -87,6 +87,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     state.metrics.render(&mut out);
     state.engine.render_metrics(&mut out).await;
     state.engine.render_kpis(&mut out).await;
+    state.webhooks.render_metrics(&state.engine, &mut out).await;
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }
 

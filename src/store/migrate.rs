@@ -21,6 +21,7 @@ const SQLITE: &[(i64, &str)] = &[
         6,
         include_str!("../../migrations/sqlite/0006_agency_keys.sql"),
     ),
+    (7, include_str!("../../migrations/sqlite/0007_webhooks.sql")),
     (
         8,
         include_str!("../../migrations/sqlite/0008_client_view.sql"),
@@ -44,6 +45,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         6,
         include_str!("../../migrations/postgres/0006_agency_keys.sql"),
+    ),
+    (
+        7,
+        include_str!("../../migrations/postgres/0007_webhooks.sql"),
     ),
     (
         8,

@@ -4,6 +4,7 @@
 
 pub mod order;
 pub mod views;
+pub mod webhooks;
 pub mod worker;
 
 use serde::de::DeserializeOwned;

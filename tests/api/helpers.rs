@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::{DateTime, Utc};
 use crewcall::app::{Application, ClockKind, Config};
 use crewcall::http::limits::{Limits, Rates};
+pub use crewcall::webhooks::Settings as WebhookSettings;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::Connection;
@@ -156,6 +157,27 @@ pub async fn spawn_app() -> TestApp {
 
 /// [`spawn_app`] with these HTTP limits.
 pub async fn spawn_app_with(limits: Limits) -> TestApp {
+    // The tests' webhook receivers listen on loopback.
+    let webhooks = WebhookSettings {
+        allow_private: true,
+        ..WebhookSettings::default()
+    };
+    spawn_app_configured(limits, webhooks).await
+}
+
+/// [`spawn_app`] with these webhook settings.
+pub async fn spawn_app_with_webhooks(settings: WebhookSettings) -> TestApp {
+    spawn_app_configured(
+        Limits {
+            rates: Rates::off(),
+            ..Limits::default()
+        },
+        settings,
+    )
+    .await
+}
+
+async fn spawn_app_configured(limits: Limits, webhooks: WebhookSettings) -> TestApp {
     let (database_url, dir, postgres) = match std::env::var("CREWCALL_TEST_POSTGRES") {
         Ok(base) if !base.is_empty() => {
             let (url, name) = fresh_postgres(&base).await;
@@ -182,6 +204,7 @@ pub async fn spawn_app_with(limits: Limits) -> TestApp {
             storage: crewcall::store::photos::PhotoStorage::default_for(&database_url),
             ..Default::default()
         },
+        webhooks,
     })
     .await
     .expect("the server builds");

@@ -4,6 +4,8 @@
 mod helpers;
 #[path = "../common/mutate.rs"]
 mod mutate;
+#[path = "../common/receiver.rs"]
+mod receiver;
 
 mod attendance;
 mod client_view;
@@ -15,5 +17,6 @@ mod import_client;
 mod offers;
 mod orders;
 mod tenancy;
+mod webhooks;
 mod worker_app;
 mod workers;

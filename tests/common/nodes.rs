@@ -276,6 +276,8 @@ impl Node {
             .env("CREWCALL_RATE_AGENCY", "off")
             .env("CREWCALL_RATE_ADDRESS", "off")
             .env("CREWCALL_RATE_AUTH_FAILURES", "off")
+            // The tests' webhook receivers listen on loopback.
+            .env("CREWCALL_WEBHOOK_ALLOW_PRIVATE", "true")
             .env_remove("CREWCALL_REST_GAP_HOURS")
             .env_remove("CREWCALL_SUSPEND_AFTER_NO_SHOWS")
             .env_remove("CREWCALL_STRIKE_WINDOW_DAYS")
