@@ -18,6 +18,7 @@ mod me;
 mod offers;
 mod orders;
 mod photos;
+mod relations;
 pub mod sim_support;
 mod timers;
 mod tokens;
@@ -35,6 +36,7 @@ pub use clients::{ClientOrder, CrewMember, link_id, parse_link_id};
 pub use offers::{Actor, cancellation_weight};
 pub use orders::{OrderFilter, OrderState, order_id};
 pub use photos::{MAX_PHOTO_BYTES, PhotoConfig, PhotoUpload, parse_photo_id, photo_id};
+pub use relations::ClientList;
 pub use views::{ViewsReport, spawn_tailer};
 pub use workers::{Imported, ImportedWorker, Upserted};
 

@@ -378,6 +378,14 @@ impl Engine {
                     live.record_completed(w, text(p, "client_ref"));
                 }
             }
+            "client_lists_set" => {
+                if let (Some(a), Some(w)) = (agency, worker()) {
+                    let client = text(p, "client_ref");
+                    let flag = |k: &str| p.get(k).and_then(Value::as_bool).unwrap_or(false);
+                    live.set_favourite(a, client, w, flag("favourite"));
+                    live.set_blocked(a, client, w, flag("blocked"));
+                }
+            }
             "rated" => {
                 let stars = p.get("stars").and_then(Value::as_u64).unwrap_or(0);
                 if let (Some(a), Some(w), true) = (agency, worker(), stars == 5 || stars == 1) {

@@ -17,6 +17,7 @@ mod orders;
 pub mod pagination;
 mod photos;
 mod query;
+mod relations;
 pub mod server;
 pub mod versions;
 mod webhooks;
@@ -103,6 +104,7 @@ pub fn router(state: AppState) -> Router {
         .merge(desk::router())
         .merge(clients::router())
         .merge(photos::router())
+        .merge(relations::router())
         .merge(webhooks::router())
         .fallback(|| async { ApiError::Lib(crate::Error::NotFound("endpoint".into())) })
         .layer(middleware::from_fn_with_state(

@@ -140,6 +140,8 @@ impl Modify for NdjsonBody {
         super::clients::create_link, super::clients::list_links, super::clients::revoke_link,
         super::clients::client_orders, super::clients::client_order,
         super::photos::add, super::photos::list, super::photos::image, super::photos::client_image,
+        super::relations::list_favourites, super::relations::add_favourite, super::relations::remove_favourite,
+        super::relations::list_blocks, super::relations::add_block, super::relations::remove_block,
         super::webhooks::create, super::webhooks::list, super::webhooks::read, super::webhooks::patch,
         super::webhooks::delete, super::webhooks::rotate_secret, super::webhooks::deliveries,
     ),

@@ -39,6 +39,7 @@ pub const EVENT_KINDS: &[&str] = &[
     "checked_in",
     "checked_out",
     "client_link_created",
+    "client_lists_set",
     "client_link_revoked",
     "offer_closed",
     "offer_sent",

@@ -16,6 +16,7 @@ mod idempotency;
 mod import_client;
 mod offers;
 mod orders;
+mod relations;
 mod tenancy;
 mod webhooks;
 mod worker_app;
