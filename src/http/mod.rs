@@ -3,6 +3,7 @@
 
 mod assignments;
 pub mod auth;
+mod console;
 mod desk;
 pub mod error;
 pub mod idempotency;
@@ -16,6 +17,7 @@ mod orders;
 pub mod pagination;
 mod query;
 pub mod server;
+mod stream;
 pub mod versions;
 mod workers;
 
@@ -63,6 +65,9 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// The rate limiters of this node.
     pub limiters: Arc<Limiters>,
+    /// Turns true when the server begins to shut down: long-lived answers (the events stream) end on it, so
+    /// that the graceful shutdown is not held open by them.
+    pub closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl AppState {
@@ -79,6 +84,7 @@ impl AppState {
             in_flight: idempotency::InFlight::default(),
             limiters: Arc::new(Limiters::new(&limits.rates)),
             limits: Arc::new(limits),
+            closing: Arc::new(tokio::sync::watch::Sender::new(false)),
         }
     }
 }
@@ -93,6 +99,8 @@ pub fn router(state: AppState) -> Router {
         .merge(me::router())
         .merge(assignments::router())
         .merge(desk::router())
+        .merge(stream::router())
+        .merge(console::router())
         .fallback(|| async { ApiError::Lib(crate::Error::NotFound("endpoint".into())) })
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -188,6 +196,11 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let limits = state.limits.clone();
     let limiters = state.limiters.clone();
+    let closing = state.closing.clone();
+    let shutdown = async move {
+        shutdown.await;
+        closing.send_replace(true);
+    };
     // Buckets that are full again say nothing; forgetting them keeps the maps as small as the active clients.
     let forget = tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(60));

@@ -137,6 +137,7 @@ impl Modify for NdjsonBody {
         super::assignments::no_show, super::assignments::rating, super::assignments::reviews,
         super::desk::app_token, super::desk::order_offers, super::desk::assignments, super::desk::events,
         super::desk::my_events, super::desk::list_keys, super::desk::create_key, super::desk::revoke_key,
+        super::stream::stream,
     ),
     components(schemas(super::error::Problem, super::error::ProblemField)),
     modifiers(&Security, &Problems, &NdjsonBody)
