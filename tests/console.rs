@@ -271,11 +271,14 @@ async fn a_dispatcher_signs_in_posts_the_sample_order_watches_it_fill_and_reads_
         .filter(|o| o["role"] == "promoter" && o["kind"] == "shift" && o["status"] == "pending")
         .collect();
     assert!(promoter_offers.len() >= 3, "offers went out to promoters");
+    let mut crew = Vec::new();
     for o in &promoter_offers[..3] {
-        let token = &tokens[o["worker_id"].as_str().expect("a worker")];
-        app.accept(token, o["id"].as_str().expect("an offer id"))
+        let token = tokens[o["worker_id"].as_str().expect("a worker")].clone();
+        let accepted = app
+            .accept(&token, o["id"].as_str().expect("an offer id"))
             .await
             .expect(200);
+        crew.push((token, helpers::s(&accepted["assignment"], "id")));
     }
     wait_text(
         &c,
@@ -376,7 +379,11 @@ async fn a_dispatcher_signs_in_posts_the_sample_order_watches_it_fill_and_reads_
             .text()
             .await
             .expect("its text");
-        sum += value.parse::<f64>().expect("a number");
+        let value: f64 = value.parse().expect("a number");
+        sum += value;
+        if value == 0.0 {
+            continue;
+        }
         let width = row
             .find(Locator::Css("span.bar"))
             .await
@@ -384,7 +391,11 @@ async fn a_dispatcher_signs_in_posts_the_sample_order_watches_it_fill_and_reads_
             .css_value("width")
             .await
             .expect("its width");
-        assert!(width.ends_with("px"), "a drawn bar: {width}");
+        let px: f64 = width
+            .strip_suffix("px")
+            .and_then(|w| w.parse().ok())
+            .unwrap_or_else(|| panic!("a drawn bar, not {width}"));
+        assert!(px > 0.0, "a contribution of {value} is drawn");
     }
     let shown_sum: f64 = card
         .find(Locator::Css("tr.sum td.num"))
@@ -448,6 +459,70 @@ async fn a_dispatcher_signs_in_posts_the_sample_order_watches_it_fill_and_reads_
     let patched = app.order(&agency, &order).await;
     assert_eq!(patched["roles"][0]["headcount"], 20);
     assert!(patched["version"].as_u64() > posted["version"].as_u64());
+
+    // The morning of the shift, live: one worker checks in on time, one late, the third does not come; the
+    // no-show and its replacement appear on the page as they happen.
+    const VENUE: (f64, f64) = (31.275013, 121.520315);
+    app.advance_to("2026-11-26T08:50:00+08:00").await;
+    app.check_in(&crew[0].0, &crew[0].1, VENUE)
+        .await
+        .expect(200);
+    app.advance_to("2026-11-26T09:07:00+08:00").await;
+    let late = app
+        .check_in(&crew[1].0, &crew[1].1, VENUE)
+        .await
+        .expect(200);
+    assert_eq!(late["late_minutes"], 7);
+    let mut on_call = HashMap::new();
+    for i in 0..2 {
+        let w = app
+            .post_worker(
+                &agency,
+                &helpers::worker_json(&format!("ON-CALL-{i}"), 31.2702, 121.5203, &["promoter"]),
+            )
+            .await;
+        on_call.insert(helpers::s(&w, "id"), helpers::s(&w, "app_token"));
+    }
+    app.advance_to("2026-11-26T09:16:00+08:00").await;
+    wait_text(&c, "#crew", "the late check-in", |t| t.contains("7 min")).await;
+    wait_text(&c, "#crew tr.no-show", "the no-show", |t| {
+        t.contains("no_show")
+    })
+    .await;
+    wait_text(&c, "#activity", "the no-show in the activity", |t| {
+        t.contains("did not show up")
+    })
+    .await;
+    let offers = app
+        .get(&agency.key, &format!("/v1/orders/{order}/offers?limit=500"))
+        .await
+        .expect(200);
+    let urgent = offers["items"]
+        .as_array()
+        .expect("offers")
+        .iter()
+        .find(|o| {
+            o["status"] == "pending"
+                && o["urgent"] == true
+                && on_call.contains_key(o["worker_id"].as_str().unwrap_or_default())
+        })
+        .expect("an urgent replacement offer to a worker nearby")
+        .clone();
+    app.accept(
+        &on_call[urgent["worker_id"].as_str().expect("a worker")],
+        urgent["id"].as_str().expect("an offer id"),
+    )
+    .await
+    .expect(200);
+    wait_text(&c, "#crew tr.replacement", "the replacement", |t| {
+        t.contains("ON-CALL") && t.contains("confirmed") && t.contains("a no-show")
+    })
+    .await;
+    wait_text(&c, "#activity", "the replacement in the activity", |t| {
+        t.contains("replacing a no-show")
+    })
+    .await;
+    screenshot(&c, "5-attendance").await;
 
     // The client view without a link's token says how to get one.
     c.goto(&format!("{}/client", app.base))

@@ -242,7 +242,7 @@
     }
     for (const r of o.roles) {
       const noShows = o.assignments.filter((a) => a.role === r.name && a.kind === "shift" && a.status === "no_show");
-      if (noShows.length && r.filled < r.headcount) out.push(`${r.name}: no-show not replaced`);
+      if (noShows.length && r.filled < r.headcount) out.push(`${r.name}: a no-show and the role not full again`);
     }
     return out;
   }
@@ -324,21 +324,27 @@
   // ---- an order ------------------------------------------------------------------------------------------
 
   /** What an event of an order says, for the activity list; `cls` marks no-shows and replacements. */
-  function describe(e) {
+  function describe(e, ctx) {
     const d = e.data || {};
-    const w = d.worker ? who(d.worker) : null;
+    const worker = d.worker || (d.assignment && ctx.workerOf.get(d.assignment));
+    const w = worker ? who(worker) : (d.assignment || "");
     switch (e.kind) {
-      case "offer_sent": return { text: ["offer to ", w, ` (${d.role}${d.kind === "standby" ? ", standby" : ""})`, d.urgent ? " — urgent" : ""] };
+      case "offer_sent":
+        if (d.urgent) ctx.urgentOffers.add(d.offer);
+        return { text: [d.urgent ? "urgent replacement offer to " : "offer to ", w, ` (${d.role}${d.kind === "standby" ? ", standby" : ""})`], cls: d.urgent ? "replacement" : "" };
       case "offer_closed": return { text: ["offer to ", w, ` ${d.status}`] };
       case "assignment_made":
-        return d.replaces ? { text: [w, ` replaces ${d.replaces} as ${d.role}`], cls: "replacement" }
-          : { text: [w, ` ${d.status === "standby" ? "holds standby for" : "booked as"} ${d.role}`] };
+        if (d.replaces) return { text: [w, " replaces ", ctx.workerOf.has(d.replaces) ? who(ctx.workerOf.get(d.replaces)) : d.replaces, ` as ${d.role}`], cls: "replacement" };
+        if (d.offer && ctx.urgentOffers.has(d.offer)) return { text: [w, ` booked as ${d.role}, replacing a no-show`], cls: "replacement" };
+        return { text: [w, ` ${d.status === "standby" ? "holds standby for" : "booked as"} ${d.role}`] };
       case "assignment_ended":
-        return d.status === "no_show" ? { text: [w || d.assignment, " did not show up"], cls: "no-show" }
-          : { text: [w || d.assignment, ` ${d.status} (${String(d.reason || "").replace(/_/g, " ")})`] };
-      case "checked_in": return { text: [`${d.assignment} checked in`, d.late_minutes ? `, ${d.late_minutes} min late` : ", on time", d.distance_m !== undefined ? `, ${d.distance_m} m from the venue` : ""] };
-      case "checked_out": return { text: [`${d.assignment} checked out after ${d.worked_minutes} min`] };
-      case "standby_promoted": return { text: [w || "a standby", " promoted from standby"], cls: "replacement" };
+        return d.status === "no_show" ? { text: [w, " did not show up"], cls: "no-show" }
+          : { text: [w, ` ${d.status} (${String(d.reason || "").replace(/_/g, " ")})`] };
+      case "checked_in": return { text: [w, " checked in", d.late_minutes ? `, ${d.late_minutes} min late` : ", on time", d.distance_m !== undefined ? `, ${d.distance_m} m from the venue` : ""] };
+      case "checked_out": return { text: [w, ` checked out after ${d.worked_minutes} min`] };
+      case "standby_promoted": return { text: [w, " promoted from standby"], cls: "replacement" };
+      case "order_status": return { text: [`order ${String(d.status).replace(/_/g, " ")}`] };
+      case "order_patched": return { text: ["headcount changed: ", (d.roles || []).map((r) => `${r.name} ${r.headcount}`).join(", ")] };
       default: return { text: [e.kind.replace(/_/g, " ")] };
     }
   }
@@ -348,7 +354,9 @@
     fill($("view"), root);
     const activity = [];
     let etag = null;
-    let assignmentIds = new Set();
+    // What the events need to be told apart: the assignments shown (check-ins name only the assignment) and the
+    // urgent offers (an assignment made from one replaces a no-show).
+    const ctx = { workerOf: new Map(), urgentOffers: new Set() };
     let photosAvailable = true;
     const photoUrls = new Map();
     let notice = null;
@@ -365,7 +373,8 @@
       ]);
       if (!current(gen)) return;
       const crew = (assignments.items || []).filter((a) => a.order_id === id);
-      assignmentIds = new Set(crew.map((a) => a.id));
+      for (const a of crew) ctx.workerOf.set(a.id, a.worker_id);
+      for (const of of offers.items || []) if (of.urgent) ctx.urgentOffers.add(of.id);
       const photos = await loadPhotos(crew);
       if (!current(gen)) return;
       render(o, offers, crew, photos);
@@ -392,6 +401,9 @@
     function render(o, offers, crew, photos) {
       const rs = risks(o);
       const byId = new Map(crew.map((a) => [a.id, a]));
+      // A worker booked through an urgent offer came in for a no-show, as does one who `replaces` an assignment.
+      const urgentWorkers = new Set((offers.items || []).filter((of) => of.urgent && of.status === "accepted").map((of) => of.worker_id));
+      const replacing = (a) => a.replaces || (a.kind === "shift" && urgentWorkers.has(a.worker_id));
       const counts = {};
       for (const of of offers.items || []) counts[of.status] = (counts[of.status] || 0) + 1;
       fill(root,
@@ -413,12 +425,12 @@
         h("div", { class: "card" }, h("h2", {}, `Crew and attendance (${crew.length})`),
           crew.length ? h("table", { id: "crew" },
             h("thead", {}, h("tr", {}, ["Worker", "Role", "Kind", "Status", "Checked in", "Late", "Checked out", "Replaces", "Photos"].map((t) => h("th", {}, t)))),
-            h("tbody", {}, crew.map((a) => h("tr", { dataset: { assignment: a.id }, class: a.status === "no_show" ? "no-show" : (a.replaces ? "replacement" : "") },
+            h("tbody", {}, crew.map((a) => h("tr", { dataset: { assignment: a.id }, class: a.status === "no_show" ? "no-show" : (replacing(a) ? "replacement" : "") },
               h("td", {}, who(a.worker_id)), h("td", {}, a.role), h("td", {}, a.kind), h("td", {}, badge(a.status)),
               h("td", { class: "nowrap" }, clock(a.checked_in_at)),
               h("td", { class: "num" }, a.late_minutes === null || a.late_minutes === undefined ? "" : `${a.late_minutes} min`),
               h("td", { class: "nowrap" }, clock(a.checked_out_at)),
-              h("td", {}, a.replaces ? (byId.has(a.replaces) ? who(byId.get(a.replaces).worker_id) : a.replaces) : ""),
+              h("td", {}, a.replaces ? (byId.has(a.replaces) ? who(byId.get(a.replaces).worker_id) : a.replaces) : (replacing(a) ? "a no-show (urgent offer)" : "")),
               h("td", {}, (photos.get(a.id) || []).map((p) => h("a", { href: p.src, target: "_blank", title: `${p.caption || ""} ${when(p.taken_at)}` },
                 h("img", { class: "thumb", src: p.src, alt: p.caption || "photo" }))))))))
             : h("p", { class: "muted" }, "Nobody is booked yet.")),
@@ -456,8 +468,8 @@
     const later = debounce(() => current(gen) && refresh(), 250);
     function onEvent(e) {
       const d = e.data || {};
-      if (d.order !== id && !(d.assignment && assignmentIds.has(d.assignment))) return;
-      const { text, cls } = describe(e);
+      if (d.order !== id && !(d.assignment && ctx.workerOf.has(d.assignment))) return;
+      const { text, cls } = describe(e, ctx);
       activity.unshift({ at: e.at, text, cls });
       activity.splice(50);
       later();

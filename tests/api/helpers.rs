@@ -156,6 +156,14 @@ pub async fn spawn_app() -> TestApp {
 
 /// [`spawn_app`] with these HTTP limits.
 pub async fn spawn_app_with(limits: Limits) -> TestApp {
+    spawn_app_until(limits, std::future::pending()).await.0
+}
+
+/// [`spawn_app_with`], serving until `shutdown` resolves; the handle ends when the server has shut down.
+pub async fn spawn_app_until(
+    limits: Limits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> (TestApp, tokio::task::JoinHandle<std::io::Result<()>>) {
     let (database_url, dir, postgres) = match std::env::var("CREWCALL_TEST_POSTGRES") {
         Ok(base) if !base.is_empty() => {
             let (url, name) = fresh_postgres(&base).await;
@@ -182,14 +190,17 @@ pub async fn spawn_app_with(limits: Limits) -> TestApp {
     .await
     .expect("the server builds");
     let base = format!("http://{}", app.local_addr());
-    tokio::spawn(app.run(std::future::pending()));
-    TestApp {
-        base,
-        client: reqwest::Client::new(),
-        database_url,
-        _dir: dir,
-        postgres,
-    }
+    let running = tokio::spawn(app.run(shutdown));
+    (
+        TestApp {
+            base,
+            client: reqwest::Client::new(),
+            database_url,
+            _dir: dir,
+            postgres,
+        },
+        running,
+    )
 }
 
 impl TestApp {

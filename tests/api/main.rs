@@ -12,6 +12,7 @@ mod hardening;
 mod idempotency;
 mod offers;
 mod orders;
+mod stream;
 mod tenancy;
 mod worker_app;
 mod workers;
