@@ -60,7 +60,7 @@
         h("td", { class: "num" }, c.distance_m === null || c.distance_m === undefined ? "" : `${c.distance_m} m`),
         h("td", { class: "nowrap" }, clock(c.checked_out_at)),
         h("td", {}, c.replaces ? `replaces ${byId.has(c.replaces) ? byId.get(c.replaces).worker_name : "a no-show"}` : ""),
-        h("td", { class: "photos" }, photos)));
+        h("td", {}, h("div", { class: "photos" }, photos))));
     }
     return rows.length ? h("table", { id: "crew" }, h("thead", {}, h("tr", {},
       ["Who", "Role", "Status", "Checked in", "Arrival", "Distance", "Checked out", "", "Photos"].map((t) => h("th", {}, t)))),
