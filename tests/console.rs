@@ -527,6 +527,20 @@ async fn a_dispatcher_signs_in_posts_the_sample_order_watches_it_fill_and_reads_
     .await;
     screenshot(&c, "5-attendance").await;
 
+    // The workers search: promoters within 3 km of the venue, the new ones among them.
+    c.goto(&format!(
+        "{}/#/workers?skill=promoter&near=31.275013,121.520315&radius_km=3",
+        app.base
+    ))
+    .await
+    .expect("the workers search opens");
+    let found = wait_text(&c, "#worker-results", "the workers found", |t| {
+        t.contains("Worker ON-CALL-0")
+    })
+    .await;
+    assert!(found.contains("promoter"));
+    screenshot(&c, "6-workers").await;
+
     // The client view without a link's token says how to get one.
     c.goto(&format!("{}/client", app.base))
         .await
