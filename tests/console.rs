@@ -10,6 +10,7 @@
 mod helpers;
 
 use std::collections::HashMap;
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -43,7 +44,12 @@ struct Driver {
 }
 
 impl Drop for Driver {
+    /// chromedriver leads a process group of its own, and the browsers it starts stay in it: ending the group
+    /// ends them too, even when a failed test never closed its session.
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -56,6 +62,7 @@ async fn start_driver(program: &Path) -> Driver {
         .port();
     let child = Command::new(program)
         .arg(format!("--port={port}"))
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -83,7 +90,8 @@ async fn browser(driver: &Driver, chromium: &Path) -> Client {
         json!({
             "binary": chromium,
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1440,1100", "--lang=en-GB", "--hide-scrollbars"],
+                     "--window-size=1440,1100", "--hide-scrollbars", "--disable-breakpad",
+                     "--disable-crash-reporter"],
         }),
     );
     ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
@@ -182,6 +190,22 @@ async fn a_dispatcher_signs_in_posts_the_sample_order_watches_it_fill_and_reads_
     let driver = start_driver(&chromedriver).await;
     let c = browser(&driver, &chromium).await;
 
+    // The scenario runs as a task of its own, so that the browser is closed whether it passes or fails.
+    let outcome = tokio::spawn(scenario(app, agency, tokens, c.clone())).await;
+    let _ = c.close().await;
+    drop(driver);
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// What the dispatcher does, step by step, in the browser `c` signed in to nothing yet.
+async fn scenario(
+    app: TestApp,
+    agency: helpers::Agency,
+    tokens: HashMap<String, String>,
+    c: Client,
+) {
     // Signing in.
     c.goto(&format!("{}/", app.base))
         .await
@@ -546,7 +570,4 @@ async fn a_dispatcher_signs_in_posts_the_sample_order_watches_it_fill_and_reads_
         .await
         .expect("the client view opens");
     wait_text(&c, "#view", "the client view", |t| t.contains("#token=")).await;
-
-    c.close().await.expect("the browser closes");
-    drop(driver);
 }
