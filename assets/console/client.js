@@ -29,7 +29,7 @@
   const photoUrls = new Map();
 
   async function photo(p) {
-    if (!photoUrls.has(p.id)) photoUrls.set(p.id, await api.blobUrl(`/v1/client/photos/${enc(p.id)}`).catch(() => null));
+    if (!photoUrls.has(p.id)) photoUrls.set(p.id, await api.blobUrl(api.photoPath(p, `/v1/client/photos/${enc(p.id)}`)).catch(() => null));
     const src = photoUrls.get(p.id);
     return src ? h("figure", { class: "photo" }, h("img", { src, alt: p.caption || "photo report" }),
       h("figcaption", {}, p.caption || "", " ", h("span", { class: "muted small" }, clock(p.taken_at)))) : null;

@@ -107,7 +107,15 @@ const cc = (() => {
       if (!r.ok) return null;
       return URL.createObjectURL(await r.blob());
     }
-    return { call, all, blobUrl };
+    /**
+     * Where to fetch a photo from: the `url` the API gave when it is a path on this server (the token is never
+     * sent anywhere else), or the `fallback` path.
+     */
+    function photoPath(p, fallback) {
+      const u = typeof p.url === "string" ? p.url : "";
+      return u.startsWith("/") && !u.startsWith("//") ? u : fallback;
+    }
+    return { call, all, blobUrl, photoPath };
   }
 
   return { h, append, fill, when, clock, meter, badge, problemText, client };

@@ -390,7 +390,7 @@
         if (!res || !res.ok) { if (!res || res.status === 404) photosAvailable = false; continue; }
         const items = [];
         for (const p of res.data.items || []) {
-          if (!photoUrls.has(p.id)) photoUrls.set(p.id, await api.blobUrl(`/v1/photos/${enc(p.id)}`).catch(() => null));
+          if (!photoUrls.has(p.id)) photoUrls.set(p.id, await api.blobUrl(api.photoPath(p, `/v1/photos/${enc(p.id)}`)).catch(() => null));
           if (photoUrls.get(p.id)) items.push({ ...p, src: photoUrls.get(p.id) });
         }
         out.set(a.id, items);
