@@ -281,7 +281,8 @@ pub struct EventPage {
     cursor: String,
 }
 
-fn event_view(e: StoredEvent) -> EventView {
+/// The feed item of a stored event (also the `data` of each server-sent event of the events stream).
+pub(super) fn event_view(e: StoredEvent) -> EventView {
     EventView {
         seq: e.seq,
         at: format_instant(from_ms(e.at_ms)),

@@ -4,6 +4,7 @@
 mod assignments;
 pub mod auth;
 mod clients;
+mod console;
 mod desk;
 pub mod error;
 pub mod idempotency;
@@ -19,6 +20,7 @@ mod photos;
 mod query;
 mod relations;
 pub mod server;
+mod stream;
 pub mod versions;
 mod webhooks;
 mod workers;
@@ -71,6 +73,9 @@ pub struct AppState {
     pub limiters: Arc<Limiters>,
     /// This node's webhooks: their settings, client and sender's counters.
     pub webhooks: Arc<crate::webhooks::Webhooks>,
+    /// Turns true when the server begins to shut down: long-lived answers (the events stream) end on it, so
+    /// that the graceful shutdown is not held open by them.
+    pub closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl AppState {
@@ -88,6 +93,7 @@ impl AppState {
             limiters: Arc::new(Limiters::new(&limits.rates)),
             limits: Arc::new(limits),
             webhooks: Arc::new(crate::webhooks::Webhooks::new(Default::default())),
+            closing: Arc::new(tokio::sync::watch::Sender::new(false)),
         }
     }
 }
@@ -106,6 +112,8 @@ pub fn router(state: AppState) -> Router {
         .merge(photos::router())
         .merge(relations::router())
         .merge(webhooks::router())
+        .merge(stream::router())
+        .merge(console::router())
         .fallback(|| async { ApiError::Lib(crate::Error::NotFound("endpoint".into())) })
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -203,6 +211,11 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let limits = state.limits.clone();
     let limiters = state.limiters.clone();
+    let closing = state.closing.clone();
+    let shutdown = async move {
+        shutdown.await;
+        closing.send_replace(true);
+    };
     // Buckets that are full again say nothing; forgetting them keeps the maps as small as the active clients.
     let forget = tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(60));

@@ -144,6 +144,7 @@ impl Modify for NdjsonBody {
         super::relations::list_blocks, super::relations::add_block, super::relations::remove_block,
         super::webhooks::create, super::webhooks::list, super::webhooks::read, super::webhooks::patch,
         super::webhooks::delete, super::webhooks::rotate_secret, super::webhooks::deliveries,
+        super::stream::stream,
     ),
     components(schemas(super::error::Problem, super::error::ProblemField)),
     modifiers(&Security, &Problems, &NdjsonBody)

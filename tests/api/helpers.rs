@@ -162,7 +162,9 @@ pub async fn spawn_app_with(limits: Limits) -> TestApp {
         allow_private: true,
         ..WebhookSettings::default()
     };
-    spawn_app_configured(limits, webhooks).await
+    spawn_app_configured(limits, webhooks, std::future::pending())
+        .await
+        .0
 }
 
 /// [`spawn_app`] with these webhook settings.
@@ -173,11 +175,29 @@ pub async fn spawn_app_with_webhooks(settings: WebhookSettings) -> TestApp {
             ..Limits::default()
         },
         settings,
+        std::future::pending(),
     )
     .await
+    .0
 }
 
-async fn spawn_app_configured(limits: Limits, webhooks: WebhookSettings) -> TestApp {
+/// [`spawn_app_with`], serving until `shutdown` resolves; the handle ends when the server has shut down.
+pub async fn spawn_app_until(
+    limits: Limits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> (TestApp, tokio::task::JoinHandle<std::io::Result<()>>) {
+    let webhooks = WebhookSettings {
+        allow_private: true,
+        ..WebhookSettings::default()
+    };
+    spawn_app_configured(limits, webhooks, shutdown).await
+}
+
+async fn spawn_app_configured(
+    limits: Limits,
+    webhooks: WebhookSettings,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> (TestApp, tokio::task::JoinHandle<std::io::Result<()>>) {
     let (database_url, dir, postgres) = match std::env::var("CREWCALL_TEST_POSTGRES") {
         Ok(base) if !base.is_empty() => {
             let (url, name) = fresh_postgres(&base).await;
@@ -209,14 +229,17 @@ async fn spawn_app_configured(limits: Limits, webhooks: WebhookSettings) -> Test
     .await
     .expect("the server builds");
     let base = format!("http://{}", app.local_addr());
-    tokio::spawn(app.run(std::future::pending()));
-    TestApp {
-        base,
-        client: reqwest::Client::new(),
-        database_url,
-        _dir: dir,
-        postgres,
-    }
+    let running = tokio::spawn(app.run(shutdown));
+    (
+        TestApp {
+            base,
+            client: reqwest::Client::new(),
+            database_url,
+            _dir: dir,
+            postgres,
+        },
+        running,
+    )
 }
 
 impl TestApp {

@@ -17,6 +17,7 @@ mod import_client;
 mod offers;
 mod orders;
 mod relations;
+mod stream;
 mod tenancy;
 mod webhooks;
 mod worker_app;
