@@ -7,7 +7,9 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
 use super::{Engine, ms};
-use crate::dispatch::{CrewPlan, candidates, plan_crew, standby};
+use crate::dispatch::{
+    CrewPlan, OfferRole, candidates, plan_crew, plan_offers, quota_met_by, standby,
+};
 use crate::domain::{AgencyId, DispatchMode, Order, OrderId, Role, StandbySpec, Worker, WorkerId};
 use crate::error::{Error, FieldError};
 use crate::matching::{MatchContext, Ranking};
@@ -19,6 +21,13 @@ pub const FILLING: [&str; 3] = ["confirmed", "checked_in", "completed"];
 
 /// Candidates per role ranked for standbys (and beyond those wanted for open slots).
 const STANDBY_POOL: usize = 200;
+
+/// What being one of the client's favourites adds to a candidate's score in the offer plan: more than any
+/// score, so favourites come first.
+const FAVOURITE_BONUS: f64 = 100.0;
+
+/// What a `star` worker gets on `high` and `urgent` orders: more than any score, less than a favourite.
+const STAR_BONUS: f64 = 10.0;
 
 /// How long an urgent replacement offer stays open.
 pub const URGENT_TTL: Duration = Duration::minutes(5);
@@ -345,10 +354,7 @@ impl Engine {
             };
             let wrote = match st.order.dispatch.mode {
                 DispatchMode::Assign => self.assign_open(tx, st, now, pre_crew).await?,
-                DispatchMode::Offer => {
-                    self.offer_open(tx, st, now, urgent, &wanted_offers, &ranked)
-                        .await?
-                }
+                DispatchMode::Offer => self.offer_open(tx, st, now, urgent).await?,
             };
             if wrote > 0 {
                 self.refresh(tx, st).await?;
@@ -367,7 +373,11 @@ impl Engine {
         st: &mut OrderState,
         now: DateTime<Utc>,
     ) -> crate::Result<()> {
-        let status = st.status_at(now);
+        let status = match st.status_at(now) {
+            // A role's quota counts: the order is filled only when every quota holds too.
+            "filled" if !self.quotas_hold(st) => "open",
+            s => s,
+        };
         if status != st.row.status {
             store::orders::set_order_status(tx, st.row.id, status, ms(now)).await?;
             st.row.version += 1;
@@ -588,32 +598,125 @@ impl Engine {
             .collect()
     }
 
-    /// Offers for open slots, to each role's next candidates (`ranked`, in dispatch order).
+    /// What each role needs from the offer plan: open slots, the quota units still missing and the room left
+    /// for workers who do not meet the quota (both counted over the filled workers), its pending offers, and
+    /// the offers it wants pending (`fanout` per open slot).
+    fn offer_roles(&self, st: &OrderState) -> Vec<OfferRole> {
+        let fanout = st.order.dispatch.fanout;
+        (0..st.order.roles.len())
+            .map(|r| {
+                let role = &st.order.roles[r];
+                let open = role.headcount.saturating_sub(st.filled(r));
+                let (met, not_met) = self.quota_split(st, r);
+                let (quota_missing, non_quota_room) = match role.quotas.first() {
+                    None => (None, None),
+                    Some(q) => {
+                        let need = q.at_least.min(role.headcount);
+                        (
+                            Some(need.saturating_sub(met)),
+                            Some((role.headcount - need).saturating_sub(not_met)),
+                        )
+                    }
+                };
+                OfferRole {
+                    open,
+                    quota_missing,
+                    non_quota_room,
+                    pending: st
+                        .offers
+                        .iter()
+                        .filter(|o| {
+                            o.role_idx as usize == r && o.kind == "shift" && o.status == "pending"
+                        })
+                        .map(|o| WorkerId::new(o.worker_id as u64))
+                        .collect(),
+                    wanted: if open == 0 { 0 } else { open * fanout },
+                }
+            })
+            .collect()
+    }
+
+    /// How many of the workers filling `role` meet its quota, and how many do not (without a quota, all
+    /// count as meeting it).
+    pub(super) fn quota_split(&self, st: &OrderState, role: usize) -> (u32, u32) {
+        let quota = st.order.roles[role].quotas.first();
+        let (mut met, mut not_met) = (0, 0);
+        for a in st.assignments.iter().filter(|a| {
+            a.role_idx as usize == role && a.kind == "shift" && FILLING.contains(&a.status.as_str())
+        }) {
+            let meets = quota.is_none_or(|q| {
+                self.index
+                    .get(WorkerId::new(a.worker_id as u64))
+                    .is_some_and(|w| quota_met_by(q, &w))
+            });
+            if meets {
+                met += 1;
+            } else {
+                not_met += 1;
+            }
+        }
+        (met, not_met)
+    }
+
+    /// Whether every role's quota is met by the workers filling it.
+    pub(super) fn quotas_hold(&self, st: &OrderState) -> bool {
+        st.order.roles.iter().enumerate().all(|(r, role)| {
+            role.quotas
+                .first()
+                .is_none_or(|q| self.quota_split(st, r).0 >= q.at_least.min(role.headcount))
+        })
+    }
+
+    /// Offers for open slots, as the offer plan gives them (see [`plan_offers`]): the optimal crew over who
+    /// is left, the pending offers tentatively held, then runners-up up to the fanout.
     async fn offer_open(
         &self,
         tx: &mut Tx,
         st: &mut OrderState,
         now: DateTime<Utc>,
         urgent: bool,
-        wanted: &[u32],
-        ranked: &[Vec<(WorkerId, f64)>],
     ) -> crate::Result<usize> {
-        let mut involved = st.involved();
+        let roles = self.offer_roles(st);
+        if roles.iter().all(|x| x.open == 0) {
+            return Ok(0);
+        }
+        let picks = {
+            let live = self.live.read().expect("live state lock");
+            let agency = st.order.agency;
+            let client = &st.order.client_ref;
+            let stars = st.order.priority.favours_stars();
+            let favourites = live
+                .favourites(agency, client)
+                .is_some_and(|f| !f.is_empty());
+            // Dispatch order as before the plan: the client's favourites first, then (on `high` and
+            // `urgent` orders) `star` workers, then by score; the bonuses lift them above any score.
+            let priority = |w: &Worker| {
+                let mut bonus = 0.0;
+                if favourites && live.is_favourite(agency, client, w.id) {
+                    bonus += FAVOURITE_BONUS;
+                }
+                if stars && w.stats.tier() == crate::domain::Tier::Star {
+                    bonus += STAR_BONUS;
+                }
+                bonus
+            };
+            plan_offers(
+                &self.index,
+                &live,
+                &self.policy,
+                &st.order,
+                &roles,
+                &st.involved(),
+                now,
+                &priority,
+                stars || favourites,
+            )
+        };
         let mut sent = 0;
-        for (r, &need) in wanted.iter().enumerate() {
-            if need == 0 {
-                continue;
-            }
-            let picks: Vec<(WorkerId, f64)> = ranked[r]
-                .iter()
-                .filter(|(w, _)| !involved.contains(w))
-                .take(need as usize)
-                .copied()
-                .collect();
-            for (worker, score) in picks {
+        for (r, list) in picks.into_iter().enumerate() {
+            for (worker, score) in list {
                 self.send_offer(tx, st, worker, r, "shift", urgent, now, score)
                     .await?;
-                involved.insert(worker);
                 sent += 1;
             }
         }

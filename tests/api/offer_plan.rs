@@ -1,0 +1,120 @@
+//! Offer mode plans the crew: offers follow the optimal crew across roles (quotas included), a quota counts
+//! towards `filled`, expired offers are asked again once after a pause, and an order short of candidates is
+//! marked at risk and may widen its reach.
+
+use std::collections::HashMap;
+
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::helpers::*;
+
+const SAMPLE_ORDER: &str = include_str!("../../data/order-sample.json");
+const SAMPLE_WORKERS: &str = include_str!("../../data/workers-sample.ndjson");
+
+/// Imports NDJSON lines with app tokens; worker id → token.
+async fn import_tokens(app: &TestApp, a: &Agency, ndjson: &str) -> HashMap<String, String> {
+    let rb = app
+        .request(Method::POST, "/v1/workers/import?issue_tokens=true", &a.key)
+        .header("content-type", "application/x-ndjson")
+        .body(ndjson.to_string());
+    let r = app.send(rb).await.expect(200);
+    r["workers"]
+        .as_array()
+        .expect("workers")
+        .iter()
+        .filter_map(|w| Some((s(w, "id"), w.get("app_token")?.as_str()?.to_string())))
+        .collect()
+}
+
+/// Every offer of an order, oldest first.
+async fn order_offers(app: &TestApp, a: &Agency, order: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/v1/orders/{order}/offers?limit=200&cursor={c}"),
+            None => format!("/v1/orders/{order}/offers?limit=200"),
+        };
+        let page = app.get(&a.key, &path).await.expect(200);
+        out.extend(page["items"].as_array().expect("items").iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return out,
+        }
+    }
+}
+
+/// Accepts every pending shift offer of the order as it comes, until none is left; the accepts that took.
+async fn accept_everything(
+    app: &TestApp,
+    a: &Agency,
+    order: &str,
+    tokens: &HashMap<String, String>,
+) -> usize {
+    let mut accepted = 0;
+    let mut tried = std::collections::HashSet::new();
+    loop {
+        let pending: Vec<Value> = order_offers(app, a, order)
+            .await
+            .into_iter()
+            .filter(|o| o["status"] == "pending" && o["kind"] == "shift")
+            .filter(|o| !tried.contains(&s(o, "id")))
+            .collect();
+        if pending.is_empty() {
+            return accepted;
+        }
+        for o in pending {
+            tried.insert(s(&o, "id"));
+            let token = &tokens[&s(&o, "worker_id")];
+            if app.accept(token, &s(&o, "id")).await.status == 200 {
+                accepted += 1;
+            }
+        }
+    }
+}
+
+fn filled(order: &Value) -> Vec<(String, u64, u64)> {
+    order["roles"]
+        .as_array()
+        .expect("roles")
+        .iter()
+        .map(|r| {
+            (
+                s(r, "name"),
+                r["filled"].as_u64().expect("filled"),
+                r["headcount"].as_u64().expect("headcount"),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_sample_order_in_offer_mode_offers_every_role_and_fills_27_of_27_when_everyone_accepts()
+{
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let tokens = import_tokens(&app, &a, SAMPLE_WORKERS).await;
+    assert_eq!(tokens.len(), 2000);
+    let body: Value = serde_json::from_str(SAMPLE_ORDER).expect("the sample order");
+    let t = std::time::Instant::now();
+    let order = app.post_order(&a, &body).await;
+    eprintln!("posting the sample order took {:?}", t.elapsed());
+    let id = s(&order, "id");
+    let offers = order_offers(&app, &a, &id).await;
+    for role in ["promoter", "hostess", "bilingual promoter"] {
+        assert!(
+            offers
+                .iter()
+                .any(|o| o["role"] == role && o["kind"] == "shift" && o["status"] == "pending"),
+            "no offer for {role}"
+        );
+    }
+    let accepted = accept_everything(&app, &a, &id, &tokens).await;
+    assert_eq!(accepted, 27);
+    let order = app.order(&a, &id).await;
+    assert_eq!(order["status"], "filled");
+    for (name, f, h) in filled(&order) {
+        assert_eq!(f, h, "{name}");
+    }
+}
