@@ -118,3 +118,61 @@ async fn the_sample_order_in_offer_mode_offers_every_role_and_fills_27_of_27_whe
         assert_eq!(f, h, "{name}");
     }
 }
+
+/// Posts promoters near the venue: `zh` only for the first `plain`, then `english` who also speak English,
+/// farther away (so they rank lower); their views (`app_token` included).
+async fn crew_with_english(app: &TestApp, a: &Agency, plain: usize, english: usize) -> Vec<Value> {
+    let mut out = Vec::new();
+    for i in 0..plain + english {
+        let mut w = near_worker(&format!("Q-{i}"), i, &["promoter"]);
+        if i < plain {
+            w["languages"] = serde_json::json!(["zh"]);
+        }
+        out.push(app.post_worker(a, &w).await);
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_quota_order_is_not_filled_while_the_quota_is_unmet_and_never_offers_a_slot_that_would_make_it_impossible()
+ {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    // Six promoters who speak only Chinese rank first; one English speaker, for a quota of two.
+    let ws = crew_with_english(&app, &a, 6, 1).await;
+    let tokens: HashMap<String, String> =
+        ws.iter().map(|w| (s(w, "id"), s(w, "app_token"))).collect();
+    let english = s(&ws[6], "id");
+    let mut body = order_json("quota-client", 4, "offer", 1);
+    body["roles"][0]["quotas"] = serde_json::json!([{"at_least": 2, "languages": ["en"]}]);
+    let order = app.post_order(&a, &body).await;
+    let id = s(&order, "id");
+    let offers = order_offers(&app, &a, &id).await;
+    let plain_offers = offers.iter().filter(|o| o["worker_id"] != english).count();
+    assert_eq!(plain_offers, 2, "room for two without English: {offers:?}");
+    assert!(offers.iter().any(|o| o["worker_id"] == english));
+    let accepted = accept_everything(&app, &a, &id, &tokens).await;
+    assert_eq!(accepted, 3);
+    let order = app.order(&a, &id).await;
+    assert_eq!(order["roles"][0]["filled"], 3);
+    assert_eq!(order["status"], "open", "the quota is unmet");
+    // Over the whole order, no more than two workers without English were ever offered the role.
+    let all = order_offers(&app, &a, &id).await;
+    assert_eq!(all.iter().filter(|o| o["worker_id"] != english).count(), 2);
+    // A second English speaker appears: the last slot goes to them and the order is filled.
+    let mut w = near_worker("Q-late", 9, &["promoter"]);
+    w["external_ref"] = "Q-late".into();
+    let late = app.post_worker(&a, &w).await;
+    app.patch(
+        &a.key,
+        &format!("/v1/orders/{id}"),
+        &serde_json::json!({"roles": [{"name": "promoter", "headcount": 4}]}),
+    )
+    .await
+    .expect(200);
+    let mut tokens = tokens;
+    tokens.insert(s(&late, "id"), s(&late, "app_token"));
+    assert_eq!(accept_everything(&app, &a, &id, &tokens).await, 1);
+    let order = app.order(&a, &id).await;
+    assert_eq!(order["status"], "filled");
+}
