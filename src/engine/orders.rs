@@ -13,7 +13,9 @@ use crate::dispatch::{
 use crate::domain::{AgencyId, DispatchMode, Order, OrderId, Role, StandbySpec, Worker, WorkerId};
 use crate::error::{Error, FieldError};
 use crate::matching::{MatchContext, Ranking};
-use crate::store::{self, Tx, orders::AssignmentRow, orders::OfferRow, orders::OrderRow};
+use crate::store::{
+    self, Tx, orders::AssignmentRow, orders::OfferRow, orders::OrderRow, orders::RiskRow,
+};
 use crate::wire::order::OrderBody;
 
 /// Assignment statuses that fill a slot of a role.
@@ -45,6 +47,8 @@ pub struct OrderState {
     pub offered: Vec<i64>,
     /// Every assignment of the order, in id order.
     pub assignments: Vec<AssignmentRow>,
+    /// Whether candidates ran out before the order was full.
+    pub at_risk: Option<RiskRow>,
 }
 
 impl OrderState {
@@ -147,12 +151,14 @@ pub(super) async fn state_from_row(
     let offers = store::orders::pending_offers_of_order(&mut *conn, row.id).await?;
     let offered = store::orders::offered_workers(&mut *conn, row.id).await?;
     let assignments = store::orders::assignments_of_order(&mut *conn, row.id).await?;
+    let at_risk = store::orders::risk(&mut *conn, row.id).await?;
     Ok(OrderState {
         row,
         order,
         offers,
         offered,
         assignments,
+        at_risk,
     })
 }
 
@@ -238,6 +244,7 @@ impl Engine {
             offers: Vec::new(),
             offered: Vec::new(),
             assignments: Vec::new(),
+            at_risk: None,
         };
         // The ranking and the crew of a new order depend only on it and the views: worked out before the
         // transaction, so the writer (on SQLite, the one writer of the file) is held only for the writes.
@@ -306,6 +313,7 @@ impl Engine {
         st.offers = store::orders::pending_offers_of_order(&mut **tx, st.row.id).await?;
         st.offered = store::orders::offered_workers(&mut **tx, st.row.id).await?;
         st.assignments = store::orders::assignments_of_order(&mut **tx, st.row.id).await?;
+        st.at_risk = store::orders::risk(&mut **tx, st.row.id).await?;
         Ok(())
     }
 
@@ -361,6 +369,9 @@ impl Engine {
             }
             if standbys && self.top_up_standby(tx, st, now, &ranked).await? > 0 {
                 self.refresh(tx, st).await?;
+            }
+            if st.order.dispatch.mode == DispatchMode::Offer {
+                self.watch_risk(tx, st, now, urgent).await?;
             }
         }
         self.update_status(tx, st, now).await
@@ -721,6 +732,118 @@ impl Engine {
             }
         }
         Ok(sent)
+    }
+
+    /// Slots of an offer-mode order that neither an accepted worker nor a pending offer covers (a quota's
+    /// missing units counted against the pending offers that meet it), and why.
+    fn uncovered(&self, st: &OrderState) -> (u32, &'static str) {
+        let mut slots = 0;
+        let mut reason = "no_candidates";
+        for (r, x) in self.offer_roles(st).iter().enumerate() {
+            let plain = x.open.saturating_sub(x.pending.len() as u32);
+            let quota = match (x.quota_missing, st.order.roles[r].quotas.first()) {
+                (Some(missing), Some(q)) => {
+                    let pending_q = x
+                        .pending
+                        .iter()
+                        .filter(|w| self.index.get(**w).is_some_and(|w| quota_met_by(q, &w)))
+                        .count() as u32;
+                    missing.saturating_sub(pending_q)
+                }
+                _ => 0,
+            };
+            if quota > plain {
+                reason = "quota_unreachable";
+            }
+            slots += plain.max(quota);
+        }
+        (slots, reason)
+    }
+
+    /// After an offer-mode dispatch: when candidates ran out before the order is full, widens the search if
+    /// the order allows it (its `max_travel_km` raised by `widen.step_km` at a time, up to `widen.max_km`,
+    /// offers following each step) and, if slots stay uncovered, marks the order at risk with an
+    /// `order_at_risk` event; an order covered again is no longer at risk (`order_risk_cleared`).
+    async fn watch_risk(
+        &self,
+        tx: &mut Tx,
+        st: &mut OrderState,
+        now: DateTime<Utc>,
+        urgent: bool,
+    ) -> crate::Result<()> {
+        if now >= st.order.shift.start() || !matches!(st.row.status.as_str(), "open" | "filled") {
+            return Ok(());
+        }
+        let (mut slots, mut reason) = self.uncovered(st);
+        while slots > 0 {
+            let (Some(w), Some(reach)) = (st.order.widen, st.order.max_travel_km) else {
+                break;
+            };
+            if reach.km() >= w.max_km {
+                break;
+            }
+            let km = (reach.km() + w.step_km).min(w.max_km);
+            let Ok(wider) = crate::domain::TravelKm::new(km) else {
+                break;
+            };
+            st.order.max_travel_km = Some(wider);
+            let stored =
+                serde_json::to_string(&OrderBody::from_order(&st.order)).expect("serialises");
+            store::orders::update_order_body(tx, st.row.id, &stored, ms(now)).await?;
+            st.row.body = stored;
+            st.row.version += 1;
+            store::events::append(
+                tx,
+                ms(now),
+                Some(st.order.agency.get()),
+                "order_widened",
+                &json!({"order": st.order.id.to_string(), "max_travel_km": km, "open_slots": slots}),
+            )
+            .await?;
+            if self.offer_open(tx, st, now, urgent).await? > 0 {
+                self.refresh(tx, st).await?;
+            }
+            (slots, reason) = self.uncovered(st);
+        }
+        let agency = Some(st.order.agency.get());
+        match (&st.at_risk, slots) {
+            (None, 0) => {}
+            (Some(_), 0) => {
+                store::orders::set_risk(tx, st.row.id, None).await?;
+                store::events::append(
+                    tx,
+                    ms(now),
+                    agency,
+                    "order_risk_cleared",
+                    &json!({"order": st.order.id.to_string()}),
+                )
+                .await?;
+                st.at_risk = None;
+            }
+            (Some(r), n) if r.reason == reason && r.open_slots == i64::from(n) => {}
+            (prior, n) => {
+                let risk = RiskRow {
+                    since: prior.as_ref().map_or(ms(now), |r| r.since),
+                    reason: reason.to_string(),
+                    open_slots: i64::from(n),
+                };
+                store::orders::set_risk(tx, st.row.id, Some(&risk)).await?;
+                store::events::append(
+                    tx,
+                    ms(now),
+                    agency,
+                    "order_at_risk",
+                    &json!({
+                        "order": st.order.id.to_string(),
+                        "since": crate::domain::time::format_instant(super::from_ms(risk.since)),
+                        "reason": reason, "open_slots": n,
+                    }),
+                )
+                .await?;
+                st.at_risk = Some(risk);
+            }
+        }
+        Ok(())
     }
 
     /// Sends one offer, with its event.

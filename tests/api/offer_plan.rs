@@ -176,3 +176,60 @@ async fn a_quota_order_is_not_filled_while_the_quota_is_unmet_and_never_offers_a
     let order = app.order(&a, &id).await;
     assert_eq!(order["status"], "filled");
 }
+
+#[tokio::test]
+async fn widening_raises_the_reach_up_to_the_cap_and_no_further_and_an_order_still_short_is_at_risk_with_an_event()
+ {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    // Promoters 1, 10 and 20 km north of the venue.
+    for (i, km) in [0usize, 9, 19].into_iter().enumerate() {
+        app.post_worker(&a, &near_worker(&format!("W-{i}"), km, &["promoter"]))
+            .await;
+    }
+    let mut body = order_json("far-client", 3, "offer", 1);
+    body["max_travel_km"] = 3.into();
+    body["widen"] = serde_json::json!({"step_km": 5, "max_km": 15});
+    let order = app.post_order(&a, &body).await;
+    let id = s(&order, "id");
+    let offers = order_offers(&app, &a, &id).await;
+    assert_eq!(
+        offers.len(),
+        2,
+        "the 20 km promoter is beyond the cap: {offers:?}"
+    );
+    let order = app.order(&a, &id).await;
+    assert_eq!(order["max_travel_km"], 15.0);
+    assert_eq!(order["at_risk"]["reason"], "no_candidates");
+    assert_eq!(order["at_risk"]["open_slots"], 1);
+    let feed = app.get(&a.key, "/v1/events?limit=200").await.expect(200);
+    let kinds: Vec<&str> = feed["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "order_widened").count(), 3);
+    assert_eq!(kinds.iter().filter(|k| **k == "order_at_risk").count(), 1);
+}
+
+#[tokio::test]
+async fn an_order_without_widening_keeps_its_reach_and_is_at_risk_when_candidates_run_out() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let ws = promoters(&app, &a, 1).await;
+    let order = app
+        .post_order(&a, &order_json("short-client", 2, "offer", 1))
+        .await;
+    let id = s(&order, "id");
+    let order = app.order(&a, &id).await;
+    assert_eq!(order["at_risk"]["open_slots"], 1);
+    assert!(order.get("widen").is_none());
+    // The one offered worker declines: no one covers either slot now.
+    let offer = &app.offers(&s(&ws[0], "app_token")).await[0];
+    app.decline(&s(&ws[0], "app_token"), &s(offer, "id"))
+        .await
+        .expect(200);
+    let order = app.order(&a, &id).await;
+    assert_eq!(order["at_risk"]["open_slots"], 2);
+}
