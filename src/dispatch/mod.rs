@@ -9,4 +9,7 @@
 pub mod plan;
 pub mod standby;
 
-pub use plan::{CrewPlan, RolePlan, candidates, plan_crew, quota_met_by};
+pub use plan::{
+    CrewPlan, HELD, OfferPicks, OfferRole, RolePlan, candidates, plan_crew, plan_offers,
+    quota_met_by,
+};

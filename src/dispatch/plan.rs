@@ -179,3 +179,217 @@ fn problem(order: &Order, roles: &[RolePlan]) -> CrewProblem {
             .collect(),
     }
 }
+
+/// What one role of an order in offer mode still needs, as [`plan_offers`] takes it.
+#[derive(Debug, Clone, Default)]
+pub struct OfferRole {
+    /// Slots not yet filled by an accepted worker (headcount less the filled).
+    pub open: u32,
+    /// Quota units the filled workers still leave missing; `None` for a role without a quota.
+    pub quota_missing: Option<u32>,
+    /// How many more workers who do not meet the quota the role may take and still reach its quota (its
+    /// headcount, less the quota, less the filled who do not meet it); `None` for a role without a quota.
+    pub non_quota_room: Option<u32>,
+    /// Workers holding a pending offer for this role: tentatively held, so the plan keeps them in this role.
+    pub pending: Vec<WorkerId>,
+    /// Offers the role wants pending in all (its open slots times the order's fanout).
+    pub wanted: u32,
+}
+
+/// A pending offer's worker is worth this much in the plan (more than any score with its priority bonus),
+/// so a re-plan keeps the slots they tentatively hold unless a quota needs them.
+pub const HELD: f64 = 500.0;
+
+/// New offers of one dispatch, per role: the plan's workers first, then runners-up, each with its score.
+pub type OfferPicks = Vec<Vec<(WorkerId, f64)>>;
+
+/// Plans the offers of an order in offer mode: the optimal crew for the open slots of every role (the same
+/// min-cost flow as assign mode, quotas included) over the candidates not yet in the order and the workers
+/// holding pending offers, who are kept where they are offered; each planned worker without an offer is
+/// offered the role the plan gives them. A role with a quota takes new workers who do not meet it only while
+/// its quota stays reachable. Then each role is topped up to `wanted` pending offers with runners-up: its next
+/// best candidates that the plan does not use in any role (workers not meeting a quota again only while it
+/// stays reachable). `priority` adds to a candidate's score for dispatch order (favourites, stars); `deep`
+/// ranks every candidate (needed when `priority` can lift one from far down). Deterministic for the same
+/// inputs.
+#[allow(clippy::too_many_arguments)]
+pub fn plan_offers(
+    index: &WorkerIndex,
+    live: &LiveState,
+    policy: &Policy,
+    order: &Order,
+    roles: &[OfferRole],
+    exclude: &HashSet<WorkerId>,
+    now: DateTime<Utc>,
+    priority: &dyn Fn(&Worker) -> f64,
+    deep: bool,
+) -> OfferPicks {
+    let slots: u32 = roles.iter().map(|r| r.open).sum();
+    let depth: usize = roles.iter().map(|r| r.wanted as usize).sum::<usize>() + slots as usize;
+    // Per role: every candidate ranked by score plus priority, best first (ties by id).
+    let mut ranked: Vec<Vec<(Scored, f64)>> = Vec::with_capacity(order.roles.len());
+    for (r, role) in order.roles.iter().enumerate() {
+        let need = roles.get(r).map_or(0, |x| x.open.max(x.wanted));
+        if need == 0 {
+            ranked.push(Vec::new());
+            continue;
+        }
+        let ctx = MatchContext {
+            order,
+            role,
+            live,
+            policy,
+            now,
+            exclude,
+        };
+        let limit = if deep || !role.quotas.is_empty() {
+            usize::MAX
+        } else {
+            depth
+        };
+        let mut all: Vec<(Scored, f64)> = candidates(index, &ctx, limit)
+            .ranked
+            .into_iter()
+            .map(|s| {
+                let p = s.score + priority(&s.worker);
+                (s, p)
+            })
+            .collect();
+        all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.worker.id.cmp(&b.0.worker.id)));
+        ranked.push(all);
+    }
+    // The crew problem: the top `slots` of each role (and of its quota-meeting candidates), and the
+    // workers holding pending offers in their role only.
+    let mut by_worker: std::collections::BTreeMap<WorkerId, Vec<RoleOption>> = Default::default();
+    for (r, list) in ranked.iter().enumerate() {
+        let quota = order.roles[r].quotas.first();
+        let open = roles.get(r).map_or(0, |x| x.open);
+        if open == 0 {
+            continue;
+        }
+        let mut taken = 0;
+        let mut taken_q = 0;
+        for (s, p) in list {
+            let meets = quota.is_some_and(|q| quota_met_by(q, &s.worker));
+            let top = taken < slots;
+            let top_q = meets && taken_q < slots;
+            if !top && !top_q {
+                if quota.is_none() || taken_q >= slots {
+                    break;
+                }
+                continue;
+            }
+            if top {
+                taken += 1;
+            }
+            if top_q {
+                taken_q += 1;
+            }
+            by_worker.entry(s.worker.id).or_default().push(RoleOption {
+                role: r,
+                score: *p,
+                meets_quota: meets,
+            });
+        }
+    }
+    for (r, x) in roles.iter().enumerate() {
+        let quota = order.roles.get(r).and_then(|role| role.quotas.first());
+        for w in &x.pending {
+            let meets = quota.is_some_and(|q| index.get(*w).is_some_and(|w| quota_met_by(q, &w)));
+            by_worker.insert(
+                *w,
+                vec![RoleOption {
+                    role: r,
+                    score: HELD,
+                    meets_quota: meets,
+                }],
+            );
+        }
+    }
+    let problem = CrewProblem {
+        roles: roles
+            .iter()
+            .map(|x| RoleSlots {
+                headcount: x.open,
+                quota: x.quota_missing.map(|q| q.min(x.open)),
+            })
+            .collect(),
+        candidates: by_worker
+            .into_iter()
+            .map(|(worker, options)| Candidate { worker, options })
+            .collect(),
+    };
+    let crew = assign::solve(&problem);
+    let held: HashSet<WorkerId> = roles
+        .iter()
+        .flat_map(|x| x.pending.iter().copied())
+        .collect();
+    let planned: HashSet<WorkerId> = crew.picks.iter().map(|p| p.worker).collect();
+    let meets = |r: usize, w: &Worker| {
+        order.roles[r]
+            .quotas
+            .first()
+            .is_none_or(|q| quota_met_by(q, w))
+    };
+    let mut out: OfferPicks = vec![Vec::new(); order.roles.len()];
+    let mut room: Vec<Option<u32>> = roles.iter().map(|x| x.non_quota_room).collect();
+    // Pending offers to workers who do not meet a role's quota already use its room.
+    for (r, x) in roles.iter().enumerate() {
+        if let Some(room) = room[r].as_mut() {
+            let used = x
+                .pending
+                .iter()
+                .filter(|w| index.get(**w).is_some_and(|w| !meets(r, &w)))
+                .count() as u32;
+            *room = room.saturating_sub(used);
+        }
+    }
+    // The plan's new workers, best first within each role so the room goes to the best.
+    for (r, list) in ranked.iter().enumerate() {
+        for (s, p) in list {
+            if held.contains(&s.worker.id)
+                || !crew
+                    .picks
+                    .iter()
+                    .any(|k| k.role == r && k.worker == s.worker.id)
+            {
+                continue;
+            }
+            if !meets(r, &s.worker) {
+                match room[r].as_mut() {
+                    Some(0) => continue,
+                    Some(n) => *n -= 1,
+                    None => {}
+                }
+            }
+            out[r].push((s.worker.id, *p - priority(&s.worker)));
+        }
+    }
+    // Runners-up up to the offers each role wants pending.
+    let mut used: HashSet<WorkerId> = planned.clone();
+    for (r, list) in ranked.iter().enumerate() {
+        let x = &roles[r];
+        let mut more = x
+            .wanted
+            .saturating_sub(x.pending.len() as u32 + out[r].len() as u32);
+        for (s, p) in list {
+            if more == 0 {
+                break;
+            }
+            if used.contains(&s.worker.id) {
+                continue;
+            }
+            if !meets(r, &s.worker) {
+                match room[r].as_mut() {
+                    Some(0) => continue,
+                    Some(n) => *n -= 1,
+                    None => {}
+                }
+            }
+            used.insert(s.worker.id);
+            out[r].push((s.worker.id, *p - priority(&s.worker)));
+            more -= 1;
+        }
+    }
+    out
+}

@@ -15,7 +15,7 @@ pub use availability::{Availability, Days, LocalShift, WeeklyWindow};
 pub use geo::{LatLon, TravelKm};
 pub use ids::{AgencyId, AssignmentId, OfferId, OrderId, ReviewId, WorkerId};
 pub use order::{
-    DispatchMode, DispatchSpec, Order, OrderInput, Priority, Quota, Role, StandbySpec, Venue,
+    DispatchMode, DispatchSpec, Order, OrderInput, Priority, Quota, Role, StandbySpec, Venue, Widen,
 };
 pub use terms::{Certification, Language, Level, MinStars, Skill, SkillName, SkillReq, Stars};
 pub use time::Interval;

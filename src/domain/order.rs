@@ -167,6 +167,18 @@ pub struct Order {
     pub dispatch: DispatchSpec,
     /// Minutes after start without a check-in before a confirmed worker is a no-show.
     pub no_show_grace_min: u32,
+    /// How the order may widen its reach when no candidate is left; `None`: it never does.
+    pub widen: Option<Widen>,
+}
+
+/// An order's permission to widen its search: when candidates run out before it is full, its effective
+/// `max_travel_km` is raised by `step_km` at a time, up to `max_km`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Widen {
+    /// Kilometres added at each step.
+    pub step_km: f64,
+    /// The reach it never goes beyond.
+    pub max_km: f64,
 }
 
 impl Order {
@@ -264,6 +276,8 @@ pub struct OrderInput {
     pub fanout: Option<i64>,
     /// No-show grace.
     pub no_show_grace_min: Option<i64>,
+    /// Widening, as `(step_km, max_km)`.
+    pub widen: Option<(f64, f64)>,
 }
 
 /// The largest headcount one role may ask for.
@@ -512,6 +526,30 @@ impl OrderInput {
                 "must be between 0 and 240 minutes",
             ));
         }
+        let widen = match self.widen {
+            None => None,
+            Some((step_km, max_km)) => {
+                if !(step_km.is_finite() && step_km > 0.0 && step_km <= 100.0) {
+                    errors.push(FieldError::new(
+                        "widen.step_km",
+                        "must be more than 0 and at most 100",
+                    ));
+                }
+                if !(max_km.is_finite() && max_km > 0.0 && max_km <= 500.0) {
+                    errors.push(FieldError::new(
+                        "widen.max_km",
+                        "must be more than 0 and at most 500",
+                    ));
+                }
+                if self.max_travel_km.is_none() {
+                    errors.push(FieldError::new(
+                        "widen",
+                        "needs the order's own max_travel_km to widen from",
+                    ));
+                }
+                Some(Widen { step_km, max_km })
+            }
+        };
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -536,6 +574,7 @@ impl OrderInput {
                 fanout: fanout as u32,
             },
             no_show_grace_min: grace as u32,
+            widen,
         })
     }
 }

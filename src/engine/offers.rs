@@ -78,6 +78,11 @@ impl Engine {
         if kind == "shift" && st.filled(role) >= st.order.roles[role].headcount {
             return Err(Error::Conflict("the role is already full".into()));
         }
+        if kind == "shift" && !self.keeps_quota_reachable(&st, role, worker) {
+            return Err(Error::Conflict(
+                "the role keeps its remaining slots for workers who meet its quota".into(),
+            ));
+        }
         if kind == "standby"
             && st.standby_held_for(role)
                 >= self.standby_wanted_now(&st).get(role).copied().unwrap_or(0)
@@ -128,9 +133,55 @@ impl Engine {
             }
             self.refresh(&mut tx, &mut st).await?;
         }
-        self.update_status(&mut tx, &mut st, now).await?;
+        // A role whose room for workers without its quota is used up withdraws their pending offers: any
+        // offer still pending can be accepted without making the quota impossible.
+        if kind == "shift" {
+            let pending: Vec<_> = st
+                .offers
+                .iter()
+                .filter(|o| {
+                    o.role_idx as usize == role && o.kind == "shift" && o.status == "pending"
+                })
+                .filter(|o| {
+                    !self.keeps_quota_reachable(&st, role, WorkerId::new(o.worker_id as u64))
+                })
+                .cloned()
+                .collect();
+            for o in &pending {
+                self.close_offer(&mut tx, &st, o, "withdrawn", now).await?;
+            }
+            if !pending.is_empty() {
+                self.refresh(&mut tx, &mut st).await?;
+            }
+        }
+        // The open slots are planned again over who is left.
+        self.dispatch(&mut tx, &mut st, now, offer.urgent != 0)
+            .await?;
         self.committed(tx).await?;
         Ok((st, assignment))
+    }
+
+    /// Whether `worker` filling one more slot of `role` still leaves its quota reachable: they meet it, or
+    /// the role has room for one more worker who does not.
+    pub(super) fn keeps_quota_reachable(
+        &self,
+        st: &OrderState,
+        role: usize,
+        worker: WorkerId,
+    ) -> bool {
+        let r = &st.order.roles[role];
+        let Some(q) = r.quotas.first() else {
+            return true;
+        };
+        if self
+            .index
+            .get(worker)
+            .is_some_and(|w| crate::dispatch::quota_met_by(q, &w))
+        {
+            return true;
+        }
+        let need = q.at_least.min(r.headcount);
+        self.quota_split(st, role).1 < r.headcount - need
     }
 
     /// Declines an offer; the next candidate is offered the slot.

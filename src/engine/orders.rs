@@ -7,11 +7,15 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
 use super::{Engine, ms};
-use crate::dispatch::{CrewPlan, candidates, plan_crew, standby};
+use crate::dispatch::{
+    CrewPlan, OfferRole, candidates, plan_crew, plan_offers, quota_met_by, standby,
+};
 use crate::domain::{AgencyId, DispatchMode, Order, OrderId, Role, StandbySpec, Worker, WorkerId};
 use crate::error::{Error, FieldError};
 use crate::matching::{MatchContext, Ranking};
-use crate::store::{self, Tx, orders::AssignmentRow, orders::OfferRow, orders::OrderRow};
+use crate::store::{
+    self, Tx, orders::AssignmentRow, orders::OfferRow, orders::OrderRow, orders::RiskRow,
+};
 use crate::wire::order::OrderBody;
 
 /// Assignment statuses that fill a slot of a role.
@@ -19,6 +23,13 @@ pub const FILLING: [&str; 3] = ["confirmed", "checked_in", "completed"];
 
 /// Candidates per role ranked for standbys (and beyond those wanted for open slots).
 const STANDBY_POOL: usize = 200;
+
+/// What being one of the client's favourites adds to a candidate's score in the offer plan: more than any
+/// score, so favourites come first.
+const FAVOURITE_BONUS: f64 = 100.0;
+
+/// What a `star` worker gets on `high` and `urgent` orders: more than any score, less than a favourite.
+const STAR_BONUS: f64 = 10.0;
 
 /// How long an urgent replacement offer stays open.
 pub const URGENT_TTL: Duration = Duration::minutes(5);
@@ -36,6 +47,8 @@ pub struct OrderState {
     pub offered: Vec<i64>,
     /// Every assignment of the order, in id order.
     pub assignments: Vec<AssignmentRow>,
+    /// Whether candidates ran out before the order was full.
+    pub at_risk: Option<RiskRow>,
 }
 
 impl OrderState {
@@ -138,12 +151,14 @@ pub(super) async fn state_from_row(
     let offers = store::orders::pending_offers_of_order(&mut *conn, row.id).await?;
     let offered = store::orders::offered_workers(&mut *conn, row.id).await?;
     let assignments = store::orders::assignments_of_order(&mut *conn, row.id).await?;
+    let at_risk = store::orders::risk(&mut *conn, row.id).await?;
     Ok(OrderState {
         row,
         order,
         offers,
         offered,
         assignments,
+        at_risk,
     })
 }
 
@@ -229,6 +244,7 @@ impl Engine {
             offers: Vec::new(),
             offered: Vec::new(),
             assignments: Vec::new(),
+            at_risk: None,
         };
         // The ranking and the crew of a new order depend only on it and the views: worked out before the
         // transaction, so the writer (on SQLite, the one writer of the file) is held only for the writes.
@@ -297,6 +313,7 @@ impl Engine {
         st.offers = store::orders::pending_offers_of_order(&mut **tx, st.row.id).await?;
         st.offered = store::orders::offered_workers(&mut **tx, st.row.id).await?;
         st.assignments = store::orders::assignments_of_order(&mut **tx, st.row.id).await?;
+        st.at_risk = store::orders::risk(&mut **tx, st.row.id).await?;
         Ok(())
     }
 
@@ -345,16 +362,16 @@ impl Engine {
             };
             let wrote = match st.order.dispatch.mode {
                 DispatchMode::Assign => self.assign_open(tx, st, now, pre_crew).await?,
-                DispatchMode::Offer => {
-                    self.offer_open(tx, st, now, urgent, &wanted_offers, &ranked)
-                        .await?
-                }
+                DispatchMode::Offer => self.offer_open(tx, st, now, urgent).await?,
             };
             if wrote > 0 {
                 self.refresh(tx, st).await?;
             }
             if standbys && self.top_up_standby(tx, st, now, &ranked).await? > 0 {
                 self.refresh(tx, st).await?;
+            }
+            if st.order.dispatch.mode == DispatchMode::Offer {
+                self.watch_risk(tx, st, now, urgent).await?;
             }
         }
         self.update_status(tx, st, now).await
@@ -367,7 +384,11 @@ impl Engine {
         st: &mut OrderState,
         now: DateTime<Utc>,
     ) -> crate::Result<()> {
-        let status = st.status_at(now);
+        let status = match st.status_at(now) {
+            // A role's quota counts: the order is filled only when every quota holds too.
+            "filled" if !self.quotas_hold(st) => "open",
+            s => s,
+        };
         if status != st.row.status {
             store::orders::set_order_status(tx, st.row.id, status, ms(now)).await?;
             st.row.version += 1;
@@ -588,36 +609,241 @@ impl Engine {
             .collect()
     }
 
-    /// Offers for open slots, to each role's next candidates (`ranked`, in dispatch order).
+    /// What each role needs from the offer plan: open slots, the quota units still missing and the room left
+    /// for workers who do not meet the quota (both counted over the filled workers), its pending offers, and
+    /// the offers it wants pending (`fanout` per open slot).
+    fn offer_roles(&self, st: &OrderState) -> Vec<OfferRole> {
+        let fanout = st.order.dispatch.fanout;
+        (0..st.order.roles.len())
+            .map(|r| {
+                let role = &st.order.roles[r];
+                let open = role.headcount.saturating_sub(st.filled(r));
+                let (met, not_met) = self.quota_split(st, r);
+                let (quota_missing, non_quota_room) = match role.quotas.first() {
+                    None => (None, None),
+                    Some(q) => {
+                        let need = q.at_least.min(role.headcount);
+                        (
+                            Some(need.saturating_sub(met)),
+                            Some((role.headcount - need).saturating_sub(not_met)),
+                        )
+                    }
+                };
+                OfferRole {
+                    open,
+                    quota_missing,
+                    non_quota_room,
+                    pending: st
+                        .offers
+                        .iter()
+                        .filter(|o| {
+                            o.role_idx as usize == r && o.kind == "shift" && o.status == "pending"
+                        })
+                        .map(|o| WorkerId::new(o.worker_id as u64))
+                        .collect(),
+                    wanted: if open == 0 { 0 } else { open * fanout },
+                }
+            })
+            .collect()
+    }
+
+    /// How many of the workers filling `role` meet its quota, and how many do not (without a quota, all
+    /// count as meeting it).
+    pub(super) fn quota_split(&self, st: &OrderState, role: usize) -> (u32, u32) {
+        let quota = st.order.roles[role].quotas.first();
+        let (mut met, mut not_met) = (0, 0);
+        for a in st.assignments.iter().filter(|a| {
+            a.role_idx as usize == role && a.kind == "shift" && FILLING.contains(&a.status.as_str())
+        }) {
+            let meets = quota.is_none_or(|q| {
+                self.index
+                    .get(WorkerId::new(a.worker_id as u64))
+                    .is_some_and(|w| quota_met_by(q, &w))
+            });
+            if meets {
+                met += 1;
+            } else {
+                not_met += 1;
+            }
+        }
+        (met, not_met)
+    }
+
+    /// Whether every role's quota is met by the workers filling it.
+    pub(super) fn quotas_hold(&self, st: &OrderState) -> bool {
+        st.order.roles.iter().enumerate().all(|(r, role)| {
+            role.quotas
+                .first()
+                .is_none_or(|q| self.quota_split(st, r).0 >= q.at_least.min(role.headcount))
+        })
+    }
+
+    /// Offers for open slots, as the offer plan gives them (see [`plan_offers`]): the optimal crew over who
+    /// is left, the pending offers tentatively held, then runners-up up to the fanout.
     async fn offer_open(
         &self,
         tx: &mut Tx,
         st: &mut OrderState,
         now: DateTime<Utc>,
         urgent: bool,
-        wanted: &[u32],
-        ranked: &[Vec<(WorkerId, f64)>],
     ) -> crate::Result<usize> {
-        let mut involved = st.involved();
+        let roles = self.offer_roles(st);
+        if roles.iter().all(|x| x.open == 0) {
+            return Ok(0);
+        }
+        let picks = {
+            let live = self.live.read().expect("live state lock");
+            let agency = st.order.agency;
+            let client = &st.order.client_ref;
+            let stars = st.order.priority.favours_stars();
+            let favourites = live
+                .favourites(agency, client)
+                .is_some_and(|f| !f.is_empty());
+            // Dispatch order as before the plan: the client's favourites first, then (on `high` and
+            // `urgent` orders) `star` workers, then by score; the bonuses lift them above any score.
+            let priority = |w: &Worker| {
+                let mut bonus = 0.0;
+                if favourites && live.is_favourite(agency, client, w.id) {
+                    bonus += FAVOURITE_BONUS;
+                }
+                if stars && w.stats.tier() == crate::domain::Tier::Star {
+                    bonus += STAR_BONUS;
+                }
+                bonus
+            };
+            plan_offers(
+                &self.index,
+                &live,
+                &self.policy,
+                &st.order,
+                &roles,
+                &st.involved(),
+                now,
+                &priority,
+                stars || favourites,
+            )
+        };
         let mut sent = 0;
-        for (r, &need) in wanted.iter().enumerate() {
-            if need == 0 {
-                continue;
-            }
-            let picks: Vec<(WorkerId, f64)> = ranked[r]
-                .iter()
-                .filter(|(w, _)| !involved.contains(w))
-                .take(need as usize)
-                .copied()
-                .collect();
-            for (worker, score) in picks {
+        for (r, list) in picks.into_iter().enumerate() {
+            for (worker, score) in list {
                 self.send_offer(tx, st, worker, r, "shift", urgent, now, score)
                     .await?;
-                involved.insert(worker);
                 sent += 1;
             }
         }
         Ok(sent)
+    }
+
+    /// Slots of an offer-mode order that neither an accepted worker nor a pending offer covers (a quota's
+    /// missing units counted against the pending offers that meet it), and why.
+    fn uncovered(&self, st: &OrderState) -> (u32, &'static str) {
+        let mut slots = 0;
+        let mut reason = "no_candidates";
+        for (r, x) in self.offer_roles(st).iter().enumerate() {
+            let plain = x.open.saturating_sub(x.pending.len() as u32);
+            let quota = match (x.quota_missing, st.order.roles[r].quotas.first()) {
+                (Some(missing), Some(q)) => {
+                    let pending_q = x
+                        .pending
+                        .iter()
+                        .filter(|w| self.index.get(**w).is_some_and(|w| quota_met_by(q, &w)))
+                        .count() as u32;
+                    missing.saturating_sub(pending_q)
+                }
+                _ => 0,
+            };
+            if quota > plain {
+                reason = "quota_unreachable";
+            }
+            slots += plain.max(quota);
+        }
+        (slots, reason)
+    }
+
+    /// After an offer-mode dispatch: when candidates ran out before the order is full, widens the search if
+    /// the order allows it (its `max_travel_km` raised by `widen.step_km` at a time, up to `widen.max_km`,
+    /// offers following each step) and, if slots stay uncovered, marks the order at risk with an
+    /// `order_at_risk` event; an order covered again is no longer at risk (`order_risk_cleared`).
+    async fn watch_risk(
+        &self,
+        tx: &mut Tx,
+        st: &mut OrderState,
+        now: DateTime<Utc>,
+        urgent: bool,
+    ) -> crate::Result<()> {
+        if now >= st.order.shift.start() || !matches!(st.row.status.as_str(), "open" | "filled") {
+            return Ok(());
+        }
+        let (mut slots, mut reason) = self.uncovered(st);
+        while slots > 0 {
+            let (Some(w), Some(reach)) = (st.order.widen, st.order.max_travel_km) else {
+                break;
+            };
+            if reach.km() >= w.max_km {
+                break;
+            }
+            let km = (reach.km() + w.step_km).min(w.max_km);
+            let Ok(wider) = crate::domain::TravelKm::new(km) else {
+                break;
+            };
+            st.order.max_travel_km = Some(wider);
+            let stored =
+                serde_json::to_string(&OrderBody::from_order(&st.order)).expect("serialises");
+            store::orders::update_order_body(tx, st.row.id, &stored, ms(now)).await?;
+            st.row.body = stored;
+            st.row.version += 1;
+            store::events::append(
+                tx,
+                ms(now),
+                Some(st.order.agency.get()),
+                "order_widened",
+                &json!({"order": st.order.id.to_string(), "max_travel_km": km, "open_slots": slots}),
+            )
+            .await?;
+            if self.offer_open(tx, st, now, urgent).await? > 0 {
+                self.refresh(tx, st).await?;
+            }
+            (slots, reason) = self.uncovered(st);
+        }
+        let agency = Some(st.order.agency.get());
+        match (&st.at_risk, slots) {
+            (None, 0) => {}
+            (Some(_), 0) => {
+                store::orders::set_risk(tx, st.row.id, None).await?;
+                store::events::append(
+                    tx,
+                    ms(now),
+                    agency,
+                    "order_risk_cleared",
+                    &json!({"order": st.order.id.to_string()}),
+                )
+                .await?;
+                st.at_risk = None;
+            }
+            (Some(r), n) if r.reason == reason && r.open_slots == i64::from(n) => {}
+            (prior, n) => {
+                let risk = RiskRow {
+                    since: prior.as_ref().map_or(ms(now), |r| r.since),
+                    reason: reason.to_string(),
+                    open_slots: i64::from(n),
+                };
+                store::orders::set_risk(tx, st.row.id, Some(&risk)).await?;
+                store::events::append(
+                    tx,
+                    ms(now),
+                    agency,
+                    "order_at_risk",
+                    &json!({
+                        "order": st.order.id.to_string(),
+                        "since": crate::domain::time::format_instant(super::from_ms(risk.since)),
+                        "reason": reason, "open_slots": n,
+                    }),
+                )
+                .await?;
+                st.at_risk = Some(risk);
+            }
+        }
+        Ok(())
     }
 
     /// Sends one offer, with its event.

@@ -80,6 +80,7 @@ pub(crate) mod fixtures {
             priority: Priority::Normal,
             dispatch: DispatchSpec::default(),
             no_show_grace_min: 15,
+            widen: None,
         }
     }
 

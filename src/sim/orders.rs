@@ -325,6 +325,7 @@ fn generate(
             rng.int_in(1, 3)
         }),
         no_show_grace_min: Some(*rng.choose(&[10, 15, 15, 20])),
+        widen: None,
     };
     let order = input
         .validate(OrderId::new(id), agency)

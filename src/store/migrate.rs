@@ -26,6 +26,10 @@ const SQLITE: &[(i64, &str)] = &[
         8,
         include_str!("../../migrations/sqlite/0008_client_view.sql"),
     ),
+    (
+        9,
+        include_str!("../../migrations/sqlite/0009_order_risks.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
@@ -53,6 +57,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         8,
         include_str!("../../migrations/postgres/0008_client_view.sql"),
+    ),
+    (
+        9,
+        include_str!("../../migrations/postgres/0009_order_risks.sql"),
     ),
 ];
 

@@ -608,3 +608,43 @@ pub async fn assignments_of_agency<'c, E: Executor<'c, Database = Any>>(
     .await
     .map_err(db_error)
 }
+
+/// An order at risk: since when (ms), why, and how many slots nothing covers.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RiskRow {
+    /// Since when, in ms.
+    pub since: i64,
+    /// `no_candidates` or `quota_unreachable`.
+    pub reason: String,
+    /// Slots no accepted worker or pending offer covers.
+    pub open_slots: i64,
+}
+
+/// The order's risk, if it is at risk.
+pub async fn risk<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    order: i64,
+) -> crate::Result<Option<RiskRow>> {
+    sqlx::query_as("SELECT since, reason, open_slots FROM order_risks WHERE order_id = $1")
+        .bind(order)
+        .fetch_optional(e)
+        .await
+        .map_err(db_error)
+}
+
+/// Marks an order at risk, or updates its reason and open slots (keeping `since`); `None` clears it.
+pub async fn set_risk(tx: &mut Tx, order: i64, risk: Option<&RiskRow>) -> crate::Result<()> {
+    let q = match risk {
+        None => sqlx::query("DELETE FROM order_risks WHERE order_id = $1").bind(order),
+        Some(r) => sqlx::query(
+            "INSERT INTO order_risks (order_id, since, reason, open_slots) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (order_id) DO UPDATE SET reason = excluded.reason, open_slots = excluded.open_slots",
+        )
+        .bind(order)
+        .bind(r.since)
+        .bind(r.reason.clone())
+        .bind(r.open_slots),
+    };
+    q.execute(&mut **tx).await.map_err(db_error)?;
+    Ok(())
+}

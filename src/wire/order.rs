@@ -220,6 +220,19 @@ pub struct OrderBody {
     /// Minutes after start before a missing check-in is a no-show; 15 when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub no_show_grace_min: Option<i64>,
+    /// Lets the engine widen the search when candidates run out before the order is full: its effective
+    /// `max_travel_km` is raised by `step_km` at a time up to `max_km`. Needs `max_travel_km`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub widen: Option<WidenBody>,
+}
+
+/// How an order may widen its search.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct WidenBody {
+    /// Kilometres added to the order's reach at each step.
+    pub step_km: f64,
+    /// The reach it never goes beyond, in kilometres.
+    pub max_km: f64,
 }
 
 impl OrderBody {
@@ -253,6 +266,7 @@ impl OrderBody {
             offer_ttl_s: dispatch.offer_ttl_s,
             fanout: dispatch.fanout,
             no_show_grace_min: self.no_show_grace_min,
+            widen: self.widen.map(|w| (w.step_km, w.max_km)),
         }
         .validate(id, agency)
     }
@@ -345,6 +359,10 @@ impl OrderBody {
                 fanout: Some(i64::from(o.dispatch.fanout)),
             }),
             no_show_grace_min: Some(i64::from(o.no_show_grace_min)),
+            widen: o.widen.map(|w| WidenBody {
+                step_km: w.step_km,
+                max_km: w.max_km,
+            }),
         }
     }
 }

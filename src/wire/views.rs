@@ -96,6 +96,24 @@ pub struct OrderView {
     pub created_at: String,
     /// The version of the order's terms and status, as in its `ETag`; `If-Match` on `PATCH` compares it.
     pub version: u64,
+    /// How a `widen` order may raise its reach; `max_travel_km` is its effective reach now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub widen: Option<super::order::WidenBody>,
+    /// Present while candidates have run out before the order is full.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at_risk: Option<AtRiskView>,
+}
+
+/// Why an order is at risk.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AtRiskView {
+    /// Since when, UTC.
+    pub since: String,
+    /// `no_candidates` (no candidate is left for an open slot) or `quota_unreachable` (too few candidates
+    /// meet a role's quota).
+    pub reason: String,
+    /// Slots that neither an accepted worker nor a pending offer covers.
+    pub open_slots: u32,
 }
 
 impl OrderView {
@@ -135,6 +153,12 @@ impl OrderView {
                 auto: st.order.standby == StandbySpec::Auto,
             },
             max_travel_km: body.max_travel_km,
+            widen: body.widen,
+            at_risk: st.at_risk.as_ref().map(|r| AtRiskView {
+                since: crate::domain::time::format_instant(crate::engine::from_ms(r.since)),
+                reason: r.reason.clone(),
+                open_slots: r.open_slots as u32,
+            }),
             priority: st.order.priority.as_str().to_string(),
             dispatch: body.dispatch.unwrap_or_default(),
             no_show_grace_min: st.order.no_show_grace_min,

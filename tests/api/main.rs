@@ -14,6 +14,7 @@ mod errors;
 mod hardening;
 mod idempotency;
 mod import_client;
+mod offer_plan;
 mod offers;
 mod orders;
 mod relations;
