@@ -228,6 +228,11 @@
   function risks(o, now = Date.now()) {
     if (o.status === "completed" || o.status === "cancelled") return [];
     const out = [];
+    // The engine's own judgement comes first: it has run out of candidates (or cannot meet a quota).
+    if (o.at_risk) {
+      const why = o.at_risk.reason === "quota_unreachable" ? "a quota cannot be met" : "no candidates left";
+      out.push(`${why}, ${o.at_risk.open_slots} open since ${when(o.at_risk.since)}`);
+    }
     let open = 0;
     for (const r of o.roles) {
       open += Math.max(0, r.headcount - r.filled);
@@ -427,7 +432,8 @@
             h("thead", {}, h("tr", {}, ["Worker", "Role", "Kind", "Status", "Checked in", "Late", "Checked out", "Replaces", "Photos"].map((t) => h("th", {}, t)))),
             h("tbody", {}, crew.map((a) => h("tr", { dataset: { assignment: a.id }, class: a.status === "no_show" ? "no-show" : (replacing(a) ? "replacement" : "") },
               h("td", {}, who(a.worker_id)), h("td", {}, a.role), h("td", {}, a.kind), h("td", {}, badge(a.status)),
-              h("td", { class: "nowrap" }, clock(a.checked_in_at)),
+              h("td", { class: "nowrap" }, clock(a.checked_in_at),
+                a.distance_m === null || a.distance_m === undefined ? "" : h("span", { class: "muted small" }, ` · ${a.distance_m} m`)),
               h("td", { class: "num" }, a.late_minutes === null || a.late_minutes === undefined ? "" : `${a.late_minutes} min`),
               h("td", { class: "nowrap" }, clock(a.checked_out_at)),
               h("td", {}, a.replaces ? (byId.has(a.replaces) ? who(byId.get(a.replaces).worker_id) : a.replaces) : (replacing(a) ? "a no-show (urgent offer)" : "")),
