@@ -51,6 +51,8 @@ pub struct Attendance {
     pub distance_m: f64,
     /// Minutes worked, on check-out.
     pub worked_minutes: Option<i64>,
+    /// Distance from the venue at check-out, metres.
+    pub check_out_distance_m: Option<f64>,
 }
 
 /// A stored review.
@@ -101,6 +103,7 @@ impl Engine {
                     late_minutes: a.late_minutes.unwrap_or(0),
                     distance_m: a.distance_m.unwrap_or(0.0),
                     worked_minutes: None,
+                    check_out_distance_m: a.check_out_distance_m,
                     assignment: a,
                     order: order.clone(),
                 });
@@ -167,6 +170,7 @@ impl Engine {
                 late_minutes,
                 distance_m,
                 worked_minutes: None,
+                check_out_distance_m: None,
             });
         }
         Err(Error::Unavailable(
@@ -192,6 +196,7 @@ impl Engine {
                 late_minutes: a.late_minutes.unwrap_or(0),
                 distance_m: a.distance_m.unwrap_or(0.0),
                 worked_minutes: a.worked_minutes,
+                check_out_distance_m: a.check_out_distance_m,
                 assignment: a,
                 order: std::sync::Arc::new(st.order),
             });
@@ -201,6 +206,17 @@ impl Engine {
                 "check-out needs a check-in first; the assignment is {}",
                 a.status
             )));
+        }
+        // Check-out is geofenced like check-in: outside it the assignment stays checked in.
+        let distance_m = (st.order.venue.location.distance_km(at) * 1000.0).round();
+        if distance_m > st.order.venue.geofence_m {
+            return Err(Error::Refused {
+                problem: "outside-geofence",
+                detail: format!(
+                    "{distance_m} m from the venue; the geofence is {} m",
+                    st.order.venue.geofence_m
+                ),
+            });
         }
         let worked = self
             .complete(&mut tx, &st, &a, now, Some((at, device_time)))
@@ -213,6 +229,7 @@ impl Engine {
             late_minutes: assignment.late_minutes.unwrap_or(0),
             distance_m: assignment.distance_m.unwrap_or(0.0),
             worked_minutes: Some(worked),
+            check_out_distance_m: assignment.check_out_distance_m,
             assignment,
             order: std::sync::Arc::new(st.order),
         })
@@ -232,19 +249,23 @@ impl Engine {
         let until = now.min(st.order.shift.end());
         let worked = ((until - from).num_seconds().max(0)) / 60;
         let place = at.as_ref().map(|(p, _)| (p.lat(), p.lon()));
+        let distance_m = at
+            .as_ref()
+            .map(|(p, _)| (st.order.venue.location.distance_km(*p) * 1000.0).round());
         let evidence = match at {
             Some((p, device_time)) => {
                 json!({"lat": p.lat(), "lon": p.lon(), "device_time": device_time}).to_string()
             }
             None => json!({"automatic": "shift ended"}).to_string(),
         };
-        store::orders::check_out(tx, a.id, ms(now), worked, &evidence).await?;
+        store::orders::check_out(tx, a.id, ms(now), worked, &evidence, distance_m).await?;
         store::events::append(
             tx,
             ms(now),
             Some(st.order.agency.get()),
             "checked_out",
             &json!({"assignment": AssignmentId::new(a.id as u64).to_string(), "worked_minutes": worked,
+                    "distance_m": distance_m,
                     "lat": place.map(|p| p.0), "lon": place.map(|p| p.1),
                     "worker": WorkerId::new(a.worker_id as u64).to_string(), "client_ref": st.order.client_ref}),
         )

@@ -91,6 +91,9 @@ pub struct AttendanceAnswer {
     distance_m: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     worked_minutes: Option<i64>,
+    /// Metres from the venue at check-out (on a check-out's answer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    check_out_distance_m: Option<f64>,
 }
 
 fn answer(a: Attendance) -> AttendanceAnswer {
@@ -99,6 +102,7 @@ fn answer(a: Attendance) -> AttendanceAnswer {
         late_minutes: a.late_minutes,
         distance_m: a.distance_m,
         worked_minutes: a.worked_minutes,
+        check_out_distance_m: a.check_out_distance_m,
     }
 }
 
@@ -131,7 +135,8 @@ async fn check_in(
 
 #[utoipa::path(post, path = "/v1/assignments/{id}/check-out", tag = "assignments", params(("id" = String, Path)), request_body = Presence,
     responses((status = 200, body = AttendanceAnswer), (status = 401, body = super::error::Problem), (status = 404, body = super::error::Problem),
-              (status = 409, body = super::error::Problem, description = "No check-in yet")),
+              (status = 409, body = super::error::Problem, description = "No check-in yet"),
+              (status = 422, body = super::error::Problem, description = "Outside the geofence (type ends in outside-geofence); the assignment stays checked in")),
     security(("worker" = []), ("agency" = [])))]
 async fn check_out(
     State(state): State<AppState>,

@@ -270,6 +270,8 @@ pub struct AssignmentView {
     pub distance_m: Option<f64>,
     /// Minutes worked.
     pub worked_minutes: Option<i64>,
+    /// Metres from the venue at check-out.
+    pub check_out_distance_m: Option<f64>,
     /// The assignment this one replaced, if any.
     pub replaces: Option<String>,
 }
@@ -301,6 +303,7 @@ impl AssignmentView {
             late_minutes: a.late_minutes,
             distance_m: a.distance_m.map(|d| d.round()),
             worked_minutes: a.worked_minutes,
+            check_out_distance_m: a.check_out_distance_m.map(|d| d.round()),
             replaces: a.replaces.map(|r| AssignmentId::new(r as u64).to_string()),
         }
     }
