@@ -334,39 +334,49 @@ impl Engine {
             .await
     }
 
-    /// Strikes: no-shows within the policy's window, less one for every `clean_shifts_per_strike` shifts
-    /// completed after the first of them.
-    async fn strikes(
+    /// Strikes, in thirds of a strike: within the policy's window, a no-show is a whole strike and a worker's
+    /// own late cancellation its graded strike (`cancellation_strike`); every `clean_shifts_per_strike` shifts
+    /// completed after the first strike wipe a whole one. Thirds keep the sum exact.
+    async fn strike_thirds(
         &self,
         tx: &mut Tx,
         worker: WorkerId,
         now: DateTime<Utc>,
-    ) -> crate::Result<usize> {
-        let rows: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT status, start_at FROM assignments WHERE worker_id = $1 AND kind = 'shift' \
-             AND status IN ('no_show', 'completed') AND start_at >= $2 ORDER BY start_at",
+    ) -> crate::Result<i64> {
+        let rows: Vec<(String, Option<f64>)> = sqlx::query_as(
+            "SELECT status, strike_weight FROM assignments WHERE worker_id = $1 \
+             AND ((kind = 'shift' AND status IN ('no_show', 'completed')) \
+                  OR (status = 'cancelled' AND strike_weight > 0)) \
+             AND start_at >= $2 ORDER BY start_at, id",
         )
         .bind(worker.get() as i64)
         .bind(ms(now - self.no_show_policy.strike_window))
         .fetch_all(&mut **tx)
         .await
         .map_err(store::db_error)?;
-        let no_shows = rows.iter().filter(|r| r.0 == "no_show").count();
-        let first = rows.iter().position(|r| r.0 == "no_show");
+        let thirds = |r: &(String, Option<f64>)| match r.0.as_str() {
+            "no_show" => 3,
+            "cancelled" => (r.1.unwrap_or(0.0) * 3.0).round() as i64,
+            _ => 0,
+        };
+        let struck: i64 = rows.iter().map(thirds).sum();
+        let first = rows.iter().position(|r| thirds(r) > 0);
         let clean_after = first.map_or(0, |i| {
             rows[i..].iter().filter(|r| r.0 == "completed").count()
         });
-        Ok(no_shows
-            .saturating_sub(clean_after / self.no_show_policy.clean_shifts_per_strike.max(1)))
+        let wiped = (clean_after / self.no_show_policy.clean_shifts_per_strike.max(1)) as i64;
+        Ok((struck - 3 * wiped).max(0))
     }
 
-    async fn suspend_if_struck_out(
+    pub(super) async fn suspend_if_struck_out(
         &self,
         tx: &mut Tx,
         worker: WorkerId,
         now: DateTime<Utc>,
     ) -> crate::Result<()> {
-        if self.strikes(tx, worker, now).await? < self.no_show_policy.strikes_to_suspend {
+        if self.strike_thirds(tx, worker, now).await?
+            < 3 * self.no_show_policy.strikes_to_suspend as i64
+        {
             return Ok(());
         }
         self.set_status(tx, worker, WorkerStatus::Suspended, "no_show_strikes", now)

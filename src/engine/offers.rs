@@ -21,6 +21,13 @@ pub enum Actor {
     Worker(WorkerId),
 }
 
+/// The strike a worker's own cancellation counts for, by its notice: a day or more none (not late), under
+/// 24 h a third, under 8 h two thirds, under 2 h a whole strike, as a no-show. It is `cancellation_weight`
+/// less one, in thirds, so the two gradings cannot drift apart.
+pub fn cancellation_strike(notice: chrono::Duration) -> f64 {
+    (cancellation_weight(notice) - 1.0) / 3.0
+}
+
 /// How much a cancellation weighs, by the notice it gave: a day or more 1, under 24 h 2, under 8 h 3, under
 /// 2 h 4.
 pub fn cancellation_weight(notice: chrono::Duration) -> f64 {
@@ -249,6 +256,13 @@ impl Engine {
                 s.cancellation_weight += cancellation_weight(notice);
             })
             .await?;
+            // A late cancellation is a graded strike, counted with no-shows toward suspension.
+            sqlx::query("UPDATE assignments SET strike_weight = $1 WHERE id = $2")
+                .bind(cancellation_strike(notice))
+                .bind(a.id)
+                .execute(&mut *tx)
+                .await
+                .map_err(store::db_error)?;
         }
         self.refresh(&mut tx, &mut st).await?;
         if a.kind == "shift" {
@@ -256,6 +270,9 @@ impl Engine {
                 .await?;
         } else {
             self.dispatch(&mut tx, &mut st, now, false).await?;
+        }
+        if let Actor::Worker(w) = actor {
+            self.suspend_if_struck_out(&mut tx, w, now).await?;
         }
         let updated = store::orders::assignment(&mut *tx, a.id)
             .await?

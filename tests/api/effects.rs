@@ -50,3 +50,127 @@ async fn a_check_out_outside_the_geofence_is_422_and_one_inside_records_its_own_
     let mine = app.get(&token, "/v1/me/assignments").await.expect(200);
     assert_eq!(mine["items"][0]["check_out_distance_m"], json!(d), "{mine}");
 }
+
+/// The standard one-promoter order on `day` (`2026-11-DD` or `2026-12-DD`), assign mode: `(order, assignment)`.
+async fn order_on(app: &TestApp, a: &Agency, day: &str) -> (String, String) {
+    let mut o = order_json(&format!("client-{day}"), 1, "assign", 1);
+    o["start"] = json!(format!("{day}T09:00:00+08:00"));
+    o["end"] = json!(format!("{day}T18:00:00+08:00"));
+    let o = app.post_order(a, &o).await;
+    assert_eq!(o["status"], "filled", "{o}");
+    (s(&o, "id"), s(&o["assignments"][0], "id"))
+}
+
+/// The worker's status as the agency sees it.
+async fn status_of(app: &TestApp, a: &Agency, worker: &str) -> String {
+    let w = app
+        .get(&a.key, &format!("/v1/workers/{worker}"))
+        .await
+        .expect(200);
+    s(&w, "status")
+}
+
+/// A single promoter with two no-shows (two strikes of the three that suspend) on the 24th and 25th.
+async fn twice_absent(app: &TestApp, a: &Agency) -> Value {
+    let w = promoters(app, a, 1).await.remove(0);
+    for day in ["2026-11-24", "2026-11-25"] {
+        order_on(app, a, day).await;
+        app.advance_to(&format!("{day}T09:20:00+08:00")).await;
+    }
+    assert_eq!(status_of(app, a, &s(&w, "id")).await, "active");
+    w
+}
+
+/// The worker cancels, through the app, their assignment on `day` `minutes_before` its 09:00 start.
+async fn cancel_before(app: &TestApp, a: &Agency, w: &Value, day: &str, minutes_before: i64) {
+    let (_, asg) = order_on(app, a, day).await;
+    let start = chrono::DateTime::parse_from_rfc3339(&format!("{day}T09:00:00+08:00")).unwrap();
+    let at = start - chrono::Duration::minutes(minutes_before);
+    app.advance_to(&at.to_rfc3339()).await;
+    let c = app
+        .post(
+            &s(w, "app_token"),
+            &format!("/v1/assignments/{asg}/cancel"),
+            &json!({}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(c["assignment"]["status"], "cancelled");
+}
+
+#[tokio::test]
+async fn a_cancellation_under_two_hours_before_the_start_is_a_whole_strike() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let w = twice_absent(&app, &a).await;
+    cancel_before(&app, &a, &w, "2026-11-27", 90).await;
+    assert_eq!(status_of(&app, &a, &s(&w, "id")).await, "suspended");
+}
+
+#[tokio::test]
+async fn a_cancellation_under_eight_hours_before_the_start_is_two_thirds_of_a_strike() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let w = twice_absent(&app, &a).await;
+    cancel_before(&app, &a, &w, "2026-11-27", 3 * 60).await;
+    assert_eq!(status_of(&app, &a, &s(&w, "id")).await, "active");
+    cancel_before(&app, &a, &w, "2026-11-28", 7 * 60).await;
+    assert_eq!(status_of(&app, &a, &s(&w, "id")).await, "suspended");
+}
+
+#[tokio::test]
+async fn a_cancellation_under_a_day_before_the_start_is_a_third_of_a_strike() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let w = twice_absent(&app, &a).await;
+    for day in ["2026-11-27", "2026-11-28"] {
+        cancel_before(&app, &a, &w, day, 20 * 60).await;
+        assert_eq!(status_of(&app, &a, &s(&w, "id")).await, "active");
+    }
+    cancel_before(&app, &a, &w, "2026-11-29", 10 * 60).await;
+    assert_eq!(status_of(&app, &a, &s(&w, "id")).await, "suspended");
+}
+
+#[tokio::test]
+async fn a_cancellation_a_day_or_more_before_the_start_is_no_strike() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let w = twice_absent(&app, &a).await;
+    for day in ["2026-11-27", "2026-11-28", "2026-11-29", "2026-11-30"] {
+        cancel_before(&app, &a, &w, day, 24 * 60).await;
+        assert_eq!(status_of(&app, &a, &s(&w, "id")).await, "active");
+    }
+    let got = app
+        .get(&a.key, &format!("/v1/workers/{}", s(&w, "id")))
+        .await
+        .expect(200);
+    assert_eq!(got["stats"]["cancellations"], 4);
+}
+
+#[tokio::test]
+async fn clean_shifts_after_a_strike_wipe_one_so_a_late_cancellation_no_longer_suspends() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let w = twice_absent(&app, &a).await;
+    let token = s(&w, "app_token");
+    // Five clean shifts after the first strike wipe one of the two.
+    for day in [
+        "2026-11-26",
+        "2026-11-27",
+        "2026-11-28",
+        "2026-11-29",
+        "2026-11-30",
+    ] {
+        let (_, asg) = order_on(&app, &a, day).await;
+        app.advance_to(&format!("{day}T08:55:00+08:00")).await;
+        app.check_in(&token, &asg, VENUE).await.expect(200);
+        app.advance_to(&format!("{day}T17:55:00+08:00")).await;
+        app.check_out(&token, &asg, VENUE).await.expect(200);
+    }
+    // One strike left: a whole strike from a cancellation makes two, under the three that suspend.
+    cancel_before(&app, &a, &w, "2026-12-02", 60).await;
+    assert_eq!(status_of(&app, &a, &s(&w, "id")).await, "active");
+    // And one more makes three.
+    cancel_before(&app, &a, &w, "2026-12-03", 60).await;
+    assert_eq!(status_of(&app, &a, &s(&w, "id")).await, "suspended");
+}
