@@ -410,6 +410,10 @@ impl Engine {
                     "record": crate::wire::worker::RecordBody::of(status, &r.stats)}),
         )
         .await?;
+        if status == WorkerStatus::Suspended {
+            self.release_worker(tx, worker, "worker_suspended", now)
+                .await?;
+        }
         Ok(())
     }
 

@@ -281,6 +281,67 @@ impl Engine {
         Ok(updated)
     }
 
+    /// Releases a worker who may no longer work (suspended, deleted) from everything still ahead: each future
+    /// assignment (confirmed or standby, not yet started) ends `released` with `reason`, each pending offer is
+    /// withdrawn, and each order touched dispatches a replacement (a standby of the order promoted first, as
+    /// for a cancellation), all in the caller's transaction so no slot is left silently empty. The worker
+    /// stays involved in those orders, so the replacement never goes back to them.
+    pub(super) async fn release_worker(
+        &self,
+        tx: &mut Tx,
+        worker: WorkerId,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> crate::Result<()> {
+        let orders: Vec<(i64,)> = sqlx::query_as(
+            "SELECT order_id FROM assignments WHERE worker_id = $1 \
+               AND status IN ('confirmed', 'standby') AND start_at > $2 \
+             UNION SELECT order_id FROM offers WHERE worker_id = $1 AND status = 'pending' \
+             ORDER BY 1",
+        )
+        .bind(worker.get() as i64)
+        .bind(ms(now))
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(store::db_error)?;
+        for (order,) in orders {
+            let mut st = self
+                .load_order(tx, None, OrderId::new(order as u64))
+                .await?;
+            let mine = |w: i64| w == worker.get() as i64;
+            for o in st.offers.clone().iter() {
+                if mine(o.worker_id) && o.status == "pending" {
+                    self.close_offer(tx, &st, o, "withdrawn", now).await?;
+                }
+            }
+            let released: Vec<AssignmentRow> = st
+                .assignments
+                .iter()
+                .filter(|a| {
+                    mine(a.worker_id)
+                        && matches!(a.status.as_str(), "confirmed" | "standby")
+                        && a.start_at > ms(now)
+                })
+                .cloned()
+                .collect();
+            for a in &released {
+                self.end_assignment(tx, &st, a, "released", reason, now)
+                    .await?;
+            }
+            self.refresh(tx, &mut st).await?;
+            let mut replaced = false;
+            for a in released.iter().filter(|a| a.kind == "shift") {
+                self.replace(tx, &mut st, a.role_idx as usize, Some(a.id), now)
+                    .await?;
+                replaced = true;
+            }
+            if !replaced {
+                self.dispatch(tx, &mut st, now, false).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Fills a slot of `role` that was lost (no-show, cancellation): promotes the best fitting standby of the
     /// order at once; with none, urgent offers go to the on-call pool first, then to other candidates.
     pub(super) async fn replace(

@@ -174,3 +174,150 @@ async fn clean_shifts_after_a_strike_wipe_one_so_a_late_cancellation_no_longer_s
     cancel_before(&app, &a, &w, "2026-12-03", 60).await;
     assert_eq!(status_of(&app, &a, &s(&w, "id")).await, "suspended");
 }
+
+/// Every event of the agency's feed, in log order.
+async fn all_events(app: &TestApp, a: &Agency) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut after = String::new();
+    loop {
+        let path = if after.is_empty() {
+            "/v1/events".to_string()
+        } else {
+            format!("/v1/events?after={after}")
+        };
+        let page = app.get(&a.key, &path).await.expect(200);
+        out.extend(page["items"].as_array().expect("items").iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(c) => after = c.to_string(),
+            None => return out,
+        }
+    }
+}
+
+/// The `assignment_ended` events of an assignment.
+async fn endings(app: &TestApp, a: &Agency, asg: &str) -> Vec<Value> {
+    all_events(app, a)
+        .await
+        .into_iter()
+        .filter(|e| e["kind"] == "assignment_ended" && e["data"]["assignment"] == json!(asg))
+        .map(|e| e["data"].clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn suspending_a_worker_releases_their_future_work_withdraws_their_offers_and_promotes_a_standby()
+ {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let ws = promoters(&app, &a, 3).await;
+    let mut body = order_json("c", 1, "assign", 1);
+    body["standby"] = json!(1);
+    let o = app.post_order(&a, &body).await;
+    let list = o["assignments"].as_array().expect("assignments").clone();
+    let confirmed = list
+        .iter()
+        .find(|x| x["status"] == "confirmed")
+        .expect("confirmed")
+        .clone();
+    let standby = list
+        .iter()
+        .find(|x| x["status"] == "standby")
+        .expect("standby")
+        .clone();
+    let worker = s(&confirmed, "worker_id");
+    // Another day, offered to all three.
+    let mut other = order_json("d", 1, "offer", 3);
+    other["start"] = json!("2026-11-29T09:00:00+08:00");
+    other["end"] = json!("2026-11-29T18:00:00+08:00");
+    let other = app.post_order(&a, &other).await;
+    let offers = app
+        .get(&a.key, &format!("/v1/orders/{}/offers", s(&other, "id")))
+        .await
+        .expect(200);
+    let mine = |offers: &Value| {
+        offers["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .find(|x| x["worker_id"] == json!(worker))
+            .cloned()
+            .expect("the worker's offer")
+    };
+    assert_eq!(mine(&offers)["status"], "pending", "{offers}");
+
+    app.patch(
+        &a.key,
+        &format!("/v1/workers/{worker}"),
+        &json!({"status": "suspended"}),
+    )
+    .await
+    .expect(200);
+
+    let o = app.order(&a, &s(&o, "id")).await;
+    let list = o["assignments"].as_array().expect("assignments");
+    let gone = list
+        .iter()
+        .find(|x| x["id"] == confirmed["id"])
+        .expect("kept");
+    assert_eq!(gone["status"], "released", "{o}");
+    assert!(
+        list.iter()
+            .any(|x| x["worker_id"] == standby["worker_id"] && x["status"] == "confirmed"),
+        "the standby is promoted: {o}"
+    );
+    assert_eq!(o["roles"][0]["filled"], 1);
+    let ended = endings(&app, &a, &s(&confirmed, "id")).await;
+    assert_eq!(ended.len(), 1, "{ended:?}");
+    assert_eq!(ended[0]["reason"], "worker_suspended");
+
+    let offers = app
+        .get(&a.key, &format!("/v1/orders/{}/offers", s(&other, "id")))
+        .await
+        .expect(200);
+    assert_eq!(mine(&offers)["status"], "withdrawn", "{offers}");
+    let closed = all_events(&app, &a).await.into_iter().any(|e| {
+        e["kind"] == "offer_closed"
+            && e["data"]["worker"] == json!(worker)
+            && e["data"]["status"] == "withdrawn"
+    });
+    assert!(closed);
+    assert!(ws.iter().any(|w| w["id"] == json!(worker)));
+}
+
+#[tokio::test]
+async fn deleting_a_worker_releases_their_future_assignment_and_books_a_replacement() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    promoters(&app, &a, 2).await;
+    let o = app.post_order(&a, &order_json("c", 1, "assign", 1)).await;
+    let first = o["assignments"][0].clone();
+    app.delete(&a.key, &format!("/v1/workers/{}", s(&first, "worker_id")))
+        .await
+        .expect(204);
+    let o = app.order(&a, &s(&o, "id")).await;
+    let list = o["assignments"].as_array().expect("assignments");
+    assert_eq!(list[0]["status"], "released", "{o}");
+    let replacement = list
+        .iter()
+        .find(|x| x["status"] == "confirmed")
+        .expect("a replacement");
+    assert_ne!(replacement["worker_id"], first["worker_id"]);
+    assert_eq!(o["status"], "filled");
+    let ended = endings(&app, &a, &s(&first, "id")).await;
+    assert_eq!(ended[0]["reason"], "worker_deleted", "{ended:?}");
+}
+
+#[tokio::test]
+async fn a_worker_suspended_by_strikes_loses_their_future_assignments() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let w = twice_absent(&app, &a).await;
+    let (later, asg) = order_on(&app, &a, "2026-12-05").await;
+    cancel_before(&app, &a, &w, "2026-11-27", 90).await;
+    assert_eq!(status_of(&app, &a, &s(&w, "id")).await, "suspended");
+    let o = app.order(&a, &later).await;
+    assert_eq!(o["assignments"][0]["status"], "released", "{o}");
+    assert_eq!(o["status"], "open");
+    let ended = endings(&app, &a, &asg).await;
+    assert_eq!(ended[0]["reason"], "worker_suspended", "{ended:?}");
+}
