@@ -5,3 +5,6 @@ ALTER TABLE assignments ADD COLUMN strike_weight DOUBLE PRECISION;
 ALTER TABLE reviews ADD COLUMN outcome TEXT;
 ALTER TABLE reviews ADD COLUMN note TEXT;
 ALTER TABLE reviews ADD COLUMN resolved_at BIGINT;
+-- When an unresolved review passed its due time (the `review_overdue` timer fires once), and the timer's index.
+ALTER TABLE reviews ADD COLUMN overdue_at BIGINT;
+CREATE INDEX reviews_due ON reviews (status, due_at);

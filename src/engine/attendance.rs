@@ -72,7 +72,60 @@ pub struct ReviewRow {
     pub due_at: i64,
     /// Opened, unix ms.
     pub created_at: i64,
+    /// How the agency resolved it: `dismissed`, `warning`, `block` or `suspension`.
+    pub outcome: Option<String>,
+    /// The agency's note on the resolution.
+    pub note: Option<String>,
+    /// Resolved, unix ms.
+    pub resolved_at: Option<i64>,
 }
+
+impl ReviewRow {
+    /// Whether the review is still open past its due time.
+    pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
+        self.status == "open" && self.due_at <= ms(now)
+    }
+}
+
+/// How an agency resolves a review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewOutcome {
+    /// Nothing follows.
+    Dismissed,
+    /// The worker is warned; recorded, nothing else follows.
+    Warning,
+    /// The worker is blocked for the client of the rated shift.
+    Block,
+    /// The worker is suspended, with everything a suspension releases.
+    Suspension,
+}
+
+impl ReviewOutcome {
+    /// Parses the wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "dismissed" => ReviewOutcome::Dismissed,
+            "warning" => ReviewOutcome::Warning,
+            "block" => ReviewOutcome::Block,
+            "suspension" => ReviewOutcome::Suspension,
+            _ => return None,
+        })
+    }
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewOutcome::Dismissed => "dismissed",
+            ReviewOutcome::Warning => "warning",
+            ReviewOutcome::Block => "block",
+            ReviewOutcome::Suspension => "suspension",
+        }
+    }
+}
+
+/// The columns of a review, in `ReviewRow`'s order.
+const REVIEW_COLS: &str =
+    "id, assignment_id, worker_id, stars, status, due_at, created_at, outcome, note, resolved_at";
 
 impl Engine {
     /// Checks a worker in: between 60 minutes before start and the end, inside the venue's geofence, by the
@@ -529,13 +582,17 @@ impl Engine {
                 status: "open".into(),
                 due_at: ms(now + REVIEW_DUE),
                 created_at: ms(now),
+                outcome: None,
+                note: None,
+                resolved_at: None,
             });
         }
         self.committed(tx).await?;
         Ok(review)
     }
 
-    /// The agency's reviews, optionally by status, a page after `after`.
+    /// The agency's reviews, optionally by status (`open`, `resolved`, or `overdue`: open past its due time,
+    /// computed on read from the engine's clock), a page after `after`.
     pub async fn reviews(
         &self,
         agency: AgencyId,
@@ -543,16 +600,119 @@ impl Engine {
         after: i64,
         limit: i64,
     ) -> crate::Result<Vec<ReviewRow>> {
-        sqlx::query_as(
-            "SELECT id, assignment_id, worker_id, stars, status, due_at, created_at FROM reviews \
-             WHERE agency_id = $1 AND ($2 IS NULL OR status = $2) AND id > $3 ORDER BY id LIMIT $4",
-        )
+        let (status, due_by) = match status {
+            Some("overdue") => (Some("open"), ms(self.now())),
+            s => (s, i64::MAX),
+        };
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {REVIEW_COLS} FROM reviews \
+             WHERE agency_id = $1 AND ($2 IS NULL OR status = $2) AND due_at <= $3 AND id > $4 \
+             ORDER BY id LIMIT $5"
+        )))
         .bind(agency.get() as i64)
         .bind(status)
+        .bind(due_by)
         .bind(after)
         .bind(limit)
         .fetch_all(self.store.pool())
         .await
         .map_err(store::db_error)
+    }
+
+    /// Resolves an open review, once (a second resolve is 409): `block` blocks the worker for the client of
+    /// the rated shift (as `set_client_list` does), `suspension` suspends the worker with everything a
+    /// suspension releases, all in the resolution's transaction.
+    #[tracing::instrument(skip(self, note))]
+    pub async fn resolve_review(
+        &self,
+        agency: AgencyId,
+        id: crate::domain::ReviewId,
+        outcome: ReviewOutcome,
+        note: String,
+    ) -> crate::Result<ReviewRow> {
+        if note.chars().count() > 2000 {
+            return Err(Error::Invalid(vec![FieldError::new(
+                "note",
+                "at most 2000 characters",
+            )]));
+        }
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let lock = if self.store.backend() == store::Backend::Postgres {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
+        let review: ReviewRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {REVIEW_COLS} FROM reviews WHERE id = $1 AND agency_id = $2{lock}"
+        )))
+        .bind(id.get() as i64)
+        .bind(agency.get() as i64)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(store::db_error)?
+        .ok_or_else(|| Error::NotFound("review".into()))?;
+        if review.status != "open" {
+            return Err(Error::Conflict(format!(
+                "the review is already resolved ({})",
+                review.outcome.as_deref().unwrap_or("resolved")
+            )));
+        }
+        sqlx::query(
+            "UPDATE reviews SET status = 'resolved', outcome = $1, note = $2, resolved_at = $3 WHERE id = $4",
+        )
+        .bind(outcome.as_str())
+        .bind(&note)
+        .bind(ms(now))
+        .bind(review.id)
+        .execute(&mut *tx)
+        .await
+        .map_err(store::db_error)?;
+        let worker = WorkerId::new(review.worker_id as u64);
+        store::events::append(
+            &mut tx,
+            ms(now),
+            Some(agency.get()),
+            "review_resolved",
+            &json!({"review": id.to_string(), "assignment": AssignmentId::new(review.assignment_id as u64).to_string(),
+                    "worker": worker.to_string(), "outcome": outcome.as_str(), "note": note}),
+        )
+        .await?;
+        match outcome {
+            ReviewOutcome::Dismissed | ReviewOutcome::Warning => {}
+            ReviewOutcome::Block => {
+                let a = store::orders::assignment(&mut *tx, review.assignment_id)
+                    .await?
+                    .ok_or_else(|| Error::Internal("reviewed assignment vanished".into()))?;
+                let order = self.order_of(a.order_id).await?;
+                if order.client_ref.trim().is_empty() {
+                    return Err(Error::Conflict(
+                        "the rated order names no client: there is no list to block the worker on"
+                            .into(),
+                    ));
+                }
+                self.set_client_list_in(
+                    &mut tx,
+                    agency,
+                    &order.client_ref,
+                    super::ClientList::Blocks,
+                    worker,
+                    true,
+                )
+                .await?;
+            }
+            ReviewOutcome::Suspension => {
+                self.set_status(&mut tx, worker, WorkerStatus::Suspended, "review", now)
+                    .await?;
+            }
+        }
+        self.committed(tx).await?;
+        Ok(ReviewRow {
+            status: "resolved".into(),
+            outcome: Some(outcome.as_str().into()),
+            note: Some(note),
+            resolved_at: Some(ms(now)),
+            ..review
+        })
     }
 }

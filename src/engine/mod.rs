@@ -30,7 +30,7 @@ use std::sync::atomic::AtomicI64;
 
 use chrono::{DateTime, Utc};
 
-pub use attendance::{Attendance, NoShowPolicy, ReviewRow};
+pub use attendance::{Attendance, NoShowPolicy, ReviewOutcome, ReviewRow};
 pub use auth::Principal;
 pub use clients::{ClientOrder, CrewMember, link_id, parse_link_id};
 pub use offers::{Actor, cancellation_strike, cancellation_weight};

@@ -53,6 +53,8 @@ pub const EVENT_KINDS: &[&str] = &[
     "photo_added",
     "rated",
     "review_opened",
+    "review_overdue",
+    "review_resolved",
     "standby_promoted",
     "webhook_created",
     "webhook_deleted",

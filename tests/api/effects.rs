@@ -321,3 +321,155 @@ async fn a_worker_suspended_by_strikes_loses_their_future_assignments() {
     let ended = endings(&app, &a, &asg).await;
     assert_eq!(ended[0]["reason"], "worker_suspended", "{ended:?}");
 }
+
+/// The worker checks in on time and out before the end of the standard shift.
+async fn worked(app: &TestApp, w: &Value, asg: &str) {
+    let token = s(w, "app_token");
+    app.advance_to("2026-11-28T08:55:00+08:00").await;
+    app.check_in(&token, asg, VENUE).await.expect(200);
+    app.advance_to("2026-11-28T17:55:00+08:00").await;
+    app.check_out(&token, asg, VENUE).await.expect(200);
+}
+
+/// Rates the assignment 2 stars (a review opens, the worker is not blocked): the review's id.
+async fn poorly_rated(app: &TestApp, a: &Agency, asg: &str) -> String {
+    let rated = app
+        .post(
+            &a.key,
+            &format!("/v1/assignments/{asg}/rating"),
+            &json!({"stars": 2, "comment": "late from the break"}),
+        )
+        .await
+        .expect(201);
+    s(&rated["review"], "id")
+}
+
+#[tokio::test]
+async fn a_review_resolved_with_a_block_blocks_the_worker_for_the_client_and_cannot_be_resolved_twice()
+ {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let (w, _, asg) = booked(&app, &a, "client-y").await;
+    worked(&app, &w, &asg).await;
+    let review = poorly_rated(&app, &a, &asg).await;
+    let r = app
+        .post(
+            &a.key,
+            &format!("/v1/reviews/{review}/resolve"),
+            &json!({"outcome": "block", "note": "second complaint this month"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(r["review"]["status"], "resolved");
+    assert_eq!(r["review"]["outcome"], "block");
+    assert_eq!(r["review"]["note"], "second complaint this month");
+    let blocks = app
+        .get(&a.key, "/v1/clients/client-y/blocks")
+        .await
+        .expect(200);
+    assert!(blocks.to_string().contains(&s(&w, "id")), "{blocks}");
+    let events = all_events(&app, &a).await;
+    assert!(events.iter().any(|e| e["kind"] == "client_lists_set"
+        && e["data"]["worker"] == w["id"]
+        && e["data"]["blocked"] == true));
+    assert!(events.iter().any(|e| e["kind"] == "review_resolved"
+        && e["data"]["review"] == json!(review)
+        && e["data"]["outcome"] == "block"));
+    let mut same = order_json("client-y", 1, "offer", 1);
+    same["start"] = json!("2026-12-05T09:00:00+08:00");
+    same["end"] = json!("2026-12-05T18:00:00+08:00");
+    let same = app.post_order(&a, &same).await;
+    let ranked = app.candidate_ids(&a, &s(&same, "id"), "promoter").await;
+    assert!(!ranked.contains(&s(&w, "id")), "blocked for client-y");
+
+    let again = app
+        .post(
+            &a.key,
+            &format!("/v1/reviews/{review}/resolve"),
+            &json!({"outcome": "dismissed"}),
+        )
+        .await;
+    assert_eq!(again.status.as_u16(), 409, "{}", again.body);
+    let resolved = app
+        .get(&a.key, "/v1/reviews?status=resolved")
+        .await
+        .expect(200);
+    assert_eq!(resolved["items"][0]["outcome"], "block", "{resolved}");
+    app.post(
+        &a.key,
+        &format!("/v1/reviews/{review}/resolve"),
+        &json!({"outcome": "fired"}),
+    )
+    .await
+    .expect(422);
+}
+
+#[tokio::test]
+async fn a_review_resolved_with_a_suspension_suspends_the_worker_and_releases_their_future_work() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let (w, _, asg) = booked(&app, &a, "client-y").await;
+    worked(&app, &w, &asg).await;
+    let (later, later_asg) = order_on(&app, &a, "2026-12-05").await;
+    let review = poorly_rated(&app, &a, &asg).await;
+    app.post(
+        &a.key,
+        &format!("/v1/reviews/{review}/resolve"),
+        &json!({"outcome": "suspension"}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(status_of(&app, &a, &s(&w, "id")).await, "suspended");
+    let o = app.order(&a, &later).await;
+    assert_eq!(o["assignments"][0]["status"], "released", "{o}");
+    let ended = endings(&app, &a, &later_asg).await;
+    assert_eq!(ended[0]["reason"], "worker_suspended", "{ended:?}");
+}
+
+/// The agency's reviews listed as overdue.
+async fn overdue_reviews(app: &TestApp, a: &Agency) -> Vec<Value> {
+    let page = app
+        .get(&a.key, "/v1/reviews?status=overdue")
+        .await
+        .expect(200);
+    page["items"].as_array().expect("items").clone()
+}
+
+#[tokio::test]
+async fn an_unresolved_review_past_its_due_time_is_flagged_overdue_once() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let (w, _, asg) = booked(&app, &a, "client-y").await;
+    worked(&app, &w, &asg).await;
+    let review = poorly_rated(&app, &a, &asg).await;
+    assert!(overdue_reviews(&app, &a).await.is_empty());
+    let open = app.get(&a.key, "/v1/reviews?status=open").await.expect(200);
+    assert_eq!(open["items"][0]["overdue"], false, "{open}");
+    // Due 48 h after the rating (2026-11-28 17:55 +08:00).
+    app.advance_to("2026-11-30T18:00:00+08:00").await;
+    let items = overdue_reviews(&app, &a).await;
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0]["id"], json!(review));
+    assert_eq!(items[0]["overdue"], true);
+    app.advance_to("2026-12-01T18:00:00+08:00").await;
+    let flagged: Vec<Value> = all_events(&app, &a)
+        .await
+        .into_iter()
+        .filter(|e| e["kind"] == "review_overdue")
+        .collect();
+    assert_eq!(flagged.len(), 1, "{flagged:?}");
+    assert_eq!(flagged[0]["data"]["review"], json!(review));
+    assert_eq!(flagged[0]["at"], "2026-11-30T09:55:00Z");
+
+    let r = app
+        .post(
+            &a.key,
+            &format!("/v1/reviews/{review}/resolve"),
+            &json!({"outcome": "dismissed", "note": "the client withdrew the complaint"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(r["review"]["overdue"], false);
+    assert!(overdue_reviews(&app, &a).await.is_empty());
+    assert_eq!(status_of(&app, &a, &s(&w, "id")).await, "active");
+}
