@@ -481,7 +481,24 @@ impl Engine {
                 now,
                 exclude: &involved,
             };
-            let workers: Vec<_> = pool.into_iter().filter_map(|w| self.index.get(w)).collect();
+            // The on-call window is the worker's word that they are free then: it counts as availability
+            // whatever their weekly windows say (`on_call_for` kept only windows covering the shift).
+            let workers: Vec<_> = pool
+                .into_iter()
+                .filter_map(|w| self.index.get(w))
+                .map(|w| {
+                    let mut w = (*w).clone();
+                    w.availability = crate::domain::availability::Availability::new(
+                        w.availability.tz(),
+                        vec![crate::domain::availability::WeeklyWindow::new(
+                            crate::domain::availability::Days::from_bits(0x7f),
+                            0,
+                            24 * 60,
+                        )],
+                    );
+                    std::sync::Arc::new(w)
+                })
+                .collect();
             crate::matching::rank(&ctx, &workers, need as usize)
                 .ranked
                 .into_iter()

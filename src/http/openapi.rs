@@ -132,7 +132,7 @@ impl Modify for NdjsonBody {
         super::orders::create, super::orders::read, super::orders::patch, super::orders::cancel,
         super::orders::list, super::orders::candidates,
         super::me::me, super::me::offers, super::me::assignments, super::me::accept, super::me::decline,
-        super::me::availability, super::me::on_call,
+        super::me::availability, super::me::on_call, super::me::on_call_list, super::me::leave_on_call,
         super::assignments::cancel, super::assignments::check_in, super::assignments::check_out,
         super::assignments::no_show, super::assignments::rating, super::assignments::reviews,
         super::assignments::resolve_review,

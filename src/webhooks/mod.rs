@@ -44,6 +44,7 @@ pub const EVENT_KINDS: &[&str] = &[
     "offer_closed",
     "offer_sent",
     "on_call_joined",
+    "on_call_left",
     "order_at_risk",
     "order_patched",
     "order_posted",

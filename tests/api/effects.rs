@@ -473,3 +473,101 @@ async fn an_unresolved_review_past_its_due_time_is_flagged_overdue_once() {
     assert!(overdue_reviews(&app, &a).await.is_empty());
     assert_eq!(status_of(&app, &a, &s(&w, "id")).await, "active");
 }
+
+/// Three promoters; the farthest (P-2) works weekdays only but declares itself on call near the venue for
+/// Saturday 2026-11-28 06:00–20:00: `(workers, P-2's token, the window's id)`.
+async fn weekday_worker_on_call(app: &TestApp, a: &Agency) -> (Vec<Value>, String, String) {
+    let ws = promoters(app, a, 3).await;
+    let token = s(&ws[2], "app_token");
+    app.call(
+        reqwest::Method::PUT,
+        "/v1/me/availability",
+        Some(&token),
+        Some(&json!({"availability": [{"days": ["mon", "tue", "wed", "thu", "fri"], "from": "08:00", "to": "20:00"}]})),
+    )
+    .await
+    .expect(200);
+    let joined = app
+        .post(
+            &token,
+            "/v1/me/on-call",
+            &json!({"start": "2026-11-28T06:00:00+08:00", "end": "2026-11-28T20:00:00+08:00",
+                    "lat": 31.1912, "lon": 121.5804, "radius_km": 10}),
+        )
+        .await
+        .expect(201);
+    (ws, token, s(&joined, "id"))
+}
+
+#[tokio::test]
+async fn an_on_call_window_counts_as_availability_for_an_urgent_replacement_inside_it() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let (ws, on_call, _) = weekday_worker_on_call(&app, &a).await;
+    let o = app.post_order(&a, &order_json("c", 1, "assign", 1)).await;
+    assert_eq!(o["assignments"][0]["worker_id"], ws[0]["id"], "{o}");
+    // Nobody checks in: the no-show fires at 09:15 and, with no standby, the on-call worker is asked first
+    // although their weekly availability does not cover Saturday.
+    app.advance_to("2026-11-28T09:16:00+08:00").await;
+    let offers = app.offers(&on_call).await;
+    assert_eq!(offers.len(), 1, "{offers:?}");
+    assert_eq!(offers[0]["urgent"], true);
+    assert!(app.offers(&s(&ws[1], "app_token")).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_worker_lists_its_on_call_windows_and_leaves_one_which_then_brings_no_urgent_offer() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let (ws, on_call, id) = weekday_worker_on_call(&app, &a).await;
+    let sunday = app
+        .post(
+            &on_call,
+            "/v1/me/on-call",
+            &json!({"start": "2026-11-29T06:00:00+08:00", "end": "2026-11-29T20:00:00+08:00",
+                    "lat": 31.1912, "lon": 121.5804, "radius_km": 10}),
+        )
+        .await
+        .expect(201);
+    let listed = app.get(&on_call, "/v1/me/on-call").await.expect(200);
+    let ids: Vec<&Value> = listed["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|w| &w["id"])
+        .collect();
+    assert_eq!(ids, vec![&json!(id), &sunday["id"]], "{listed}");
+    assert_eq!(listed["items"][0]["start"], "2026-11-27T22:00:00Z");
+    assert_eq!(listed["items"][0]["radius_km"], 10.0);
+
+    app.delete(&on_call, &format!("/v1/me/on-call/{id}"))
+        .await
+        .expect(204);
+    app.delete(&on_call, &format!("/v1/me/on-call/{id}"))
+        .await
+        .expect(404);
+    // Another worker cannot leave someone else's window.
+    app.delete(
+        &s(&ws[1], "app_token"),
+        &format!("/v1/me/on-call/{}", s(&sunday, "id")),
+    )
+    .await
+    .expect(404);
+    let listed = app.get(&on_call, "/v1/me/on-call").await.expect(200);
+    assert_eq!(listed["items"].as_array().expect("items").len(), 1);
+    assert_eq!(listed["items"][0]["id"], sunday["id"]);
+    assert!(
+        all_events(&app, &a)
+            .await
+            .iter()
+            .any(|e| e["kind"] == "on_call_left")
+    );
+    // The live state dropped the window as a rebuild from the database does.
+    let views = app.get(ADMIN_TOKEN, "/v1/admin/views").await.expect(200);
+    assert_eq!(views["equal"], true, "{views}");
+
+    app.post_order(&a, &order_json("c", 1, "assign", 1)).await;
+    app.advance_to("2026-11-28T09:16:00+08:00").await;
+    assert!(app.offers(&on_call).await.is_empty(), "left the window");
+    assert_eq!(app.offers(&s(&ws[1], "app_token")).await.len(), 1);
+}
