@@ -8,3 +8,5 @@ ALTER TABLE reviews ADD COLUMN resolved_at BIGINT;
 -- When an unresolved review passed its due time (the `review_overdue` timer fires once), and the timer's index.
 ALTER TABLE reviews ADD COLUMN overdue_at BIGINT;
 CREATE INDEX reviews_due ON reviews (status, due_at);
+-- The assignment an urgent replacement offer replaces (carried on to the assignment it creates).
+ALTER TABLE offers ADD COLUMN replaces BIGINT;

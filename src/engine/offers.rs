@@ -107,7 +107,7 @@ impl Engine {
                 kind,
                 status,
                 Some(offer.id),
-                None,
+                offer.replaces.filter(|_| kind == "shift"),
                 now,
                 0.0,
             )
@@ -162,6 +162,7 @@ impl Engine {
             }
         }
         // The open slots are planned again over who is left.
+        st.replacing = offer.replaces;
         self.dispatch(&mut tx, &mut st, now, offer.urgent != 0)
             .await?;
         self.committed(tx).await?;
@@ -204,6 +205,8 @@ impl Engine {
             .await?;
         self.refresh(&mut tx, &mut st).await?;
         let urgent = offer.urgent != 0;
+        // The next urgent offer replaces the same lost slot.
+        st.replacing = offer.replaces;
         self.dispatch(&mut tx, &mut st, now, urgent).await?;
         self.committed(tx).await?;
         Ok(())
@@ -396,10 +399,13 @@ impl Engine {
         if st.order.dispatch.mode == crate::domain::DispatchMode::Offer
             || now >= st.order.shift.start()
         {
+            st.replacing = lost;
             self.offer_on_call(tx, st, role, now).await?;
             self.refresh(tx, st).await?;
             let urgent = now + chrono::Duration::hours(24) >= st.order.shift.start();
-            return self.dispatch_urgent(tx, st, urgent, now).await;
+            let r = self.dispatch_urgent(tx, st, urgent, now).await;
+            st.replacing = None;
+            return r;
         }
         self.dispatch(tx, st, now, false).await
     }

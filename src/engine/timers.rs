@@ -195,6 +195,8 @@ impl Engine {
                     .await?;
                 self.close_offer(&mut tx, &st, &o, "expired", now).await?;
                 self.refresh(&mut tx, &mut st).await?;
+                // The next urgent offer replaces the same lost slot.
+                st.replacing = o.replaces;
                 self.dispatch(&mut tx, &mut st, now, o.urgent != 0).await?;
             }
             Timer::NoShow { assignment } => {
@@ -231,7 +233,10 @@ impl Engine {
                 let mut st = self
                     .load_order(&mut tx, None, OrderId::new(order as u64))
                     .await?;
-                if matches!(st.row.status.as_str(), "completed" | "cancelled") {
+                if matches!(
+                    st.row.status.as_str(),
+                    "completed" | "cancelled" | "unfilled"
+                ) {
                     return Ok(true);
                 }
                 for o in st.offers.clone().iter().filter(|o| o.status == "pending") {
@@ -251,13 +256,15 @@ impl Engine {
                     }
                 }
                 self.refresh(&mut tx, &mut st).await?;
-                store::orders::set_order_status(&mut tx, st.row.id, "completed", ms(now)).await?;
+                // An order no one was staffed for ends `unfilled`, not `completed`.
+                let status = st.ended_status();
+                store::orders::set_order_status(&mut tx, st.row.id, status, ms(now)).await?;
                 store::events::append(
                     &mut tx,
                     ms(now),
                     Some(st.order.agency.get()),
                     "order_status",
-                    &json!({"order": st.order.id.to_string(), "status": "completed"}),
+                    &json!({"order": st.order.id.to_string(), "status": status}),
                 )
                 .await?;
             }

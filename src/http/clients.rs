@@ -195,7 +195,7 @@ async fn revoke_link(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ClientOrderParams {
-    /// `open`, `filled`, `in_progress`, `completed` or `cancelled`.
+    /// `open`, `filled`, `in_progress`, `completed` (ended with someone staffed), `unfilled` (ended with no one checked in) or `cancelled`.
     status: Option<String>,
     /// Orders ending after this instant (RFC 3339 with offset).
     from: Option<String>,

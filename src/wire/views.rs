@@ -66,7 +66,7 @@ pub struct AssignmentSummary {
 pub struct OrderView {
     /// The order.
     pub id: String,
-    /// `open`, `filled`, `in_progress`, `completed` or `cancelled`.
+    /// `open`, `filled`, `in_progress`, `completed` (ended with someone staffed), `unfilled` (ended with no one checked in) or `cancelled`.
     pub status: String,
     /// The client.
     pub client_ref: String,
@@ -211,6 +211,8 @@ pub struct OfferView {
     pub status: String,
     /// Whether it is an urgent replacement.
     pub urgent: bool,
+    /// The assignment an urgent replacement replaces (a no-show, a cancellation, a released worker).
+    pub replaces: Option<String>,
 }
 
 impl OfferView {
@@ -233,6 +235,7 @@ impl OfferView {
             expires_at: format_instant(crate::engine::from_ms(o.expires_at)),
             status: o.status.clone(),
             urgent: o.urgent != 0,
+            replaces: o.replaces.map(|r| AssignmentId::new(r as u64).to_string()),
         }
     }
 }

@@ -571,3 +571,80 @@ async fn a_worker_lists_its_on_call_windows_and_leaves_one_which_then_brings_no_
     assert!(app.offers(&on_call).await.is_empty(), "left the window");
     assert_eq!(app.offers(&s(&ws[1], "app_token")).await.len(), 1);
 }
+
+#[tokio::test]
+async fn an_urgent_replacement_offer_and_the_assignment_it_creates_carry_what_they_replace() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let (ws, on_call, _) = weekday_worker_on_call(&app, &a).await;
+    let o = app.post_order(&a, &order_json("c", 1, "assign", 1)).await;
+    let lost = s(&o["assignments"][0], "id");
+    assert_eq!(o["assignments"][0]["worker_id"], ws[0]["id"], "{o}");
+    app.advance_to("2026-11-28T09:16:00+08:00").await;
+    let offers = app.offers(&on_call).await;
+    assert_eq!(offers.len(), 1, "{offers:?}");
+    assert_eq!(offers[0]["urgent"], true);
+    assert_eq!(offers[0]["replaces"], json!(lost), "{offers:?}");
+    let acc = app.accept(&on_call, &s(&offers[0], "id")).await.expect(200);
+    assert_eq!(acc["assignment"]["replaces"], json!(lost), "{acc}");
+    let mine = app.get(&on_call, "/v1/me/assignments").await.expect(200);
+    assert_eq!(mine["items"][0]["replaces"], json!(lost), "{mine}");
+    let events = all_events(&app, &a).await;
+    assert!(
+        events.iter().any(|e| e["kind"] == "offer_sent"
+            && e["data"]["urgent"] == true
+            && e["data"]["replaces"] == json!(lost)),
+        "the offer's event"
+    );
+    assert!(
+        events.iter().any(|e| e["kind"] == "assignment_made"
+            && e["data"]["worker"] == ws[2]["id"]
+            && e["data"]["replaces"] == json!(lost)),
+        "the assignment's event"
+    );
+}
+
+#[tokio::test]
+async fn an_order_that_ends_with_no_one_staffed_ends_unfilled_and_a_staffed_one_completed() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let ws = promoters(&app, &a, 2).await;
+    let empty = app.post_order(&a, &order_json("c", 1, "assign", 1)).await;
+    let mut other = order_json("d", 1, "assign", 1);
+    other["venue"]["name"] = json!("Hall 4");
+    let staffed = app.post_order(&a, &other).await;
+    let asg = s(&staffed["assignments"][0], "id");
+    let worker = ws
+        .iter()
+        .find(|w| w["id"] == staffed["assignments"][0]["worker_id"])
+        .expect("a promoter")
+        .clone();
+    app.advance_to("2026-11-28T08:55:00+08:00").await;
+    app.check_in(&s(&worker, "app_token"), &asg, VENUE)
+        .await
+        .expect(200);
+    app.advance_to("2026-11-28T18:05:00+08:00").await;
+    let empty = app.order(&a, &s(&empty, "id")).await;
+    assert_eq!(empty["status"], "unfilled", "{empty}");
+    let staffed = app.order(&a, &s(&staffed, "id")).await;
+    assert_eq!(staffed["status"], "completed", "{staffed}");
+    let listed = app
+        .get(&a.key, "/v1/orders?status=unfilled")
+        .await
+        .expect(200);
+    let ids: Vec<&Value> = listed["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|o| &o["id"])
+        .collect();
+    assert_eq!(ids, vec![&empty["id"]], "{listed}");
+    // An ended order cannot be cancelled.
+    app.post(
+        &a.key,
+        &format!("/v1/orders/{}/cancel", s(&empty, "id")),
+        &json!({}),
+    )
+    .await
+    .expect(409);
+}
