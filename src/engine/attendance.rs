@@ -51,6 +51,8 @@ pub struct Attendance {
     pub distance_m: f64,
     /// Minutes worked, on check-out.
     pub worked_minutes: Option<i64>,
+    /// Distance from the venue at check-out, metres.
+    pub check_out_distance_m: Option<f64>,
 }
 
 /// A stored review.
@@ -70,7 +72,60 @@ pub struct ReviewRow {
     pub due_at: i64,
     /// Opened, unix ms.
     pub created_at: i64,
+    /// How the agency resolved it: `dismissed`, `warning`, `block` or `suspension`.
+    pub outcome: Option<String>,
+    /// The agency's note on the resolution.
+    pub note: Option<String>,
+    /// Resolved, unix ms.
+    pub resolved_at: Option<i64>,
 }
+
+impl ReviewRow {
+    /// Whether the review is still open past its due time.
+    pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
+        self.status == "open" && self.due_at <= ms(now)
+    }
+}
+
+/// How an agency resolves a review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewOutcome {
+    /// Nothing follows.
+    Dismissed,
+    /// The worker is warned; recorded, nothing else follows.
+    Warning,
+    /// The worker is blocked for the client of the rated shift.
+    Block,
+    /// The worker is suspended, with everything a suspension releases.
+    Suspension,
+}
+
+impl ReviewOutcome {
+    /// Parses the wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "dismissed" => ReviewOutcome::Dismissed,
+            "warning" => ReviewOutcome::Warning,
+            "block" => ReviewOutcome::Block,
+            "suspension" => ReviewOutcome::Suspension,
+            _ => return None,
+        })
+    }
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewOutcome::Dismissed => "dismissed",
+            ReviewOutcome::Warning => "warning",
+            ReviewOutcome::Block => "block",
+            ReviewOutcome::Suspension => "suspension",
+        }
+    }
+}
+
+/// The columns of a review, in `ReviewRow`'s order.
+const REVIEW_COLS: &str =
+    "id, assignment_id, worker_id, stars, status, due_at, created_at, outcome, note, resolved_at";
 
 impl Engine {
     /// Checks a worker in: between 60 minutes before start and the end, inside the venue's geofence, by the
@@ -101,6 +156,7 @@ impl Engine {
                     late_minutes: a.late_minutes.unwrap_or(0),
                     distance_m: a.distance_m.unwrap_or(0.0),
                     worked_minutes: None,
+                    check_out_distance_m: a.check_out_distance_m,
                     assignment: a,
                     order: order.clone(),
                 });
@@ -167,6 +223,7 @@ impl Engine {
                 late_minutes,
                 distance_m,
                 worked_minutes: None,
+                check_out_distance_m: None,
             });
         }
         Err(Error::Unavailable(
@@ -192,6 +249,7 @@ impl Engine {
                 late_minutes: a.late_minutes.unwrap_or(0),
                 distance_m: a.distance_m.unwrap_or(0.0),
                 worked_minutes: a.worked_minutes,
+                check_out_distance_m: a.check_out_distance_m,
                 assignment: a,
                 order: std::sync::Arc::new(st.order),
             });
@@ -201,6 +259,17 @@ impl Engine {
                 "check-out needs a check-in first; the assignment is {}",
                 a.status
             )));
+        }
+        // Check-out is geofenced like check-in: outside it the assignment stays checked in.
+        let distance_m = (st.order.venue.location.distance_km(at) * 1000.0).round();
+        if distance_m > st.order.venue.geofence_m {
+            return Err(Error::Refused {
+                problem: "outside-geofence",
+                detail: format!(
+                    "{distance_m} m from the venue; the geofence is {} m",
+                    st.order.venue.geofence_m
+                ),
+            });
         }
         let worked = self
             .complete(&mut tx, &st, &a, now, Some((at, device_time)))
@@ -213,6 +282,7 @@ impl Engine {
             late_minutes: assignment.late_minutes.unwrap_or(0),
             distance_m: assignment.distance_m.unwrap_or(0.0),
             worked_minutes: Some(worked),
+            check_out_distance_m: assignment.check_out_distance_m,
             assignment,
             order: std::sync::Arc::new(st.order),
         })
@@ -232,19 +302,23 @@ impl Engine {
         let until = now.min(st.order.shift.end());
         let worked = ((until - from).num_seconds().max(0)) / 60;
         let place = at.as_ref().map(|(p, _)| (p.lat(), p.lon()));
+        let distance_m = at
+            .as_ref()
+            .map(|(p, _)| (st.order.venue.location.distance_km(*p) * 1000.0).round());
         let evidence = match at {
             Some((p, device_time)) => {
                 json!({"lat": p.lat(), "lon": p.lon(), "device_time": device_time}).to_string()
             }
             None => json!({"automatic": "shift ended"}).to_string(),
         };
-        store::orders::check_out(tx, a.id, ms(now), worked, &evidence).await?;
+        store::orders::check_out(tx, a.id, ms(now), worked, &evidence, distance_m).await?;
         store::events::append(
             tx,
             ms(now),
             Some(st.order.agency.get()),
             "checked_out",
             &json!({"assignment": AssignmentId::new(a.id as u64).to_string(), "worked_minutes": worked,
+                    "distance_m": distance_m,
                     "lat": place.map(|p| p.0), "lon": place.map(|p| p.1),
                     "worker": WorkerId::new(a.worker_id as u64).to_string(), "client_ref": st.order.client_ref}),
         )
@@ -313,39 +387,49 @@ impl Engine {
             .await
     }
 
-    /// Strikes: no-shows within the policy's window, less one for every `clean_shifts_per_strike` shifts
-    /// completed after the first of them.
-    async fn strikes(
+    /// Strikes, in thirds of a strike: within the policy's window, a no-show is a whole strike and a worker's
+    /// own late cancellation its graded strike (`cancellation_strike`); every `clean_shifts_per_strike` shifts
+    /// completed after the first strike wipe a whole one. Thirds keep the sum exact.
+    async fn strike_thirds(
         &self,
         tx: &mut Tx,
         worker: WorkerId,
         now: DateTime<Utc>,
-    ) -> crate::Result<usize> {
-        let rows: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT status, start_at FROM assignments WHERE worker_id = $1 AND kind = 'shift' \
-             AND status IN ('no_show', 'completed') AND start_at >= $2 ORDER BY start_at",
+    ) -> crate::Result<i64> {
+        let rows: Vec<(String, Option<f64>)> = sqlx::query_as(
+            "SELECT status, strike_weight FROM assignments WHERE worker_id = $1 \
+             AND ((kind = 'shift' AND status IN ('no_show', 'completed')) \
+                  OR (status = 'cancelled' AND strike_weight > 0)) \
+             AND start_at >= $2 ORDER BY start_at, id",
         )
         .bind(worker.get() as i64)
         .bind(ms(now - self.no_show_policy.strike_window))
         .fetch_all(&mut **tx)
         .await
         .map_err(store::db_error)?;
-        let no_shows = rows.iter().filter(|r| r.0 == "no_show").count();
-        let first = rows.iter().position(|r| r.0 == "no_show");
+        let thirds = |r: &(String, Option<f64>)| match r.0.as_str() {
+            "no_show" => 3,
+            "cancelled" => (r.1.unwrap_or(0.0) * 3.0).round() as i64,
+            _ => 0,
+        };
+        let struck: i64 = rows.iter().map(thirds).sum();
+        let first = rows.iter().position(|r| thirds(r) > 0);
         let clean_after = first.map_or(0, |i| {
             rows[i..].iter().filter(|r| r.0 == "completed").count()
         });
-        Ok(no_shows
-            .saturating_sub(clean_after / self.no_show_policy.clean_shifts_per_strike.max(1)))
+        let wiped = (clean_after / self.no_show_policy.clean_shifts_per_strike.max(1)) as i64;
+        Ok((struck - 3 * wiped).max(0))
     }
 
-    async fn suspend_if_struck_out(
+    pub(super) async fn suspend_if_struck_out(
         &self,
         tx: &mut Tx,
         worker: WorkerId,
         now: DateTime<Utc>,
     ) -> crate::Result<()> {
-        if self.strikes(tx, worker, now).await? < self.no_show_policy.strikes_to_suspend {
+        if self.strike_thirds(tx, worker, now).await?
+            < 3 * self.no_show_policy.strikes_to_suspend as i64
+        {
             return Ok(());
         }
         self.set_status(tx, worker, WorkerStatus::Suspended, "no_show_strikes", now)
@@ -379,6 +463,10 @@ impl Engine {
                     "record": crate::wire::worker::RecordBody::of(status, &r.stats)}),
         )
         .await?;
+        if status == WorkerStatus::Suspended {
+            self.release_worker(tx, worker, "worker_suspended", now)
+                .await?;
+        }
         Ok(())
     }
 
@@ -494,13 +582,17 @@ impl Engine {
                 status: "open".into(),
                 due_at: ms(now + REVIEW_DUE),
                 created_at: ms(now),
+                outcome: None,
+                note: None,
+                resolved_at: None,
             });
         }
         self.committed(tx).await?;
         Ok(review)
     }
 
-    /// The agency's reviews, optionally by status, a page after `after`.
+    /// The agency's reviews, optionally by status (`open`, `resolved`, or `overdue`: open past its due time,
+    /// computed on read from the engine's clock), a page after `after`.
     pub async fn reviews(
         &self,
         agency: AgencyId,
@@ -508,16 +600,119 @@ impl Engine {
         after: i64,
         limit: i64,
     ) -> crate::Result<Vec<ReviewRow>> {
-        sqlx::query_as(
-            "SELECT id, assignment_id, worker_id, stars, status, due_at, created_at FROM reviews \
-             WHERE agency_id = $1 AND ($2 IS NULL OR status = $2) AND id > $3 ORDER BY id LIMIT $4",
-        )
+        let (status, due_by) = match status {
+            Some("overdue") => (Some("open"), ms(self.now())),
+            s => (s, i64::MAX),
+        };
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {REVIEW_COLS} FROM reviews \
+             WHERE agency_id = $1 AND ($2 IS NULL OR status = $2) AND due_at <= $3 AND id > $4 \
+             ORDER BY id LIMIT $5"
+        )))
         .bind(agency.get() as i64)
         .bind(status)
+        .bind(due_by)
         .bind(after)
         .bind(limit)
         .fetch_all(self.store.pool())
         .await
         .map_err(store::db_error)
+    }
+
+    /// Resolves an open review, once (a second resolve is 409): `block` blocks the worker for the client of
+    /// the rated shift (as `set_client_list` does), `suspension` suspends the worker with everything a
+    /// suspension releases, all in the resolution's transaction.
+    #[tracing::instrument(skip(self, note))]
+    pub async fn resolve_review(
+        &self,
+        agency: AgencyId,
+        id: crate::domain::ReviewId,
+        outcome: ReviewOutcome,
+        note: String,
+    ) -> crate::Result<ReviewRow> {
+        if note.chars().count() > 2000 {
+            return Err(Error::Invalid(vec![FieldError::new(
+                "note",
+                "at most 2000 characters",
+            )]));
+        }
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let lock = if self.store.backend() == store::Backend::Postgres {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
+        let review: ReviewRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {REVIEW_COLS} FROM reviews WHERE id = $1 AND agency_id = $2{lock}"
+        )))
+        .bind(id.get() as i64)
+        .bind(agency.get() as i64)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(store::db_error)?
+        .ok_or_else(|| Error::NotFound("review".into()))?;
+        if review.status != "open" {
+            return Err(Error::Conflict(format!(
+                "the review is already resolved ({})",
+                review.outcome.as_deref().unwrap_or("resolved")
+            )));
+        }
+        sqlx::query(
+            "UPDATE reviews SET status = 'resolved', outcome = $1, note = $2, resolved_at = $3 WHERE id = $4",
+        )
+        .bind(outcome.as_str())
+        .bind(&note)
+        .bind(ms(now))
+        .bind(review.id)
+        .execute(&mut *tx)
+        .await
+        .map_err(store::db_error)?;
+        let worker = WorkerId::new(review.worker_id as u64);
+        store::events::append(
+            &mut tx,
+            ms(now),
+            Some(agency.get()),
+            "review_resolved",
+            &json!({"review": id.to_string(), "assignment": AssignmentId::new(review.assignment_id as u64).to_string(),
+                    "worker": worker.to_string(), "outcome": outcome.as_str(), "note": note}),
+        )
+        .await?;
+        match outcome {
+            ReviewOutcome::Dismissed | ReviewOutcome::Warning => {}
+            ReviewOutcome::Block => {
+                let a = store::orders::assignment(&mut *tx, review.assignment_id)
+                    .await?
+                    .ok_or_else(|| Error::Internal("reviewed assignment vanished".into()))?;
+                let order = self.order_of(a.order_id).await?;
+                if order.client_ref.trim().is_empty() {
+                    return Err(Error::Conflict(
+                        "the rated order names no client: there is no list to block the worker on"
+                            .into(),
+                    ));
+                }
+                self.set_client_list_in(
+                    &mut tx,
+                    agency,
+                    &order.client_ref,
+                    super::ClientList::Blocks,
+                    worker,
+                    true,
+                )
+                .await?;
+            }
+            ReviewOutcome::Suspension => {
+                self.set_status(&mut tx, worker, WorkerStatus::Suspended, "review", now)
+                    .await?;
+            }
+        }
+        self.committed(tx).await?;
+        Ok(ReviewRow {
+            status: "resolved".into(),
+            outcome: Some(outcome.as_str().into()),
+            note: Some(note),
+            resolved_at: Some(ms(now)),
+            ..review
+        })
     }
 }

@@ -11,6 +11,23 @@ use crate::error::{Error, FieldError};
 use crate::store::{self, orders::AssignmentRow, orders::OfferRow};
 use crate::wire::worker::{WindowBody, WorkerBody, parse_worker};
 
+/// An on-call window of a worker.
+#[derive(Debug, Clone)]
+pub struct OnCallWindow {
+    /// The window's id.
+    pub id: i64,
+    /// Start.
+    pub start: DateTime<Utc>,
+    /// End.
+    pub end: DateTime<Utc>,
+    /// Where the worker waits.
+    pub lat: f64,
+    /// Where the worker waits.
+    pub lon: f64,
+    /// How far the worker goes at short notice.
+    pub radius_km: f64,
+}
+
 impl Engine {
     pub(super) async fn order_state_of(&self, order: i64) -> crate::Result<OrderState> {
         let pool = self.store.pool();
@@ -188,6 +205,77 @@ impl Engine {
         .await?;
         self.committed(tx).await?;
         Ok(id)
+    }
+
+    /// The worker's on-call windows that have not ended, by start.
+    pub async fn on_call_windows(
+        &self,
+        agency: AgencyId,
+        worker: WorkerId,
+    ) -> crate::Result<Vec<OnCallWindow>> {
+        let rows: Vec<(i64, i64, i64, f64, f64, f64)> = sqlx::query_as(
+            "SELECT id, start_at, end_at, lat, lon, radius_km FROM on_call \
+             WHERE agency_id = $1 AND worker_id = $2 AND end_at > $3 ORDER BY start_at, id",
+        )
+        .bind(agency.get() as i64)
+        .bind(worker.get() as i64)
+        .bind(ms(self.now()))
+        .fetch_all(self.store.pool())
+        .await
+        .map_err(store::db_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, start, end, lat, lon, radius_km)| OnCallWindow {
+                id,
+                start: super::from_ms(start),
+                end: super::from_ms(end),
+                lat,
+                lon,
+                radius_km,
+            })
+            .collect())
+    }
+
+    /// Leaves an on-call window (404 when it is not the worker's or has ended): urgent replacements are no
+    /// longer offered to the worker for it. Offers already sent stay.
+    #[tracing::instrument(skip(self))]
+    pub async fn leave_on_call(
+        &self,
+        agency: AgencyId,
+        worker: WorkerId,
+        id: i64,
+    ) -> crate::Result<()> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let row: Option<(i64, i64, f64, f64, f64)> = sqlx::query_as(
+            "SELECT start_at, end_at, lat, lon, radius_km FROM on_call \
+             WHERE id = $1 AND agency_id = $2 AND worker_id = $3 AND end_at > $4",
+        )
+        .bind(id)
+        .bind(agency.get() as i64)
+        .bind(worker.get() as i64)
+        .bind(ms(now))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(store::db_error)?;
+        let Some((start, end, lat, lon, radius_km)) = row else {
+            return Err(Error::NotFound("on-call window".into()));
+        };
+        sqlx::query("DELETE FROM on_call WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(store::db_error)?;
+        store::events::append(
+            &mut tx,
+            ms(now),
+            Some(agency.get()),
+            "on_call_left",
+            &json!({"worker": worker.to_string(), "id": id, "start": start, "end": end,
+                    "lat": lat, "lon": lon, "radius_km": radius_km}),
+        )
+        .await?;
+        self.committed(tx).await
     }
 
     /// The worker's own profile.

@@ -30,10 +30,11 @@ use std::sync::atomic::AtomicI64;
 
 use chrono::{DateTime, Utc};
 
-pub use attendance::{Attendance, NoShowPolicy, ReviewRow};
+pub use attendance::{Attendance, NoShowPolicy, ReviewOutcome, ReviewRow};
 pub use auth::Principal;
 pub use clients::{ClientOrder, CrewMember, link_id, parse_link_id};
-pub use offers::{Actor, cancellation_weight};
+pub use me::OnCallWindow;
+pub use offers::{Actor, cancellation_strike, cancellation_weight};
 pub use orders::{OrderFilter, OrderState, order_id};
 pub use photos::{MAX_PHOTO_BYTES, PhotoConfig, PhotoUpload, parse_photo_id, photo_id};
 pub use relations::ClientList;

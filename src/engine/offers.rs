@@ -21,6 +21,13 @@ pub enum Actor {
     Worker(WorkerId),
 }
 
+/// The strike a worker's own cancellation counts for, by its notice: a day or more none (not late), under
+/// 24 h a third, under 8 h two thirds, under 2 h a whole strike, as a no-show. It is `cancellation_weight`
+/// less one, in thirds, so the two gradings cannot drift apart.
+pub fn cancellation_strike(notice: chrono::Duration) -> f64 {
+    (cancellation_weight(notice) - 1.0) / 3.0
+}
+
 /// How much a cancellation weighs, by the notice it gave: a day or more 1, under 24 h 2, under 8 h 3, under
 /// 2 h 4.
 pub fn cancellation_weight(notice: chrono::Duration) -> f64 {
@@ -100,7 +107,7 @@ impl Engine {
                 kind,
                 status,
                 Some(offer.id),
-                None,
+                offer.replaces.filter(|_| kind == "shift"),
                 now,
                 0.0,
             )
@@ -155,6 +162,7 @@ impl Engine {
             }
         }
         // The open slots are planned again over who is left.
+        st.replacing = offer.replaces;
         self.dispatch(&mut tx, &mut st, now, offer.urgent != 0)
             .await?;
         self.committed(tx).await?;
@@ -197,6 +205,8 @@ impl Engine {
             .await?;
         self.refresh(&mut tx, &mut st).await?;
         let urgent = offer.urgent != 0;
+        // The next urgent offer replaces the same lost slot.
+        st.replacing = offer.replaces;
         self.dispatch(&mut tx, &mut st, now, urgent).await?;
         self.committed(tx).await?;
         Ok(())
@@ -249,6 +259,13 @@ impl Engine {
                 s.cancellation_weight += cancellation_weight(notice);
             })
             .await?;
+            // A late cancellation is a graded strike, counted with no-shows toward suspension.
+            sqlx::query("UPDATE assignments SET strike_weight = $1 WHERE id = $2")
+                .bind(cancellation_strike(notice))
+                .bind(a.id)
+                .execute(&mut *tx)
+                .await
+                .map_err(store::db_error)?;
         }
         self.refresh(&mut tx, &mut st).await?;
         if a.kind == "shift" {
@@ -257,11 +274,75 @@ impl Engine {
         } else {
             self.dispatch(&mut tx, &mut st, now, false).await?;
         }
+        if let Actor::Worker(w) = actor {
+            self.suspend_if_struck_out(&mut tx, w, now).await?;
+        }
         let updated = store::orders::assignment(&mut *tx, a.id)
             .await?
             .ok_or_else(|| Error::Internal("assignment vanished".into()))?;
         self.committed(tx).await?;
         Ok(updated)
+    }
+
+    /// Releases a worker who may no longer work (suspended, deleted) from everything still ahead: each future
+    /// assignment (confirmed or standby, not yet started) ends `released` with `reason`, each pending offer is
+    /// withdrawn, and each order touched dispatches a replacement (a standby of the order promoted first, as
+    /// for a cancellation), all in the caller's transaction so no slot is left silently empty. The worker
+    /// stays involved in those orders, so the replacement never goes back to them.
+    pub(super) async fn release_worker(
+        &self,
+        tx: &mut Tx,
+        worker: WorkerId,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> crate::Result<()> {
+        let orders: Vec<(i64,)> = sqlx::query_as(
+            "SELECT order_id FROM assignments WHERE worker_id = $1 \
+               AND status IN ('confirmed', 'standby') AND start_at > $2 \
+             UNION SELECT order_id FROM offers WHERE worker_id = $1 AND status = 'pending' \
+             ORDER BY 1",
+        )
+        .bind(worker.get() as i64)
+        .bind(ms(now))
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(store::db_error)?;
+        for (order,) in orders {
+            let mut st = self
+                .load_order(tx, None, OrderId::new(order as u64))
+                .await?;
+            let mine = |w: i64| w == worker.get() as i64;
+            for o in st.offers.clone().iter() {
+                if mine(o.worker_id) && o.status == "pending" {
+                    self.close_offer(tx, &st, o, "withdrawn", now).await?;
+                }
+            }
+            let released: Vec<AssignmentRow> = st
+                .assignments
+                .iter()
+                .filter(|a| {
+                    mine(a.worker_id)
+                        && matches!(a.status.as_str(), "confirmed" | "standby")
+                        && a.start_at > ms(now)
+                })
+                .cloned()
+                .collect();
+            for a in &released {
+                self.end_assignment(tx, &st, a, "released", reason, now)
+                    .await?;
+            }
+            self.refresh(tx, &mut st).await?;
+            let mut replaced = false;
+            for a in released.iter().filter(|a| a.kind == "shift") {
+                self.replace(tx, &mut st, a.role_idx as usize, Some(a.id), now)
+                    .await?;
+                replaced = true;
+            }
+            if !replaced {
+                self.dispatch(tx, &mut st, now, false).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Fills a slot of `role` that was lost (no-show, cancellation): promotes the best fitting standby of the
@@ -318,10 +399,13 @@ impl Engine {
         if st.order.dispatch.mode == crate::domain::DispatchMode::Offer
             || now >= st.order.shift.start()
         {
+            st.replacing = lost;
             self.offer_on_call(tx, st, role, now).await?;
             self.refresh(tx, st).await?;
             let urgent = now + chrono::Duration::hours(24) >= st.order.shift.start();
-            return self.dispatch_urgent(tx, st, urgent, now).await;
+            let r = self.dispatch_urgent(tx, st, urgent, now).await;
+            st.replacing = None;
+            return r;
         }
         self.dispatch(tx, st, now, false).await
     }
@@ -403,7 +487,24 @@ impl Engine {
                 now,
                 exclude: &involved,
             };
-            let workers: Vec<_> = pool.into_iter().filter_map(|w| self.index.get(w)).collect();
+            // The on-call window is the worker's word that they are free then: it counts as availability
+            // whatever their weekly windows say (`on_call_for` kept only windows covering the shift).
+            let workers: Vec<_> = pool
+                .into_iter()
+                .filter_map(|w| self.index.get(w))
+                .map(|w| {
+                    let mut w = (*w).clone();
+                    w.availability = crate::domain::availability::Availability::new(
+                        w.availability.tz(),
+                        vec![crate::domain::availability::WeeklyWindow::new(
+                            crate::domain::availability::Days::from_bits(0x7f),
+                            0,
+                            24 * 60,
+                        )],
+                    );
+                    std::sync::Arc::new(w)
+                })
+                .collect();
             crate::matching::rank(&ctx, &workers, need as usize)
                 .ranked
                 .into_iter()

@@ -49,6 +49,9 @@ pub struct OrderState {
     pub assignments: Vec<AssignmentRow>,
     /// Whether candidates ran out before the order was full.
     pub at_risk: Option<RiskRow>,
+    /// The assignment whose lost slot the urgent offers sent now replace (set around a replacement's
+    /// dispatch; not stored).
+    pub replacing: Option<i64>,
 }
 
 impl OrderState {
@@ -108,12 +111,23 @@ impl OrderState {
         (0..self.order.roles.len()).all(|r| self.filled(r) >= self.order.roles[r].headcount)
     }
 
+    /// How an order that has ended ends: `completed` when someone was staffed (a shift assignment checked in
+    /// or completed), `unfilled` when no one was.
+    pub fn ended_status(&self) -> &'static str {
+        let staffed = self
+            .assignments
+            .iter()
+            .any(|a| a.kind == "shift" && matches!(a.status.as_str(), "checked_in" | "completed"));
+        if staffed { "completed" } else { "unfilled" }
+    }
+
     /// The status the order should have at `now`.
     pub fn status_at(&self, now: DateTime<Utc>) -> &'static str {
         match self.row.status.as_str() {
             "cancelled" => "cancelled",
             "completed" => "completed",
-            _ if now >= self.order.shift.end() => "completed",
+            "unfilled" => "unfilled",
+            _ if now >= self.order.shift.end() => self.ended_status(),
             _ if now >= self.order.shift.start() => "in_progress",
             _ if self.all_filled() => "filled",
             _ => "open",
@@ -159,6 +173,7 @@ pub(super) async fn state_from_row(
         offered,
         assignments,
         at_risk,
+        replacing: None,
     })
 }
 
@@ -245,6 +260,7 @@ impl Engine {
             offered: Vec::new(),
             assignments: Vec::new(),
             at_risk: None,
+            replacing: None,
         };
         // The ranking and the crew of a new order depend only on it and the views: worked out before the
         // transaction, so the writer (on SQLite, the one writer of the file) is held only for the writes.
@@ -862,6 +878,8 @@ impl Engine {
         let ttl = Duration::seconds(i64::from(st.order.dispatch.offer_ttl_s));
         let ttl = if urgent { ttl.min(URGENT_TTL) } else { ttl };
         let expires = (now + ttl).min(st.order.shift.end());
+        // An urgent offer for a slot says whose slot it fills.
+        let replaces = st.replacing.filter(|_| urgent && kind == "shift");
         let id = store::orders::insert_offer(
             tx,
             st.row.id,
@@ -872,6 +890,7 @@ impl Engine {
             urgent,
             ms(now),
             ms(expires),
+            replaces,
         )
         .await?;
         store::events::append(
@@ -883,6 +902,7 @@ impl Engine {
                 "offer": crate::domain::OfferId::new(id as u64).to_string(), "order": st.order.id.to_string(),
                 "worker": worker.to_string(), "role": st.order.roles[role].name, "role_idx": role, "kind": kind,
                 "urgent": urgent, "expires_at": crate::domain::time::format_instant(expires), "score": score,
+                "replaces": replaces.map(|a| crate::domain::AssignmentId::new(a as u64).to_string()),
             }),
         )
         .await?;
@@ -1224,7 +1244,10 @@ impl Engine {
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let mut st = self.load_order(&mut tx, Some(agency), id).await?;
-        if matches!(st.row.status.as_str(), "cancelled" | "completed") {
+        if matches!(
+            st.row.status.as_str(),
+            "cancelled" | "completed" | "unfilled"
+        ) {
             return Err(Error::Conflict(format!(
                 "the order is already {}",
                 st.row.status

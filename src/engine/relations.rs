@@ -83,13 +83,30 @@ impl Engine {
         worker: WorkerId,
         on: bool,
     ) -> crate::Result<bool> {
+        let mut tx = self.store.begin().await?;
+        let changed = self
+            .set_client_list_in(&mut tx, agency, client_ref, list, worker, on)
+            .await?;
+        if changed {
+            self.committed(tx).await?;
+        }
+        Ok(changed)
+    }
+
+    /// `set_client_list` inside the caller's transaction (a review resolved with a block writes it with the
+    /// resolution).
+    pub(super) async fn set_client_list_in(
+        &self,
+        tx: &mut store::Tx,
+        agency: AgencyId,
+        client_ref: &str,
+        list: ClientList,
+        worker: WorkerId,
+        on: bool,
+    ) -> crate::Result<bool> {
         let client = check_client(client_ref)?.to_string();
         let now = ms(self.now());
-        let mut tx = self.store.begin().await?;
-        if store::workers::get_tx(&mut tx, agency, worker)
-            .await?
-            .is_none()
-        {
+        if store::workers::get_tx(tx, agency, worker).await?.is_none() {
             return Err(Error::NotFound("worker".into()));
         }
         let current: Option<(i64, i64)> = sqlx::query_as(
@@ -98,7 +115,7 @@ impl Engine {
         .bind(agency.get() as i64)
         .bind(&client)
         .bind(worker.get() as i64)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await
         .map_err(store::db_error)?;
         let (fav, blocked) = current.map_or((false, false), |(f, b)| (f != 0, b != 0));
@@ -131,11 +148,11 @@ impl Engine {
         .bind(worker.get() as i64)
         .bind(i64::from(fav))
         .bind(i64::from(blocked))
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .map_err(store::db_error)?;
         store::events::append(
-            &mut tx,
+            tx,
             now,
             Some(agency.get()),
             "client_lists_set",
@@ -143,7 +160,6 @@ impl Engine {
                     "list": list.as_str(), "on": on}),
         )
         .await?;
-        self.committed(tx).await?;
         Ok(true)
     }
 }

@@ -29,6 +29,8 @@ enum Timer {
     OrderStart { order: i64 },
     /// An order ends.
     OrderEnd { order: i64 },
+    /// A review of a low rating is still open at its due time (`review_overdue`, once).
+    ReviewOverdue { review: i64 },
 }
 
 impl Engine {
@@ -46,7 +48,9 @@ impl Engine {
              UNION ALL SELECT at, kind, id FROM (SELECT start_at AS at, 2 AS kind, id FROM orders \
                WHERE status IN ('open', 'filled') AND start_at <= $1 ORDER BY start_at, id LIMIT 1) s \
              UNION ALL SELECT at, kind, id FROM (SELECT end_at AS at, 3 AS kind, id FROM orders \
-               WHERE status IN ('open', 'filled', 'in_progress') AND end_at <= $1 ORDER BY end_at, id LIMIT 1) f",
+               WHERE status IN ('open', 'filled', 'in_progress') AND end_at <= $1 ORDER BY end_at, id LIMIT 1) f \
+             UNION ALL SELECT at, kind, id FROM (SELECT due_at AS at, 4 AS kind, id FROM reviews \
+               WHERE status = 'open' AND overdue_at IS NULL AND due_at <= $1 ORDER BY due_at, id LIMIT 1) r",
         )
         .bind(u)
         .fetch_all(pool)
@@ -59,6 +63,7 @@ impl Engine {
                     0 => Timer::OfferExpiry { offer: id },
                     2 => Timer::OrderStart { order: id },
                     3 => Timer::OrderEnd { order: id },
+                    4 => Timer::ReviewOverdue { review: id },
                     _ => return None,
                 };
                 Some((at, timer))
@@ -159,6 +164,9 @@ impl Engine {
         tracing::debug!(?timer, %now, "timer");
         // Timers never join a request's transaction: each is its own unit of work.
         let mut tx = self.store.begin_plain().await?;
+        if let Timer::ReviewOverdue { review } = timer {
+            return self.review_overdue(tx, review, now, claim).await;
+        }
         let order = match timer {
             Timer::OfferExpiry { offer } => store::orders::offer(&mut *tx, offer)
                 .await?
@@ -167,6 +175,7 @@ impl Engine {
                 .await?
                 .map(|a| a.order_id),
             Timer::OrderStart { order } | Timer::OrderEnd { order } => Some(order),
+            Timer::ReviewOverdue { .. } => None,
         };
         let Some(order) = order else { return Ok(true) };
         if !self.claim_order(&mut tx, order, claim).await? {
@@ -186,6 +195,8 @@ impl Engine {
                     .await?;
                 self.close_offer(&mut tx, &st, &o, "expired", now).await?;
                 self.refresh(&mut tx, &mut st).await?;
+                // The next urgent offer replaces the same lost slot.
+                st.replacing = o.replaces;
                 self.dispatch(&mut tx, &mut st, now, o.urgent != 0).await?;
             }
             Timer::NoShow { assignment } => {
@@ -222,7 +233,10 @@ impl Engine {
                 let mut st = self
                     .load_order(&mut tx, None, OrderId::new(order as u64))
                     .await?;
-                if matches!(st.row.status.as_str(), "completed" | "cancelled") {
+                if matches!(
+                    st.row.status.as_str(),
+                    "completed" | "cancelled" | "unfilled"
+                ) {
                     return Ok(true);
                 }
                 for o in st.offers.clone().iter().filter(|o| o.status == "pending") {
@@ -242,17 +256,70 @@ impl Engine {
                     }
                 }
                 self.refresh(&mut tx, &mut st).await?;
-                store::orders::set_order_status(&mut tx, st.row.id, "completed", ms(now)).await?;
+                // An order no one was staffed for ends `unfilled`, not `completed`.
+                let status = st.ended_status();
+                store::orders::set_order_status(&mut tx, st.row.id, status, ms(now)).await?;
                 store::events::append(
                     &mut tx,
                     ms(now),
                     Some(st.order.agency.get()),
                     "order_status",
-                    &json!({"order": st.order.id.to_string(), "status": "completed"}),
+                    &json!({"order": st.order.id.to_string(), "status": status}),
                 )
                 .await?;
             }
+            // Fired above, before any order is claimed.
+            Timer::ReviewOverdue { .. } => {}
         }
+        self.committed(tx).await?;
+        Ok(true)
+    }
+
+    /// Flags a review still open at its due time, once: the review's row is claimed like an order's and the
+    /// review checked again under the lock; the `review_overdue` event tells the agency's feed and webhooks.
+    async fn review_overdue(
+        &self,
+        mut tx: store::Tx,
+        review: i64,
+        now: DateTime<Utc>,
+        claim: Claim,
+    ) -> crate::Result<bool> {
+        let lock = match (self.store.backend(), claim) {
+            (store::Backend::Postgres, Claim::Wait) => " FOR UPDATE",
+            (store::Backend::Postgres, Claim::SkipLocked) => " FOR UPDATE SKIP LOCKED",
+            _ => "",
+        };
+        let row: Option<(i64, i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT id, agency_id, assignment_id, due_at FROM reviews \
+             WHERE id = $1 AND status = 'open' AND overdue_at IS NULL{lock}"
+        )))
+        .bind(review)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(store::db_error)?;
+        let Some((id, agency, assignment, due_at)) = row else {
+            // Resolved, flagged already, or held by another node (which fires it, or the next tick does).
+            return Ok(claim == Claim::Wait);
+        };
+        if due_at > ms(now) {
+            return Ok(true);
+        }
+        sqlx::query("UPDATE reviews SET overdue_at = $1 WHERE id = $2")
+            .bind(ms(now))
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(store::db_error)?;
+        store::events::append(
+            &mut tx,
+            ms(now),
+            Some(agency as u64),
+            "review_overdue",
+            &json!({"review": crate::domain::ReviewId::new(id as u64).to_string(),
+                    "assignment": crate::domain::AssignmentId::new(assignment as u64).to_string(),
+                    "due_at": crate::domain::time::format_instant(from_ms(due_at))}),
+        )
+        .await?;
         self.committed(tx).await?;
         Ok(true)
     }

@@ -394,7 +394,7 @@ impl Engine {
                     live.set_blocked(a, client, w, stars == 1);
                 }
             }
-            "on_call_joined" => {
+            "on_call_joined" | "on_call_left" => {
                 let num = |k: &str| p.get(k).and_then(Value::as_f64).unwrap_or(f64::NAN);
                 let window = Interval::new(
                     from_ms(p.get("start").and_then(Value::as_i64).unwrap_or(0)),
@@ -403,14 +403,16 @@ impl Engine {
                 if let (Some(w), Ok(interval), Ok(center)) =
                     (worker(), window, LatLon::new(num("lat"), num("lon")))
                 {
-                    live.add_on_call(
-                        w,
-                        OnCall {
-                            interval,
-                            center,
-                            radius_km: num("radius_km"),
-                        },
-                    );
+                    let window = OnCall {
+                        interval,
+                        center,
+                        radius_km: num("radius_km"),
+                    };
+                    if e.kind == "on_call_joined" {
+                        live.add_on_call(w, window);
+                    } else {
+                        live.remove_on_call(w, &window);
+                    }
                 }
             }
             "order_patched" => {

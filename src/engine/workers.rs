@@ -260,6 +260,10 @@ impl Engine {
             &worker_event(&w),
         )
         .await?;
+        if status == WorkerStatus::Suspended && old.status != WorkerStatus::Suspended {
+            self.release_worker(&mut tx, id, "worker_suspended", self.now())
+                .await?;
+        }
         self.committed(tx).await?;
         Ok((w, row.version + 1))
     }
@@ -283,6 +287,8 @@ impl Engine {
             &json!({"worker": id.to_string()}),
         )
         .await?;
+        self.release_worker(&mut tx, id, "worker_deleted", self.now())
+            .await?;
         self.committed(tx).await?;
         store::photos::remove_files(&self.photos.storage, &files);
         Ok(())

@@ -15,7 +15,7 @@ use super::json::Body;
 use super::pagination::{self, Page};
 use super::query::Query;
 use crate::domain::{AssignmentId, LatLon, ReviewId, WorkerId};
-use crate::engine::{Actor, Attendance, Principal, ReviewRow};
+use crate::engine::{Actor, Attendance, Principal, ReviewOutcome, ReviewRow};
 use crate::error::{Error, FieldError};
 use crate::wire::views::AssignmentView;
 
@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/assignments/{id}/no-show", post(no_show))
         .route("/v1/assignments/{id}/rating", post(rating))
         .route("/v1/reviews", get(reviews))
+        .route("/v1/reviews/{id}/resolve", post(resolve_review))
 }
 
 pub(super) fn assignment_id(raw: &str) -> Result<AssignmentId, ApiError> {
@@ -91,6 +92,9 @@ pub struct AttendanceAnswer {
     distance_m: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     worked_minutes: Option<i64>,
+    /// Metres from the venue at check-out (on a check-out's answer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    check_out_distance_m: Option<f64>,
 }
 
 fn answer(a: Attendance) -> AttendanceAnswer {
@@ -99,6 +103,7 @@ fn answer(a: Attendance) -> AttendanceAnswer {
         late_minutes: a.late_minutes,
         distance_m: a.distance_m,
         worked_minutes: a.worked_minutes,
+        check_out_distance_m: a.check_out_distance_m,
     }
 }
 
@@ -131,7 +136,8 @@ async fn check_in(
 
 #[utoipa::path(post, path = "/v1/assignments/{id}/check-out", tag = "assignments", params(("id" = String, Path)), request_body = Presence,
     responses((status = 200, body = AttendanceAnswer), (status = 401, body = super::error::Problem), (status = 404, body = super::error::Problem),
-              (status = 409, body = super::error::Problem, description = "No check-in yet")),
+              (status = 409, body = super::error::Problem, description = "No check-in yet"),
+              (status = 422, body = super::error::Problem, description = "Outside the geofence (type ends in outside-geofence); the assignment stays checked in")),
     security(("worker" = []), ("agency" = [])))]
 async fn check_out(
     State(state): State<AppState>,
@@ -184,13 +190,22 @@ pub struct ReviewView {
     assignment_id: String,
     worker_id: String,
     stars: i64,
+    /// `open` or `resolved`.
     status: String,
     due_at: String,
     created_at: String,
+    /// Still open past its due time (computed from the engine's clock when read).
+    overdue: bool,
+    /// How the agency resolved it: `dismissed`, `warning`, `block` or `suspension`.
+    outcome: Option<String>,
+    /// The agency's note on the resolution.
+    note: Option<String>,
+    /// When it was resolved, UTC.
+    resolved_at: Option<String>,
 }
 
 impl ReviewView {
-    fn of(r: &ReviewRow) -> Self {
+    fn of(r: &ReviewRow, now: chrono::DateTime<chrono::Utc>) -> Self {
         let t = |ms| crate::domain::time::format_instant(crate::engine::from_ms(ms));
         ReviewView {
             id: ReviewId::new(r.id as u64).to_string(),
@@ -200,6 +215,10 @@ impl ReviewView {
             status: r.status.clone(),
             due_at: t(r.due_at),
             created_at: t(r.created_at),
+            overdue: r.is_overdue(now),
+            outcome: r.outcome.clone(),
+            note: r.note.clone(),
+            resolved_at: r.resolved_at.map(t),
         }
     }
 }
@@ -231,7 +250,9 @@ async fn rating(
         axum::Json(Rated {
             assignment_id: id.to_string(),
             stars: b.stars,
-            review: review.as_ref().map(ReviewView::of),
+            review: review
+                .as_ref()
+                .map(|r| ReviewView::of(r, state.engine.now())),
         }),
     ))
 }
@@ -240,7 +261,7 @@ async fn rating(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ReviewParams {
-    /// `open` or `resolved`.
+    /// `open`, `resolved`, or `overdue` (open past its due time).
     status: Option<String>,
     /// Page size, 1 to 500 (default 50).
     limit: Option<i64>,
@@ -268,8 +289,12 @@ async fn reviews(
     if let Some(s) = &p.status
         && s != "open"
         && s != "resolved"
+        && s != "overdue"
     {
-        errors.push(FieldError::new("status", "must be open or resolved"));
+        errors.push(FieldError::new(
+            "status",
+            "must be open, resolved or overdue",
+        ));
     }
     if !errors.is_empty() {
         return Err(errors.into());
@@ -285,7 +310,58 @@ async fn reviews(
         .await?;
     let page = Page::from_fetched(rows, limit, |r| r.id as u64);
     Ok(axum::Json(Page {
-        items: page.items.iter().map(ReviewView::of).collect(),
+        items: page
+            .items
+            .iter()
+            .map(|r| ReviewView::of(r, state.engine.now()))
+            .collect(),
         next_cursor: page.next_cursor,
+    }))
+}
+
+/// `POST /v1/reviews/{id}/resolve`.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveBody {
+    /// `dismissed`, `warning`, `block` (the worker is blocked for the rated order's client) or `suspension`
+    /// (the worker is suspended, their future work released and replaced).
+    outcome: String,
+    /// Why, for the record (at most 2000 characters).
+    #[serde(default)]
+    note: String,
+}
+
+/// The answer to a resolution.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ReviewAnswer {
+    review: ReviewView,
+}
+
+#[utoipa::path(post, path = "/v1/reviews/{id}/resolve", tag = "assignments", params(("id" = String, Path)), request_body = ResolveBody,
+    responses((status = 200, body = ReviewAnswer), (status = 401, body = super::error::Problem), (status = 404, body = super::error::Problem),
+              (status = 409, body = super::error::Problem, description = "Already resolved, or a block on an order without a client"),
+              (status = 422, body = super::error::Problem)),
+    security(("agency" = [])))]
+async fn resolve_review(
+    State(state): State<AppState>,
+    Agency(agency): Agency,
+    Path(id): Path<String>,
+    Body(b): Body<ResolveBody>,
+) -> ApiResult<axum::Json<ReviewAnswer>> {
+    let id = id
+        .parse::<ReviewId>()
+        .map_err(|_| ApiError::Lib(Error::NotFound("review".into())))?;
+    let outcome = ReviewOutcome::parse(&b.outcome).ok_or_else(|| {
+        ApiError::from(vec![FieldError::new(
+            "outcome",
+            "must be dismissed, warning, block or suspension",
+        )])
+    })?;
+    let r = state
+        .engine
+        .resolve_review(agency, id, outcome, b.note)
+        .await?;
+    Ok(axum::Json(ReviewAnswer {
+        review: ReviewView::of(&r, state.engine.now()),
     }))
 }

@@ -195,7 +195,7 @@ async fn revoke_link(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ClientOrderParams {
-    /// `open`, `filled`, `in_progress`, `completed` or `cancelled`.
+    /// `open`, `filled`, `in_progress`, `completed` (ended with someone staffed), `unfilled` (ended with no one checked in) or `cancelled`.
     status: Option<String>,
     /// Orders ending after this instant (RFC 3339 with offset).
     from: Option<String>,
@@ -259,6 +259,8 @@ pub struct CrewView {
     distance_m: Option<f64>,
     /// Check-out, UTC.
     checked_out_at: Option<String>,
+    /// Metres from the venue at check-out.
+    check_out_distance_m: Option<f64>,
     /// The assignment this one replaced (a no-show or a cancellation), if any.
     replaces: Option<String>,
     /// Photo reports from the venue.
@@ -308,6 +310,7 @@ async fn client_order(
                 late_minutes: a.late_minutes,
                 distance_m: a.distance_m.map(|d| d.round()),
                 checked_out_at: a.checked_out_at.map(|t| format_instant(from_ms(t))),
+                check_out_distance_m: a.check_out_distance_m.map(|d| d.round()),
                 replaces: a.replaces.map(|r| AssignmentId::new(r as u64).to_string()),
                 photos: m
                     .photos

@@ -25,7 +25,8 @@ pub fn router() -> Router<AppState> {
         .route("/v1/me/offers", get(offers))
         .route("/v1/me/assignments", get(assignments))
         .route("/v1/me/availability", put(availability))
-        .route("/v1/me/on-call", post(on_call))
+        .route("/v1/me/on-call", post(on_call).get(on_call_list))
+        .route("/v1/me/on-call/{id}", axum::routing::delete(leave_on_call))
         .route("/v1/offers/{id}/accept", post(accept))
         .route("/v1/offers/{id}/decline", post(decline))
 }
@@ -220,4 +221,71 @@ async fn on_call(
             radius_km: b.radius_km,
         }),
     ))
+}
+
+/// An on-call window.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct OnCallView {
+    /// The window (the `id` that joining answered).
+    id: String,
+    /// Start, UTC.
+    start: String,
+    /// End, UTC.
+    end: String,
+    /// Where the worker waits.
+    lat: f64,
+    /// Where the worker waits.
+    lon: f64,
+    /// How far the worker goes at short notice.
+    radius_km: f64,
+}
+
+/// The worker's on-call windows.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct OnCallList {
+    /// Windows that have not ended, by start.
+    items: Vec<OnCallView>,
+}
+
+#[utoipa::path(get, path = "/v1/me/on-call", tag = "worker app",
+    responses((status = 200, body = OnCallList), (status = 401, body = super::error::Problem)),
+    security(("worker" = [])))]
+async fn on_call_list(
+    State(state): State<AppState>,
+    w: Worker,
+) -> ApiResult<axum::Json<OnCallList>> {
+    let items = state
+        .engine
+        .on_call_windows(w.agency, w.worker)
+        .await?
+        .into_iter()
+        .map(|o| OnCallView {
+            id: o.id.to_string(),
+            start: crate::domain::time::format_instant(o.start),
+            end: crate::domain::time::format_instant(o.end),
+            lat: o.lat,
+            lon: o.lon,
+            radius_km: o.radius_km,
+        })
+        .collect();
+    Ok(axum::Json(OnCallList { items }))
+}
+
+#[utoipa::path(delete, path = "/v1/me/on-call/{id}", tag = "worker app", params(("id" = String, Path)),
+    responses((status = 204, description = "Left: no more urgent offers for this window"),
+              (status = 401, body = super::error::Problem),
+              (status = 404, body = super::error::Problem, description = "No such window of the worker, or it has ended")),
+    security(("worker" = [])))]
+async fn leave_on_call(
+    State(state): State<AppState>,
+    w: Worker,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = id
+        .parse::<i64>()
+        .ok()
+        .filter(|i| *i > 0)
+        .ok_or_else(|| ApiError::Lib(Error::NotFound("on-call window".into())))?;
+    state.engine.leave_on_call(w.agency, w.worker, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

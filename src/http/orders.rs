@@ -34,12 +34,21 @@ pub fn router() -> Router<AppState> {
 /// An order status filter, checked.
 pub(super) fn checked_status(raw: Option<String>, errors: &mut Vec<FieldError>) -> Option<String> {
     let s = raw?;
-    if ["open", "filled", "in_progress", "completed", "cancelled"].contains(&s.as_str()) {
+    if [
+        "open",
+        "filled",
+        "in_progress",
+        "completed",
+        "unfilled",
+        "cancelled",
+    ]
+    .contains(&s.as_str())
+    {
         Some(s)
     } else {
         errors.push(FieldError::new(
             "status",
-            "must be open, filled, in_progress, completed or cancelled",
+            "must be open, filled, in_progress, completed, unfilled or cancelled",
         ));
         None
     }
@@ -151,7 +160,7 @@ async fn cancel(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// `open`, `filled`, `in_progress`, `completed` or `cancelled`.
+    /// `open`, `filled`, `in_progress`, `completed` (ended with someone staffed), `unfilled` (ended with no one checked in) or `cancelled`.
     status: Option<String>,
     /// Orders ending after this instant (RFC 3339 with offset).
     from: Option<String>,

@@ -225,6 +225,19 @@ impl LiveState {
         list.insert(at, on_call);
     }
 
+    /// Drops one on-call window of the worker (the worker left it): the one with this interval and center.
+    pub fn remove_on_call(&mut self, worker: WorkerId, on_call: &OnCall) {
+        if let Some(w) = self.workers.get_mut(&worker)
+            && let Some(i) = w.on_call.iter().position(|o| {
+                o.interval == on_call.interval
+                    && (o.center.lat() - on_call.center.lat()).abs() < 1e-9
+                    && (o.center.lon() - on_call.center.lon()).abs() < 1e-9
+            })
+        {
+            w.on_call.remove(i);
+        }
+    }
+
     /// Drops the worker's on-call windows that ended at or before `now`.
     pub fn expire_on_call(&mut self, worker: WorkerId, now: DateTime<Utc>) {
         if let Some(w) = self.workers.get_mut(&worker) {

@@ -30,6 +30,10 @@ const SQLITE: &[(i64, &str)] = &[
         9,
         include_str!("../../migrations/sqlite/0009_order_risks.sql"),
     ),
+    (
+        10,
+        include_str!("../../migrations/sqlite/0010_side_effects.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
@@ -61,6 +65,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         9,
         include_str!("../../migrations/postgres/0009_order_risks.sql"),
+    ),
+    (
+        10,
+        include_str!("../../migrations/postgres/0010_side_effects.sql"),
     ),
 ];
 

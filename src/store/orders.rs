@@ -57,6 +57,8 @@ pub struct OfferRow {
     pub expires_at: i64,
     /// Left pending, unix ms.
     pub decided_at: Option<i64>,
+    /// The assignment an urgent replacement offer replaces.
+    pub replaces: Option<i64>,
 }
 
 /// A stored assignment.
@@ -98,12 +100,14 @@ pub struct AssignmentRow {
     pub distance_m: Option<f64>,
     /// Minutes worked, at check-out.
     pub worked_minutes: Option<i64>,
+    /// Distance from the venue at check-out (none when the end of the shift checked the worker out).
+    pub check_out_distance_m: Option<f64>,
 }
 
 const ORDER_COLS: &str = "id, agency_id, body, status, start_at, end_at, created_at, version";
-const OFFER_COLS: &str = "id, order_id, agency_id, worker_id, role_idx, kind, status, urgent, created_at, expires_at, decided_at";
+const OFFER_COLS: &str = "id, order_id, agency_id, worker_id, role_idx, kind, status, urgent, created_at, expires_at, decided_at, replaces";
 const ASSIGNMENT_COLS: &str = "id, order_id, agency_id, worker_id, role_idx, kind, status, start_at, end_at, \
-    offer_id, replaces, created_at, updated_at, checked_in_at, checked_out_at, late_minutes, distance_m, worked_minutes";
+    offer_id, replaces, created_at, updated_at, checked_in_at, checked_out_at, late_minutes, distance_m, worked_minutes, check_out_distance_m";
 
 fn q(sql: String) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(sql)
@@ -237,10 +241,11 @@ pub async fn insert_offer(
     urgent: bool,
     now: i64,
     expires_at: i64,
+    replaces: Option<i64>,
 ) -> crate::Result<i64> {
     let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO offers (order_id, agency_id, worker_id, role_idx, kind, status, urgent, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8) RETURNING id",
+        "INSERT INTO offers (order_id, agency_id, worker_id, role_idx, kind, status, urgent, created_at, expires_at, replaces) \
+         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9) RETURNING id",
     )
     .bind(order)
     .bind(agency)
@@ -250,6 +255,7 @@ pub async fn insert_offer(
     .bind(i64::from(urgent))
     .bind(now)
     .bind(expires_at)
+    .bind(replaces)
     .fetch_one(&mut **tx)
     .await
     .map_err(db_error)?;
@@ -480,14 +486,16 @@ pub async fn check_out(
     at: i64,
     worked_minutes: i64,
     evidence: &str,
+    distance_m: Option<f64>,
 ) -> crate::Result<()> {
     sqlx::query(
         "UPDATE assignments SET status = 'completed', checked_out_at = $1, worked_minutes = $2, check_out = $3, \
-         updated_at = $1 WHERE id = $4",
+         check_out_distance_m = $4, updated_at = $1 WHERE id = $5",
     )
     .bind(at)
     .bind(worked_minutes)
     .bind(evidence)
+    .bind(distance_m)
     .bind(id)
     .execute(&mut **tx)
     .await

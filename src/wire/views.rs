@@ -66,7 +66,7 @@ pub struct AssignmentSummary {
 pub struct OrderView {
     /// The order.
     pub id: String,
-    /// `open`, `filled`, `in_progress`, `completed` or `cancelled`.
+    /// `open`, `filled`, `in_progress`, `completed` (ended with someone staffed), `unfilled` (ended with no one checked in) or `cancelled`.
     pub status: String,
     /// The client.
     pub client_ref: String,
@@ -211,6 +211,8 @@ pub struct OfferView {
     pub status: String,
     /// Whether it is an urgent replacement.
     pub urgent: bool,
+    /// The assignment an urgent replacement replaces (a no-show, a cancellation, a released worker).
+    pub replaces: Option<String>,
 }
 
 impl OfferView {
@@ -233,6 +235,7 @@ impl OfferView {
             expires_at: format_instant(crate::engine::from_ms(o.expires_at)),
             status: o.status.clone(),
             urgent: o.urgent != 0,
+            replaces: o.replaces.map(|r| AssignmentId::new(r as u64).to_string()),
         }
     }
 }
@@ -270,6 +273,8 @@ pub struct AssignmentView {
     pub distance_m: Option<f64>,
     /// Minutes worked.
     pub worked_minutes: Option<i64>,
+    /// Metres from the venue at check-out.
+    pub check_out_distance_m: Option<f64>,
     /// The assignment this one replaced, if any.
     pub replaces: Option<String>,
 }
@@ -301,6 +306,7 @@ impl AssignmentView {
             late_minutes: a.late_minutes,
             distance_m: a.distance_m.map(|d| d.round()),
             worked_minutes: a.worked_minutes,
+            check_out_distance_m: a.check_out_distance_m.map(|d| d.round()),
             replaces: a.replaces.map(|r| AssignmentId::new(r as u64).to_string()),
         }
     }

@@ -10,6 +10,7 @@ mod receiver;
 mod attendance;
 mod client_view;
 mod desk;
+mod effects;
 mod errors;
 mod hardening;
 mod idempotency;
