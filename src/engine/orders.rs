@@ -43,7 +43,8 @@ pub struct OrderState {
     pub order: Order,
     /// The order's pending offers, in id order (closed ones stay in the store and the event log).
     pub offers: Vec<OfferRow>,
-    /// Every worker the order has ever offered a slot or a standby to, in any state of the offer.
+    /// Every worker the order has ever offered a slot or a standby to, in any state of the offer, except those
+    /// who may be asked again (one offer of the order, expired, its pause passed while the order was at risk).
     pub offered: Vec<i64>,
     /// Every assignment of the order, in id order.
     pub assignments: Vec<AssignmentRow>,

@@ -30,6 +30,10 @@ const SQLITE: &[(i64, &str)] = &[
         9,
         include_str!("../../migrations/sqlite/0009_order_risks.sql"),
     ),
+    (
+        11,
+        include_str!("../../migrations/sqlite/0011_reoffers.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
@@ -61,6 +65,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         9,
         include_str!("../../migrations/postgres/0009_order_risks.sql"),
+    ),
+    (
+        11,
+        include_str!("../../migrations/postgres/0011_reoffers.sql"),
     ),
 ];
 

@@ -43,6 +43,7 @@ pub const EVENT_KINDS: &[&str] = &[
     "client_link_revoked",
     "offer_closed",
     "offer_sent",
+    "offers_reopened",
     "on_call_joined",
     "order_at_risk",
     "order_patched",
