@@ -20,6 +20,9 @@ pub const BLACKOUTS: usize = 200;
 pub const ORDER_ROLES: usize = 50;
 /// Skills, languages, certifications or preferred skills asked for by one role or one quota, each.
 pub const ROLE_TERMS: usize = 20;
+
+/// Workers a role may name: a client's fixed team, not a roster.
+pub const ROLE_WORKERS: usize = 200;
 /// Roles named in one headcount patch.
 pub const PATCH_ROLES: usize = ORDER_ROLES;
 

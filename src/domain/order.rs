@@ -4,7 +4,7 @@ use chrono::DateTime;
 use chrono::Utc;
 
 use super::geo::{LatLon, TravelKm};
-use super::ids::{AgencyId, OrderId};
+use super::ids::{AgencyId, OrderId, WorkerId};
 use super::limits;
 use super::terms::{Certification, Language, Level, MinStars, SkillName, SkillReq, parse_terms};
 use super::time::{Interval, parse_instant, shift};
@@ -135,6 +135,9 @@ pub struct Role {
     pub pay_per_hour: Option<f64>,
     /// Composition quotas inside the role.
     pub quotas: Vec<Quota>,
+    /// Workers the agency names for the role: offered (offer mode) or assigned (assign mode) before anyone
+    /// else, provided they pass the hard filters.
+    pub workers: Vec<WorkerId>,
 }
 
 /// Who an order is for, as the agency names its client; favourites, blocks and experience are per client.
@@ -241,6 +244,8 @@ pub struct RoleInput {
     pub pay_per_hour: Option<f64>,
     /// Quotas.
     pub quotas: Vec<QuotaInput>,
+    /// Named workers' ids.
+    pub workers: Vec<String>,
 }
 
 /// An order as given.
@@ -404,6 +409,23 @@ pub fn validate_role(r: RoleInput) -> Result<Role, Vec<FieldError>> {
             certifications,
         });
     }
+    if r.workers.len() > limits::ROLE_WORKERS {
+        errors.push(FieldError::new(
+            "workers",
+            format!("at most {} workers", limits::ROLE_WORKERS),
+        ));
+    }
+    let mut workers: Vec<WorkerId> = Vec::new();
+    for (i, raw) in r.workers.iter().enumerate() {
+        match raw.parse::<WorkerId>() {
+            Ok(w) if !workers.contains(&w) => workers.push(w),
+            Ok(_) => errors.push(FieldError::new(format!("workers[{i}]"), "named twice")),
+            Err(_) => errors.push(FieldError::new(
+                format!("workers[{i}]"),
+                "must be a worker id (wrk_…)",
+            )),
+        }
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -417,6 +439,7 @@ pub fn validate_role(r: RoleInput) -> Result<Role, Vec<FieldError>> {
         min_stars,
         pay_per_hour: r.pay_per_hour,
         quotas,
+        workers,
     })
 }
 

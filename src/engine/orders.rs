@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::{Engine, ms};
 use crate::dispatch::{
-    CrewPlan, OfferRole, candidates, plan_crew, plan_offers, quota_met_by, standby,
+    CrewPlan, NAMED_BONUS, OfferRole, candidates, plan_crew, plan_offers, quota_met_by, standby,
 };
 use crate::domain::{AgencyId, DispatchMode, Order, OrderId, Role, StandbySpec, Worker, WorkerId};
 use crate::error::{Error, FieldError};
@@ -702,8 +702,12 @@ impl Engine {
                 .is_some_and(|f| !f.is_empty());
             // Dispatch order as before the plan: the client's favourites first, then (on `high` and
             // `urgent` orders) `star` workers, then by score; the bonuses lift them above any score.
-            let priority = |w: &Worker| {
+            let named = st.order.roles.iter().any(|r| !r.workers.is_empty());
+            let priority = |r: usize, w: &Worker| {
                 let mut bonus = 0.0;
+                if st.order.roles[r].workers.contains(&w.id) {
+                    bonus += NAMED_BONUS;
+                }
                 if favourites && live.is_favourite(agency, client, w.id) {
                     bonus += FAVOURITE_BONUS;
                 }
@@ -721,7 +725,7 @@ impl Engine {
                 &st.involved(),
                 now,
                 &priority,
-                stars || favourites,
+                stars || favourites || named,
             )
         };
         let mut sent = 0;
@@ -1020,6 +1024,75 @@ impl Engine {
                 self.standby_wanted(st, &ranked)
             }
         }
+    }
+
+    /// Offers a shift of `role` to one worker the agency names by hand, if the matching's hard filters let
+    /// them in (a worker already offered or assigned in the order is `excluded`); the offer is then like any
+    /// other. Answers the order and the offer.
+    pub async fn offer_by_hand(
+        &self,
+        agency: AgencyId,
+        id: OrderId,
+        worker: WorkerId,
+        role: &str,
+    ) -> crate::Result<(OrderState, OfferRow)> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let mut st = self.load_order(&mut tx, Some(agency), id).await?;
+        let r = st.order.role_index(role).ok_or_else(|| {
+            Error::Invalid(vec![FieldError::new(
+                "role",
+                "no role of the order has this name",
+            )])
+        })?;
+        if !matches!(st.row.status.as_str(), "open" | "filled" | "in_progress")
+            || now >= st.order.shift.end()
+        {
+            return Err(Error::Conflict(format!(
+                "the order is {} and takes no more workers",
+                st.row.status
+            )));
+        }
+        if st.filled(r) >= st.order.roles[r].headcount {
+            return Err(Error::Conflict(format!("the role {role} is full")));
+        }
+        let w = self
+            .index
+            .get(worker)
+            .filter(|w| w.agency == agency)
+            .ok_or_else(|| Error::NotFound("worker".into()))?;
+        let verdict = {
+            let live = self.live.read().expect("live state lock");
+            let exclude = st.involved();
+            let ctx = MatchContext {
+                order: &st.order,
+                role: &st.order.roles[r],
+                live: &live,
+                policy: &self.policy,
+                now,
+                exclude: &exclude,
+            };
+            crate::matching::evaluate(&ctx, &w)
+        };
+        let score = verdict
+            .map_err(|reason| Error::NotEligible {
+                reason: reason.as_str(),
+                detail: format!(
+                    "{worker} is not a candidate of the role {role}: {}",
+                    reason.as_str()
+                ),
+            })?
+            .score;
+        let offer = self
+            .send_offer(&mut tx, &st, worker, r, "shift", false, now, score)
+            .await?;
+        self.refresh(&mut tx, &mut st).await?;
+        self.dispatch(&mut tx, &mut st, now, false).await?;
+        let row = store::orders::offer(&mut *tx, offer)
+            .await?
+            .ok_or_else(|| Error::Internal("the offer just sent is gone".into()))?;
+        self.committed(tx).await?;
+        Ok((st, row))
     }
 
     /// Ranks the candidates of one role as the engine would use them now.

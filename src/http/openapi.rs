@@ -135,7 +135,7 @@ impl Modify for NdjsonBody {
         super::me::availability, super::me::on_call,
         super::assignments::cancel, super::assignments::check_in, super::assignments::check_out,
         super::assignments::no_show, super::assignments::rating, super::assignments::reviews,
-        super::desk::app_token, super::desk::order_offers, super::desk::assignments, super::desk::events,
+        super::desk::app_token, super::desk::order_offers, super::desk::offer_by_hand, super::desk::assignments, super::desk::events,
         super::desk::my_events, super::desk::list_keys, super::desk::create_key, super::desk::revoke_key,
         super::clients::create_link, super::clients::list_links, super::clients::revoke_link,
         super::clients::client_orders, super::clients::client_order,

@@ -74,6 +74,7 @@ pub(crate) mod fixtures {
                 min_stars: MinStars::default(),
                 pay_per_hour: Some(30.0),
                 quotas: vec![],
+                workers: vec![],
             }],
             standby: StandbySpec::Fixed(0),
             max_travel_km: None,

@@ -294,6 +294,7 @@ fn generate(
                 min_stars: x.min_stars,
                 pay_per_hour: Some((pay_base * premium * 2.0).round() / 2.0),
                 quotas: Vec::new(),
+                workers: Vec::new(),
             }
         })
         .collect();

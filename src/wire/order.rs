@@ -134,6 +134,10 @@ pub struct RoleBody {
     /// At most one composition rule (extension).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub quotas: Vec<QuotaBody>,
+    /// Workers named for the role (`wrk_…`, at most 200): offered (offer mode) or assigned (assign mode)
+    /// before anyone else, provided they pass the hard filters.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub workers: Vec<String>,
 }
 
 impl RoleBody {
@@ -158,6 +162,7 @@ impl RoleBody {
                     certifications: q.certifications.clone(),
                 })
                 .collect(),
+            workers: self.workers.clone(),
         }
     }
 }
@@ -321,6 +326,7 @@ impl RoleBody {
                         .collect(),
                 })
                 .collect(),
+            workers: r.workers.iter().map(|w| w.to_string()).collect(),
         }
     }
 }

@@ -29,6 +29,9 @@ pub struct RoleView {
     pub pay_per_hour: Option<f64>,
     /// Composition rules.
     pub quotas: Vec<QuotaBody>,
+    /// Workers named for the role, offered or assigned before anyone else.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub workers: Vec<String>,
     /// Workers in its slots (confirmed, checked in or completed).
     pub filled: u32,
     /// Shift offers waiting for an answer.
@@ -143,6 +146,7 @@ impl OrderView {
                     min_stars: spec.min_stars,
                     pay_per_hour: spec.pay_per_hour,
                     quotas: spec.quotas,
+                    workers: spec.workers,
                     filled: st.filled(i),
                     pending_offers: st.pending(i),
                 })

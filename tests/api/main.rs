@@ -18,6 +18,7 @@ mod offer_plan;
 mod offers;
 mod orders;
 mod relations;
+mod steering;
 mod stream;
 mod tenancy;
 mod webhooks;

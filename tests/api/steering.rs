@@ -1,0 +1,166 @@
+//! The agency steers: named workers come first, a shift is offered by hand, roles ask for a minimum
+//! reliability and experience, and the candidates answer says why a worker is not one.
+
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+/// Every offer of an order, oldest first.
+async fn order_offers(app: &TestApp, a: &Agency, order: &str) -> Vec<Value> {
+    app.get(&a.key, &format!("/v1/orders/{order}/offers?limit=200"))
+        .await
+        .expect(200)["items"]
+        .as_array()
+        .expect("items")
+        .clone()
+}
+
+#[tokio::test]
+async fn a_named_worker_is_offered_the_shift_before_better_ranked_candidates() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let ws = promoters(&app, &a, 4).await;
+    let mut body = order_json("named-client", 1, "offer", 1);
+    body["roles"][0]["workers"] = json!([s(&ws[3], "id")]);
+    let order = app.post_order(&a, &body).await;
+    let id = s(&order, "id");
+    assert_eq!(order["roles"][0]["workers"], json!([s(&ws[3], "id")]));
+    let offers = order_offers(&app, &a, &id).await;
+    assert_eq!(offers.len(), 1, "{offers:?}");
+    assert_eq!(
+        offers[0]["worker_id"], ws[3]["id"],
+        "the farthest, but named"
+    );
+}
+
+#[tokio::test]
+async fn a_named_worker_is_assigned_first_in_assign_mode() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let ws = promoters(&app, &a, 4).await;
+    let mut body = order_json("named-assign", 2, "assign", 1);
+    body["roles"][0]["workers"] = json!([s(&ws[3], "id")]);
+    let order = app.post_order(&a, &body).await;
+    let mut assigned: Vec<String> = order["assignments"]
+        .as_array()
+        .expect("assignments")
+        .iter()
+        .map(|x| s(x, "worker_id"))
+        .collect();
+    assigned.sort();
+    let mut want = vec![s(&ws[0], "id"), s(&ws[3], "id")];
+    want.sort();
+    assert_eq!(assigned, want, "the named worker, then the best candidate");
+}
+
+#[tokio::test]
+async fn a_named_worker_who_fails_a_hard_filter_is_passed_over() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let ws = promoters(&app, &a, 2).await;
+    let hostess = app
+        .post_worker(&a, &near_worker("H-0", 0, &["hostess"]))
+        .await;
+    let mut body = order_json("named-filter", 1, "offer", 1);
+    body["roles"][0]["workers"] = json!([s(&hostess, "id")]);
+    let id = s(&app.post_order(&a, &body).await, "id");
+    let offers = order_offers(&app, &a, &id).await;
+    assert_eq!(offers.len(), 1);
+    assert_eq!(offers[0]["worker_id"], ws[0]["id"]);
+}
+
+#[tokio::test]
+async fn a_role_naming_something_that_is_not_a_worker_id_is_refused() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let mut body = order_json("named-bad", 1, "offer", 1);
+    body["roles"][0]["workers"] = json!(["ord_1"]);
+    let r = app.try_post_order(&a, &body).await.expect(422);
+    assert_eq!(r["errors"][0]["field"], "roles[0].workers[0]");
+}
+
+#[tokio::test]
+async fn a_shift_offered_by_hand_reaches_the_worker_who_can_accept_it() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let ws = promoters(&app, &a, 3).await;
+    let id = s(
+        &app.post_order(&a, &order_json("by-hand", 2, "offer", 1))
+            .await,
+        "id",
+    );
+    assert_eq!(order_offers(&app, &a, &id).await.len(), 2);
+    let r = app
+        .post(
+            &a.key,
+            &format!("/v1/orders/{id}/offers"),
+            &json!({"worker_id": s(&ws[2], "id"), "role": "promoter"}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(r["worker_id"], ws[2]["id"]);
+    assert_eq!(r["status"], "pending");
+    assert_eq!(r["role"], "promoter");
+    let token = s(&ws[2], "app_token");
+    let mine = app.offers(&token).await;
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0]["id"], r["id"]);
+    app.accept(&token, &s(&r, "id")).await.expect(200);
+    assert_eq!(app.order(&a, &id).await["roles"][0]["filled"], 1);
+}
+
+#[tokio::test]
+async fn a_shift_offered_by_hand_to_an_excluded_worker_is_a_conflict_with_the_reason_code() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let ws = promoters(&app, &a, 1).await;
+    let hostess = app
+        .post_worker(&a, &near_worker("H-0", 0, &["hostess"]))
+        .await;
+    let id = s(
+        &app.post_order(&a, &order_json("by-hand-no", 2, "offer", 1))
+            .await,
+        "id",
+    );
+    let path = format!("/v1/orders/{id}/offers");
+    let r = app
+        .post(
+            &a.key,
+            &path,
+            &json!({"worker_id": s(&hostess, "id"), "role": "promoter"}),
+        )
+        .await
+        .expect(409);
+    assert_eq!(r["type"], "/problems/not-eligible");
+    assert_eq!(r["reason"], "missing_skill");
+    // Already offered the order: the matching's `excluded`.
+    let r = app
+        .post(
+            &a.key,
+            &path,
+            &json!({"worker_id": s(&ws[0], "id"), "role": "promoter"}),
+        )
+        .await
+        .expect(409);
+    assert_eq!(r["reason"], "excluded");
+    assert_eq!(order_offers(&app, &a, &id).await.len(), 1, "nothing sent");
+    // No such role; another agency's worker.
+    app.post(
+        &a.key,
+        &path,
+        &json!({"worker_id": s(&ws[0], "id"), "role": "chef"}),
+    )
+    .await
+    .expect(422);
+    let b = app.create_agency().await;
+    let theirs = app
+        .post_worker(&b, &near_worker("B-0", 0, &["promoter"]))
+        .await;
+    app.post(
+        &a.key,
+        &path,
+        &json!({"worker_id": s(&theirs, "id"), "role": "promoter"}),
+    )
+    .await
+    .expect(404);
+}
