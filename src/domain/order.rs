@@ -135,6 +135,10 @@ pub struct Role {
     pub pay_per_hour: Option<f64>,
     /// Composition quotas inside the role.
     pub quotas: Vec<Quota>,
+    /// Minimum reliability (the matching's reliability feature, 0–1; 0: anyone).
+    pub min_reliability: f64,
+    /// Minimum number of completed shifts (0: anyone, newcomers included).
+    pub min_completed_shifts: u32,
     /// Workers the agency names for the role: offered (offer mode) or assigned (assign mode) before anyone
     /// else, provided they pass the hard filters.
     pub workers: Vec<WorkerId>,
@@ -246,6 +250,10 @@ pub struct RoleInput {
     pub quotas: Vec<QuotaInput>,
     /// Named workers' ids.
     pub workers: Vec<String>,
+    /// Minimum reliability, 0 to 1.
+    pub min_reliability: Option<f64>,
+    /// Minimum completed shifts.
+    pub min_completed_shifts: Option<i64>,
 }
 
 /// An order as given.
@@ -409,6 +417,20 @@ pub fn validate_role(r: RoleInput) -> Result<Role, Vec<FieldError>> {
             certifications,
         });
     }
+    let min_reliability = r.min_reliability.unwrap_or(0.0);
+    if !(min_reliability.is_finite() && (0.0..=1.0).contains(&min_reliability)) {
+        errors.push(FieldError::new(
+            "min_reliability",
+            "must be between 0 and 1",
+        ));
+    }
+    let min_completed_shifts = r.min_completed_shifts.unwrap_or(0);
+    if !(0..=limits::MAX_MIN_COMPLETED_SHIFTS).contains(&min_completed_shifts) {
+        errors.push(FieldError::new(
+            "min_completed_shifts",
+            format!("must be between 0 and {}", limits::MAX_MIN_COMPLETED_SHIFTS),
+        ));
+    }
     if r.workers.len() > limits::ROLE_WORKERS {
         errors.push(FieldError::new(
             "workers",
@@ -439,6 +461,8 @@ pub fn validate_role(r: RoleInput) -> Result<Role, Vec<FieldError>> {
         min_stars,
         pay_per_hour: r.pay_per_hour,
         quotas,
+        min_reliability,
+        min_completed_shifts: min_completed_shifts as u32,
         workers,
     })
 }

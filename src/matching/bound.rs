@@ -126,6 +126,17 @@ impl<'p, 'a> Bounds<'p, 'a> {
         if min > 0.0 && !stats.rating_avg().is_some_and(|avg| avg >= min) {
             return Quick::Out(Reason::MinStars);
         }
+        if ctx.role.min_reliability > 0.0 {
+            // The record's cancellation weight is rounded down, so its reliability is an upper bound: below
+            // the minimum is certain, at or above it is not.
+            if features::reliability(&stats, ctx.policy) < ctx.role.min_reliability {
+                return Quick::Out(Reason::MinReliability);
+            }
+            return Quick::Unsure;
+        }
+        if stats.completed_shifts < ctx.role.min_completed_shifts {
+            return Quick::Out(Reason::MinCompletedShifts);
+        }
         let (travel_low, travel_high) = r.travel_km();
         let (limit_low, limit_high) = match ctx.order.max_travel_km {
             Some(o) => (o.km().min(travel_low), o.km().min(travel_high)),

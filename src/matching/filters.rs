@@ -40,6 +40,10 @@ pub enum Reason {
     Certification,
     /// Rating average below the role's minimum (or unrated when the minimum is above 0).
     MinStars,
+    /// Reliability below the role's minimum.
+    MinReliability,
+    /// Fewer completed shifts than the role asks for.
+    MinCompletedShifts,
     /// Home farther from the venue than the worker's or the order's travel limit.
     TooFar,
     /// The shift is not inside the worker's weekly availability.
@@ -58,7 +62,7 @@ pub enum Reason {
 
 impl Reason {
     /// How many reasons there are.
-    pub const COUNT: usize = 12;
+    pub const COUNT: usize = 14;
 
     /// Every reason, in declaration order.
     pub const ALL: [Reason; Reason::COUNT] = [
@@ -67,6 +71,8 @@ impl Reason {
         Reason::Language,
         Reason::Certification,
         Reason::MinStars,
+        Reason::MinReliability,
+        Reason::MinCompletedShifts,
         Reason::TooFar,
         Reason::Unavailable,
         Reason::Blackout,
@@ -84,6 +90,8 @@ impl Reason {
             Reason::Language => "language",
             Reason::Certification => "certification",
             Reason::MinStars => "min_stars",
+            Reason::MinReliability => "min_reliability",
+            Reason::MinCompletedShifts => "min_completed_shifts",
             Reason::TooFar => "too_far",
             Reason::Unavailable => "unavailable",
             Reason::Blackout => "blackout",
@@ -219,6 +227,14 @@ impl<'a> Prepared<'a> {
         if min > 0.0 && !w.stats.rating_avg().is_some_and(|avg| avg >= min) {
             return Err(Reason::MinStars);
         }
+        if ctx.role.min_reliability > 0.0
+            && super::features::reliability(&w.stats, ctx.policy) < ctx.role.min_reliability
+        {
+            return Err(Reason::MinReliability);
+        }
+        if w.stats.completed_shifts < ctx.role.min_completed_shifts {
+            return Err(Reason::MinCompletedShifts);
+        }
         let distance_km = w.home.distance_km(ctx.order.venue.location);
         let limit_km = match ctx.order.max_travel_km {
             Some(o) => o.km().min(w.max_travel_km.km()),
@@ -324,6 +340,30 @@ mod tests {
         prepare: fn(&mut crate::domain::Order, &mut Worker, &mut LiveState, &mut HashSet<WorkerId>),
     ) {
         check_case(name, Fixture { prepare }, Err(expected));
+    }
+
+    #[test]
+    fn a_worker_below_the_minimum_reliability_or_completed_shifts_is_excluded_under_its_reason() {
+        reason("unreliable", Reason::MinReliability, |o, w, _, _| {
+            o.roles[0].min_reliability = 0.9;
+            w.stats.completed_shifts = 10;
+            w.stats.no_shows = 5;
+        });
+        reason("newcomer", Reason::MinCompletedShifts, |o, w, _, _| {
+            o.roles[0].min_completed_shifts = 3;
+            w.stats.completed_shifts = 2;
+        });
+        check_case(
+            "seasoned",
+            Fixture {
+                prepare: |o, w, _, _| {
+                    o.roles[0].min_reliability = 0.8;
+                    o.roles[0].min_completed_shifts = 20;
+                    w.stats.completed_shifts = 20;
+                },
+            },
+            Ok(()),
+        );
     }
 
     #[test]

@@ -74,6 +74,8 @@ pub(crate) mod fixtures {
                 min_stars: MinStars::default(),
                 pay_per_hour: Some(30.0),
                 quotas: vec![],
+                min_reliability: 0.0,
+                min_completed_shifts: 0,
                 workers: vec![],
             }],
             standby: StandbySpec::Fixed(0),

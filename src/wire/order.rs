@@ -134,6 +134,13 @@ pub struct RoleBody {
     /// At most one composition rule (extension).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub quotas: Vec<QuotaBody>,
+    /// Minimum reliability, 0 to 1 (the matching's reliability feature: smoothed attendance less lateness and
+    /// cancellation penalties); workers below it are excluded as `min_reliability`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_reliability: Option<f64>,
+    /// Minimum completed shifts (0 to 10000); workers with fewer are excluded as `min_completed_shifts`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_completed_shifts: Option<i64>,
     /// Workers named for the role (`wrk_…`, at most 200): offered (offer mode) or assigned (assign mode)
     /// before anyone else, provided they pass the hard filters.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -163,6 +170,8 @@ impl RoleBody {
                 })
                 .collect(),
             workers: self.workers.clone(),
+            min_reliability: self.min_reliability,
+            min_completed_shifts: self.min_completed_shifts,
         }
     }
 }
@@ -326,6 +335,9 @@ impl RoleBody {
                         .collect(),
                 })
                 .collect(),
+            min_reliability: (r.min_reliability > 0.0).then_some(r.min_reliability),
+            min_completed_shifts: (r.min_completed_shifts > 0)
+                .then_some(i64::from(r.min_completed_shifts)),
             workers: r.workers.iter().map(|w| w.to_string()).collect(),
         }
     }

@@ -29,6 +29,12 @@ pub struct RoleView {
     pub pay_per_hour: Option<f64>,
     /// Composition rules.
     pub quotas: Vec<QuotaBody>,
+    /// Minimum reliability, 0 to 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_reliability: Option<f64>,
+    /// Minimum completed shifts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_completed_shifts: Option<i64>,
     /// Workers named for the role, offered or assigned before anyone else.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub workers: Vec<String>,
@@ -146,6 +152,8 @@ impl OrderView {
                     min_stars: spec.min_stars,
                     pay_per_hour: spec.pay_per_hour,
                     quotas: spec.quotas,
+                    min_reliability: spec.min_reliability,
+                    min_completed_shifts: spec.min_completed_shifts,
                     workers: spec.workers,
                     filled: st.filled(i),
                     pending_offers: st.pending(i),

@@ -164,3 +164,64 @@ async fn a_shift_offered_by_hand_to_an_excluded_worker_is_a_conflict_with_the_re
     .await
     .expect(404);
 }
+
+/// A promoter `i` km-ish from the venue with this record.
+fn with_history(ext_ref: &str, i: usize, completed: u32, no_shows: u32) -> Value {
+    let mut w = near_worker(ext_ref, i, &["promoter"]);
+    w["history"] = json!({"completed_shifts": completed, "no_shows": no_shows});
+    w
+}
+
+#[tokio::test]
+async fn a_role_asking_for_reliability_and_experience_counts_the_excluded_under_their_reason_codes()
+{
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let seasoned = app.post_worker(&a, &with_history("S-0", 0, 30, 0)).await;
+    app.post_worker(&a, &with_history("F-0", 1, 10, 10)).await;
+    app.post_worker(&a, &with_history("F-1", 2, 5, 6)).await;
+    app.post_worker(&a, &with_history("N-0", 3, 1, 0)).await;
+    let mut body = order_json("picky-client", 1, "assign", 1);
+    body["roles"][0]["min_reliability"] = json!(0.8);
+    body["roles"][0]["min_completed_shifts"] = json!(3);
+    let order = app.post_order(&a, &body).await;
+    let id = s(&order, "id");
+    assert_eq!(order["roles"][0]["min_reliability"], 0.8);
+    assert_eq!(order["roles"][0]["min_completed_shifts"], 3);
+    assert_eq!(order["assignments"][0]["worker_id"], seasoned["id"]);
+    let c = app
+        .get(&a.key, &format!("/v1/orders/{id}/candidates"))
+        .await
+        .expect(200);
+    assert_eq!(
+        c["eligible"], 0,
+        "the one eligible is already assigned: {c}"
+    );
+    assert_eq!(c["excluded"]["min_reliability"], 2, "{c}");
+    assert_eq!(c["excluded"]["min_completed_shifts"], 1, "{c}");
+    assert_eq!(c["excluded"]["excluded"], 1, "{c}");
+}
+
+#[tokio::test]
+async fn a_minimum_reliability_outside_zero_to_one_or_a_negative_shift_count_is_refused() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let mut body = order_json("bad-minimums", 1, "offer", 1);
+    body["roles"][0]["min_reliability"] = json!(1.5);
+    body["roles"][0]["min_completed_shifts"] = json!(-1);
+    let r = app.try_post_order(&a, &body).await.expect(422);
+    let fields: Vec<String> = r["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| s(e, "field"))
+        .collect();
+    assert!(
+        fields.contains(&"roles[0].min_reliability".to_string()),
+        "{fields:?}"
+    );
+    assert!(
+        fields.contains(&"roles[0].min_completed_shifts".to_string()),
+        "{fields:?}"
+    );
+}
