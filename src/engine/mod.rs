@@ -34,7 +34,7 @@ pub use attendance::{Attendance, NoShowPolicy, ReviewRow};
 pub use auth::Principal;
 pub use clients::{ClientOrder, CrewMember, link_id, parse_link_id};
 pub use offers::{Actor, cancellation_weight};
-pub use orders::{OrderFilter, OrderState, order_id};
+pub use orders::{OrderFilter, OrderState, Standing, order_id};
 pub use photos::{MAX_PHOTO_BYTES, PhotoConfig, PhotoUpload, parse_photo_id, photo_id};
 pub use relations::ClientList;
 pub use views::{ViewsReport, spawn_tailer};

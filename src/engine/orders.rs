@@ -182,6 +182,20 @@ pub struct OrderFilter {
     pub client_ref: Option<String>,
 }
 
+/// Where one worker stands among a role's candidates (see [`Engine::candidate_standing`]).
+#[derive(Debug, Clone)]
+pub enum Standing {
+    /// A candidate: rank among the eligible (1 for the best), and the score with its explanation.
+    Candidate {
+        /// 1 for the best.
+        rank: usize,
+        /// The score and its explanation.
+        scored: crate::matching::Scored,
+    },
+    /// Left out by this hard filter.
+    Excluded(crate::matching::Reason),
+}
+
 impl Engine {
     /// Loads an order with its offers and assignments inside a transaction; another agency's is a 404.
     pub(super) async fn load_order(
@@ -1126,6 +1140,69 @@ impl Engine {
         let ranking = candidates(&self.index, &ctx, limit);
         drop(live);
         Ok((st, r, ranking))
+    }
+
+    /// Where one worker stands among the candidates of a role now: their rank (1 for the best) and scored
+    /// entry if they are one, otherwise the hard filter that leaves them out (`excluded` for a worker already
+    /// offered or assigned in the order). Another agency's worker, or an unknown one, is not found.
+    pub async fn candidate_standing(
+        &self,
+        agency: AgencyId,
+        id: OrderId,
+        role: Option<&str>,
+        worker: WorkerId,
+    ) -> crate::Result<Standing> {
+        let st = self.order(agency, id).await?;
+        let r = match role {
+            None => 0,
+            Some(name) => st.order.role_index(name).ok_or_else(|| {
+                Error::Invalid(vec![FieldError::new(
+                    "role",
+                    "no role of the order has this name",
+                )])
+            })?,
+        };
+        let w = self
+            .index
+            .get(worker)
+            .filter(|w| w.agency == agency)
+            .ok_or_else(|| Error::NotFound("worker".into()))?;
+        let exclude = st.involved();
+        let live = self.live.read().expect("live state lock");
+        let ctx = MatchContext {
+            order: &st.order,
+            role: &st.order.roles[r],
+            live: &live,
+            policy: &self.policy,
+            now: self.now(),
+            exclude: &exclude,
+        };
+        if let Err(reason) = crate::matching::check(&ctx, &w) {
+            return Ok(Standing::Excluded(reason));
+        }
+        // Its rank needs every eligible candidate's score: the whole role is ranked.
+        let ranking = candidates(&self.index, &ctx, usize::MAX);
+        Ok(
+            match ranking.ranked.iter().position(|s| s.worker.id == worker) {
+                Some(i) => Standing::Candidate {
+                    rank: i + 1,
+                    scored: ranking.ranked[i].clone(),
+                },
+                None => match crate::matching::evaluate(&ctx, &w) {
+                    // Eligible by the filters but not retrieved: cannot happen while retrieval is a
+                    // superset of the filters; answered as its exact standing outside the list.
+                    Ok(scored) => Standing::Candidate {
+                        rank: 1 + ranking
+                            .ranked
+                            .iter()
+                            .filter(|s| s.score > scored.score)
+                            .count(),
+                        scored,
+                    },
+                    Err(reason) => Standing::Excluded(reason),
+                },
+            },
+        )
     }
 
     /// Changes headcounts: more dispatches more, fewer releases the last confirmed and withdraws extra offers.

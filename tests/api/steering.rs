@@ -225,3 +225,50 @@ async fn a_minimum_reliability_outside_zero_to_one_or_a_negative_shift_count_is_
         "{fields:?}"
     );
 }
+
+#[tokio::test]
+async fn the_candidates_answer_says_why_a_worker_is_not_a_candidate_or_where_one_ranks() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let ws = promoters(&app, &a, 3).await;
+    let hostess = app
+        .post_worker(&a, &near_worker("H-0", 0, &["hostess"]))
+        .await;
+    let body = order_json("why-client", 1, "offer", 1);
+    let id = s(&app.post_order(&a, &body).await, "id");
+    let ask = |w: &Value| {
+        format!(
+            "/v1/orders/{id}/candidates?role=promoter&worker={}",
+            s(w, "id")
+        )
+    };
+    // Not a promoter.
+    let c = app.get(&a.key, &ask(&hostess)).await.expect(200);
+    assert_eq!(c["worker"]["worker_id"], hostess["id"]);
+    assert_eq!(c["worker"]["candidate"], false);
+    assert_eq!(c["worker"]["reason"], "missing_skill");
+    // Offered already: excluded from the order's candidates.
+    let c = app.get(&a.key, &ask(&ws[0])).await.expect(200);
+    assert_eq!(c["worker"]["reason"], "excluded");
+    // A candidate: its rank among the eligible (the offered one left out) and its explanation.
+    let c = app.get(&a.key, &ask(&ws[2])).await.expect(200);
+    assert_eq!(c["worker"]["candidate"], true);
+    assert_eq!(c["worker"]["rank"], 2, "{c}");
+    assert!(c["worker"].get("reason").is_none());
+    let explain = c["worker"]["explain"].as_object().expect("explain");
+    let sum: f64 = explain
+        .values()
+        .map(|v| v.as_f64().expect("a number"))
+        .sum();
+    assert!((sum - c["worker"]["score"].as_f64().expect("score")).abs() < 1e-9);
+    assert_eq!(
+        c["items"][1]["worker_id"], ws[2]["id"],
+        "the same rank as the list"
+    );
+    // Another agency's worker is not found.
+    let b = app.create_agency().await;
+    let theirs = app
+        .post_worker(&b, &near_worker("B-0", 0, &["promoter"]))
+        .await;
+    app.get(&a.key, &ask(&theirs)).await.expect(404);
+}
