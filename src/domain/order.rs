@@ -58,6 +58,20 @@ pub enum StandbySpec {
     Fixed(u32),
     /// The fewest that make a full crew at start at least 97% likely.
     Auto,
+    /// The fewest that make a full crew at start at least this likely, in ten-thousandths (`{"auto": 0.99}`
+    /// is 9900); never 9700, which is [`StandbySpec::Auto`].
+    AutoTarget(u16),
+}
+
+impl StandbySpec {
+    /// The target probability of a full crew at start, for the computed sizes.
+    pub fn auto_target(self) -> Option<f64> {
+        match self {
+            StandbySpec::Fixed(_) => None,
+            StandbySpec::Auto => Some(0.97),
+            StandbySpec::AutoTarget(t) => Some(f64::from(t) / 10_000.0),
+        }
+    }
 }
 
 /// How slots are filled.

@@ -932,6 +932,12 @@ impl Engine {
             StandbySpec::Fixed(0) => return vec![0; st.order.roles.len()],
             StandbySpec::Fixed(n) => standby::Goal::Fixed(n),
             StandbySpec::Auto => standby::Goal::Target(standby::AUTO_TARGET),
+            StandbySpec::AutoTarget(_) => standby::Goal::Target(
+                st.order
+                    .standby
+                    .auto_target()
+                    .unwrap_or(standby::AUTO_TARGET),
+            ),
         };
         let p = |w: WorkerId| {
             self.index

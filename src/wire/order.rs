@@ -182,8 +182,18 @@ impl RoleBody {
 pub enum StandbyBody {
     /// Exactly this many.
     Count(u32),
-    /// `"auto"`: sized from the expected no-shows.
+    /// `"auto"`: sized from the expected no-shows, for a full crew at start at least 97% likely.
     Word(String),
+    /// `{"auto": 0.99}`: sized from the expected no-shows, for this target probability of a full crew at start.
+    Target(StandbyTarget),
+}
+
+/// A computed standby size with its own target.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StandbyTarget {
+    /// The probability of a full crew at start to reach, 0.5 to 0.9999 (kept to four decimals).
+    pub auto: f64,
 }
 
 /// How slots are filled.
@@ -256,10 +266,22 @@ impl OrderBody {
             None => None,
             Some(StandbyBody::Count(n)) => Some(StandbySpec::Fixed(*n)),
             Some(StandbyBody::Word(w)) if w == "auto" => Some(StandbySpec::Auto),
+            Some(StandbyBody::Target(t)) => {
+                if !(t.auto.is_finite() && (0.5..=0.9999).contains(&t.auto)) {
+                    return Err(vec![FieldError::new(
+                        "standby.auto",
+                        "must be between 0.5 and 0.9999",
+                    )]);
+                }
+                match (t.auto * 10_000.0).round() as u16 {
+                    9700 => Some(StandbySpec::Auto),
+                    bp => Some(StandbySpec::AutoTarget(bp)),
+                }
+            }
             Some(StandbyBody::Word(_)) => {
                 return Err(vec![FieldError::new(
                     "standby",
-                    "must be a number or \"auto\"",
+                    "must be a number, \"auto\" or {\"auto\": probability}",
                 )]);
             }
         };
@@ -362,6 +384,9 @@ impl OrderBody {
             standby: Some(match o.standby {
                 StandbySpec::Fixed(n) => StandbyBody::Count(n),
                 StandbySpec::Auto => StandbyBody::Word("auto".into()),
+                StandbySpec::AutoTarget(_) => StandbyBody::Target(StandbyTarget {
+                    auto: o.standby.auto_target().unwrap_or(0.97),
+                }),
             }),
             max_travel_km: o.max_travel_km.map(|t| t.km()),
             priority: Some(o.priority.as_str().to_string()),
@@ -429,6 +454,25 @@ mod tests {
         body.standby = Some(StandbyBody::Word("auto".into()));
         let o = body.parse(OrderId::new(1), AgencyId::new(1)).unwrap();
         assert_eq!(o.standby, StandbySpec::Auto);
+        body.standby = Some(StandbyBody::Target(StandbyTarget { auto: 0.99 }));
+        let o = body.parse(OrderId::new(1), AgencyId::new(1)).unwrap();
+        assert_eq!(o.standby, StandbySpec::AutoTarget(9900));
+        assert_eq!(
+            OrderBody::from_order(&o)
+                .parse(OrderId::new(1), AgencyId::new(1))
+                .unwrap(),
+            o
+        );
+        body.standby = Some(StandbyBody::Target(StandbyTarget { auto: 0.97 }));
+        let o = body.parse(OrderId::new(1), AgencyId::new(1)).unwrap();
+        assert_eq!(
+            o.standby,
+            StandbySpec::Auto,
+            "the default target is plain auto"
+        );
+        body.standby = Some(StandbyBody::Target(StandbyTarget { auto: 1.0 }));
+        let errs = body.parse(OrderId::new(1), AgencyId::new(1)).unwrap_err();
+        assert_eq!(errs[0].field, "standby.auto");
         body.standby = Some(StandbyBody::Word("lots".into()));
         let errs = body.parse(OrderId::new(1), AgencyId::new(1)).unwrap_err();
         assert_eq!(errs[0].field, "standby");

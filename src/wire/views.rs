@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::order::{DispatchBody, QuotaBody, SkillReqBody, VenueBody};
 use crate::domain::time::format_instant;
-use crate::domain::{AssignmentId, OfferId, Order, OrderId, StandbySpec, WorkerId};
+use crate::domain::{AssignmentId, OfferId, Order, OrderId, WorkerId};
 use crate::engine::OrderState;
 use crate::store::orders::{AssignmentRow, OfferRow};
 
@@ -53,6 +53,10 @@ pub struct StandbyView {
     pub held: u32,
     /// Whether the size is computed (`"auto"`).
     pub auto: bool,
+    /// For a computed size, the probability of a full crew at start it aims for (0.97 unless the order
+    /// set `{"auto": p}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<f64>,
 }
 
 /// An assignment in an order.
@@ -162,7 +166,8 @@ impl OrderView {
             standby: StandbyView {
                 wanted: standby_wanted,
                 held: st.standby_held(),
-                auto: st.order.standby == StandbySpec::Auto,
+                auto: st.order.standby.auto_target().is_some(),
+                target: st.order.standby.auto_target(),
             },
             max_travel_km: body.max_travel_km,
             widen: body.widen,

@@ -272,3 +272,47 @@ async fn the_candidates_answer_says_why_a_worker_is_not_a_candidate_or_where_one
         .await;
     app.get(&a.key, &ask(&theirs)).await.expect(404);
 }
+
+/// Posts `n` promoters with a middling record (some no-shows) for an agency.
+async fn shaky_promoters(app: &TestApp, a: &Agency, n: usize) {
+    for i in 0..n {
+        app.post_worker(a, &with_history(&format!("S-{i}"), i, 8, 2))
+            .await;
+    }
+}
+
+#[tokio::test]
+async fn a_standby_target_of_0_99_holds_more_standbys_than_the_default_0_97() {
+    let app = spawn_app().await;
+    let (a, b) = (app.create_agency().await, app.create_agency().await);
+    shaky_promoters(&app, &a, 30).await;
+    shaky_promoters(&app, &b, 30).await;
+    let mut plain = order_json("standby-client", 6, "assign", 1);
+    plain["standby"] = json!("auto");
+    let plain = app.post_order(&a, &plain).await;
+    let mut strict = order_json("standby-client", 6, "assign", 1);
+    strict["standby"] = json!({"auto": 0.99});
+    let strict = app.post_order(&b, &strict).await;
+    assert_eq!(plain["standby"]["target"], 0.97);
+    assert_eq!(strict["standby"]["target"], 0.99);
+    assert_eq!(strict["standby"]["auto"], true);
+    let (p, q) = (
+        plain["standby"]["wanted"].as_u64().expect("wanted"),
+        strict["standby"]["wanted"].as_u64().expect("wanted"),
+    );
+    assert!(p > 0 && q > p, "0.97 wants {p}, 0.99 wants {q}");
+    assert_eq!(strict["standby"]["held"].as_u64(), Some(q));
+    // The target is kept with the order.
+    let again = app.order(&b, &s(&strict, "id")).await;
+    assert_eq!(again["standby"]["target"], 0.99);
+}
+
+#[tokio::test]
+async fn a_standby_target_outside_half_to_certain_is_refused() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let mut body = order_json("standby-bad", 1, "offer", 1);
+    body["standby"] = json!({"auto": 1.0});
+    let r = app.try_post_order(&a, &body).await.expect(422);
+    assert_eq!(r["errors"][0]["field"], "standby.auto");
+}
