@@ -4,7 +4,7 @@ use chrono::DateTime;
 use chrono::Utc;
 
 use super::geo::{LatLon, TravelKm};
-use super::ids::{AgencyId, OrderId, WorkerId};
+use super::ids::{AgencyId, OrderId, PoolId, WorkerId};
 use super::limits;
 use super::terms::{Certification, Language, Level, MinStars, SkillName, SkillReq, parse_terms};
 use super::time::{Interval, parse_instant, shift};
@@ -153,9 +153,20 @@ pub struct Role {
     pub min_reliability: f64,
     /// Minimum number of completed shifts (0: anyone, newcomers included).
     pub min_completed_shifts: u32,
+    /// A talent pool of the agency the role restricts its candidates to, or prefers.
+    pub pool: Option<RolePool>,
     /// Workers the agency names for the role: offered (offer mode) or assigned (assign mode) before anyone
     /// else, provided they pass the hard filters.
     pub workers: Vec<WorkerId>,
+}
+
+/// A role's talent pool and what it does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RolePool {
+    /// The pool.
+    pub id: PoolId,
+    /// Only the pool's workers are candidates (`"restrict"`); otherwise they rank higher (`"prefer"`).
+    pub restrict: bool,
 }
 
 /// Who an order is for, as the agency names its client; favourites, blocks and experience are per client.
@@ -268,6 +279,8 @@ pub struct RoleInput {
     pub min_reliability: Option<f64>,
     /// Minimum completed shifts.
     pub min_completed_shifts: Option<i64>,
+    /// A talent pool's id and mode (`restrict` or `prefer`, the default).
+    pub pool: Option<(String, Option<String>)>,
 }
 
 /// An order as given.
@@ -445,6 +458,25 @@ pub fn validate_role(r: RoleInput) -> Result<Role, Vec<FieldError>> {
             format!("must be between 0 and {}", limits::MAX_MIN_COMPLETED_SHIFTS),
         ));
     }
+    let pool = match &r.pool {
+        None => None,
+        Some((id, mode)) => {
+            let restrict = match mode.as_deref() {
+                None | Some("prefer") => Some(false),
+                Some("restrict") => Some(true),
+                Some(_) => {
+                    errors.push(FieldError::new("pool.mode", "must be restrict or prefer"));
+                    None
+                }
+            };
+            let id = id.parse::<PoolId>().ok();
+            if id.is_none() {
+                errors.push(FieldError::new("pool.id", "must be a pool id (pol_…)"));
+            }
+            id.zip(restrict)
+                .map(|(id, restrict)| RolePool { id, restrict })
+        }
+    };
     if r.workers.len() > limits::ROLE_WORKERS {
         errors.push(FieldError::new(
             "workers",
@@ -477,6 +509,7 @@ pub fn validate_role(r: RoleInput) -> Result<Role, Vec<FieldError>> {
         quotas,
         min_reliability,
         min_completed_shifts: min_completed_shifts as u32,
+        pool,
         workers,
     })
 }

@@ -243,6 +243,24 @@ impl Engine {
                 "the shift is already over",
             )]));
         }
+        {
+            let live = self.live.read().expect("live state lock");
+            let unknown: Vec<FieldError> = order
+                .roles
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.pool.is_some_and(|p| live.pool(agency, p.id).is_none()))
+                .map(|(i, _)| {
+                    FieldError::new(
+                        format!("roles[{i}].pool.id"),
+                        "no pool of the agency has this id",
+                    )
+                })
+                .collect();
+            if !unknown.is_empty() {
+                return Err(Error::Invalid(unknown));
+            }
+        }
         let stored = serde_json::to_string(&OrderBody::from_order(&order)).expect("serialises");
         let mut st = OrderState {
             row: OrderRow {

@@ -145,6 +145,7 @@ impl Modify for NdjsonBody {
         super::webhooks::create, super::webhooks::list, super::webhooks::read, super::webhooks::patch,
         super::webhooks::delete, super::webhooks::rotate_secret, super::webhooks::deliveries,
         super::stream::stream,
+        super::pools::list, super::pools::create, super::pools::read, super::pools::replace, super::pools::delete,
     ),
     components(schemas(super::error::Problem, super::error::ProblemField)),
     modifiers(&Security, &Problems, &NdjsonBody)

@@ -120,6 +120,11 @@ impl<'p, 'a> Bounds<'p, 'a> {
         if prep.blocked.is_some_and(|b| b.contains(&r.id)) {
             return Quick::Out(Reason::BlockedByClient);
         }
+        if let Some((members, true)) = prep.pool
+            && !members.contains(&r.id)
+        {
+            return Quick::Out(Reason::NotInPool);
+        }
         // Skills, languages and certifications: every retrieved candidate holds them (the index's terms).
         let stats = r.stats();
         let min = ctx.role.min_stars.get();
@@ -182,6 +187,7 @@ impl<'p, 'a> Bounds<'p, 'a> {
         };
         let favourite = prep.favourites.is_some_and(|fav| fav.contains(&r.id));
         let star = ctx.order.priority.favours_stars() && stats.tier() == Tier::Star;
+        let pooled = matches!(prep.pool, Some((m, false)) if m.contains(&r.id));
         let values = [
             proximity,
             features::rating(&stats, policy),
@@ -191,6 +197,7 @@ impl<'p, 'a> Bounds<'p, 'a> {
             1.0,
             fairness,
             f64::from(u8::from(favourite)),
+            f64::from(u8::from(pooled)),
             f64::from(u8::from(star)),
         ];
         let mut sum = 0.0;

@@ -56,13 +56,15 @@ pub enum Reason {
     HoursCap,
     /// The order's client blocked the worker.
     BlockedByClient,
+    /// The role restricts its candidates to a talent pool the worker is not in.
+    NotInPool,
     /// The worker already holds an offer or an assignment in this order.
     Excluded,
 }
 
 impl Reason {
     /// How many reasons there are.
-    pub const COUNT: usize = 14;
+    pub const COUNT: usize = 15;
 
     /// Every reason, in declaration order.
     pub const ALL: [Reason; Reason::COUNT] = [
@@ -79,6 +81,7 @@ impl Reason {
         Reason::Overlap,
         Reason::HoursCap,
         Reason::BlockedByClient,
+        Reason::NotInPool,
         Reason::Excluded,
     ];
 
@@ -98,6 +101,7 @@ impl Reason {
             Reason::Overlap => "overlap",
             Reason::HoursCap => "hours_cap",
             Reason::BlockedByClient => "blocked_by_client",
+            Reason::NotInPool => "not_in_pool",
             Reason::Excluded => "excluded",
         }
     }
@@ -181,8 +185,13 @@ pub(crate) struct Prepared<'a> {
     pub(crate) ctx: MatchContext<'a>,
     pub(crate) blocked: Option<&'a BTreeSet<WorkerId>>,
     pub(crate) favourites: Option<&'a BTreeSet<WorkerId>>,
+    /// The role's talent pool's workers (empty for a pool that is gone), and whether the role restricts to it.
+    pub(crate) pool: Option<(&'a BTreeSet<WorkerId>, bool)>,
     pub(crate) shift_hours: f64,
 }
+
+/// The members of a pool that is gone: nobody.
+static NO_POOL: BTreeSet<WorkerId> = BTreeSet::new();
 
 impl<'a> Prepared<'a> {
     /// Prepares a query.
@@ -192,6 +201,12 @@ impl<'a> Prepared<'a> {
         Self {
             blocked: ctx.live.blocked(ctx.order.agency, client),
             favourites: ctx.live.favourites(ctx.order.agency, client),
+            pool: ctx.role.pool.map(|p| {
+                (
+                    ctx.live.pool(ctx.order.agency, p.id).unwrap_or(&NO_POOL),
+                    p.restrict,
+                )
+            }),
             shift_hours: shift.hours(),
             ctx,
         }
@@ -213,6 +228,11 @@ impl<'a> Prepared<'a> {
         }
         if self.blocked.is_some_and(|b| b.contains(&w.id)) {
             return Err(Reason::BlockedByClient);
+        }
+        if let Some((members, true)) = self.pool
+            && !members.contains(&w.id)
+        {
+            return Err(Reason::NotInPool);
         }
         if !has_skills(w, &ctx.role.skills) {
             return Err(Reason::MissingSkill);

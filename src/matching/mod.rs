@@ -76,6 +76,7 @@ pub(crate) mod fixtures {
                 quotas: vec![],
                 min_reliability: 0.0,
                 min_completed_shifts: 0,
+                pool: None,
                 workers: vec![],
             }],
             standby: StandbySpec::Fixed(0),

@@ -297,6 +297,7 @@ fn generate(
                 workers: Vec::new(),
                 min_reliability: None,
                 min_completed_shifts: None,
+                pool: None,
             }
         })
         .collect();

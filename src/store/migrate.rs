@@ -32,7 +32,7 @@ const SQLITE: &[(i64, &str)] = &[
     ),
     (
         11,
-        include_str!("../../migrations/sqlite/0011_reoffers.sql"),
+        include_str!("../../migrations/sqlite/0011_reoffers_pools.sql"),
     ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
@@ -68,7 +68,7 @@ const POSTGRES: &[(i64, &str)] = &[
     ),
     (
         11,
-        include_str!("../../migrations/postgres/0011_reoffers.sql"),
+        include_str!("../../migrations/postgres/0011_reoffers_pools.sql"),
     ),
 ];
 

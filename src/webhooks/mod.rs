@@ -52,6 +52,8 @@ pub const EVENT_KINDS: &[&str] = &[
     "order_status",
     "order_widened",
     "photo_added",
+    "pool_deleted",
+    "pool_set",
     "rated",
     "review_opened",
     "standby_promoted",

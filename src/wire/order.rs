@@ -141,6 +141,10 @@ pub struct RoleBody {
     /// Minimum completed shifts (0 to 10000); workers with fewer are excluded as `min_completed_shifts`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_completed_shifts: Option<i64>,
+    /// A talent pool of the agency (`/v1/pools`): `"restrict"` makes only its workers candidates (the others
+    /// are excluded as `not_in_pool`); `"prefer"` (the default) ranks them higher (the `pool` feature).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<RolePoolBody>,
     /// Workers named for the role (`wrk_…`, at most 200): offered (offer mode) or assigned (assign mode)
     /// before anyone else, provided they pass the hard filters.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -172,8 +176,20 @@ impl RoleBody {
             workers: self.workers.clone(),
             min_reliability: self.min_reliability,
             min_completed_shifts: self.min_completed_shifts,
+            pool: self.pool.as_ref().map(|p| (p.id.clone(), p.mode.clone())),
         }
     }
+}
+
+/// A role's talent pool.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RolePoolBody {
+    /// The pool (`pol_…`), one of the agency's.
+    pub id: String,
+    /// `restrict` (only its workers) or `prefer` (the default: its workers rank higher).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
 }
 
 /// Standby: a number, or `"auto"`.
@@ -360,6 +376,10 @@ impl RoleBody {
             min_reliability: (r.min_reliability > 0.0).then_some(r.min_reliability),
             min_completed_shifts: (r.min_completed_shifts > 0)
                 .then_some(i64::from(r.min_completed_shifts)),
+            pool: r.pool.map(|p| RolePoolBody {
+                id: p.id.to_string(),
+                mode: Some(if p.restrict { "restrict" } else { "prefer" }.into()),
+            }),
             workers: r.workers.iter().map(|w| w.to_string()).collect(),
         }
     }

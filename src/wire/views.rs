@@ -35,6 +35,9 @@ pub struct RoleView {
     /// Minimum completed shifts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub min_completed_shifts: Option<i64>,
+    /// The role's talent pool and its mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool: Option<super::order::RolePoolBody>,
     /// Workers named for the role, offered or assigned before anyone else.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub workers: Vec<String>,
@@ -158,6 +161,7 @@ impl OrderView {
                     quotas: spec.quotas,
                     min_reliability: spec.min_reliability,
                     min_completed_shifts: spec.min_completed_shifts,
+                    pool: spec.pool,
                     workers: spec.workers,
                     filled: st.filled(i),
                     pending_offers: st.pending(i),

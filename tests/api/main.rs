@@ -17,6 +17,7 @@ mod import_client;
 mod offer_plan;
 mod offers;
 mod orders;
+mod pools;
 mod relations;
 mod steering;
 mod stream;
