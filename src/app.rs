@@ -38,6 +38,9 @@ pub struct Config {
     pub rest_gap: Option<chrono::Duration>,
     /// When repeated no-shows suspend a worker.
     pub no_show_policy: crate::engine::NoShowPolicy,
+    /// Minutes after an expiry before its worker may be asked again on an order out of candidates (`None`:
+    /// the default, 30; 0: never).
+    pub reoffer_after_min: Option<u32>,
     /// How often each node polls the log for other nodes' events, besides PostgreSQL's notifications (the
     /// safety net for a lost notification; on SQLite it only matters for a `crewcall import` run beside the
     /// server).
@@ -86,6 +89,7 @@ impl Application {
                 admin_token: config.admin_token.clone(),
                 rest_gap: config.rest_gap,
                 no_show_policy: config.no_show_policy,
+                reoffer_after_min: config.reoffer_after_min,
                 photos: config.photos.clone(),
             },
         )

@@ -72,6 +72,15 @@ pub enum Error {
     /// The request conflicts with the current state (a full role, an offer no longer pending, a double booking).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A worker named by hand is not a candidate of the role: a hard filter of the matching excludes them.
+    /// `reason` is that filter's exclusion reason code (`too_far`, `overlap`, …).
+    #[error("{detail}")]
+    NotEligible {
+        /// The exclusion reason code, as the candidates answer counts it.
+        reason: &'static str,
+        /// What happened, for people.
+        detail: String,
+    },
     /// The caller's copy is out of date: an `If-Match` version that is no longer the current one.
     #[error("stale: {0}")]
     Stale(String),

@@ -196,6 +196,10 @@ enum Command {
         /// Shifts completed after a no-show that wipe one strike.
         #[arg(long, env = "CREWCALL_CLEAN_SHIFTS_PER_STRIKE", default_value_t = 5)]
         clean_shifts_per_strike: usize,
+        /// Minutes after an offer expired before its worker may be asked again, once, when the order has run
+        /// out of candidates (0: never).
+        #[arg(long, env = "CREWCALL_REOFFER_AFTER_MIN", default_value_t = 30)]
+        reoffer_after_min: u32,
         /// How often the log is polled for other nodes' events besides PostgreSQL's notifications, in ms.
         #[arg(long, env = "CREWCALL_LOG_POLL_MS", default_value_t = 2000)]
         log_poll_ms: u64,
@@ -319,6 +323,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             suspend_after_no_shows,
             strike_window_days,
             clean_shifts_per_strike,
+            reoffer_after_min,
             log_poll_ms,
             http,
             photos,
@@ -361,6 +366,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     strike_window: chrono::Duration::days(strike_window_days),
                     clean_shifts_per_strike,
                 },
+                reoffer_after_min: Some(reoffer_after_min),
                 log_poll: std::time::Duration::from_millis(log_poll_ms.max(10)),
                 http: limits,
                 photos,

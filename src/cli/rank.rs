@@ -178,6 +178,7 @@ fn short(f: Feature) -> &'static str {
         Feature::PreferredSkills => "preferred",
         Feature::Fairness => "fairness",
         Feature::Favourite => "favourite",
+        Feature::Pool => "pool",
         Feature::Star => "star",
     }
 }

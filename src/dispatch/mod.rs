@@ -10,6 +10,6 @@ pub mod plan;
 pub mod standby;
 
 pub use plan::{
-    CrewPlan, HELD, OfferPicks, OfferRole, RolePlan, candidates, plan_crew, plan_offers,
-    quota_met_by,
+    CrewPlan, HELD, NAMED_BONUS, OfferPicks, OfferRole, RolePlan, candidates, plan_crew,
+    plan_offers, quota_met_by,
 };

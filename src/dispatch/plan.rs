@@ -117,13 +117,21 @@ pub fn plan_crew(
         };
         // Only the top `n` are handed to the solver (and, for a quota, the top `n` that meet it, who may
         // rank further down): ranking deeper than that builds explanations nobody reads.
-        let depth = if role.quotas.is_empty() {
+        let depth = if role.quotas.is_empty() && role.workers.is_empty() {
             n as usize
         } else {
             usize::MAX
         };
         let all = candidates(index, &ctx, depth);
         let mut considered: Vec<Scored> = all.ranked.iter().take(n as usize).cloned().collect();
+        // Named workers who passed the filters are always handed to the solver, where they come first.
+        let chosen: HashSet<WorkerId> = considered.iter().map(|s| s.worker.id).collect();
+        considered.extend(
+            all.ranked
+                .iter()
+                .filter(|s| role.workers.contains(&s.worker.id) && !chosen.contains(&s.worker.id))
+                .cloned(),
+        );
         if let Some(q) = role.quotas.first() {
             let chosen: HashSet<WorkerId> = considered.iter().map(|s| s.worker.id).collect();
             considered.extend(
@@ -154,9 +162,10 @@ fn problem(order: &Order, roles: &[RolePlan]) -> CrewProblem {
     for (r, plan) in roles.iter().enumerate() {
         let quota = order.roles[r].quotas.first();
         for s in &plan.considered {
+            let named = order.roles[r].workers.contains(&s.worker.id);
             by_worker.entry(s.worker.id).or_default().push(RoleOption {
                 role: r,
-                score: s.score,
+                score: s.score + if named { NAMED_BONUS } else { 0.0 },
                 meets_quota: quota.is_some_and(|q| quota_met_by(q, &s.worker)),
             });
         }
@@ -196,6 +205,10 @@ pub struct OfferRole {
     pub wanted: u32,
 }
 
+/// What being named for a role (its `workers`) adds to a candidate's score there: more than any score with
+/// the favourite and star bonuses, less than a pending offer's hold, so named workers come before anyone else.
+pub const NAMED_BONUS: f64 = 200.0;
+
 /// A pending offer's worker is worth this much in the plan (more than any score with its priority bonus),
 /// so a re-plan keeps the slots they tentatively hold unless a quota needs them.
 pub const HELD: f64 = 500.0;
@@ -209,7 +222,8 @@ pub type OfferPicks = Vec<Vec<(WorkerId, f64)>>;
 /// offered the role the plan gives them. A role with a quota takes new workers who do not meet it only while
 /// its quota stays reachable. Then each role is topped up to `wanted` pending offers with runners-up: its next
 /// best candidates that the plan does not use in any role (workers not meeting a quota again only while it
-/// stays reachable). `priority` adds to a candidate's score for dispatch order (favourites, stars); `deep`
+/// stays reachable). `priority` adds to a candidate's score in a role (by index) for dispatch order (named
+/// workers, favourites, stars); `deep`
 /// ranks every candidate (needed when `priority` can lift one from far down). Deterministic for the same
 /// inputs.
 #[allow(clippy::too_many_arguments)]
@@ -221,7 +235,7 @@ pub fn plan_offers(
     roles: &[OfferRole],
     exclude: &HashSet<WorkerId>,
     now: DateTime<Utc>,
-    priority: &dyn Fn(&Worker) -> f64,
+    priority: &dyn Fn(usize, &Worker) -> f64,
     deep: bool,
 ) -> OfferPicks {
     let slots: u32 = roles.iter().map(|r| r.open).sum();
@@ -251,7 +265,7 @@ pub fn plan_offers(
             .ranked
             .into_iter()
             .map(|s| {
-                let p = s.score + priority(&s.worker);
+                let p = s.score + priority(r, &s.worker);
                 (s, p)
             })
             .collect();
@@ -362,7 +376,7 @@ pub fn plan_offers(
                     None => {}
                 }
             }
-            out[r].push((s.worker.id, *p - priority(&s.worker)));
+            out[r].push((s.worker.id, *p - priority(r, &s.worker)));
         }
     }
     // Runners-up up to the offers each role wants pending.
@@ -387,7 +401,7 @@ pub fn plan_offers(
                 }
             }
             used.insert(s.worker.id);
-            out[r].push((s.worker.id, *p - priority(&s.worker)));
+            out[r].push((s.worker.id, *p - priority(r, &s.worker)));
             more -= 1;
         }
     }

@@ -59,6 +59,9 @@ id_type!(
     /// An offer of a shift or a standby slot to one worker.
     OfferId, "ofr");
 id_type!(
+    /// A talent pool: an agency's named list of workers.
+    PoolId, "pol");
+id_type!(
     /// A worker's assignment to a role of an order.
     AssignmentId, "asg");
 id_type!(

@@ -20,6 +20,12 @@ pub const BLACKOUTS: usize = 200;
 pub const ORDER_ROLES: usize = 50;
 /// Skills, languages, certifications or preferred skills asked for by one role or one quota, each.
 pub const ROLE_TERMS: usize = 20;
+
+/// The largest `min_completed_shifts` a role may ask for (a worker's count is kept exactly up to here).
+pub const MAX_MIN_COMPLETED_SHIFTS: i64 = 10_000;
+
+/// Workers a role may name: a client's fixed team, not a roster.
+pub const ROLE_WORKERS: usize = 200;
 /// Roles named in one headcount patch.
 pub const PATCH_ROLES: usize = ORDER_ROLES;
 

@@ -13,7 +13,7 @@ pub mod worker;
 
 pub use availability::{Availability, Days, LocalShift, WeeklyWindow};
 pub use geo::{LatLon, TravelKm};
-pub use ids::{AgencyId, AssignmentId, OfferId, OrderId, ReviewId, WorkerId};
+pub use ids::{AgencyId, AssignmentId, OfferId, OrderId, PoolId, ReviewId, WorkerId};
 pub use order::{
     DispatchMode, DispatchSpec, Order, OrderInput, Priority, Quota, Role, StandbySpec, Venue, Widen,
 };

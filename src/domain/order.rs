@@ -4,7 +4,7 @@ use chrono::DateTime;
 use chrono::Utc;
 
 use super::geo::{LatLon, TravelKm};
-use super::ids::{AgencyId, OrderId};
+use super::ids::{AgencyId, OrderId, PoolId, WorkerId};
 use super::limits;
 use super::terms::{Certification, Language, Level, MinStars, SkillName, SkillReq, parse_terms};
 use super::time::{Interval, parse_instant, shift};
@@ -58,6 +58,20 @@ pub enum StandbySpec {
     Fixed(u32),
     /// The fewest that make a full crew at start at least 97% likely.
     Auto,
+    /// The fewest that make a full crew at start at least this likely, in ten-thousandths (`{"auto": 0.99}`
+    /// is 9900); never 9700, which is [`StandbySpec::Auto`].
+    AutoTarget(u16),
+}
+
+impl StandbySpec {
+    /// The target probability of a full crew at start, for the computed sizes.
+    pub fn auto_target(self) -> Option<f64> {
+        match self {
+            StandbySpec::Fixed(_) => None,
+            StandbySpec::Auto => Some(0.97),
+            StandbySpec::AutoTarget(t) => Some(f64::from(t) / 10_000.0),
+        }
+    }
 }
 
 /// How slots are filled.
@@ -135,6 +149,24 @@ pub struct Role {
     pub pay_per_hour: Option<f64>,
     /// Composition quotas inside the role.
     pub quotas: Vec<Quota>,
+    /// Minimum reliability (the matching's reliability feature, 0–1; 0: anyone).
+    pub min_reliability: f64,
+    /// Minimum number of completed shifts (0: anyone, newcomers included).
+    pub min_completed_shifts: u32,
+    /// A talent pool of the agency the role restricts its candidates to, or prefers.
+    pub pool: Option<RolePool>,
+    /// Workers the agency names for the role: offered (offer mode) or assigned (assign mode) before anyone
+    /// else, provided they pass the hard filters.
+    pub workers: Vec<WorkerId>,
+}
+
+/// A role's talent pool and what it does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RolePool {
+    /// The pool.
+    pub id: PoolId,
+    /// Only the pool's workers are candidates (`"restrict"`); otherwise they rank higher (`"prefer"`).
+    pub restrict: bool,
 }
 
 /// Who an order is for, as the agency names its client; favourites, blocks and experience are per client.
@@ -241,6 +273,14 @@ pub struct RoleInput {
     pub pay_per_hour: Option<f64>,
     /// Quotas.
     pub quotas: Vec<QuotaInput>,
+    /// Named workers' ids.
+    pub workers: Vec<String>,
+    /// Minimum reliability, 0 to 1.
+    pub min_reliability: Option<f64>,
+    /// Minimum completed shifts.
+    pub min_completed_shifts: Option<i64>,
+    /// A talent pool's id and mode (`restrict` or `prefer`, the default).
+    pub pool: Option<(String, Option<String>)>,
 }
 
 /// An order as given.
@@ -404,6 +444,56 @@ pub fn validate_role(r: RoleInput) -> Result<Role, Vec<FieldError>> {
             certifications,
         });
     }
+    let min_reliability = r.min_reliability.unwrap_or(0.0);
+    if !(min_reliability.is_finite() && (0.0..=1.0).contains(&min_reliability)) {
+        errors.push(FieldError::new(
+            "min_reliability",
+            "must be between 0 and 1",
+        ));
+    }
+    let min_completed_shifts = r.min_completed_shifts.unwrap_or(0);
+    if !(0..=limits::MAX_MIN_COMPLETED_SHIFTS).contains(&min_completed_shifts) {
+        errors.push(FieldError::new(
+            "min_completed_shifts",
+            format!("must be between 0 and {}", limits::MAX_MIN_COMPLETED_SHIFTS),
+        ));
+    }
+    let pool = match &r.pool {
+        None => None,
+        Some((id, mode)) => {
+            let restrict = match mode.as_deref() {
+                None | Some("prefer") => Some(false),
+                Some("restrict") => Some(true),
+                Some(_) => {
+                    errors.push(FieldError::new("pool.mode", "must be restrict or prefer"));
+                    None
+                }
+            };
+            let id = id.parse::<PoolId>().ok();
+            if id.is_none() {
+                errors.push(FieldError::new("pool.id", "must be a pool id (pol_…)"));
+            }
+            id.zip(restrict)
+                .map(|(id, restrict)| RolePool { id, restrict })
+        }
+    };
+    if r.workers.len() > limits::ROLE_WORKERS {
+        errors.push(FieldError::new(
+            "workers",
+            format!("at most {} workers", limits::ROLE_WORKERS),
+        ));
+    }
+    let mut workers: Vec<WorkerId> = Vec::new();
+    for (i, raw) in r.workers.iter().enumerate() {
+        match raw.parse::<WorkerId>() {
+            Ok(w) if !workers.contains(&w) => workers.push(w),
+            Ok(_) => errors.push(FieldError::new(format!("workers[{i}]"), "named twice")),
+            Err(_) => errors.push(FieldError::new(
+                format!("workers[{i}]"),
+                "must be a worker id (wrk_…)",
+            )),
+        }
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -417,6 +507,10 @@ pub fn validate_role(r: RoleInput) -> Result<Role, Vec<FieldError>> {
         min_stars,
         pay_per_hour: r.pay_per_hour,
         quotas,
+        min_reliability,
+        min_completed_shifts: min_completed_shifts as u32,
+        pool,
+        workers,
     })
 }
 

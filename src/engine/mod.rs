@@ -18,6 +18,7 @@ mod me;
 mod offers;
 mod orders;
 mod photos;
+mod pools;
 mod relations;
 pub mod sim_support;
 mod timers;
@@ -35,8 +36,9 @@ pub use auth::Principal;
 pub use clients::{ClientOrder, CrewMember, link_id, parse_link_id};
 pub use me::OnCallWindow;
 pub use offers::{Actor, cancellation_strike, cancellation_weight};
-pub use orders::{OrderFilter, OrderState, order_id};
+pub use orders::{OrderFilter, OrderState, Standing, order_id};
 pub use photos::{MAX_PHOTO_BYTES, PhotoConfig, PhotoUpload, parse_photo_id, photo_id};
+pub use pools::Pool;
 pub use relations::ClientList;
 pub use views::{ViewsReport, spawn_tailer};
 pub use workers::{Imported, ImportedWorker, Upserted};
@@ -59,6 +61,8 @@ pub struct Engine {
     photos: PhotoConfig,
     /// Orders' no-show graces in ms, by order id (immutable once posted).
     graces: moka::sync::Cache<i64, i64>,
+    /// The pause in milliseconds after which an expired offer's worker may be asked again; `None`: never.
+    reoffer_after: Option<i64>,
     /// Serialises this node's timer sweeps and manual clock moves (never commands).
     timers: tokio::sync::Mutex<()>,
     /// This node's position in the log: the last event applied to its views. Held while applying.
@@ -93,7 +97,13 @@ pub struct EngineConfig {
     pub no_show_policy: attendance::NoShowPolicy,
     /// Where photo reports are kept, how large and for how long.
     pub photos: PhotoConfig,
+    /// The pause after which a worker whose offer expired may be asked again, once, when the order has run
+    /// out of candidates: `None` for the default ([`DEFAULT_REOFFER_AFTER_MIN`]), `Some(0)` for never.
+    pub reoffer_after_min: Option<u32>,
 }
+
+/// Minutes after an expiry before its worker may be asked again, unless configured.
+pub const DEFAULT_REOFFER_AFTER_MIN: u32 = 30;
 
 /// What starting the engine produced that the operator must see once.
 pub struct Started {
@@ -125,6 +135,13 @@ impl Engine {
             policy,
             no_show_policy: config.no_show_policy,
             photos: config.photos,
+            reoffer_after: match config
+                .reoffer_after_min
+                .unwrap_or(DEFAULT_REOFFER_AFTER_MIN)
+            {
+                0 => None,
+                m => Some(i64::from(m) * 60_000),
+            },
             graces: moka::sync::Cache::new(100_000),
             timers: tokio::sync::Mutex::new(()),
             log: tokio::sync::Mutex::new(head),

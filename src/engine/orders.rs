@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::{Engine, ms};
 use crate::dispatch::{
-    CrewPlan, OfferRole, candidates, plan_crew, plan_offers, quota_met_by, standby,
+    CrewPlan, NAMED_BONUS, OfferRole, candidates, plan_crew, plan_offers, quota_met_by, standby,
 };
 use crate::domain::{AgencyId, DispatchMode, Order, OrderId, Role, StandbySpec, Worker, WorkerId};
 use crate::error::{Error, FieldError};
@@ -43,7 +43,8 @@ pub struct OrderState {
     pub order: Order,
     /// The order's pending offers, in id order (closed ones stay in the store and the event log).
     pub offers: Vec<OfferRow>,
-    /// Every worker the order has ever offered a slot or a standby to, in any state of the offer.
+    /// Every worker the order has ever offered a slot or a standby to, in any state of the offer, except those
+    /// who may be asked again (one offer of the order, expired, its pause passed while the order was at risk).
     pub offered: Vec<i64>,
     /// Every assignment of the order, in id order.
     pub assignments: Vec<AssignmentRow>,
@@ -196,6 +197,20 @@ pub struct OrderFilter {
     pub client_ref: Option<String>,
 }
 
+/// Where one worker stands among a role's candidates (see [`Engine::candidate_standing`]).
+#[derive(Debug, Clone)]
+pub enum Standing {
+    /// A candidate: rank among the eligible (1 for the best), and the score with its explanation.
+    Candidate {
+        /// 1 for the best.
+        rank: usize,
+        /// The score and its explanation.
+        scored: crate::matching::Scored,
+    },
+    /// Left out by this hard filter.
+    Excluded(crate::matching::Reason),
+}
+
 impl Engine {
     /// Loads an order with its offers and assignments inside a transaction; another agency's is a 404.
     pub(super) async fn load_order(
@@ -242,6 +257,24 @@ impl Engine {
                 "end",
                 "the shift is already over",
             )]));
+        }
+        {
+            let live = self.live.read().expect("live state lock");
+            let unknown: Vec<FieldError> = order
+                .roles
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.pool.is_some_and(|p| live.pool(agency, p.id).is_none()))
+                .map(|(i, _)| {
+                    FieldError::new(
+                        format!("roles[{i}].pool.id"),
+                        "no pool of the agency has this id",
+                    )
+                })
+                .collect();
+            if !unknown.is_empty() {
+                return Err(Error::Invalid(unknown));
+            }
         }
         let stored = serde_json::to_string(&OrderBody::from_order(&order)).expect("serialises");
         let mut st = OrderState {
@@ -717,8 +750,12 @@ impl Engine {
                 .is_some_and(|f| !f.is_empty());
             // Dispatch order as before the plan: the client's favourites first, then (on `high` and
             // `urgent` orders) `star` workers, then by score; the bonuses lift them above any score.
-            let priority = |w: &Worker| {
+            let named = st.order.roles.iter().any(|r| !r.workers.is_empty());
+            let priority = |r: usize, w: &Worker| {
                 let mut bonus = 0.0;
+                if st.order.roles[r].workers.contains(&w.id) {
+                    bonus += NAMED_BONUS;
+                }
                 if favourites && live.is_favourite(agency, client, w.id) {
                     bonus += FAVOURITE_BONUS;
                 }
@@ -736,7 +773,7 @@ impl Engine {
                 &st.involved(),
                 now,
                 &priority,
-                stars || favourites,
+                stars || favourites || named,
             )
         };
         let mut sent = 0;
@@ -933,6 +970,12 @@ impl Engine {
             StandbySpec::Fixed(0) => return vec![0; st.order.roles.len()],
             StandbySpec::Fixed(n) => standby::Goal::Fixed(n),
             StandbySpec::Auto => standby::Goal::Target(standby::AUTO_TARGET),
+            StandbySpec::AutoTarget(_) => standby::Goal::Target(
+                st.order
+                    .standby
+                    .auto_target()
+                    .unwrap_or(standby::AUTO_TARGET),
+            ),
         };
         let p = |w: WorkerId| {
             self.index
@@ -1041,6 +1084,75 @@ impl Engine {
         }
     }
 
+    /// Offers a shift of `role` to one worker the agency names by hand, if the matching's hard filters let
+    /// them in (a worker already offered or assigned in the order is `excluded`); the offer is then like any
+    /// other. Answers the order and the offer.
+    pub async fn offer_by_hand(
+        &self,
+        agency: AgencyId,
+        id: OrderId,
+        worker: WorkerId,
+        role: &str,
+    ) -> crate::Result<(OrderState, OfferRow)> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let mut st = self.load_order(&mut tx, Some(agency), id).await?;
+        let r = st.order.role_index(role).ok_or_else(|| {
+            Error::Invalid(vec![FieldError::new(
+                "role",
+                "no role of the order has this name",
+            )])
+        })?;
+        if !matches!(st.row.status.as_str(), "open" | "filled" | "in_progress")
+            || now >= st.order.shift.end()
+        {
+            return Err(Error::Conflict(format!(
+                "the order is {} and takes no more workers",
+                st.row.status
+            )));
+        }
+        if st.filled(r) >= st.order.roles[r].headcount {
+            return Err(Error::Conflict(format!("the role {role} is full")));
+        }
+        let w = self
+            .index
+            .get(worker)
+            .filter(|w| w.agency == agency)
+            .ok_or_else(|| Error::NotFound("worker".into()))?;
+        let verdict = {
+            let live = self.live.read().expect("live state lock");
+            let exclude = st.involved();
+            let ctx = MatchContext {
+                order: &st.order,
+                role: &st.order.roles[r],
+                live: &live,
+                policy: &self.policy,
+                now,
+                exclude: &exclude,
+            };
+            crate::matching::evaluate(&ctx, &w)
+        };
+        let score = verdict
+            .map_err(|reason| Error::NotEligible {
+                reason: reason.as_str(),
+                detail: format!(
+                    "{worker} is not a candidate of the role {role}: {}",
+                    reason.as_str()
+                ),
+            })?
+            .score;
+        let offer = self
+            .send_offer(&mut tx, &st, worker, r, "shift", false, now, score)
+            .await?;
+        self.refresh(&mut tx, &mut st).await?;
+        self.dispatch(&mut tx, &mut st, now, false).await?;
+        let row = store::orders::offer(&mut *tx, offer)
+            .await?
+            .ok_or_else(|| Error::Internal("the offer just sent is gone".into()))?;
+        self.committed(tx).await?;
+        Ok((st, row))
+    }
+
     /// Ranks the candidates of one role as the engine would use them now.
     pub async fn order_candidates(
         &self,
@@ -1072,6 +1184,69 @@ impl Engine {
         let ranking = candidates(&self.index, &ctx, limit);
         drop(live);
         Ok((st, r, ranking))
+    }
+
+    /// Where one worker stands among the candidates of a role now: their rank (1 for the best) and scored
+    /// entry if they are one, otherwise the hard filter that leaves them out (`excluded` for a worker already
+    /// offered or assigned in the order). Another agency's worker, or an unknown one, is not found.
+    pub async fn candidate_standing(
+        &self,
+        agency: AgencyId,
+        id: OrderId,
+        role: Option<&str>,
+        worker: WorkerId,
+    ) -> crate::Result<Standing> {
+        let st = self.order(agency, id).await?;
+        let r = match role {
+            None => 0,
+            Some(name) => st.order.role_index(name).ok_or_else(|| {
+                Error::Invalid(vec![FieldError::new(
+                    "role",
+                    "no role of the order has this name",
+                )])
+            })?,
+        };
+        let w = self
+            .index
+            .get(worker)
+            .filter(|w| w.agency == agency)
+            .ok_or_else(|| Error::NotFound("worker".into()))?;
+        let exclude = st.involved();
+        let live = self.live.read().expect("live state lock");
+        let ctx = MatchContext {
+            order: &st.order,
+            role: &st.order.roles[r],
+            live: &live,
+            policy: &self.policy,
+            now: self.now(),
+            exclude: &exclude,
+        };
+        if let Err(reason) = crate::matching::check(&ctx, &w) {
+            return Ok(Standing::Excluded(reason));
+        }
+        // Its rank needs every eligible candidate's score: the whole role is ranked.
+        let ranking = candidates(&self.index, &ctx, usize::MAX);
+        Ok(
+            match ranking.ranked.iter().position(|s| s.worker.id == worker) {
+                Some(i) => Standing::Candidate {
+                    rank: i + 1,
+                    scored: ranking.ranked[i].clone(),
+                },
+                None => match crate::matching::evaluate(&ctx, &w) {
+                    // Eligible by the filters but not retrieved: cannot happen while retrieval is a
+                    // superset of the filters; answered as its exact standing outside the list.
+                    Ok(scored) => Standing::Candidate {
+                        rank: 1 + ranking
+                            .ranked
+                            .iter()
+                            .filter(|s| s.score > scored.score)
+                            .count(),
+                        scored,
+                    },
+                    Err(reason) => Standing::Excluded(reason),
+                },
+            },
+        )
     }
 
     /// Changes headcounts: more dispatches more, fewer releases the last confirmed and withdraws extra offers.

@@ -1,5 +1,6 @@
 //! Timers: offer expiry, no-show at `start + grace`, order start and order end (standbys released, checked-in
-//! workers checked out, leftover offers withdrawn). They are not kept in memory: the next due timer is always
+//! workers checked out, leftover offers withdrawn), and asking again (an expired offer's worker becomes a
+//! candidate once more when the pause after the expiry has passed and the order is at risk). They are not kept in memory: the next due timer is always
 //! derived from the stored state, so a restart loses none. With the manual clock, moving time forward fires
 //! every due timer in time order, each at its own instant, before the call returns.
 
@@ -31,6 +32,8 @@ enum Timer {
     OrderEnd { order: i64 },
     /// A review of a low rating is still open at its due time (`review_overdue`, once).
     ReviewOverdue { review: i64 },
+    /// An order at risk has expired offers whose pause has passed: their workers may be asked again.
+    Reoffer { order: i64 },
 }
 
 impl Engine {
@@ -56,6 +59,26 @@ impl Engine {
         .fetch_all(pool)
         .await
         .map_err(store::db_error)?;
+        let mut heads = heads;
+        if let Some(pause) = self.reoffer_after {
+            // Expired shift offers of orders at risk, not yet considered: due when the pause has passed and
+            // the order is at risk (whichever is later), if the order has not started by then.
+            let at =
+                "CASE WHEN r.since > o.expires_at + $2 THEN r.since ELSE o.expires_at + $2 END";
+            let sql = format!(
+                "SELECT {at}, 5, o.order_id FROM offers o JOIN order_risks r ON r.order_id = o.order_id \
+                 JOIN orders d ON d.id = o.order_id WHERE o.status = 'expired' AND o.kind = 'shift' \
+                 AND o.reask = 0 AND d.status = 'open' AND {at} <= $1 AND d.start_at > {at} \
+                 ORDER BY 1, o.order_id LIMIT 1"
+            );
+            let reoffer: Option<(i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(u)
+                .bind(pause)
+                .fetch_optional(pool)
+                .await
+                .map_err(store::db_error)?;
+            heads.extend(reoffer);
+        }
         let mut due: Vec<(i64, Timer)> = heads
             .into_iter()
             .filter_map(|(at, kind, id)| {
@@ -64,6 +87,7 @@ impl Engine {
                     2 => Timer::OrderStart { order: id },
                     3 => Timer::OrderEnd { order: id },
                     4 => Timer::ReviewOverdue { review: id },
+                    5 => Timer::Reoffer { order: id },
                     _ => return None,
                 };
                 Some((at, timer))
@@ -174,7 +198,9 @@ impl Engine {
             Timer::NoShow { assignment } => store::orders::assignment(&mut *tx, assignment)
                 .await?
                 .map(|a| a.order_id),
-            Timer::OrderStart { order } | Timer::OrderEnd { order } => Some(order),
+            Timer::OrderStart { order } | Timer::OrderEnd { order } | Timer::Reoffer { order } => {
+                Some(order)
+            }
             Timer::ReviewOverdue { .. } => None,
         };
         let Some(order) = order else { return Ok(true) };
@@ -228,6 +254,40 @@ impl Engine {
                 }
                 self.refresh(&mut tx, &mut st).await?;
                 self.update_status(&mut tx, &mut st, now).await?;
+            }
+            Timer::Reoffer { order } => {
+                let mut st = self
+                    .load_order(&mut tx, None, OrderId::new(order as u64))
+                    .await?;
+                // Read again under the lock: the order may have been covered or handled by another node.
+                let Some(pause) = self
+                    .reoffer_after
+                    .filter(|_| st.row.status == "open" && st.at_risk.is_some())
+                else {
+                    return Ok(true);
+                };
+                let workers = store::orders::mark_reask(&mut tx, order, ms(now) - pause).await?;
+                if workers.is_empty() {
+                    return Ok(true);
+                }
+                self.refresh(&mut tx, &mut st).await?;
+                let again: Vec<String> = workers
+                    .iter()
+                    .map(|w| crate::domain::WorkerId::new(*w as u64))
+                    .filter(|w| !st.involved().contains(w))
+                    .map(|w| w.to_string())
+                    .collect();
+                store::events::append(
+                    &mut tx,
+                    ms(now),
+                    Some(st.order.agency.get()),
+                    "offers_reopened",
+                    &json!({"order": st.order.id.to_string(), "workers": again}),
+                )
+                .await?;
+                if now < st.order.shift.start() {
+                    self.dispatch(&mut tx, &mut st, now, false).await?;
+                }
             }
             Timer::OrderEnd { order } => {
                 let mut st = self

@@ -13,7 +13,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::{Engine, from_ms, ms};
-use crate::domain::{AgencyId, Interval, LatLon, OrderId, Worker, WorkerId};
+use crate::domain::{AgencyId, Interval, LatLon, OrderId, PoolId, Worker, WorkerId};
 use crate::index::WorkerIndex;
 use crate::matching::{Booking, LiveState, OnCall};
 use crate::store::events::StoredEvent;
@@ -376,6 +376,25 @@ impl Engine {
             "checked_out" => {
                 if let Some(w) = worker() {
                     live.record_completed(w, text(p, "client_ref"));
+                }
+            }
+            "pool_set" => {
+                if let (Some(a), Ok(id)) = (agency, text(p, "pool").parse::<PoolId>()) {
+                    let workers = p
+                        .get("workers")
+                        .and_then(Value::as_array)
+                        .map(|ws| {
+                            ws.iter()
+                                .filter_map(|w| w.as_str()?.parse::<WorkerId>().ok())
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    live.set_pool(a, id, workers);
+                }
+            }
+            "pool_deleted" => {
+                if let Ok(id) = text(p, "pool").parse::<PoolId>() {
+                    live.remove_pool(id);
                 }
             }
             "client_lists_set" => {

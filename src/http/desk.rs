@@ -26,7 +26,10 @@ use crate::wire::views::AssignmentView;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/workers/{id}/app-token", post(app_token))
-        .route("/v1/orders/{id}/offers", get(order_offers))
+        .route(
+            "/v1/orders/{id}/offers",
+            get(order_offers).post(offer_by_hand),
+        )
         .route("/v1/assignments", get(assignments))
         .route("/v1/events", get(events))
         .route("/v1/me/events", get(my_events))
@@ -125,28 +128,66 @@ async fn order_offers(
         .await?;
     let views: Vec<(u64, AgencyOfferView)> = rows
         .iter()
-        .map(|o| {
-            (
-                o.id as u64,
-                AgencyOfferView {
-                    id: OfferId::new(o.id as u64).to_string(),
-                    worker_id: WorkerId::new(o.worker_id as u64).to_string(),
-                    role: order
-                        .roles
-                        .get(o.role_idx as usize)
-                        .map(|r| r.name.clone())
-                        .unwrap_or_default(),
-                    kind: o.kind.clone(),
-                    status: o.status.clone(),
-                    urgent: o.urgent != 0,
-                    sent_at: format_instant(from_ms(o.created_at)),
-                    expires_at: format_instant(from_ms(o.expires_at)),
-                    decided_at: o.decided_at.map(|t| format_instant(from_ms(t))),
-                },
-            )
-        })
+        .map(|o| (o.id as u64, agency_offer_view(&order, o)))
         .collect();
     Ok(axum::Json(Page::from_keyed(views, limit)))
+}
+
+/// An offer of `order` as the agency sees it.
+fn agency_offer_view(
+    order: &crate::domain::Order,
+    o: &crate::store::orders::OfferRow,
+) -> AgencyOfferView {
+    AgencyOfferView {
+        id: OfferId::new(o.id as u64).to_string(),
+        worker_id: WorkerId::new(o.worker_id as u64).to_string(),
+        role: order
+            .roles
+            .get(o.role_idx as usize)
+            .map(|r| r.name.clone())
+            .unwrap_or_default(),
+        kind: o.kind.clone(),
+        status: o.status.clone(),
+        urgent: o.urgent != 0,
+        sent_at: format_instant(from_ms(o.created_at)),
+        expires_at: format_instant(from_ms(o.expires_at)),
+        decided_at: o.decided_at.map(|t| format_instant(from_ms(t))),
+    }
+}
+
+/// A shift offered by hand to one worker.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HandOffer {
+    /// The worker (`wrk_…`).
+    worker_id: String,
+    /// The name of the role offered.
+    role: String,
+}
+
+#[utoipa::path(post, path = "/v1/orders/{id}/offers", tag = "orders", params(("id" = String, Path)),
+    request_body = HandOffer,
+    responses((status = 201, body = AgencyOfferView, description = "Offered; the worker answers it like any offer"),
+              (status = 401, body = super::error::Problem), (status = 404, body = super::error::Problem, description = "No such order or worker"),
+              (status = 409, body = super::error::Problem, description = "A hard filter excludes the worker (`/problems/not-eligible` with the exclusion `reason` code), the role is full, or the order takes no more workers"),
+              (status = 422, body = super::error::Problem, description = "No role of the order has this name")),
+    security(("agency" = [])))]
+async fn offer_by_hand(
+    State(state): State<AppState>,
+    Agency(agency): Agency,
+    Path(id): Path<String>,
+    super::json::Body(body): super::json::Body<HandOffer>,
+) -> ApiResult<impl IntoResponse> {
+    let order = order_id(&id)?;
+    let worker = worker_id(&body.worker_id)?;
+    let (st, row) = state
+        .engine
+        .offer_by_hand(agency, order, worker, &body.role)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(agency_offer_view(&st.order, &row)),
+    ))
 }
 
 /// Filters of the agency's assignments.

@@ -78,6 +78,9 @@ pub struct Problem {
     /// Invalid fields, for 422 validation problems.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ProblemField>,
+    /// For a worker who is not a candidate (`/problems/not-eligible`), the matching's exclusion reason code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 fn problem(
@@ -86,6 +89,18 @@ fn problem(
     title: &str,
     detail: String,
     errors: Vec<FieldError>,
+) -> Response {
+    problem_with_reason(status, slug, title, detail, errors, None)
+}
+
+/// [`problem`], with a reason code for the problems that carry one.
+fn problem_with_reason(
+    status: StatusCode,
+    slug: &str,
+    title: &str,
+    detail: String,
+    errors: Vec<FieldError>,
+    reason: Option<&str>,
 ) -> Response {
     let body = Problem {
         kind: format!("/problems/{slug}"),
@@ -99,6 +114,7 @@ fn problem(
                 message: e.message,
             })
             .collect(),
+        reason: reason.map(String::from),
     };
     let mut resp = (status, axum::Json(body)).into_response();
     resp.headers_mut()
@@ -145,6 +161,14 @@ impl IntoResponse for ApiError {
                 "Conflict with the current state",
                 detail,
                 vec![],
+            ),
+            ApiError::Lib(Error::NotEligible { reason, detail }) => problem_with_reason(
+                StatusCode::CONFLICT,
+                "not-eligible",
+                "Not a candidate",
+                detail,
+                vec![],
+                Some(reason),
             ),
             ApiError::Lib(Error::Unavailable(detail)) => {
                 tracing::warn!(%detail, "service unavailable");

@@ -17,6 +17,7 @@ mod ops;
 mod orders;
 pub mod pagination;
 mod photos;
+mod pools;
 mod query;
 mod relations;
 pub mod server;
@@ -111,6 +112,7 @@ pub fn router(state: AppState) -> Router {
         .merge(clients::router())
         .merge(photos::router())
         .merge(relations::router())
+        .merge(pools::router())
         .merge(webhooks::router())
         .merge(stream::router())
         .merge(console::router())

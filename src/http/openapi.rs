@@ -136,7 +136,7 @@ impl Modify for NdjsonBody {
         super::assignments::cancel, super::assignments::check_in, super::assignments::check_out,
         super::assignments::no_show, super::assignments::rating, super::assignments::reviews,
         super::assignments::resolve_review,
-        super::desk::app_token, super::desk::order_offers, super::desk::assignments, super::desk::events,
+        super::desk::app_token, super::desk::order_offers, super::desk::offer_by_hand, super::desk::assignments, super::desk::events,
         super::desk::my_events, super::desk::list_keys, super::desk::create_key, super::desk::revoke_key,
         super::clients::create_link, super::clients::list_links, super::clients::revoke_link,
         super::clients::client_orders, super::clients::client_order,
@@ -146,6 +146,7 @@ impl Modify for NdjsonBody {
         super::webhooks::create, super::webhooks::list, super::webhooks::read, super::webhooks::patch,
         super::webhooks::delete, super::webhooks::rotate_secret, super::webhooks::deliveries,
         super::stream::stream,
+        super::pools::list, super::pools::create, super::pools::read, super::pools::replace, super::pools::delete,
     ),
     components(schemas(super::error::Problem, super::error::ProblemField)),
     modifiers(&Security, &Problems, &NdjsonBody)

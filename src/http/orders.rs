@@ -17,7 +17,7 @@ use super::pagination::{self, Page};
 use super::query::Query;
 use super::versions::{if_match, tagged};
 use crate::domain::time::parse_instant;
-use crate::engine::{OrderFilter, order_id};
+use crate::engine::{OrderFilter, Standing, order_id};
 use crate::error::FieldError;
 use crate::wire::order::OrderBody;
 use crate::wire::views::OrderView;
@@ -220,6 +220,30 @@ pub struct CandidateParams {
     role: Option<String>,
     /// How many, 1 to 500 (default 20).
     limit: Option<i64>,
+    /// A worker (`wrk_…`) to say where they stand: their rank and explanation, or why they are not a
+    /// candidate (the answer's `worker`).
+    worker: Option<String>,
+}
+
+/// Where one asked-about worker stands among the role's candidates.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct WorkerStanding {
+    worker_id: String,
+    /// Whether they pass every hard filter.
+    candidate: bool,
+    /// When not a candidate: the reason code of the hard filter that leaves them out (`excluded` for a
+    /// worker already offered or assigned in the order).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+    /// When a candidate: their rank among the eligible, 1 for the best.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rank: Option<usize>,
+    /// When a candidate: their score.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    score: Option<f64>,
+    /// When a candidate: each feature's contribution to the score.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    explain: Option<BTreeMap<&'static str, f64>>,
 }
 
 /// A ranked candidate with the contribution of each feature to its score.
@@ -244,6 +268,9 @@ pub struct Candidates {
     /// How many each hard filter left out, by reason code.
     excluded: BTreeMap<&'static str, usize>,
     items: Vec<CandidateView>,
+    /// With `?worker=`: where that worker stands.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    worker: Option<WorkerStanding>,
 }
 
 #[utoipa::path(get, path = "/v1/orders/{id}/candidates", tag = "orders", params(("id" = String, Path), CandidateParams),
@@ -263,11 +290,49 @@ async fn candidates(
             return Err(vec![FieldError::new("limit", "must be between 1 and 500")].into());
         }
     };
+    let asked = p
+        .worker
+        .as_deref()
+        .map(super::workers::worker_id)
+        .transpose()?;
     let started = std::time::Instant::now();
     let (st, role, ranking) = state
         .engine
         .order_candidates(agency, order_id(&id)?, p.role.as_deref(), limit)
         .await?;
+    let standing = match asked {
+        None => None,
+        Some(w) => {
+            let s = state
+                .engine
+                .candidate_standing(agency, st.order.id, p.role.as_deref(), w)
+                .await?;
+            Some(match s {
+                Standing::Candidate { rank, scored } => WorkerStanding {
+                    worker_id: w.to_string(),
+                    candidate: true,
+                    reason: None,
+                    rank: Some(rank),
+                    score: Some(scored.score),
+                    explain: Some(
+                        scored
+                            .explain
+                            .iter()
+                            .map(|(f, c)| (f.as_str(), c))
+                            .collect(),
+                    ),
+                },
+                Standing::Excluded(reason) => WorkerStanding {
+                    worker_id: w.to_string(),
+                    candidate: false,
+                    reason: Some(reason.as_str()),
+                    rank: None,
+                    score: None,
+                    explain: None,
+                },
+            })
+        }
+    };
     let took = started.elapsed();
     state.metrics.observe_match(took.as_secs_f64());
     // The engine's share of the answer, for clients and load tests: `Server-Timing: match;dur=<ms>`.
@@ -296,6 +361,7 @@ async fn candidates(
                     explain: s.explain.iter().map(|(f, c)| (f.as_str(), c)).collect(),
                 })
                 .collect(),
+            worker: standing,
         }),
     ))
 }

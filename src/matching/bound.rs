@@ -120,11 +120,27 @@ impl<'p, 'a> Bounds<'p, 'a> {
         if prep.blocked.is_some_and(|b| b.contains(&r.id)) {
             return Quick::Out(Reason::BlockedByClient);
         }
+        if let Some((members, true)) = prep.pool
+            && !members.contains(&r.id)
+        {
+            return Quick::Out(Reason::NotInPool);
+        }
         // Skills, languages and certifications: every retrieved candidate holds them (the index's terms).
         let stats = r.stats();
         let min = ctx.role.min_stars.get();
         if min > 0.0 && !stats.rating_avg().is_some_and(|avg| avg >= min) {
             return Quick::Out(Reason::MinStars);
+        }
+        if ctx.role.min_reliability > 0.0 {
+            // The record's cancellation weight is rounded down, so its reliability is an upper bound: below
+            // the minimum is certain, at or above it is not.
+            if features::reliability(&stats, ctx.policy) < ctx.role.min_reliability {
+                return Quick::Out(Reason::MinReliability);
+            }
+            return Quick::Unsure;
+        }
+        if stats.completed_shifts < ctx.role.min_completed_shifts {
+            return Quick::Out(Reason::MinCompletedShifts);
         }
         let (travel_low, travel_high) = r.travel_km();
         let (limit_low, limit_high) = match ctx.order.max_travel_km {
@@ -171,6 +187,7 @@ impl<'p, 'a> Bounds<'p, 'a> {
         };
         let favourite = prep.favourites.is_some_and(|fav| fav.contains(&r.id));
         let star = ctx.order.priority.favours_stars() && stats.tier() == Tier::Star;
+        let pooled = matches!(prep.pool, Some((m, false)) if m.contains(&r.id));
         let values = [
             proximity,
             features::rating(&stats, policy),
@@ -180,6 +197,7 @@ impl<'p, 'a> Bounds<'p, 'a> {
             1.0,
             fairness,
             f64::from(u8::from(favourite)),
+            f64::from(u8::from(pooled)),
             f64::from(u8::from(star)),
         ];
         let mut sum = 0.0;

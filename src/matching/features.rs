@@ -26,13 +26,16 @@ pub enum Feature {
     Fairness,
     /// 1 if the client marked the worker a favourite.
     Favourite,
+    /// 1 if the role prefers a talent pool and the worker is in it (weighted by the policy's pool bonus, on top
+    /// of the base score).
+    Pool,
     /// 1 for `star` workers on orders whose priority favours stars (`high`, `urgent`), else 0.
     Star,
 }
 
 impl Feature {
     /// How many features there are.
-    pub const COUNT: usize = 9;
+    pub const COUNT: usize = 10;
 
     /// Every feature, in the order explanations list them.
     pub const ALL: [Feature; Feature::COUNT] = [
@@ -44,6 +47,7 @@ impl Feature {
         Feature::PreferredSkills,
         Feature::Fairness,
         Feature::Favourite,
+        Feature::Pool,
         Feature::Star,
     ];
 
@@ -58,6 +62,7 @@ impl Feature {
             Feature::PreferredSkills => "preferred_skills",
             Feature::Fairness => "fairness",
             Feature::Favourite => "favourite",
+            Feature::Pool => "pool",
             Feature::Star => "star",
         }
     }
@@ -132,6 +137,7 @@ pub(crate) fn values(
     };
     let favourite = prep.favourites.is_some_and(|f| f.contains(&w.id));
     let star = ctx.order.priority.favours_stars() && w.stats.tier() == Tier::Star;
+    let pooled = matches!(prep.pool, Some((m, false)) if m.contains(&w.id));
     [
         proximity,
         rating(&w.stats, policy),
@@ -141,6 +147,7 @@ pub(crate) fn values(
         preferred_skills,
         fairness,
         f64::from(u8::from(favourite)),
+        f64::from(u8::from(pooled)),
         f64::from(u8::from(star)),
     ]
 }

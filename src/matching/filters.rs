@@ -40,6 +40,10 @@ pub enum Reason {
     Certification,
     /// Rating average below the role's minimum (or unrated when the minimum is above 0).
     MinStars,
+    /// Reliability below the role's minimum.
+    MinReliability,
+    /// Fewer completed shifts than the role asks for.
+    MinCompletedShifts,
     /// Home farther from the venue than the worker's or the order's travel limit.
     TooFar,
     /// The shift is not inside the worker's weekly availability.
@@ -52,13 +56,15 @@ pub enum Reason {
     HoursCap,
     /// The order's client blocked the worker.
     BlockedByClient,
+    /// The role restricts its candidates to a talent pool the worker is not in.
+    NotInPool,
     /// The worker already holds an offer or an assignment in this order.
     Excluded,
 }
 
 impl Reason {
     /// How many reasons there are.
-    pub const COUNT: usize = 12;
+    pub const COUNT: usize = 15;
 
     /// Every reason, in declaration order.
     pub const ALL: [Reason; Reason::COUNT] = [
@@ -67,12 +73,15 @@ impl Reason {
         Reason::Language,
         Reason::Certification,
         Reason::MinStars,
+        Reason::MinReliability,
+        Reason::MinCompletedShifts,
         Reason::TooFar,
         Reason::Unavailable,
         Reason::Blackout,
         Reason::Overlap,
         Reason::HoursCap,
         Reason::BlockedByClient,
+        Reason::NotInPool,
         Reason::Excluded,
     ];
 
@@ -84,12 +93,15 @@ impl Reason {
             Reason::Language => "language",
             Reason::Certification => "certification",
             Reason::MinStars => "min_stars",
+            Reason::MinReliability => "min_reliability",
+            Reason::MinCompletedShifts => "min_completed_shifts",
             Reason::TooFar => "too_far",
             Reason::Unavailable => "unavailable",
             Reason::Blackout => "blackout",
             Reason::Overlap => "overlap",
             Reason::HoursCap => "hours_cap",
             Reason::BlockedByClient => "blocked_by_client",
+            Reason::NotInPool => "not_in_pool",
             Reason::Excluded => "excluded",
         }
     }
@@ -173,8 +185,13 @@ pub(crate) struct Prepared<'a> {
     pub(crate) ctx: MatchContext<'a>,
     pub(crate) blocked: Option<&'a BTreeSet<WorkerId>>,
     pub(crate) favourites: Option<&'a BTreeSet<WorkerId>>,
+    /// The role's talent pool's workers (empty for a pool that is gone), and whether the role restricts to it.
+    pub(crate) pool: Option<(&'a BTreeSet<WorkerId>, bool)>,
     pub(crate) shift_hours: f64,
 }
+
+/// The members of a pool that is gone: nobody.
+static NO_POOL: BTreeSet<WorkerId> = BTreeSet::new();
 
 impl<'a> Prepared<'a> {
     /// Prepares a query.
@@ -184,6 +201,12 @@ impl<'a> Prepared<'a> {
         Self {
             blocked: ctx.live.blocked(ctx.order.agency, client),
             favourites: ctx.live.favourites(ctx.order.agency, client),
+            pool: ctx.role.pool.map(|p| {
+                (
+                    ctx.live.pool(ctx.order.agency, p.id).unwrap_or(&NO_POOL),
+                    p.restrict,
+                )
+            }),
             shift_hours: shift.hours(),
             ctx,
         }
@@ -206,6 +229,11 @@ impl<'a> Prepared<'a> {
         if self.blocked.is_some_and(|b| b.contains(&w.id)) {
             return Err(Reason::BlockedByClient);
         }
+        if let Some((members, true)) = self.pool
+            && !members.contains(&w.id)
+        {
+            return Err(Reason::NotInPool);
+        }
         if !has_skills(w, &ctx.role.skills) {
             return Err(Reason::MissingSkill);
         }
@@ -218,6 +246,14 @@ impl<'a> Prepared<'a> {
         let min = ctx.role.min_stars.get();
         if min > 0.0 && !w.stats.rating_avg().is_some_and(|avg| avg >= min) {
             return Err(Reason::MinStars);
+        }
+        if ctx.role.min_reliability > 0.0
+            && super::features::reliability(&w.stats, ctx.policy) < ctx.role.min_reliability
+        {
+            return Err(Reason::MinReliability);
+        }
+        if w.stats.completed_shifts < ctx.role.min_completed_shifts {
+            return Err(Reason::MinCompletedShifts);
         }
         let distance_km = w.home.distance_km(ctx.order.venue.location);
         let limit_km = match ctx.order.max_travel_km {
@@ -324,6 +360,30 @@ mod tests {
         prepare: fn(&mut crate::domain::Order, &mut Worker, &mut LiveState, &mut HashSet<WorkerId>),
     ) {
         check_case(name, Fixture { prepare }, Err(expected));
+    }
+
+    #[test]
+    fn a_worker_below_the_minimum_reliability_or_completed_shifts_is_excluded_under_its_reason() {
+        reason("unreliable", Reason::MinReliability, |o, w, _, _| {
+            o.roles[0].min_reliability = 0.9;
+            w.stats.completed_shifts = 10;
+            w.stats.no_shows = 5;
+        });
+        reason("newcomer", Reason::MinCompletedShifts, |o, w, _, _| {
+            o.roles[0].min_completed_shifts = 3;
+            w.stats.completed_shifts = 2;
+        });
+        check_case(
+            "seasoned",
+            Fixture {
+                prepare: |o, w, _, _| {
+                    o.roles[0].min_reliability = 0.8;
+                    o.roles[0].min_completed_shifts = 20;
+                    w.stats.completed_shifts = 20;
+                },
+            },
+            Ok(()),
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ use chrono_tz::Tz;
 
 use crate::domain::order::ClientRef;
 use crate::domain::time::resolve_local;
-use crate::domain::{AgencyId, Interval, LatLon, OrderId, WorkerId};
+use crate::domain::{AgencyId, Interval, LatLon, OrderId, PoolId, WorkerId};
 
 /// A live booking of a worker: a confirmed, checked-in or standby assignment that still blocks the worker's
 /// time. The rest-gap rule and the weekly hours cap are checked against these.
@@ -89,6 +89,8 @@ type IdMap<V> = HashMap<WorkerId, V, BuildHasherDefault<IdHasher>>;
 pub struct LiveState {
     workers: IdMap<WorkerLive>,
     clients: HashMap<AgencyId, HashMap<ClientRef, ClientLists>>,
+    /// Talent pools: each agency's named lists of workers, by pool.
+    pools: HashMap<PoolId, (AgencyId, BTreeSet<WorkerId>)>,
 }
 
 /// The calendar week (Monday 00:00 to the next Monday 00:00, local wall-clock time in `tz`) that contains
@@ -106,6 +108,24 @@ impl LiveState {
     /// An empty state: nobody booked, suspended or on call, no client lists.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Sets a talent pool's workers (creating the pool).
+    pub fn set_pool(&mut self, agency: AgencyId, pool: PoolId, workers: BTreeSet<WorkerId>) {
+        self.pools.insert(pool, (agency, workers));
+    }
+
+    /// Forgets a deleted talent pool.
+    pub fn remove_pool(&mut self, pool: PoolId) {
+        self.pools.remove(&pool);
+    }
+
+    /// The workers of an agency's talent pool; `None` for a pool that is not the agency's (or not at all).
+    pub fn pool(&self, agency: AgencyId, pool: PoolId) -> Option<&BTreeSet<WorkerId>> {
+        self.pools
+            .get(&pool)
+            .filter(|(a, _)| *a == agency)
+            .map(|(_, w)| w)
     }
 
     /// Everything live about one worker, in one lookup, for the scoring loop.

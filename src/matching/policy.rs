@@ -66,6 +66,9 @@ pub struct Policy {
     /// Weight of the star feature, added on top of the base score for `star` workers on `high` and `urgent`
     /// orders. Default 0.10, so a star outranks a regular worker up to 0.1 ahead of them.
     pub star_bonus: f64,
+    /// Weight of the pool feature, added on top of the base score for workers of the talent pool a role
+    /// prefers. Default 0.10, like the star bonus.
+    pub pool_bonus: f64,
     /// Minimum rest between two bookings of a worker; a shift closer than this to a live booking is an
     /// overlap. Default 8 hours.
     pub rest_gap: Duration,
@@ -98,6 +101,7 @@ impl Default for Policy {
             version: 1,
             weights: Weights::default(),
             star_bonus: 0.10,
+            pool_bonus: 0.10,
             rest_gap: Duration::hours(8),
             rating_prior_mean: 4.0,
             rating_prior_weight: 3.0,
@@ -125,6 +129,7 @@ impl Policy {
             Feature::PreferredSkills => w.preferred_skills,
             Feature::Fairness => w.fairness,
             Feature::Favourite => w.favourite,
+            Feature::Pool => self.pool_bonus,
             Feature::Star => self.star_bonus,
         }
     }
@@ -141,6 +146,6 @@ mod tests {
         assert!((p.weights.sum() - 1.0).abs() < 1e-12);
         assert_eq!(p.rest_gap, Duration::hours(8));
         let all: f64 = Feature::ALL.iter().map(|f| p.weight(*f)).sum();
-        assert!((all - 1.0 - p.star_bonus).abs() < 1e-12);
+        assert!((all - 1.0 - p.star_bonus - p.pool_bonus).abs() < 1e-12);
     }
 }

@@ -128,6 +128,7 @@ pub fn order_value(o: &Order, tz: Tz) -> Value {
         "standby": match o.standby {
             StandbySpec::Fixed(n) => json!(n),
             StandbySpec::Auto => json!("auto"),
+            StandbySpec::AutoTarget(_) => json!({"auto": o.standby.auto_target()}),
         },
         "priority": o.priority.as_str(),
         "dispatch": {

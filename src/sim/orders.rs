@@ -294,6 +294,10 @@ fn generate(
                 min_stars: x.min_stars,
                 pay_per_hour: Some((pay_base * premium * 2.0).round() / 2.0),
                 quotas: Vec::new(),
+                workers: Vec::new(),
+                min_reliability: None,
+                min_completed_shifts: None,
+                pool: None,
             }
         })
         .collect();

@@ -34,6 +34,10 @@ const SQLITE: &[(i64, &str)] = &[
         10,
         include_str!("../../migrations/sqlite/0010_side_effects.sql"),
     ),
+    (
+        11,
+        include_str!("../../migrations/sqlite/0011_reoffers_pools.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
@@ -69,6 +73,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         10,
         include_str!("../../migrations/postgres/0010_side_effects.sql"),
+    ),
+    (
+        11,
+        include_str!("../../migrations/postgres/0011_reoffers_pools.sql"),
     ),
 ];
 

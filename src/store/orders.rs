@@ -310,7 +310,8 @@ pub async fn offered_workers<'c, E: Executor<'c, Database = Any>>(
     order: i64,
 ) -> crate::Result<Vec<i64>> {
     let (list,): (Option<String>,) = sqlx::query_as(
-        "SELECT string_agg(CAST(worker_id AS TEXT), ',') FROM offers WHERE order_id = $1",
+        "SELECT string_agg(CAST(worker_id AS TEXT), ',') FROM (SELECT worker_id FROM offers \
+         WHERE order_id = $1 GROUP BY worker_id HAVING NOT (COUNT(*) = 1 AND MAX(reask) = 1)) w",
     )
     .bind(order)
     .fetch_one(e)
@@ -325,6 +326,25 @@ pub async fn offered_workers<'c, E: Executor<'c, Database = Any>>(
                 .map_err(|_| crate::Error::Internal(format!("offered worker id {s:?}")))
         })
         .collect()
+}
+
+/// Marks the expired shift offers of an order that expired at or before `until` and were not yet
+/// considered for asking again; answers their workers, each of whom may be asked again when this was their
+/// only offer of the order.
+pub async fn mark_reask(tx: &mut Tx, order: i64, until: i64) -> crate::Result<Vec<i64>> {
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "UPDATE offers SET reask = 1 WHERE order_id = $1 AND status = 'expired' AND kind = 'shift' \
+         AND reask = 0 AND expires_at <= $2 RETURNING worker_id",
+    )
+    .bind(order)
+    .bind(until)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(db_error)?;
+    let mut workers: Vec<i64> = rows.into_iter().map(|(w,)| w).collect();
+    workers.sort_unstable();
+    workers.dedup();
+    Ok(workers)
 }
 
 /// A worker's offers, pending only or all, newest first.

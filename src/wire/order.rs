@@ -134,6 +134,21 @@ pub struct RoleBody {
     /// At most one composition rule (extension).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub quotas: Vec<QuotaBody>,
+    /// Minimum reliability, 0 to 1 (the matching's reliability feature: smoothed attendance less lateness and
+    /// cancellation penalties); workers below it are excluded as `min_reliability`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_reliability: Option<f64>,
+    /// Minimum completed shifts (0 to 10000); workers with fewer are excluded as `min_completed_shifts`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_completed_shifts: Option<i64>,
+    /// A talent pool of the agency (`/v1/pools`): `"restrict"` makes only its workers candidates (the others
+    /// are excluded as `not_in_pool`); `"prefer"` (the default) ranks them higher (the `pool` feature).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<RolePoolBody>,
+    /// Workers named for the role (`wrk_…`, at most 200): offered (offer mode) or assigned (assign mode)
+    /// before anyone else, provided they pass the hard filters.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub workers: Vec<String>,
 }
 
 impl RoleBody {
@@ -158,8 +173,23 @@ impl RoleBody {
                     certifications: q.certifications.clone(),
                 })
                 .collect(),
+            workers: self.workers.clone(),
+            min_reliability: self.min_reliability,
+            min_completed_shifts: self.min_completed_shifts,
+            pool: self.pool.as_ref().map(|p| (p.id.clone(), p.mode.clone())),
         }
     }
+}
+
+/// A role's talent pool.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RolePoolBody {
+    /// The pool (`pol_…`), one of the agency's.
+    pub id: String,
+    /// `restrict` (only its workers) or `prefer` (the default: its workers rank higher).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
 }
 
 /// Standby: a number, or `"auto"`.
@@ -168,8 +198,18 @@ impl RoleBody {
 pub enum StandbyBody {
     /// Exactly this many.
     Count(u32),
-    /// `"auto"`: sized from the expected no-shows.
+    /// `"auto"`: sized from the expected no-shows, for a full crew at start at least 97% likely.
     Word(String),
+    /// `{"auto": 0.99}`: sized from the expected no-shows, for this target probability of a full crew at start.
+    Target(StandbyTarget),
+}
+
+/// A computed standby size with its own target.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StandbyTarget {
+    /// The probability of a full crew at start to reach, 0.5 to 0.9999 (kept to four decimals).
+    pub auto: f64,
 }
 
 /// How slots are filled.
@@ -242,10 +282,22 @@ impl OrderBody {
             None => None,
             Some(StandbyBody::Count(n)) => Some(StandbySpec::Fixed(*n)),
             Some(StandbyBody::Word(w)) if w == "auto" => Some(StandbySpec::Auto),
+            Some(StandbyBody::Target(t)) => {
+                if !(t.auto.is_finite() && (0.5..=0.9999).contains(&t.auto)) {
+                    return Err(vec![FieldError::new(
+                        "standby.auto",
+                        "must be between 0.5 and 0.9999",
+                    )]);
+                }
+                match (t.auto * 10_000.0).round() as u16 {
+                    9700 => Some(StandbySpec::Auto),
+                    bp => Some(StandbySpec::AutoTarget(bp)),
+                }
+            }
             Some(StandbyBody::Word(_)) => {
                 return Err(vec![FieldError::new(
                     "standby",
-                    "must be a number or \"auto\"",
+                    "must be a number, \"auto\" or {\"auto\": probability}",
                 )]);
             }
         };
@@ -321,6 +373,14 @@ impl RoleBody {
                         .collect(),
                 })
                 .collect(),
+            min_reliability: (r.min_reliability > 0.0).then_some(r.min_reliability),
+            min_completed_shifts: (r.min_completed_shifts > 0)
+                .then_some(i64::from(r.min_completed_shifts)),
+            pool: r.pool.map(|p| RolePoolBody {
+                id: p.id.to_string(),
+                mode: Some(if p.restrict { "restrict" } else { "prefer" }.into()),
+            }),
+            workers: r.workers.iter().map(|w| w.to_string()).collect(),
         }
     }
 }
@@ -344,6 +404,9 @@ impl OrderBody {
             standby: Some(match o.standby {
                 StandbySpec::Fixed(n) => StandbyBody::Count(n),
                 StandbySpec::Auto => StandbyBody::Word("auto".into()),
+                StandbySpec::AutoTarget(_) => StandbyBody::Target(StandbyTarget {
+                    auto: o.standby.auto_target().unwrap_or(0.97),
+                }),
             }),
             max_travel_km: o.max_travel_km.map(|t| t.km()),
             priority: Some(o.priority.as_str().to_string()),
@@ -411,6 +474,25 @@ mod tests {
         body.standby = Some(StandbyBody::Word("auto".into()));
         let o = body.parse(OrderId::new(1), AgencyId::new(1)).unwrap();
         assert_eq!(o.standby, StandbySpec::Auto);
+        body.standby = Some(StandbyBody::Target(StandbyTarget { auto: 0.99 }));
+        let o = body.parse(OrderId::new(1), AgencyId::new(1)).unwrap();
+        assert_eq!(o.standby, StandbySpec::AutoTarget(9900));
+        assert_eq!(
+            OrderBody::from_order(&o)
+                .parse(OrderId::new(1), AgencyId::new(1))
+                .unwrap(),
+            o
+        );
+        body.standby = Some(StandbyBody::Target(StandbyTarget { auto: 0.97 }));
+        let o = body.parse(OrderId::new(1), AgencyId::new(1)).unwrap();
+        assert_eq!(
+            o.standby,
+            StandbySpec::Auto,
+            "the default target is plain auto"
+        );
+        body.standby = Some(StandbyBody::Target(StandbyTarget { auto: 1.0 }));
+        let errs = body.parse(OrderId::new(1), AgencyId::new(1)).unwrap_err();
+        assert_eq!(errs[0].field, "standby.auto");
         body.standby = Some(StandbyBody::Word("lots".into()));
         let errs = body.parse(OrderId::new(1), AgencyId::new(1)).unwrap_err();
         assert_eq!(errs[0].field, "standby");

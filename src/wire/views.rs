@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::order::{DispatchBody, QuotaBody, SkillReqBody, VenueBody};
 use crate::domain::time::format_instant;
-use crate::domain::{AssignmentId, OfferId, Order, OrderId, StandbySpec, WorkerId};
+use crate::domain::{AssignmentId, OfferId, Order, OrderId, WorkerId};
 use crate::engine::OrderState;
 use crate::store::orders::{AssignmentRow, OfferRow};
 
@@ -29,6 +29,18 @@ pub struct RoleView {
     pub pay_per_hour: Option<f64>,
     /// Composition rules.
     pub quotas: Vec<QuotaBody>,
+    /// Minimum reliability, 0 to 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_reliability: Option<f64>,
+    /// Minimum completed shifts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_completed_shifts: Option<i64>,
+    /// The role's talent pool and its mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool: Option<super::order::RolePoolBody>,
+    /// Workers named for the role, offered or assigned before anyone else.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub workers: Vec<String>,
     /// Workers in its slots (confirmed, checked in or completed).
     pub filled: u32,
     /// Shift offers waiting for an answer.
@@ -44,6 +56,10 @@ pub struct StandbyView {
     pub held: u32,
     /// Whether the size is computed (`"auto"`).
     pub auto: bool,
+    /// For a computed size, the probability of a full crew at start it aims for (0.97 unless the order
+    /// set `{"auto": p}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<f64>,
 }
 
 /// An assignment in an order.
@@ -143,6 +159,10 @@ impl OrderView {
                     min_stars: spec.min_stars,
                     pay_per_hour: spec.pay_per_hour,
                     quotas: spec.quotas,
+                    min_reliability: spec.min_reliability,
+                    min_completed_shifts: spec.min_completed_shifts,
+                    pool: spec.pool,
+                    workers: spec.workers,
                     filled: st.filled(i),
                     pending_offers: st.pending(i),
                 })
@@ -150,7 +170,8 @@ impl OrderView {
             standby: StandbyView {
                 wanted: standby_wanted,
                 held: st.standby_held(),
-                auto: st.order.standby == StandbySpec::Auto,
+                auto: st.order.standby.auto_target().is_some(),
+                target: st.order.standby.auto_target(),
             },
             max_travel_km: body.max_travel_km,
             widen: body.widen,

@@ -162,7 +162,22 @@ pub async fn spawn_app_with(limits: Limits) -> TestApp {
         allow_private: true,
         ..WebhookSettings::default()
     };
-    spawn_app_configured(limits, webhooks, std::future::pending())
+    spawn_app_configured(limits, webhooks, std::future::pending(), None)
+        .await
+        .0
+}
+
+/// [`spawn_app`] with `CREWCALL_REOFFER_AFTER_MIN` set to `minutes`.
+pub async fn spawn_app_reoffering_after(minutes: u32) -> TestApp {
+    let webhooks = WebhookSettings {
+        allow_private: true,
+        ..WebhookSettings::default()
+    };
+    let limits = Limits {
+        rates: Rates::off(),
+        ..Limits::default()
+    };
+    spawn_app_configured(limits, webhooks, std::future::pending(), Some(minutes))
         .await
         .0
 }
@@ -176,6 +191,7 @@ pub async fn spawn_app_with_webhooks(settings: WebhookSettings) -> TestApp {
         },
         settings,
         std::future::pending(),
+        None,
     )
     .await
     .0
@@ -190,13 +206,14 @@ pub async fn spawn_app_until(
         allow_private: true,
         ..WebhookSettings::default()
     };
-    spawn_app_configured(limits, webhooks, shutdown).await
+    spawn_app_configured(limits, webhooks, shutdown, None).await
 }
 
 async fn spawn_app_configured(
     limits: Limits,
     webhooks: WebhookSettings,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    reoffer_after_min: Option<u32>,
 ) -> (TestApp, tokio::task::JoinHandle<std::io::Result<()>>) {
     let (database_url, dir, postgres) = match std::env::var("CREWCALL_TEST_POSTGRES") {
         Ok(base) if !base.is_empty() => {
@@ -218,6 +235,7 @@ async fn spawn_app_configured(
         start: Some(start),
         rest_gap: None,
         no_show_policy: Default::default(),
+        reoffer_after_min,
         log_poll: std::time::Duration::from_secs(2),
         http: limits,
         photos: crewcall::engine::PhotoConfig {

@@ -233,3 +233,122 @@ async fn an_order_without_widening_keeps_its_reach_and_is_at_risk_when_candidate
     let order = app.order(&a, &id).await;
     assert_eq!(order["at_risk"]["open_slots"], 2);
 }
+
+/// The kinds of an agency's events, oldest first.
+async fn event_kinds(app: &TestApp, a: &Agency) -> Vec<String> {
+    let feed = app.get(&a.key, "/v1/events?limit=500").await.expect(200);
+    feed["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|e| e["kind"].as_str().map(String::from))
+        .collect()
+}
+
+#[tokio::test]
+async fn workers_whose_offers_expired_are_asked_again_once_after_the_pause_when_candidates_ran_out()
+{
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let ws = promoters(&app, &a, 2).await;
+    let order = app
+        .post_order(&a, &order_json("again-client", 2, "offer", 1))
+        .await;
+    let id = s(&order, "id");
+    assert_eq!(order_offers(&app, &a, &id).await.len(), 2);
+    // Both offers expire at 08:15 (15-minute TTL); nobody else is left, so the order is at risk.
+    app.advance_to("2026-11-23T08:44:00Z").await;
+    let offers = order_offers(&app, &a, &id).await;
+    assert_eq!(
+        offers.len(),
+        2,
+        "not before the 30-minute pause: {offers:?}"
+    );
+    assert!(offers.iter().all(|o| o["status"] == "expired"));
+    assert_eq!(app.order(&a, &id).await["at_risk"]["open_slots"], 2);
+    // At 08:45 the pause has passed: each is offered the slot again.
+    app.advance_to("2026-11-23T08:46:00Z").await;
+    let offers = order_offers(&app, &a, &id).await;
+    assert_eq!(offers.len(), 4, "{offers:?}");
+    for w in &ws {
+        let again: Vec<&Value> = offers
+            .iter()
+            .filter(|o| o["worker_id"] == w["id"] && o["status"] == "pending")
+            .collect();
+        assert_eq!(again.len(), 1, "{} is asked again: {offers:?}", s(w, "id"));
+    }
+    assert_eq!(app.order(&a, &id).await["at_risk"], Value::Null);
+    let kinds = event_kinds(&app, &a).await;
+    assert_eq!(kinds.iter().filter(|k| *k == "offers_reopened").count(), 1);
+    // The second offers expire too: nobody is asked a third time, however long the order waits.
+    app.advance_to("2026-11-24T08:00:00Z").await;
+    let offers = order_offers(&app, &a, &id).await;
+    assert_eq!(offers.len(), 4, "asked only once more: {offers:?}");
+    assert!(offers.iter().all(|o| o["status"] == "expired"));
+    assert_eq!(app.order(&a, &id).await["at_risk"]["open_slots"], 2);
+    // The one asked again can still accept a fresh slot only by hand; an accept of the expired offer fails.
+    let token = s(&ws[0], "app_token");
+    let last = offers
+        .iter()
+        .rfind(|o| o["worker_id"] == ws[0]["id"])
+        .expect("an offer");
+    assert_ne!(app.accept(&token, &s(last, "id")).await.status, 200);
+}
+
+#[tokio::test]
+async fn an_order_that_still_has_candidates_asks_no_one_again() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    promoters(&app, &a, 4).await;
+    let order = app
+        .post_order(&a, &order_json("busy-client", 1, "offer", 1))
+        .await;
+    let id = s(&order, "id");
+    // Each expiry moves the offer to the next candidate (08:15, 08:30, 08:45); the first worker's pause has
+    // passed by 08:59, but the order never ran out of candidates, so nobody is asked again.
+    app.advance_to("2026-11-23T08:59:00Z").await;
+    let offers = order_offers(&app, &a, &id).await;
+    let workers: std::collections::HashSet<String> =
+        offers.iter().map(|o| s(o, "worker_id")).collect();
+    assert_eq!(offers.len(), 4, "{offers:?}");
+    assert_eq!(workers.len(), 4, "four different workers, nobody twice");
+    assert!(
+        !event_kinds(&app, &a)
+            .await
+            .iter()
+            .any(|k| k == "offers_reopened")
+    );
+}
+
+#[tokio::test]
+async fn a_pause_of_zero_minutes_never_asks_again() {
+    let app = spawn_app_reoffering_after(0).await;
+    let a = app.create_agency().await;
+    promoters(&app, &a, 1).await;
+    let order = app
+        .post_order(&a, &order_json("never-client", 1, "offer", 1))
+        .await;
+    let id = s(&order, "id");
+    app.advance_to("2026-11-24T08:00:00Z").await;
+    let offers = order_offers(&app, &a, &id).await;
+    assert_eq!(offers.len(), 1, "{offers:?}");
+    assert_eq!(offers[0]["status"], "expired");
+    assert_eq!(app.order(&a, &id).await["at_risk"]["open_slots"], 1);
+}
+
+#[tokio::test]
+async fn a_shorter_configured_pause_asks_again_sooner() {
+    let app = spawn_app_reoffering_after(5).await;
+    let a = app.create_agency().await;
+    promoters(&app, &a, 1).await;
+    let order = app
+        .post_order(&a, &order_json("soon-client", 1, "offer", 1))
+        .await;
+    let id = s(&order, "id");
+    app.advance_to("2026-11-23T08:19:00Z").await;
+    assert_eq!(order_offers(&app, &a, &id).await.len(), 1);
+    app.advance_to("2026-11-23T08:21:00Z").await;
+    let offers = order_offers(&app, &a, &id).await;
+    assert_eq!(offers.len(), 2, "{offers:?}");
+    assert_eq!(offers[1]["status"], "pending");
+}
