@@ -512,10 +512,17 @@ async fn scenario(
     }
     app.advance_to("2026-11-26T09:16:00+08:00").await;
     wait_text(&c, "#crew", "the late check-in", |t| t.contains("7 min")).await;
-    wait_text(&c, "#crew tr.no-show", "the no-show", |t| {
+    let no_show = wait_text(&c, "#crew tr.no-show", "the no-show", |t| {
         t.contains("no_show")
     })
     .await;
+    // The row begins with the worker's name, then the role.
+    let missing = no_show
+        .split(" promoter")
+        .next()
+        .expect("a name")
+        .trim()
+        .to_string();
     wait_text(&c, "#activity", "the no-show in the activity", |t| {
         t.contains("did not show up")
     })
@@ -542,11 +549,12 @@ async fn scenario(
     .await
     .expect(200);
     wait_text(&c, "#crew tr.replacement", "the replacement", |t| {
-        t.contains("ON-CALL") && t.contains("confirmed") && t.contains("a no-show")
+        // The replacement names whom it replaces (its `replaces`).
+        t.contains("ON-CALL") && t.contains("confirmed") && t.contains(&missing)
     })
     .await;
     wait_text(&c, "#activity", "the replacement in the activity", |t| {
-        t.contains("replacing a no-show")
+        t.contains(&format!("replaces {missing} as promoter"))
     })
     .await;
     screenshot(&c, "5-attendance").await;
