@@ -143,13 +143,7 @@ impl Engine {
         const TRIES: usize = 3;
         for _ in 0..TRIES {
             let now = self.now();
-            let a = store::orders::assignment(self.store.pool(), id.get() as i64)
-                .await?
-                .filter(|a| match actor {
-                    Actor::Agency(ag) => a.agency_id == ag.get() as i64,
-                    Actor::Worker(w) => a.worker_id == w.get() as i64,
-                })
-                .ok_or_else(|| Error::NotFound("assignment".into()))?;
+            let a = super::offers::actor_assignment(self.store.pool(), actor, id).await?;
             let order = self.order_of(a.order_id).await?;
             if a.status == "checked_in" || (a.status == "completed" && a.checked_in_at.is_some()) {
                 return Ok(Attendance {

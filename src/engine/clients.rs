@@ -207,7 +207,11 @@ impl Engine {
         if state.order.client_ref != client {
             return Err(Error::NotFound("order".into()));
         }
-        let mut photos = store::photos::of_order(self.store.pool(), id.get() as i64).await?;
+        let mut photos: std::collections::HashMap<i64, Vec<PhotoRow>> =
+            std::collections::HashMap::new();
+        for p in store::photos::of_order(self.store.pool(), id.get() as i64).await? {
+            photos.entry(p.assignment_id).or_default().push(p);
+        }
         let crew = state
             .assignments
             .iter()
@@ -217,13 +221,10 @@ impl Engine {
                     .map(|w| short_name(&w.name))
                     .filter(|n| !n.is_empty())
                     .unwrap_or_else(|| "former worker".into());
-                let (mine, rest): (Vec<_>, Vec<_>) =
-                    photos.drain(..).partition(|p| p.assignment_id == a.id);
-                photos = rest;
                 CrewMember {
                     assignment: a.clone(),
                     worker_name,
-                    photos: mine,
+                    photos: photos.remove(&a.id).unwrap_or_default(),
                 }
             })
             .collect();

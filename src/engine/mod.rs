@@ -37,7 +37,9 @@ pub use clients::{ClientOrder, CrewMember, link_id, parse_link_id};
 pub use me::OnCallWindow;
 pub use offers::{Actor, cancellation_strike, cancellation_weight};
 pub use orders::{OrderFilter, OrderState, Standing, order_id};
-pub use photos::{MAX_PHOTO_BYTES, PhotoConfig, PhotoUpload, parse_photo_id, photo_id};
+pub use photos::{
+    MAX_PHOTO_BYTES, PHOTO_TYPES, PhotoConfig, PhotoUpload, parse_photo_id, photo_id,
+};
 pub use pools::Pool;
 pub use relations::ClientList;
 pub use views::{ViewsReport, spawn_tailer};

@@ -21,6 +21,21 @@ pub enum Actor {
     Worker(WorkerId),
 }
 
+/// An assignment the actor may act on: its agency's, or the worker's own (404 for any other, as for none).
+pub(super) async fn actor_assignment(
+    conn: impl sqlx::Executor<'_, Database = sqlx::Any>,
+    actor: Actor,
+    id: AssignmentId,
+) -> crate::Result<AssignmentRow> {
+    store::orders::assignment(conn, id.get() as i64)
+        .await?
+        .filter(|a| match actor {
+            Actor::Agency(ag) => a.agency_id == ag.get() as i64,
+            Actor::Worker(w) => a.worker_id == w.get() as i64,
+        })
+        .ok_or_else(|| Error::NotFound("assignment".into()))
+}
+
 /// The strike a worker's own cancellation counts for, by its notice: a day or more none (not late), under
 /// 24 h a third, under 8 h two thirds, under 2 h a whole strike, as a no-show. It is `cancellation_weight`
 /// less one, in thirds, so the two gradings cannot drift apart.
@@ -219,13 +234,7 @@ impl Engine {
         actor: Actor,
         id: AssignmentId,
     ) -> crate::Result<(AssignmentRow, OrderState)> {
-        let a = store::orders::assignment(&mut **tx, id.get() as i64)
-            .await?
-            .filter(|a| match actor {
-                Actor::Agency(ag) => a.agency_id == ag.get() as i64,
-                Actor::Worker(w) => a.worker_id == w.get() as i64,
-            })
-            .ok_or_else(|| Error::NotFound("assignment".into()))?;
+        let a = actor_assignment(&mut **tx, actor, id).await?;
         let st = self
             .load_order(tx, None, OrderId::new(a.order_id as u64))
             .await?;

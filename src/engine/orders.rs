@@ -362,7 +362,7 @@ impl Engine {
         st.offers = store::orders::pending_offers_of_order(&mut **tx, st.row.id).await?;
         st.offered = store::orders::offered_workers(&mut **tx, st.row.id).await?;
         st.assignments = store::orders::assignments_of_order(&mut **tx, st.row.id).await?;
-        st.at_risk = store::orders::risk(&mut **tx, st.row.id).await?;
+        // `at_risk` is read with the order and changed only by `watch_risk`, which keeps `st` in step.
         Ok(())
     }
 

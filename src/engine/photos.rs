@@ -38,7 +38,10 @@ impl Default for PhotoConfig {
     }
 }
 
-/// The image types accepted, each with the bytes its files begin with.
+/// The media types a photo may have.
+pub const PHOTO_TYPES: [&str; 3] = ["image/jpeg", "image/png", "image/webp"];
+
+/// The image type its bytes say, by the bytes its files begin with.
 fn sniff(data: &[u8]) -> Option<&'static str> {
     if data.starts_with(&[0xFF, 0xD8, 0xFF]) {
         Some("image/jpeg")
@@ -53,7 +56,7 @@ fn sniff(data: &[u8]) -> Option<&'static str> {
 
 /// A photo to attach.
 pub struct PhotoUpload<'a> {
-    /// The media type the sender declared.
+    /// The media type the sender declared (one of [`PHOTO_TYPES`], as the HTTP layer checked it).
     pub content_type: &'a str,
     /// What the sender says about it (at most 500 characters).
     pub caption: &'a str,
@@ -77,13 +80,7 @@ impl Engine {
         upload: PhotoUpload<'_>,
     ) -> crate::Result<PhotoRow> {
         // The HTTP layer has refused other media types and oversized bodies with their own statuses.
-        let declared = upload
-            .content_type
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
+        let declared = upload.content_type;
         if upload.data.len() > self.photos.max_bytes {
             return Err(vec![FieldError::new(
                 "body",
@@ -91,7 +88,7 @@ impl Engine {
             )]
             .into());
         }
-        if sniff(upload.data) != Some(declared.as_str()) {
+        if sniff(upload.data) != Some(declared) {
             return Err(vec![FieldError::new(
                 "body",
                 format!("the body is not an image of type {declared}"),
@@ -102,16 +99,18 @@ impl Engine {
         if caption.chars().count() > 500 || caption.contains('\0') {
             return Err(vec![FieldError::new("caption", "at most 500 characters, no NUL")].into());
         }
-        let a = store::orders::assignment(self.store.pool(), id.get() as i64)
-            .await?
-            .filter(|a| owned(actor, a))
-            .ok_or_else(|| Error::NotFound("assignment".into()))?;
-        if a.status != "checked_in" {
-            return Err(Error::Conflict(format!(
-                "photos are sent during the shift, after check-in; the assignment is {}",
-                a.status
-            )));
-        }
+        let during_shift = |status: &str| {
+            if status == "checked_in" {
+                Ok(())
+            } else {
+                Err(Error::Conflict(format!(
+                    "photos are sent during the shift, after check-in; the assignment is {status}"
+                )))
+            }
+        };
+        // Checked before the image is written, and again in the transaction that records it.
+        let a = super::offers::actor_assignment(self.store.pool(), actor, id).await?;
+        during_shift(&a.status)?;
         // The image is written before the writer's turn; the transaction only names it.
         let mut staged = store::photos::stage(&self.photos.storage, upload.data)?;
         let now = ms(self.now());
@@ -119,12 +118,7 @@ impl Engine {
         let current = store::orders::assignment(&mut *tx, a.id)
             .await?
             .ok_or_else(|| Error::NotFound("assignment".into()))?;
-        if current.status != "checked_in" {
-            return Err(Error::Conflict(format!(
-                "photos are sent during the shift, after check-in; the assignment is {}",
-                current.status
-            )));
-        }
+        during_shift(&current.status)?;
         if store::photos::count_of_assignment(&mut tx, a.id).await? >= self.photos.per_assignment {
             return Err(Error::Conflict(format!(
                 "an assignment holds at most {} photos",
@@ -136,7 +130,7 @@ impl Engine {
             order_id: a.order_id,
             assignment_id: a.id,
             worker_id: a.worker_id,
-            content_type: &declared,
+            content_type: declared,
             caption,
             taken_at: now,
             data: upload.data,
@@ -167,10 +161,7 @@ impl Engine {
         actor: Actor,
         id: AssignmentId,
     ) -> crate::Result<Vec<PhotoRow>> {
-        store::orders::assignment(self.store.pool(), id.get() as i64)
-            .await?
-            .filter(|a| owned(actor, a))
-            .ok_or_else(|| Error::NotFound("assignment".into()))?;
+        super::offers::actor_assignment(self.store.pool(), actor, id).await?;
         store::photos::of_assignment(self.store.pool(), id.get() as i64).await
     }
 
@@ -230,14 +221,6 @@ impl Engine {
         self.committed(tx).await?;
         store::photos::remove_files(&self.photos.storage, &files);
         Ok(())
-    }
-}
-
-/// Whether an actor may see or add to an assignment.
-fn owned(actor: Actor, a: &crate::store::orders::AssignmentRow) -> bool {
-    match actor {
-        Actor::Agency(ag) => a.agency_id == ag.get() as i64,
-        Actor::Worker(w) => a.worker_id == w.get() as i64,
     }
 }
 

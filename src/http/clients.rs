@@ -15,11 +15,11 @@ use super::error::{ApiError, ApiResult};
 use super::pagination::{self, Page};
 use super::photos::{PhotoView, photo_view};
 use super::query::Query;
+use crate::domain::AgencyId;
 use crate::domain::time::{format_instant, parse_instant};
-use crate::domain::{AgencyId, AssignmentId};
 use crate::engine::{OrderFilter, Principal, from_ms, link_id, order_id, parse_link_id};
 use crate::store::clients::LinkRow;
-use crate::wire::views::OrderView;
+use crate::wire::views::{AssignmentView, OrderView};
 
 /// The routes of this module.
 pub fn router() -> Router<AppState> {
@@ -293,25 +293,20 @@ async fn client_order(
         .crew
         .iter()
         .map(|m| {
-            let a = &m.assignment;
+            // The agency's view of the assignment, of which the client sees the attendance part.
+            let a = AssignmentView::of(&m.assignment, &o.state.order);
             CrewView {
-                assignment_id: AssignmentId::new(a.id as u64).to_string(),
+                assignment_id: a.id,
                 worker_name: m.worker_name.clone(),
-                role: o
-                    .state
-                    .order
-                    .roles
-                    .get(a.role_idx as usize)
-                    .map(|r| r.name.clone())
-                    .unwrap_or_default(),
-                kind: a.kind.clone(),
-                status: a.status.clone(),
-                checked_in_at: a.checked_in_at.map(|t| format_instant(from_ms(t))),
+                role: a.role,
+                kind: a.kind,
+                status: a.status,
+                checked_in_at: a.checked_in_at,
                 late_minutes: a.late_minutes,
-                distance_m: a.distance_m.map(|d| d.round()),
-                checked_out_at: a.checked_out_at.map(|t| format_instant(from_ms(t))),
-                check_out_distance_m: a.check_out_distance_m.map(|d| d.round()),
-                replaces: a.replaces.map(|r| AssignmentId::new(r as u64).to_string()),
+                distance_m: a.distance_m,
+                checked_out_at: a.checked_out_at,
+                check_out_distance_m: a.check_out_distance_m,
+                replaces: a.replaces,
                 photos: m
                     .photos
                     .iter()

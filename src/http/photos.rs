@@ -14,7 +14,7 @@ use super::error::{ApiError, ApiResult};
 use super::query::Query;
 use crate::domain::time::format_instant;
 use crate::domain::{AssignmentId, OrderId};
-use crate::engine::{MAX_PHOTO_BYTES, PhotoUpload, from_ms, parse_photo_id, photo_id};
+use crate::engine::{MAX_PHOTO_BYTES, PHOTO_TYPES, PhotoUpload, from_ms, parse_photo_id, photo_id};
 use crate::store::photos::PhotoRow;
 
 /// The routes of this module.
@@ -111,7 +111,7 @@ async fn add(
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
-    if !["image/jpeg", "image/png", "image/webp"].contains(&content_type.as_str()) {
+    if !PHOTO_TYPES.contains(&content_type.as_str()) {
         return Err(ApiError::UnsupportedMediaType);
     }
     let max = state.engine.photo_config().max_bytes;
