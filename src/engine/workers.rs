@@ -243,6 +243,11 @@ impl Engine {
         }
         w.status = status;
         w.stats = old.stats;
+        if status == WorkerStatus::Suspended && old.status != WorkerStatus::Suspended {
+            // Orders' rows are locked before the worker's, as every command on an order does (no deadlock).
+            self.release_worker(&mut tx, id, "worker_suspended", self.now())
+                .await?;
+        }
         store::workers::update_profile(
             &mut tx,
             id,
@@ -260,10 +265,6 @@ impl Engine {
             &worker_event(&w),
         )
         .await?;
-        if status == WorkerStatus::Suspended && old.status != WorkerStatus::Suspended {
-            self.release_worker(&mut tx, id, "worker_suspended", self.now())
-                .await?;
-        }
         self.committed(tx).await?;
         Ok((w, row.version + 1))
     }
@@ -276,6 +277,9 @@ impl Engine {
         if store::workers::get_tx(&mut tx, agency, id).await?.is_none() {
             return Err(Error::NotFound("worker".into()));
         }
+        // Orders' rows are locked before the worker's, as every command on an order does (no deadlock).
+        self.release_worker(&mut tx, id, "worker_deleted", self.now())
+            .await?;
         store::workers::anonymise(&mut tx, id, now).await?;
         // Photos show the worker: their images go with the rest of the personal data.
         let files = store::photos::erase_of_worker(&mut tx, id.get() as i64, now).await?;
@@ -287,8 +291,6 @@ impl Engine {
             &json!({"worker": id.to_string()}),
         )
         .await?;
-        self.release_worker(&mut tx, id, "worker_deleted", self.now())
-            .await?;
         self.committed(tx).await?;
         store::photos::remove_files(&self.photos.storage, &files);
         Ok(())
