@@ -87,6 +87,10 @@ pub enum Error {
     /// A dependency (the database, the index) cannot serve now; retrying later may succeed.
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// The transaction lost a race with a concurrent one (a deadlock or a serialisation failure) and was rolled
+    /// back whole: running the same command again is safe and usually passes at once.
+    #[error("contended: {0}")]
+    Contended(String),
     /// A bug or an unexpected failure; logged, never shown to a caller.
     #[error("internal error: {0}")]
     Internal(String),

@@ -122,6 +122,11 @@ fn problem_with_reason(
     resp
 }
 
+/// Marks an answer whose request was rolled back whole by a concurrent transaction, so the server may run it
+/// again (see `http::contention`).
+#[derive(Debug, Clone, Copy)]
+pub struct Contended;
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
@@ -190,6 +195,21 @@ impl IntoResponse for ApiError {
                 detail,
                 vec![],
             ),
+            ApiError::Lib(Error::Contended(detail)) => {
+                tracing::debug!(%detail, "transaction rolled back by a concurrent one");
+                let mut r = retry_after(
+                    problem(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "unavailable",
+                        "Service unavailable",
+                        "the service cannot answer now; retry later".into(),
+                        vec![],
+                    ),
+                    1,
+                );
+                r.extensions_mut().insert(Contended);
+                r
+            }
             ApiError::Lib(Error::Internal(cause)) => {
                 tracing::error!(%cause, "internal error");
                 problem(

@@ -5,6 +5,7 @@ mod assignments;
 pub mod auth;
 mod clients;
 mod console;
+mod contention;
 mod desk;
 pub mod error;
 pub mod idempotency;
@@ -121,6 +122,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             idempotency::layer,
         ))
+        .layer(middleware::from_fn(contention::layer))
         .layer(middleware::from_fn_with_state(state.clone(), deadlines))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))

@@ -128,6 +128,7 @@ impl Tx {
             TxConn::Postgres(mut t) => {
                 if self.events.is_empty() {
                     t.commit().await.map_err(db_error)?;
+                    count_commit();
                     return Ok(Vec::new());
                 }
                 sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
@@ -138,10 +139,15 @@ impl Tx {
                 .map_err(db_error)?;
                 let stored = events::write(&mut t, self.events).await?;
                 t.commit().await.map_err(db_error)?;
+                count_commit();
                 flush(&self.pool).await?;
                 Ok(stored)
             }
-            TxConn::Sqlite(c) => c.commit(self.events).await,
+            TxConn::Sqlite(c) => {
+                let stored = c.commit(self.events).await?;
+                count_commit();
+                Ok(stored)
+            }
         }
     }
 
@@ -152,6 +158,27 @@ impl Tx {
             TxConn::Sqlite(c) => c.rollback().await,
         }
     }
+}
+
+tokio::task_local! {
+    /// Transactions committed by the task inside [`counting_commits`].
+    static COMMITS: std::cell::Cell<u32>;
+}
+
+/// Runs `f`, answering with its output how many transactions it committed on this task. A request that lost a
+/// race and committed nothing can be run again whole ([`crate::Error::Contended`]); one that committed part of
+/// its work cannot.
+pub async fn counting_commits<F: std::future::Future>(f: F) -> (F::Output, u32) {
+    COMMITS
+        .scope(std::cell::Cell::new(0), async {
+            let out = f.await;
+            (out, COMMITS.with(|c| c.get()))
+        })
+        .await
+}
+
+fn count_commit() {
+    let _ = COMMITS.try_with(|c| c.set(c.get() + 1));
 }
 
 /// The database.
@@ -351,7 +378,9 @@ pub fn db_error(e: sqlx::Error) -> Error {
                 Error::Unavailable("the database is busy".into())
             } else if matches!(code.as_str(), "40P01" | "40001") {
                 // A deadlock or serialisation failure: the transaction was rolled back; a retry may pass.
-                Error::Unavailable("the database was busy with a conflicting change; retry".into())
+                Error::Contended(format!(
+                    "the database rolled back a conflicting change ({code})"
+                ))
             } else {
                 Error::Internal(format!("database: {e}"))
             }

@@ -9,6 +9,7 @@ mod receiver;
 
 mod attendance;
 mod client_view;
+mod contention;
 mod desk;
 mod effects;
 mod errors;
