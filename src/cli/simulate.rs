@@ -168,6 +168,10 @@ pub async fn run(args: &SimulateArgs) -> Result<String, Box<dyn std::error::Erro
         args.workers, args.orders, args.seed
     );
     text.push_str(&crate::sim::kpi::table(&named));
+    // Who is booked differs between the policies little; the first run's calibration stands for them.
+    if let Some((_, _, o, _)) = runs.first() {
+        text.push_str(&o.kpis.calibration.table());
+    }
     for (p, db, _, took) in &runs {
         text.push_str(&format!(
             "standby {}: {:.1} s, event log in {db}\n",

@@ -16,12 +16,51 @@ pub const AUTO_TARGET: f64 = 0.97;
 /// The most standbys `"auto"` will hold for one order.
 pub const AUTO_MAX: u32 = 50;
 
-/// A worker's smoothed show-up probability: `(a + completed) / (a + b + due)`, with the policy's priors.
-pub fn show_up(stats: &WorkerStats, policy: &Policy) -> f64 {
-    let a = policy.reliability_prior_shows;
-    let b = policy.reliability_prior_no_shows;
-    let due = f64::from(stats.completed_shifts + stats.no_shows);
-    ((a + f64::from(stats.completed_shifts)) / (a + b + due)).clamp(0.0, 1.0)
+/// Where a worker's show-up probability starts and what it is drawn to: `shows` and `no_shows` pseudo-shifts
+/// added to the worker's own record (a Beta prior).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Prior {
+    /// Pseudo-shifts shown up for.
+    pub shows: f64,
+    /// Pseudo-shifts not shown up for.
+    pub no_shows: f64,
+}
+
+impl Prior {
+    /// The policy's constant prior (4 shows and 1 no-show by default: a newcomer at 0.8).
+    pub fn of_policy(policy: &Policy) -> Self {
+        Self {
+            shows: policy.reliability_prior_shows,
+            no_shows: policy.reliability_prior_no_shows,
+        }
+    }
+
+    /// The prior fitted to an agency's own history (`shows` and `no_shows` summed over its workers' records):
+    /// as many pseudo-shifts as the policy's prior, centred on the agency's observed show-up rate. The rate is
+    /// itself smoothed by the policy's prior, so an agency without history starts where the policy does and
+    /// one with thousands of shifts is centred on what its workers actually do. A newcomer at an agency whose
+    /// workers show 91% of the time is expected at about 91%, not at the policy's pessimistic 80%; standby is
+    /// sized on that.
+    pub fn fitted(policy: &Policy, shows: u64, no_shows: u64) -> Self {
+        let base = Self::of_policy(policy);
+        let strength = base.shows + base.no_shows;
+        if strength <= 0.0 || shows + no_shows == 0 {
+            return base;
+        }
+        let (s, n) = (shows as f64, no_shows as f64);
+        let mean = (base.shows + s) / (strength + s + n);
+        Self {
+            shows: strength * mean,
+            no_shows: strength * (1.0 - mean),
+        }
+    }
+}
+
+/// A worker's smoothed show-up probability: `(a + completed) / (a + b + due)`, with the prior's `a` and `b`.
+pub fn show_up(stats: &WorkerStats, prior: Prior) -> f64 {
+    let due = f64::from(stats.completed_shifts) + f64::from(stats.no_shows);
+    ((prior.shows + f64::from(stats.completed_shifts)) / (prior.shows + prior.no_shows + due))
+        .clamp(0.0, 1.0)
 }
 
 /// The probability that at least `need` of the workers with show-up probabilities `p` show up.
@@ -197,7 +236,36 @@ mod tests {
 
     #[test]
     fn a_newcomer_starts_at_eighty_percent() {
-        let p = show_up(&WorkerStats::default(), &Policy::default());
+        let p = show_up(
+            &WorkerStats::default(),
+            Prior::of_policy(&Policy::default()),
+        );
         assert!((p - 0.8).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_newcomer_at_an_agency_without_history_starts_where_the_policy_does() {
+        let policy = Policy::default();
+        assert_eq!(Prior::fitted(&policy, 0, 0), Prior::of_policy(&policy));
+    }
+
+    #[test]
+    fn a_newcomer_is_expected_to_show_like_the_agency_s_workers_do() {
+        let policy = Policy::default();
+        // 9,100 shifts shown up for, 900 not: the agency's workers show 91% of the time.
+        let prior = Prior::fitted(&policy, 9_100, 900);
+        let newcomer = show_up(&WorkerStats::default(), prior);
+        assert!((newcomer - 9_104.0 / 10_005.0).abs() < 1e-12, "{newcomer}");
+        // The prior weighs as much as the policy's: five pseudo-shifts.
+        assert!((prior.shows + prior.no_shows - 5.0).abs() < 1e-12);
+        // A worker's own long record still dominates it.
+        let flaky = WorkerStats {
+            completed_shifts: 60,
+            no_shows: 40,
+            ..WorkerStats::default()
+        };
+        assert!(show_up(&flaky, prior) < 0.63);
+        // An agency whose workers rarely come draws its newcomers down, not up.
+        assert!(show_up(&WorkerStats::default(), Prior::fitted(&policy, 500, 500)) < 0.55);
     }
 }

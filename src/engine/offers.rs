@@ -419,6 +419,13 @@ impl Engine {
         self.dispatch(tx, st, now, false).await
     }
 
+    /// The prior of show-up probabilities at `agency`: fitted to its workers' records as the index holds them
+    /// now (the same on every node at the same position in the log).
+    pub(super) fn show_up_prior(&self, agency: AgencyId) -> crate::dispatch::standby::Prior {
+        let a = self.index.attendance(agency);
+        crate::dispatch::standby::Prior::fitted(&self.policy, a.shows, a.no_shows)
+    }
+
     async fn dispatch_urgent(
         &self,
         tx: &mut Tx,
@@ -439,6 +446,7 @@ impl Engine {
     /// held for this very role first, then by show-up probability, then id.
     fn best_standby(&self, st: &OrderState, role: usize) -> Option<AssignmentRow> {
         let r = &st.order.roles[role];
+        let prior = self.show_up_prior(st.order.agency);
         let mut best: Option<((bool, f64), AssignmentRow)> = None;
         for a in st.assignments.iter().filter(|a| a.status == "standby") {
             let Some(w) = self.index.get(WorkerId::new(a.worker_id as u64)) else {
@@ -455,7 +463,7 @@ impl Engine {
             }
             let p = (
                 a.role_idx as usize == role,
-                crate::dispatch::standby::show_up(&w.stats, &self.policy),
+                crate::dispatch::standby::show_up(&w.stats, prior),
             );
             let better = match &best {
                 None => true,

@@ -977,10 +977,10 @@ impl Engine {
                     .unwrap_or(standby::AUTO_TARGET),
             ),
         };
+        let prior = self.show_up_prior(st.order.agency);
         let p = |w: WorkerId| {
-            self.index
-                .get(w)
-                .map_or(0.8, |w| standby::show_up(&w.stats, &self.policy))
+            let stats = self.index.get(w).map(|w| w.stats).unwrap_or_default();
+            standby::show_up(&stats, prior)
         };
         let open = self.open_slots(st);
         let odds: Vec<standby::RoleOdds> = st

@@ -44,11 +44,13 @@ impl Roster {
         self.records[i] = record;
         if let Some(old) = self.slots[i].take() {
             self.forget_travel(old.max_travel_km.km());
+            self.count_attendance(&old, false);
         }
         *self
             .travel
             .entry(w.max_travel_km.km().to_bits())
             .or_default() += 1;
+        self.count_attendance(&w, true);
         self.by_id.insert(w.id, slot);
         self.slots[i] = Some(w);
     }
@@ -58,6 +60,23 @@ impl Roster {
         if let Some(old) = self.slots[slot as usize].take() {
             self.by_id.remove(&old.id);
             self.forget_travel(old.max_travel_km.km());
+            self.count_attendance(&old, false);
+        }
+    }
+
+    /// Adds a worker's record to their agency's sums, or takes it away.
+    fn count_attendance(&mut self, w: &Worker, add: bool) {
+        let sums = self.attendance.entry(w.agency).or_default();
+        let (shows, no_shows) = (
+            u64::from(w.stats.completed_shifts),
+            u64::from(w.stats.no_shows),
+        );
+        if add {
+            sums.shows += shows;
+            sums.no_shows += no_shows;
+        } else {
+            sums.shows = sums.shows.saturating_sub(shows);
+            sums.no_shows = sums.no_shows.saturating_sub(no_shows);
         }
     }
 

@@ -6,7 +6,8 @@
 //! - no-shows, standby promotions, cancellations by workers;
 //! - time to replace: from a lost slot (no-show, cancellation) to the next confirmation in that order (median);
 //! - standby overhead: hours of the standbys held over the hours booked;
-//! - offers per filled slot.
+//! - offers per filled slot;
+//! - show-up calibration: predicted at booking against observed at start (`calibration.rs`).
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -74,6 +75,8 @@ pub struct Kpis {
     pub completed: u64,
     /// Events in the log.
     pub events: u64,
+    /// Show-up probabilities as predicted at booking against who came.
+    pub calibration: super::calibration::Calibration,
 }
 
 fn str_of<'a>(v: &'a Value, k: &str) -> &'a str {
@@ -106,6 +109,7 @@ pub fn compute(events: &[StoredEvent], measures: &[OrderMeasure]) -> Kpis {
         filled_at_start: measures.iter().map(|m| u64::from(m.filled_at_start)).sum(),
         short_at_post: measures.iter().map(|m| u64::from(m.short_at_post)).sum(),
         events: events.len() as u64,
+        calibration: super::calibration::calibrate(events, &crate::matching::Policy::default()),
         ..Kpis::default()
     };
     let mut first_fills: BTreeMap<i64, u32> = BTreeMap::new();
@@ -238,6 +242,18 @@ impl Kpis {
                 format!("{:.2}", self.offers_per_filled_slot),
             ),
             ("shifts completed", self.completed.to_string()),
+            (
+                "show-up predicted / observed",
+                format!(
+                    "{:.1}% / {:.1}%",
+                    100.0 * self.calibration.predicted,
+                    100.0 * self.calibration.observed
+                ),
+            ),
+            (
+                "show-up Brier score",
+                format!("{:.4}", self.calibration.brier),
+            ),
             ("events", self.events.to_string()),
         ]
     }
@@ -264,6 +280,7 @@ impl Kpis {
             "offers_per_filled_slot": self.offers_per_filled_slot,
             "completed": self.completed,
             "events": self.events,
+            "calibration": self.calibration.to_json(),
         })
     }
 }

@@ -20,6 +20,7 @@
 //! assignment id) and orders its queue by (time, sequence), so a seed gives the same event log.
 
 pub mod behaviour;
+pub mod calibration;
 pub mod city;
 pub mod country;
 pub mod kpi;
