@@ -732,3 +732,43 @@ async fn the_same_key_posts_one_series() {
     let orders = app.get(&a.key, "/v1/orders").await.expect(200);
     assert_eq!(orders["items"].as_array().expect("items").len(), 4);
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_series() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let doc = app.get(&a.key, "/v1/openapi.json").await.expect(200);
+    for (path, method) in [
+        ("/v1/series", "get"),
+        ("/v1/series/{id}", "get"),
+        ("/v1/series/{id}", "patch"),
+        ("/v1/series/{id}/cancel", "post"),
+        ("/v1/series/{id}/offers", "post"),
+        ("/v1/me/series/{id}/accept", "post"),
+    ] {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} is not described"
+        );
+    }
+    let schemas = &doc["components"]["schemas"];
+    for name in [
+        "RepeatBody",
+        "SeriesView",
+        "SeriesPatch",
+        "SeriesOffered",
+        "SeriesAccepted",
+        "Posted",
+    ] {
+        assert!(schemas[name].is_object(), "no schema {name}");
+    }
+    assert!(schemas["OrderBody"]["properties"]["repeat"].is_object());
+    assert!(schemas["VenueBody"]["properties"]["timezone"].is_object());
+    assert!(schemas["OfferView"]["properties"]["series"].is_object());
+    assert!(schemas["OrderView"]["properties"]["series"].is_object());
+    let created = &doc["paths"]["/v1/orders"]["post"]["responses"]["201"];
+    assert_eq!(
+        created["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Posted"
+    );
+}
