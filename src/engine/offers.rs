@@ -100,6 +100,7 @@ impl Engine {
             .await?
         {
             Ok(assignment) => {
+                self.offer_rest(&mut tx, &st, &offer, worker, now).await?;
                 self.committed(tx).await?;
                 Ok((st, assignment))
             }

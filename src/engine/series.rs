@@ -527,10 +527,13 @@ impl Engine {
                 .accept_loaded(&mut tx, &mut st, &offer, worker, now)
                 .await?
             {
-                Ok(assignment) => outcomes.push(ShiftOutcome {
-                    assignment: Some(assignment),
-                    ..outcome
-                }),
+                Ok(assignment) => {
+                    self.offer_rest(&mut tx, &st, &offer, worker, now).await?;
+                    outcomes.push(ShiftOutcome {
+                        assignment: Some(assignment),
+                        ..outcome
+                    })
+                }
                 Err(Refusal { reason, detail }) => outcomes.push(outcome.refused(reason, detail)),
             }
         }
@@ -553,5 +556,83 @@ impl Engine {
             self.committed(tx).await?;
         }
         Ok(outcomes)
+    }
+}
+
+impl Engine {
+    /// After `worker` accepted `offer` of a shift of a series posted with `"same_crew": true`: offers them the
+    /// same role in every later shift of the series still to come, each checked by that shift's hard filters
+    /// (a shift that is full, closed, or where they are excluded — already offered or booked there — is
+    /// passed over). Does nothing for an order outside a series, a standby offer, or a series without it.
+    pub(super) async fn offer_rest(
+        &self,
+        tx: &mut Tx,
+        st: &OrderState,
+        offer: &store::orders::OfferRow,
+        worker: WorkerId,
+        now: DateTime<Utc>,
+    ) -> crate::Result<()> {
+        let Some(sid) = st.row.series_id else {
+            return Ok(());
+        };
+        if offer.kind != "shift" {
+            return Ok(());
+        }
+        let agency = st.order.agency;
+        let Some(row) = store::series::get(&mut **tx, agency.get() as i64, sid).await? else {
+            return Ok(());
+        };
+        let body: OrderBody = serde_json::from_str(&row.body)
+            .map_err(|e| Error::Internal(format!("stored series {}: {e}", row.id)))?;
+        if body.repeat.and_then(|r| r.same_crew) != Some(true) {
+            return Ok(());
+        }
+        let Some(role) = st.order.roles.get(offer.role_idx as usize) else {
+            return Ok(());
+        };
+        let later: Vec<i64> = store::series::shifts(&mut **tx, sid)
+            .await?
+            .into_iter()
+            .filter(|r| r.start_at > st.row.start_at && r.start_at > ms(now))
+            .filter(|r| matches!(r.status.as_str(), "open" | "filled"))
+            .map(|r| r.id)
+            .collect();
+        let mut offers = Vec::new();
+        for oid in later {
+            let mut later_st = self
+                .load_order(tx, Some(agency), OrderId::new(oid as u64))
+                .await?;
+            match self
+                .offer_by_hand_loaded(tx, &mut later_st, worker, &role.name, now)
+                .await
+            {
+                Ok(o) => offers.push(json!({
+                    "order": OrderId::new(oid as u64).to_string(),
+                    "offer": OfferId::new(o.id as u64).to_string(),
+                })),
+                Err(
+                    Error::NotEligible { .. }
+                    | Error::Conflict(_)
+                    | Error::Invalid(_)
+                    | Error::NotFound(_),
+                ) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if !offers.is_empty() {
+            store::events::append(
+                tx,
+                ms(now),
+                Some(agency.get()),
+                "series_offered",
+                &json!({
+                    "series": SeriesId::new(sid as u64).to_string(), "worker": worker.to_string(),
+                    "role": role.name, "offers": offers, "skipped": [],
+                    "after_accepting": st.order.id.to_string(),
+                }),
+            )
+            .await?;
+        }
+        Ok(())
     }
 }

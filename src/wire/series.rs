@@ -37,6 +37,10 @@ pub struct RepeatBody {
     /// after it; instead of `days`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dates: Option<Vec<String>>,
+    /// "The same crew every time": a worker who accepts a shift of the series is offered the same role in
+    /// every later shift still to come (each checked by that shift's hard filters). Off by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub same_crew: Option<bool>,
 }
 
 impl RepeatBody {
@@ -169,6 +173,7 @@ impl SeriesView {
                 days: None,
                 until: None,
                 dates: None,
+                same_crew: None,
             }),
             headcount: live().map(|v| v.headcount).sum(),
             filled: live().map(|v| v.filled).sum(),

@@ -772,3 +772,57 @@ async fn the_openapi_document_describes_series() {
         "#/components/schemas/Posted"
     );
 }
+
+#[tokio::test]
+async fn with_same_crew_a_worker_who_accepts_a_shift_is_offered_the_rest() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    // Two promoters are offered every shift's two slots by dispatch; the third, farthest, is asked by hand.
+    let ws = promoters(&app, &a, 3).await;
+    let third = &ws[2];
+    let token = s(third, "app_token");
+    for (start, end, until, same_crew, want) in [
+        (
+            "2026-12-05T09:00:00+08:00",
+            "2026-12-05T18:00:00+08:00",
+            "2026-12-07",
+            true,
+            2,
+        ),
+        (
+            "2026-12-19T09:00:00+08:00",
+            "2026-12-19T18:00:00+08:00",
+            "2026-12-21",
+            false,
+            0,
+        ),
+    ] {
+        let repeat = json!({"days": "daily", "until": until, "same_crew": same_crew});
+        let series = app
+            .post_order(&a, &series_json(start, end, repeat, 2, "offer"))
+            .await;
+        let orders = column(&series, "order_id");
+        assert_eq!(orders.len(), 3);
+        let offer = app
+            .post(
+                &a.key,
+                &format!("/v1/orders/{}/offers", orders[0]),
+                &json!({"worker_id": s(third, "id"), "role": "promoter"}),
+            )
+            .await
+            .expect(201);
+        app.accept(&token, &s(&offer, "id")).await.expect(200);
+        let rest: Vec<Value> = app
+            .offers(&token)
+            .await
+            .into_iter()
+            .filter(|o| o["series"] == series["id"])
+            .collect();
+        assert_eq!(rest.len(), want, "same_crew {same_crew}: {rest:?}");
+        let mut got: Vec<String> = rest.iter().map(|o| s(o, "order_id")).collect();
+        got.sort();
+        if same_crew {
+            assert_eq!(got, orders[1..].to_vec());
+        }
+    }
+}
