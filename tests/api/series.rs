@@ -689,6 +689,17 @@ async fn bad_repeat_bodies_are_422_and_create_nothing() {
         )
         .await;
     assert_eq!(r.status.as_u16(), 422, "{}", r.body);
+    for repeat in [
+        json!({"days": 5, "until": "2026-12-31"}),
+        json!({"days": [1, 2], "until": "2026-12-31"}),
+        json!({"dates": "2026-12-06"}),
+        json!({"dates": ["2026-12-06"], "same_crew": "yes"}),
+    ] {
+        let r = app
+            .try_post_order(&a, &series_json(start, end, repeat.clone(), 1, "offer"))
+            .await;
+        assert_eq!(r.status.as_u16(), 422, "{repeat}: {}", r.body);
+    }
     let mut body = series_json(start, end, json!({"days": ["xyz"]}), 0, "offer");
     body["venue"]["timezone"] = json!("Mars/Olympus");
     let r = app.try_post_order(&a, &body).await;
@@ -825,4 +836,51 @@ async fn with_same_crew_a_worker_who_accepts_a_shift_is_offered_the_rest() {
             assert_eq!(got, orders[1..].to_vec());
         }
     }
+}
+
+#[tokio::test]
+async fn a_shift_that_has_started_is_neither_patched_nor_cancelled_with_its_series() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    promoters(&app, &a, 2).await;
+    let series = app
+        .post_order(
+            &a,
+            &series_json(
+                "2026-12-05T09:00:00+08:00",
+                "2026-12-05T18:00:00+08:00",
+                json!({"days": "daily", "until": "2026-12-06"}),
+                1,
+                "assign",
+            ),
+        )
+        .await;
+    let id = s(&series, "id");
+    app.advance_to("2026-12-05T10:00:00+08:00").await;
+    let patched = app
+        .patch(
+            &a.key,
+            &format!("/v1/series/{id}"),
+            &json!({"from": "2026-12-05", "roles": [{"name": "promoter", "headcount": 2}]}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        patched["orders"],
+        json!([column(&series, "order_id")[1].clone()])
+    );
+    let cancelled = app
+        .post(&a.key, &format!("/v1/series/{id}/cancel"), &json!({}))
+        .await
+        .expect(200);
+    assert_eq!(
+        column(&cancelled["series"], "status"),
+        ["in_progress", "cancelled"]
+    );
+    let heads: Vec<u64> = shifts(&cancelled["series"])
+        .iter()
+        .map(|sh| sh["roles"][0]["headcount"].as_u64().expect("headcount"))
+        .collect();
+    assert_eq!(heads, [1, 2]);
+    assert_eq!(cancelled["series"]["status"], "active");
 }
