@@ -67,6 +67,9 @@ id_type!(
 id_type!(
     /// A review opened by a poor rating.
     ReviewId, "rev");
+id_type!(
+    /// A series of orders: one order repeated on several days.
+    SeriesId, "ser");
 
 #[cfg(test)]
 mod tests {

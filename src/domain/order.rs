@@ -113,6 +113,8 @@ pub struct Venue {
     pub location: LatLon,
     /// Radius around it within which a check-in counts, in metres.
     pub geofence_m: f64,
+    /// Its IANA timezone, when given: a repeating order keeps its shifts' local times in it across DST.
+    pub timezone: Option<chrono_tz::Tz>,
 }
 
 /// A composition quota inside a role: at least `at_least` of its crew must meet every listed requirement.
@@ -318,6 +320,8 @@ pub struct OrderInput {
     pub no_show_grace_min: Option<i64>,
     /// Widening, as `(step_km, max_km)`.
     pub widen: Option<(f64, f64)>,
+    /// The venue's IANA timezone name, if given.
+    pub venue_timezone: Option<String>,
 }
 
 /// The largest headcount one role may ask for.
@@ -533,6 +537,11 @@ impl OrderInput {
         let location = LatLon::new(self.venue_at.0, self.venue_at.1)
             .map_err(|es| errors.extend(es.into_iter().map(|e| e.under("venue"))))
             .ok();
+        let timezone = self.venue_timezone.as_deref().and_then(|raw| {
+            super::time::parse_tz(raw)
+                .map_err(|e| errors.push(e.under("venue.timezone")))
+                .ok()
+        });
         let geofence_m = self.geofence_m.unwrap_or(300.0);
         if !(geofence_m.is_finite() && (10.0..=50_000.0).contains(&geofence_m)) {
             errors.push(FieldError::new(
@@ -656,6 +665,7 @@ impl OrderInput {
                 name: venue_name,
                 location: location.unwrap(),
                 geofence_m,
+                timezone,
             },
             shift: shift.unwrap(),
             roles,

@@ -20,6 +20,7 @@ mod orders;
 mod photos;
 mod pools;
 mod relations;
+mod series;
 pub mod sim_support;
 mod timers;
 mod tokens;
@@ -42,6 +43,7 @@ pub use photos::{
 };
 pub use pools::Pool;
 pub use relations::ClientList;
+pub use series::{SeriesState, ShiftOutcome, series_id};
 pub use views::{ViewsReport, spawn_tailer};
 pub use workers::{Imported, ImportedWorker, Upserted};
 

@@ -12,6 +12,16 @@ use crate::error::Error;
 use crate::matching::MatchContext;
 use crate::store::{self, Tx, orders::AssignmentRow};
 
+/// Why an offer was not accepted: a code (`not_pending`, `expired`, `role_full`, `quota`, `standby_full`,
+/// `overlap`) and a sentence.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    /// The code.
+    pub reason: &'static str,
+    /// The sentence.
+    pub detail: String,
+}
+
 /// Who is acting on an assignment.
 #[derive(Debug, Clone, Copy)]
 pub enum Actor {
@@ -59,7 +69,7 @@ pub fn cancellation_weight(notice: chrono::Duration) -> f64 {
 }
 
 impl Engine {
-    async fn own_offer(
+    pub(super) async fn own_offer(
         &self,
         tx: &mut Tx,
         worker: WorkerId,
@@ -85,11 +95,35 @@ impl Engine {
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let (offer, mut st) = self.own_offer(&mut tx, worker, id).await?;
+        match self
+            .accept_loaded(&mut tx, &mut st, &offer, worker, now)
+            .await?
+        {
+            Ok(assignment) => {
+                self.offer_rest(&mut tx, &st, &offer, worker, now).await?;
+                self.committed(tx).await?;
+                Ok((st, assignment))
+            }
+            Err(refusal) => Err(Error::Conflict(refusal.detail)),
+        }
+    }
+
+    /// Accepts `offer` of the order loaded in `tx` for `worker`. A refusal comes before anything is written,
+    /// so the transaction may go on with other work.
+    pub(super) async fn accept_loaded(
+        &self,
+        tx: &mut Tx,
+        st: &mut OrderState,
+        offer: &store::orders::OfferRow,
+        worker: WorkerId,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> crate::Result<Result<i64, Refusal>> {
+        let refuse = |reason: &'static str, detail: String| Ok(Err(Refusal { reason, detail }));
         if offer.status != "pending" {
-            return Err(Error::Conflict(format!("the offer is {}", offer.status)));
+            return refuse("not_pending", format!("the offer is {}", offer.status));
         }
         if ms(now) >= offer.expires_at {
-            return Err(Error::Conflict("the offer has expired".into()));
+            return refuse("expired", "the offer has expired".into());
         }
         let role = offer.role_idx as usize;
         let (kind, status) = if offer.kind == "standby" {
@@ -98,25 +132,27 @@ impl Engine {
             ("shift", "confirmed")
         };
         if kind == "shift" && st.filled(role) >= st.order.roles[role].headcount {
-            return Err(Error::Conflict("the role is already full".into()));
+            return refuse("role_full", "the role is already full".into());
         }
-        if kind == "shift" && !self.keeps_quota_reachable(&st, role, worker) {
-            return Err(Error::Conflict(
+        if kind == "shift" && !self.keeps_quota_reachable(st, role, worker) {
+            return refuse(
+                "quota",
                 "the role keeps its remaining slots for workers who meet its quota".into(),
-            ));
+            );
         }
         if kind == "standby"
             && st.standby_held_for(role)
-                >= self.standby_wanted_now(&st).get(role).copied().unwrap_or(0)
+                >= self.standby_wanted_now(st).get(role).copied().unwrap_or(0)
         {
-            return Err(Error::Conflict(
+            return refuse(
+                "standby_full",
                 "the order holds all the standbys it needs".into(),
-            ));
+            );
         }
         let Some(assignment) = self
             .make_assignment(
-                &mut tx,
-                &st,
+                tx,
+                st,
                 worker,
                 role,
                 kind,
@@ -128,18 +164,18 @@ impl Engine {
             )
             .await?
         else {
-            return Err(Error::Conflict(
+            return refuse(
+                "overlap",
                 "the worker is booked elsewhere at an overlapping time (counting the rest gap)"
                     .into(),
-            ));
+            );
         };
-        if !self
-            .close_offer(&mut tx, &st, &offer, "accepted", now)
-            .await?
-        {
+        if !self.close_offer(tx, st, offer, "accepted", now).await? {
+            // The order's row lock is held and the offer was read pending under it: this cannot happen, and
+            // would leave an assignment written, so the whole transaction fails.
             return Err(Error::Conflict("the offer is no longer pending".into()));
         }
-        self.refresh(&mut tx, &mut st).await?;
+        self.refresh(tx, st).await?;
         // A full role withdraws its other pending offers.
         if kind == "shift" && st.filled(role) >= st.order.roles[role].headcount {
             let pending: Vec<_> = st
@@ -151,9 +187,9 @@ impl Engine {
                 .cloned()
                 .collect();
             for o in &pending {
-                self.close_offer(&mut tx, &st, o, "withdrawn", now).await?;
+                self.close_offer(tx, st, o, "withdrawn", now).await?;
             }
-            self.refresh(&mut tx, &mut st).await?;
+            self.refresh(tx, st).await?;
         }
         // A role whose room for workers without its quota is used up withdraws their pending offers: any
         // offer still pending can be accepted without making the quota impossible.
@@ -165,23 +201,21 @@ impl Engine {
                     o.role_idx as usize == role && o.kind == "shift" && o.status == "pending"
                 })
                 .filter(|o| {
-                    !self.keeps_quota_reachable(&st, role, WorkerId::new(o.worker_id as u64))
+                    !self.keeps_quota_reachable(st, role, WorkerId::new(o.worker_id as u64))
                 })
                 .cloned()
                 .collect();
             for o in &pending {
-                self.close_offer(&mut tx, &st, o, "withdrawn", now).await?;
+                self.close_offer(tx, st, o, "withdrawn", now).await?;
             }
             if !pending.is_empty() {
-                self.refresh(&mut tx, &mut st).await?;
+                self.refresh(tx, st).await?;
             }
         }
         // The open slots are planned again over who is left.
         st.replacing = offer.replaces;
-        self.dispatch(&mut tx, &mut st, now, offer.urgent != 0)
-            .await?;
-        self.committed(tx).await?;
-        Ok((st, assignment))
+        self.dispatch(tx, st, now, offer.urgent != 0).await?;
+        Ok(Ok(assignment))
     }
 
     /// Whether `worker` filling one more slot of `role` still leaves its quota reachable: they meet it, or

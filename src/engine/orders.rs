@@ -252,81 +252,116 @@ impl Engine {
             .parse(OrderId::new(0), agency)
             .map_err(Error::Invalid)?;
         let now = self.now();
+        self.check_new_order(agency, &order, now)?;
+        let mut st = self.fresh_state(agency, order, now);
+        // The ranking and the crew of a new order depend only on it and the views: worked out before the
+        // transaction, so the writer (on SQLite, the one writer of the file) is held only for the writes.
+        let prepared = self.prepare_dispatch(&st, now);
+        let mut tx = self.store.begin().await?;
+        self.write_posted(&mut tx, &mut st, prepared, None, now)
+            .await?;
+        self.committed(tx).await?;
+        Ok(st)
+    }
+
+    /// What a new order must pass beyond its body's own checks: its shift is not over, its pools exist.
+    pub(super) fn check_new_order(
+        &self,
+        agency: AgencyId,
+        order: &Order,
+        now: DateTime<Utc>,
+    ) -> crate::Result<()> {
         if order.shift.end() <= now {
             return Err(Error::Invalid(vec![FieldError::new(
                 "end",
                 "the shift is already over",
             )]));
         }
-        {
-            let live = self.live.read().expect("live state lock");
-            let unknown: Vec<FieldError> = order
-                .roles
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| r.pool.is_some_and(|p| live.pool(agency, p.id).is_none()))
-                .map(|(i, _)| {
-                    FieldError::new(
-                        format!("roles[{i}].pool.id"),
-                        "no pool of the agency has this id",
-                    )
-                })
-                .collect();
-            if !unknown.is_empty() {
-                return Err(Error::Invalid(unknown));
-            }
+        let live = self.live.read().expect("live state lock");
+        let unknown: Vec<FieldError> = order
+            .roles
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.pool.is_some_and(|p| live.pool(agency, p.id).is_none()))
+            .map(|(i, _)| {
+                FieldError::new(
+                    format!("roles[{i}].pool.id"),
+                    "no pool of the agency has this id",
+                )
+            })
+            .collect();
+        if !unknown.is_empty() {
+            return Err(Error::Invalid(unknown));
         }
+        Ok(())
+    }
+
+    /// The state of an order about to be posted (no id yet).
+    pub(super) fn fresh_state(
+        &self,
+        agency: AgencyId,
+        order: Order,
+        now: DateTime<Utc>,
+    ) -> OrderState {
         let stored = serde_json::to_string(&OrderBody::from_order(&order)).expect("serialises");
-        let mut st = OrderState {
+        OrderState {
             row: OrderRow {
                 id: 0,
                 agency_id: agency.get() as i64,
-                body: stored.clone(),
+                body: stored,
                 status: "open".into(),
                 start_at: ms(order.shift.start()),
                 end_at: ms(order.shift.end()),
                 created_at: ms(now),
                 version: 1,
+                series_id: None,
             },
-            order: order.clone(),
+            order,
             offers: Vec::new(),
             offered: Vec::new(),
             assignments: Vec::new(),
             at_risk: None,
             replacing: None,
-        };
-        // The ranking and the crew of a new order depend only on it and the views: worked out before the
-        // transaction, so the writer (on SQLite, the one writer of the file) is held only for the writes.
-        let prepared = self.prepare_dispatch(&st, now);
-        let mut tx = self.store.begin().await?;
+        }
+    }
+
+    /// Writes a new order (a shift of `series`, if given) with its `order_posted` event and dispatches it.
+    pub(super) async fn write_posted(
+        &self,
+        tx: &mut Tx,
+        st: &mut OrderState,
+        prepared: Prepared,
+        series: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> crate::Result<()> {
+        let agency = st.order.agency;
         let id = store::orders::insert_order(
-            &mut tx,
+            tx,
             agency.get() as i64,
-            &order.client_ref,
-            &stored,
-            ms(order.shift.start()),
-            ms(order.shift.end()),
+            &st.order.client_ref,
+            &st.row.body,
+            ms(st.order.shift.start()),
+            ms(st.order.shift.end()),
             ms(now),
         )
         .await?;
-        store::events::append(
-            &mut tx,
-            ms(now),
-            Some(agency.get()),
-            "order_posted",
-            &json!({"order": OrderId::new(id as u64).to_string(), "body": OrderBody::from_order(&order)}),
-        )
-        .await?;
+        if let Some(series) = series {
+            store::series::attach(tx, id, series).await?;
+        }
+        let mut payload = json!({"order": OrderId::new(id as u64).to_string(), "body": OrderBody::from_order(&st.order)});
+        if let Some(series) = series {
+            payload["series"] = json!(crate::domain::SeriesId::new(series as u64).to_string());
+        }
+        store::events::append(tx, ms(now), Some(agency.get()), "order_posted", &payload).await?;
         st.row.id = id;
+        st.row.series_id = series;
         st.order.id = OrderId::new(id as u64);
-        self.dispatch_prepared(&mut tx, &mut st, now, false, Some(prepared))
-            .await?;
-        self.committed(tx).await?;
-        Ok(st)
+        self.dispatch_prepared(tx, st, now, false, Some(prepared))
+            .await
     }
 
     /// What [`Self::dispatch`] would rank and plan for `st` now, worked out without the database.
-    fn prepare_dispatch(&self, st: &OrderState, now: DateTime<Utc>) -> Prepared {
+    pub(super) fn prepare_dispatch(&self, st: &OrderState, now: DateTime<Utc>) -> Prepared {
         let mut prepared = Prepared::default();
         if now >= st.order.shift.end() {
             return prepared;
@@ -1097,6 +1132,24 @@ impl Engine {
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let mut st = self.load_order(&mut tx, Some(agency), id).await?;
+        let row = self
+            .offer_by_hand_loaded(&mut tx, &mut st, worker, role, now)
+            .await?;
+        self.committed(tx).await?;
+        Ok((st, row))
+    }
+
+    /// [`Self::offer_by_hand`] on an order loaded in `tx`. Every refusal (`Invalid`, `Conflict`, `NotFound`,
+    /// `NotEligible`) comes before anything is written.
+    pub(super) async fn offer_by_hand_loaded(
+        &self,
+        tx: &mut Tx,
+        st: &mut OrderState,
+        worker: WorkerId,
+        role: &str,
+        now: DateTime<Utc>,
+    ) -> crate::Result<OfferRow> {
+        let agency = st.order.agency;
         let r = st.order.role_index(role).ok_or_else(|| {
             Error::Invalid(vec![FieldError::new(
                 "role",
@@ -1142,15 +1195,13 @@ impl Engine {
             })?
             .score;
         let offer = self
-            .send_offer(&mut tx, &st, worker, r, "shift", false, now, score)
+            .send_offer(tx, st, worker, r, "shift", false, now, score)
             .await?;
-        self.refresh(&mut tx, &mut st).await?;
-        self.dispatch(&mut tx, &mut st, now, false).await?;
-        let row = store::orders::offer(&mut *tx, offer)
+        self.refresh(tx, st).await?;
+        self.dispatch(tx, st, now, false).await?;
+        store::orders::offer(&mut **tx, offer)
             .await?
-            .ok_or_else(|| Error::Internal("the offer just sent is gone".into()))?;
-        self.committed(tx).await?;
-        Ok((st, row))
+            .ok_or_else(|| Error::Internal("the offer just sent is gone".into()))
     }
 
     /// Ranks the candidates of one role as the engine would use them now.
@@ -1275,14 +1326,25 @@ impl Engine {
                 st.row.version
             )));
         }
-        if !matches!(st.row.status.as_str(), "open" | "filled") {
-            return Err(Error::Conflict(format!(
-                "the order is {}; only open or filled orders change",
-                st.row.status
-            )));
+        self.patch_loaded(&mut tx, &mut st, &changes_wanted, now)
+            .await?;
+        self.committed(tx).await?;
+        Ok(st)
+    }
+
+    /// Checks a headcount change against the roles of an order.
+    pub(super) fn check_headcounts(
+        order: &Order,
+        changes_wanted: &[(String, i64)],
+    ) -> crate::Result<Order> {
+        if changes_wanted.len() > crate::domain::limits::PATCH_ROLES {
+            return Err(Error::Invalid(vec![FieldError::new(
+                "roles",
+                format!("at most {} items", crate::domain::limits::PATCH_ROLES),
+            )]));
         }
         let mut errors = Vec::new();
-        let mut order = st.order.clone();
+        let mut order = order.clone();
         for (i, (name, headcount)) in changes_wanted.iter().enumerate() {
             if changes_wanted[..i].iter().any(|(n, _)| n == name) {
                 errors.push(FieldError::new(
@@ -1311,11 +1373,32 @@ impl Engine {
         if !errors.is_empty() {
             return Err(Error::Invalid(errors));
         }
+        Ok(order)
+    }
+
+    /// Applies a headcount change to an order loaded in `tx`: the new terms with their event, the workers
+    /// and offers beyond them released or withdrawn, and a dispatch for the rest.
+    pub(super) async fn patch_loaded(
+        &self,
+        tx: &mut Tx,
+        st: &mut OrderState,
+        changes_wanted: &[(String, i64)],
+        now: DateTime<Utc>,
+    ) -> crate::Result<()> {
+        if !matches!(st.row.status.as_str(), "open" | "filled") {
+            return Err(Error::Conflict(format!(
+                "the order is {}; only open or filled orders change",
+                st.row.status
+            )));
+        }
+        let order = Self::check_headcounts(&st.order, changes_wanted)?;
+        let agency = st.order.agency;
+        let id = st.order.id;
         let stored = serde_json::to_string(&OrderBody::from_order(&order)).expect("serialises");
-        store::orders::update_order_body(&mut tx, st.row.id, &stored, ms(now)).await?;
+        store::orders::update_order_body(tx, st.row.id, &stored, ms(now)).await?;
         st.row.version += 1;
         store::events::append(
-            &mut tx,
+            tx,
             ms(now),
             Some(agency.get()),
             "order_patched",
@@ -1337,7 +1420,7 @@ impl Engine {
             let over = st.filled(r).saturating_sub(headcount) as usize;
             filling.sort_by_key(|a| std::cmp::Reverse(a.id));
             for a in filling.into_iter().take(over) {
-                self.end_assignment(&mut tx, &st, a, "released", "headcount_lowered", now)
+                self.end_assignment(tx, st, a, "released", "headcount_lowered", now)
                     .await?;
             }
             let open = headcount.saturating_sub(st.filled(r));
@@ -1350,13 +1433,11 @@ impl Engine {
             pending.sort_by_key(|o| std::cmp::Reverse(o.id));
             let extra = pending.len().saturating_sub(allowed);
             for o in pending.into_iter().take(extra) {
-                self.close_offer(&mut tx, &st, o, "withdrawn", now).await?;
+                self.close_offer(tx, st, o, "withdrawn", now).await?;
             }
         }
-        self.refresh(&mut tx, &mut st).await?;
-        self.dispatch(&mut tx, &mut st, now, false).await?;
-        self.committed(tx).await?;
-        Ok(st)
+        self.refresh(tx, st).await?;
+        self.dispatch(tx, st, now, false).await
     }
 
     /// Ends a live assignment with `status` (released, cancelled, no_show), with its event.
@@ -1419,6 +1500,18 @@ impl Engine {
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let mut st = self.load_order(&mut tx, Some(agency), id).await?;
+        self.cancel_loaded(&mut tx, &mut st, now).await?;
+        self.committed(tx).await?;
+        Ok(st)
+    }
+
+    /// Cancels an order loaded in `tx`: pending offers withdrawn, confirmed workers and standbys released.
+    pub(super) async fn cancel_loaded(
+        &self,
+        tx: &mut Tx,
+        st: &mut OrderState,
+        now: DateTime<Utc>,
+    ) -> crate::Result<()> {
         if matches!(
             st.row.status.as_str(),
             "cancelled" | "completed" | "unfilled"
@@ -1429,30 +1522,29 @@ impl Engine {
             )));
         }
         for o in st.offers.iter().filter(|o| o.status == "pending") {
-            self.close_offer(&mut tx, &st, o, "withdrawn", now).await?;
+            self.close_offer(tx, st, o, "withdrawn", now).await?;
         }
         for a in st
             .assignments
             .iter()
             .filter(|a| matches!(a.status.as_str(), "confirmed" | "standby"))
         {
-            self.end_assignment(&mut tx, &st, a, "released", "order_cancelled", now)
+            self.end_assignment(tx, st, a, "released", "order_cancelled", now)
                 .await?;
         }
-        store::orders::set_order_status(&mut tx, st.row.id, "cancelled", ms(now)).await?;
+        store::orders::set_order_status(tx, st.row.id, "cancelled", ms(now)).await?;
         st.row.version += 1;
         store::events::append(
-            &mut tx,
+            tx,
             ms(now),
-            Some(agency.get()),
+            Some(st.order.agency.get()),
             "order_status",
-            &json!({"order": id.to_string(), "status": "cancelled"}),
+            &json!({"order": st.order.id.to_string(), "status": "cancelled"}),
         )
         .await?;
-        self.refresh(&mut tx, &mut st).await?;
+        self.refresh(tx, st).await?;
         st.row.status = "cancelled".into();
-        self.committed(tx).await?;
-        Ok(st)
+        Ok(())
     }
 
     /// Orders of the agency, a page after `after`.

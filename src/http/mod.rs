@@ -21,6 +21,7 @@ mod photos;
 mod pools;
 mod query;
 mod relations;
+mod series;
 pub mod server;
 mod stream;
 pub mod versions;
@@ -114,6 +115,7 @@ pub fn router(state: AppState) -> Router {
         .merge(photos::router())
         .merge(relations::router())
         .merge(pools::router())
+        .merge(series::router())
         .merge(webhooks::router())
         .merge(stream::router())
         .merge(console::router())

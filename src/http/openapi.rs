@@ -147,6 +147,8 @@ impl Modify for NdjsonBody {
         super::webhooks::delete, super::webhooks::rotate_secret, super::webhooks::deliveries,
         super::stream::stream,
         super::pools::list, super::pools::create, super::pools::read, super::pools::replace, super::pools::delete,
+        super::series::list, super::series::read, super::series::patch, super::series::cancel,
+        super::series::offer, super::series::accept,
     ),
     components(schemas(super::error::Problem, super::error::ProblemField)),
     modifiers(&Security, &Problems, &NdjsonBody)

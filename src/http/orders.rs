@@ -20,6 +20,7 @@ use crate::domain::time::parse_instant;
 use crate::engine::{OrderFilter, Standing, order_id};
 use crate::error::FieldError;
 use crate::wire::order::OrderBody;
+use crate::wire::series::SeriesView;
 use crate::wire::views::OrderView;
 
 /// The routes of this module.
@@ -71,19 +72,37 @@ pub(super) fn view(state: &AppState, st: &crate::engine::OrderState) -> OrderVie
     OrderView::of(st, state.engine.standby_wanted_now(st).iter().sum())
 }
 
+/// What `POST /v1/orders` answers: the order, or for a repeating order (`repeat`) the series of its shifts.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum Posted {
+    /// A single order.
+    Order(Box<OrderView>),
+    /// A series: one order per shift.
+    Series(Box<SeriesView>),
+}
+
 #[utoipa::path(post, path = "/v1/orders", tag = "orders", request_body = OrderBody,
-    responses((status = 201, body = OrderView, headers(("ETag" = String, description = "The version, for If-Match"))), (status = 401, body = super::error::Problem),
+    responses((status = 201, body = Posted, description = "The order; with `repeat`, the series (`ser_…`) with each shift's order", headers(("ETag" = String, description = "The version, for If-Match (a single order)"))), (status = 401, body = super::error::Problem),
               (status = 422, body = super::error::Problem)),
     security(("agency" = [])))]
 async fn create(
     State(state): State<AppState>,
     Agency(agency): Agency,
     Body(body): Body<OrderBody>,
-) -> ApiResult<impl IntoResponse> {
+) -> ApiResult<Response> {
+    if body.repeat.is_some() {
+        let series = state.engine.post_series(agency, body).await?;
+        let posted = Posted::Series(Box::new(SeriesView::of(&series)));
+        return Ok((StatusCode::CREATED, axum::Json(posted)).into_response());
+    }
     let st = state.engine.post_order(agency, body).await?;
     Ok(tagged(
         st.row.version as u64,
-        (StatusCode::CREATED, axum::Json(view(&state, &st))),
+        (
+            StatusCode::CREATED,
+            axum::Json(Posted::Order(Box::new(view(&state, &st)))),
+        ),
     ))
 }
 

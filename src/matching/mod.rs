@@ -59,6 +59,7 @@ pub(crate) mod fixtures {
                 name: "Hall 3".into(),
                 location: LatLon::new(31.1912, 121.5804).unwrap(),
                 geofence_m: 300.0,
+                timezone: None,
             },
             shift: shift("2026-11-28T09:00:00+08:00", "2026-11-28T18:00:00+08:00"),
             roles: vec![Role {

@@ -330,6 +330,7 @@ fn generate(
         }),
         no_show_grace_min: Some(*rng.choose(&[10, 15, 15, 20])),
         widen: None,
+        venue_timezone: None,
     };
     let order = input
         .validate(OrderId::new(id), agency)

@@ -38,6 +38,7 @@ const SQLITE: &[(i64, &str)] = &[
         11,
         include_str!("../../migrations/sqlite/0011_reoffers_pools.sql"),
     ),
+    (14, include_str!("../../migrations/sqlite/0014_series.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
@@ -77,6 +78,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         11,
         include_str!("../../migrations/postgres/0011_reoffers_pools.sql"),
+    ),
+    (
+        14,
+        include_str!("../../migrations/postgres/0014_series.sql"),
     ),
 ];
 

@@ -13,6 +13,7 @@ pub mod idempotency;
 mod migrate;
 pub mod orders;
 pub mod photos;
+pub mod series;
 pub mod settings;
 pub mod workers;
 

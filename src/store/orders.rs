@@ -30,6 +30,8 @@ pub struct OrderRow {
     pub created_at: i64,
     /// Raised by every change to the row: a patch of its terms, a new status (the ETag of the order).
     pub version: i64,
+    /// The series the order is a shift of, if any.
+    pub series_id: Option<i64>,
 }
 
 /// A stored offer.
@@ -104,7 +106,8 @@ pub struct AssignmentRow {
     pub check_out_distance_m: Option<f64>,
 }
 
-const ORDER_COLS: &str = "id, agency_id, body, status, start_at, end_at, created_at, version";
+pub(crate) const ORDER_COLS: &str =
+    "id, agency_id, body, status, start_at, end_at, created_at, version, series_id";
 const OFFER_COLS: &str = "id, order_id, agency_id, worker_id, role_idx, kind, status, urgent, created_at, expires_at, decided_at, replaces";
 const ASSIGNMENT_COLS: &str = "id, order_id, agency_id, worker_id, role_idx, kind, status, start_at, end_at, \
     offer_id, replaces, created_at, updated_at, checked_in_at, checked_out_at, late_minutes, distance_m, worked_minutes, check_out_distance_m";

@@ -86,6 +86,10 @@ pub struct VenueBody {
     /// Check-in radius in metres; 300 when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub geofence_m: Option<f64>,
+    /// The venue's IANA timezone (`Europe/Berlin`). A repeating order keeps its shifts at the same local time
+    /// in it across DST changes; without it, the start's UTC offset is kept fixed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
 }
 
 /// A composition rule inside a role: at least `at_least` of its workers meet the terms (extension).
@@ -264,6 +268,10 @@ pub struct OrderBody {
     /// `max_travel_km` is raised by `step_km` at a time up to `max_km`. Needs `max_travel_km`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub widen: Option<WidenBody>,
+    /// Repeats the shift: the order becomes a series of orders, one per shift, at the same local time
+    /// (`POST /v1/orders` then answers the series).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<super::series::RepeatBody>,
 }
 
 /// How an order may widen its search.
@@ -319,6 +327,7 @@ impl OrderBody {
             fanout: dispatch.fanout,
             no_show_grace_min: self.no_show_grace_min,
             widen: self.widen.map(|w| (w.step_km, w.max_km)),
+            venue_timezone: self.venue.timezone.clone(),
         }
         .validate(id, agency)
     }
@@ -397,6 +406,7 @@ impl OrderBody {
                 lat: o.venue.location.lat(),
                 lon: o.venue.location.lon(),
                 geofence_m: Some(o.venue.geofence_m),
+                timezone: o.venue.timezone.map(|tz| tz.name().to_string()),
             },
             start: format_instant(o.shift.start()),
             end: format_instant(o.shift.end()),
@@ -426,6 +436,7 @@ impl OrderBody {
                 step_km: w.step_km,
                 max_km: w.max_km,
             }),
+            repeat: None,
         }
     }
 }

@@ -118,6 +118,9 @@ pub struct OrderView {
     /// Present while candidates have run out before the order is full.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub at_risk: Option<AtRiskView>,
+    /// The series (`ser_…`) the order is a shift of, if it is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub series: Option<String>,
 }
 
 /// Why an order is at risk.
@@ -195,6 +198,10 @@ impl OrderView {
                 })
                 .collect(),
             created_at: format_instant(crate::engine::from_ms(st.row.created_at)),
+            series: st
+                .row
+                .series_id
+                .map(|s| crate::domain::SeriesId::new(s as u64).to_string()),
         }
     }
 }
@@ -234,6 +241,10 @@ pub struct OfferView {
     pub urgent: bool,
     /// The assignment an urgent replacement replaces (a no-show, a cancellation, a released worker).
     pub replaces: Option<String>,
+    /// The series (`ser_…`) whose shift this is, if the order is one: the worker may accept all its offers
+    /// at once with `POST /v1/me/series/{id}/accept`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub series: Option<String>,
 }
 
 impl OfferView {
@@ -257,6 +268,10 @@ impl OfferView {
             status: o.status.clone(),
             urgent: o.urgent != 0,
             replaces: o.replaces.map(|r| AssignmentId::new(r as u64).to_string()),
+            series: st
+                .row
+                .series_id
+                .map(|s| crate::domain::SeriesId::new(s as u64).to_string()),
         }
     }
 }

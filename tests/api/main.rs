@@ -21,6 +21,7 @@ mod offers;
 mod orders;
 mod pools;
 mod relations;
+mod series;
 mod steering;
 mod stream;
 mod tenancy;
