@@ -35,24 +35,125 @@ impl Prior {
         }
     }
 
-    /// The prior fitted to an agency's own history (`shows` and `no_shows` summed over its workers' records):
-    /// as many pseudo-shifts as the policy's prior, centred on the agency's observed show-up rate. The rate is
-    /// itself smoothed by the policy's prior, so an agency without history starts where the policy does and
-    /// one with thousands of shifts is centred on what its workers actually do. A newcomer at an agency whose
-    /// workers show 91% of the time is expected at about 91%, not at the policy's pessimistic 80%; standby is
-    /// sized on that.
-    pub fn fitted(policy: &Policy, shows: u64, no_shows: u64) -> Self {
+    /// The prior fitted to an agency's own history (its workers' records, see [`History`]), a Beta prior by
+    /// the method of moments:
+    ///
+    /// - its mean is the agency's pooled show-up rate, itself smoothed by the policy's prior, so an agency
+    ///   without history starts exactly where the policy does and one with thousands of shifts is centred on what
+    ///   its workers actually do — a newcomer at an agency whose workers show 91% of the time is expected at
+    ///   about 91%, not at the policy's pessimistic 80%;
+    /// - its weight (pseudo-shifts) comes from how much workers really differ: the spread of the rates of
+    ///   workers with at least [`History::MIN_SHIFTS`] shifts, less the spread their few shifts alone would
+    ///   give (binomial noise). Workers who differ little give a heavy prior (a short perfect record says little
+    ///   about a worker); workers who differ much, a light one. With fewer than [`History::MIN_WORKERS`] such
+    ///   workers the policy's weight stays. The weight is kept between the policy's and [`MAX_WEIGHT`].
+    pub fn fitted(policy: &Policy, history: &History) -> Self {
         let base = Self::of_policy(policy);
         let strength = base.shows + base.no_shows;
-        if strength <= 0.0 || shows + no_shows == 0 {
+        if strength <= 0.0 || history.shows + history.no_shows == 0 {
             return base;
         }
-        let (s, n) = (shows as f64, no_shows as f64);
+        let (s, n) = (history.shows as f64, history.no_shows as f64);
         let mean = (base.shows + s) / (strength + s + n);
+        let weight = history
+            .weight()
+            .map_or(strength, |w| w.clamp(strength, MAX_WEIGHT));
         Self {
-            shows: strength * mean,
-            no_shows: strength * (1.0 - mean),
+            shows: weight * mean,
+            no_shows: weight * (1.0 - mean),
         }
+    }
+}
+
+/// The heaviest a fitted prior gets, in pseudo-shifts: however alike an agency's workers look, a worker's own
+/// record of a few dozen shifts still counts.
+pub const MAX_WEIGHT: f64 = 50.0;
+
+/// An agency's workers' track records, summed, as the index keeps them (added and taken away as records
+/// change). Integer sums in fixed point, so the same records give the same history whatever the order they came
+/// in — on every node and on replay.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct History {
+    /// Shifts shown up for, over all workers.
+    pub shows: u64,
+    /// Shifts not shown up for, over all workers.
+    pub no_shows: u64,
+    /// Workers with at least [`History::MIN_SHIFTS`] shifts due.
+    pub rated: u64,
+    /// Their show-up rates summed, in millionths.
+    rate_sum: u64,
+    /// Their squared rates summed, in millionths squared.
+    rate_sq_sum: u128,
+    /// `1 / shifts due` summed over them, in millionths.
+    inverse_sum: u64,
+}
+
+impl History {
+    /// Shifts due before a worker's rate counts toward the spread.
+    pub const MIN_SHIFTS: u32 = 5;
+    /// Workers with a rate before the spread is trusted.
+    pub const MIN_WORKERS: u64 = 30;
+
+    fn terms(stats: &WorkerStats) -> Option<(u64, u128, u64)> {
+        let due = stats.completed_shifts + stats.no_shows;
+        if due < Self::MIN_SHIFTS {
+            return None;
+        }
+        let rate = (u64::from(stats.completed_shifts) * 1_000_000) / u64::from(due);
+        Some((
+            rate,
+            u128::from(rate) * u128::from(rate),
+            1_000_000 / u64::from(due),
+        ))
+    }
+
+    /// Counts a worker's record.
+    pub fn add(&mut self, stats: &WorkerStats) {
+        self.shows += u64::from(stats.completed_shifts);
+        self.no_shows += u64::from(stats.no_shows);
+        if let Some((r, r2, inv)) = Self::terms(stats) {
+            self.rated += 1;
+            self.rate_sum += r;
+            self.rate_sq_sum += r2;
+            self.inverse_sum += inv;
+        }
+    }
+
+    /// Takes a worker's record away (it changed, or the worker left).
+    pub fn remove(&mut self, stats: &WorkerStats) {
+        self.shows = self.shows.saturating_sub(u64::from(stats.completed_shifts));
+        self.no_shows = self.no_shows.saturating_sub(u64::from(stats.no_shows));
+        if let Some((r, r2, inv)) = Self::terms(stats) {
+            self.rated = self.rated.saturating_sub(1);
+            self.rate_sum = self.rate_sum.saturating_sub(r);
+            self.rate_sq_sum = self.rate_sq_sum.saturating_sub(r2);
+            self.inverse_sum = self.inverse_sum.saturating_sub(inv);
+        }
+    }
+
+    /// The Beta prior's weight `α + β` that explains the spread of the rates: with mean `m` and true variance
+    /// `v` of the workers' probabilities, `α + β = m(1 − m)/v − 1`; the true variance is the rates' variance
+    /// less the binomial noise `m(1 − m)·mean(1/n)`. `None` with too few rated workers; unbounded (very
+    /// large) when the rates differ no more than noise explains.
+    pub fn weight(&self) -> Option<f64> {
+        if self.rated < Self::MIN_WORKERS {
+            return None;
+        }
+        let k = self.rated as f64;
+        let m = self.rate_sum as f64 / 1e6 / k;
+        let second = self.rate_sq_sum as f64 / 1e12 / k;
+        let var = (second - m * m).max(0.0);
+        let noise = m * (1.0 - m) * (self.inverse_sum as f64 / 1e6 / k);
+        let spread = m * (1.0 - m);
+        if spread <= 0.0 {
+            return Some(f64::INFINITY);
+        }
+        let truth = var - noise;
+        Some(if truth <= 0.0 {
+            f64::INFINITY
+        } else {
+            (spread / truth - 1.0).max(0.0)
+        })
     }
 }
 
@@ -246,17 +347,26 @@ mod tests {
     #[test]
     fn a_newcomer_at_an_agency_without_history_starts_where_the_policy_does() {
         let policy = Policy::default();
-        assert_eq!(Prior::fitted(&policy, 0, 0), Prior::of_policy(&policy));
+        assert_eq!(
+            Prior::fitted(&policy, &History::default()),
+            Prior::of_policy(&policy)
+        );
     }
 
     #[test]
     fn a_newcomer_is_expected_to_show_like_the_agency_s_workers_do() {
         let policy = Policy::default();
-        // 9,100 shifts shown up for, 900 not: the agency's workers show 91% of the time.
-        let prior = Prior::fitted(&policy, 9_100, 900);
+        // One long record: 9,100 shifts shown up for, 900 not; too few workers to read a spread from.
+        let mut history = History::default();
+        history.add(&WorkerStats {
+            completed_shifts: 9_100,
+            no_shows: 900,
+            ..WorkerStats::default()
+        });
+        let prior = Prior::fitted(&policy, &history);
         let newcomer = show_up(&WorkerStats::default(), prior);
         assert!((newcomer - 9_104.0 / 10_005.0).abs() < 1e-12, "{newcomer}");
-        // The prior weighs as much as the policy's: five pseudo-shifts.
+        // The prior then weighs as much as the policy's: five pseudo-shifts.
         assert!((prior.shows + prior.no_shows - 5.0).abs() < 1e-12);
         // A worker's own long record still dominates it.
         let flaky = WorkerStats {
@@ -266,6 +376,77 @@ mod tests {
         };
         assert!(show_up(&flaky, prior) < 0.63);
         // An agency whose workers rarely come draws its newcomers down, not up.
-        assert!(show_up(&WorkerStats::default(), Prior::fitted(&policy, 500, 500)) < 0.55);
+        let mut poor = History::default();
+        poor.add(&WorkerStats {
+            completed_shifts: 500,
+            no_shows: 500,
+            ..WorkerStats::default()
+        });
+        assert!(show_up(&WorkerStats::default(), Prior::fitted(&policy, &poor)) < 0.55);
+    }
+
+    /// Records of `workers` workers, half of whom show with probability `hi` and half with `lo`, each with 10 to
+    /// 60 shifts drawn.
+    fn population(workers: u32, hi: f64, lo: f64) -> History {
+        let mut rng = crate::sim::rng::Rng::new(7);
+        let mut h = History::default();
+        for i in 0..workers {
+            let p = if i % 2 == 0 { hi } else { lo };
+            let due = 10 + rng.below(51) as u32;
+            let shows = (0..due).filter(|_| rng.bernoulli(p)).count() as u32;
+            h.add(&WorkerStats {
+                completed_shifts: shows,
+                no_shows: due - shows,
+                ..WorkerStats::default()
+            });
+        }
+        h
+    }
+
+    #[test]
+    fn the_prior_s_weight_recovers_how_much_workers_differ() {
+        // Probabilities 0.95 and 0.75: mean 0.85, variance 0.01, so α + β = 0.85·0.15/0.01 − 1 = 11.75.
+        let h = population(4_000, 0.95, 0.75);
+        let w = h.weight().expect("enough rated workers");
+        assert!((w - 11.75).abs() < 1.5, "{w}");
+        let prior = Prior::fitted(&Policy::default(), &h);
+        assert!((prior.shows + prior.no_shows - w).abs() < 1e-9);
+        assert!((prior.shows / (prior.shows + prior.no_shows) - 0.85).abs() < 0.01);
+        // A short perfect record is drawn toward the agency: five shows is no proof of a 97% worker.
+        let five = WorkerStats {
+            completed_shifts: 5,
+            ..WorkerStats::default()
+        };
+        let p = show_up(&five, prior);
+        assert!(p < 0.9 && p > 0.86, "{p}");
+    }
+
+    #[test]
+    fn workers_who_differ_no_more_than_chance_give_the_heaviest_prior() {
+        let h = population(4_000, 0.9, 0.9);
+        let prior = Prior::fitted(&Policy::default(), &h);
+        assert!((prior.shows + prior.no_shows - MAX_WEIGHT).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_history_is_the_same_whatever_order_records_come_and_go_in() {
+        let records: Vec<WorkerStats> = (0..50u32)
+            .map(|i| WorkerStats {
+                completed_shifts: 5 + i * 3 % 17,
+                no_shows: i % 4,
+                ..WorkerStats::default()
+            })
+            .collect();
+        let mut forward = History::default();
+        records.iter().for_each(|r| forward.add(r));
+        let mut backward = History::default();
+        records.iter().rev().for_each(|r| backward.add(r));
+        assert_eq!(forward, backward);
+        let mut changed = forward;
+        changed.remove(&records[3]);
+        changed.add(&records[3]);
+        assert_eq!(changed, forward);
+        records.iter().for_each(|r| changed.remove(r));
+        assert_eq!(changed, History::default());
     }
 }

@@ -456,8 +456,7 @@ impl Engine {
     /// The prior of show-up probabilities at `agency`: fitted to its workers' records as the index holds them
     /// now (the same on every node at the same position in the log).
     pub(super) fn show_up_prior(&self, agency: AgencyId) -> crate::dispatch::standby::Prior {
-        let a = self.index.attendance(agency);
-        crate::dispatch::standby::Prior::fitted(&self.policy, a.shows, a.no_shows)
+        crate::dispatch::standby::Prior::fitted(&self.policy, &self.index.history(agency))
     }
 
     async fn dispatch_urgent(

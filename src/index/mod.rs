@@ -110,18 +110,8 @@ struct Roster {
     /// Travel limits indexed (as f64 bits, which order like the positive numbers they encode) and how many
     /// workers have each, for [`WorkerIndex::max_travel_km`].
     travel: BTreeMap<u64, u32>,
-    /// The track records of each agency's indexed workers, summed, for [`WorkerIndex::attendance`].
-    attendance: HashMap<AgencyId, Attendance>,
-}
-
-/// Shifts shown up for and not, summed over an agency's workers: the agency's own history, to which a
-/// newcomer's show-up probability is drawn (see `dispatch::standby::Prior`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Attendance {
-    /// Shifts worked to the end.
-    pub shows: u64,
-    /// Shifts not shown up for.
-    pub no_shows: u64,
+    /// The track records of each agency's indexed workers, summed, for [`WorkerIndex::history`].
+    histories: HashMap<AgencyId, crate::dispatch::standby::History>,
 }
 
 /// A request for the candidates of one role: the hard filters the index can apply.
@@ -199,11 +189,11 @@ impl WorkerIndex {
         self.read_state().roster.by_id.len()
     }
 
-    /// The summed track records of the agency's indexed workers.
-    pub fn attendance(&self, agency: AgencyId) -> Attendance {
+    /// The summed track records of the agency's indexed workers: the history its show-up prior is fitted to.
+    pub fn history(&self, agency: AgencyId) -> crate::dispatch::standby::History {
         self.read_state()
             .roster
-            .attendance
+            .histories
             .get(&agency)
             .copied()
             .unwrap_or_default()

@@ -64,19 +64,13 @@ impl Roster {
         }
     }
 
-    /// Adds a worker's record to their agency's sums, or takes it away.
+    /// Adds a worker's record to their agency's history, or takes it away.
     fn count_attendance(&mut self, w: &Worker, add: bool) {
-        let sums = self.attendance.entry(w.agency).or_default();
-        let (shows, no_shows) = (
-            u64::from(w.stats.completed_shifts),
-            u64::from(w.stats.no_shows),
-        );
+        let h = self.histories.entry(w.agency).or_default();
         if add {
-            sums.shows += shows;
-            sums.no_shows += no_shows;
+            h.add(&w.stats);
         } else {
-            sums.shows = sums.shows.saturating_sub(shows);
-            sums.no_shows = sums.no_shows.saturating_sub(no_shows);
+            h.remove(&w.stats);
         }
     }
 

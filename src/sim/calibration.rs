@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
-use crate::dispatch::standby::{Prior, show_up};
+use crate::dispatch::standby::{History, Prior, show_up};
 use crate::domain::WorkerStats;
 use crate::matching::Policy;
 use crate::store::events::StoredEvent;
@@ -54,29 +54,30 @@ fn count(v: &Value, k: &str) -> u32 {
 
 /// Reads the calibration out of a log.
 pub fn calibrate(events: &[StoredEvent], policy: &Policy) -> Calibration {
-    // Each worker's record (completed, no-shows) and each agency's sums, as the log stands.
-    let mut records: HashMap<String, (i64, u32, u32)> = HashMap::new();
-    let mut sums: HashMap<i64, (u64, u64)> = HashMap::new();
+    // Each worker's record (their agency, completed, no-shows) and each agency's history, as the log stands.
+    let mut records: HashMap<String, (i64, WorkerStats)> = HashMap::new();
+    let mut histories: HashMap<i64, History> = HashMap::new();
     // Booked shifts: assignment → (fitted prediction, constant-prior prediction).
     let mut booked: HashMap<String, (f64, f64)> = HashMap::new();
     let mut points: Vec<(f64, f64, bool)> = Vec::new();
     let constant = Prior::of_policy(policy);
     for e in events {
         let p = &e.payload;
-        let set_record = |records: &mut HashMap<String, (i64, u32, u32)>,
-                          sums: &mut HashMap<i64, (u64, u64)>,
+        let set_record = |records: &mut HashMap<String, (i64, WorkerStats)>,
+                          histories: &mut HashMap<i64, History>,
                           worker: &str,
                           done: u32,
                           missed: u32| {
             let agency = e.agency.unwrap_or(0);
-            if let Some((a, d0, m0)) = records.insert(worker.to_string(), (agency, done, missed)) {
-                let s = sums.entry(a).or_default();
-                s.0 = s.0.saturating_sub(u64::from(d0));
-                s.1 = s.1.saturating_sub(u64::from(m0));
+            let stats = WorkerStats {
+                completed_shifts: done,
+                no_shows: missed,
+                ..WorkerStats::default()
+            };
+            if let Some((a, old)) = records.insert(worker.to_string(), (agency, stats)) {
+                histories.entry(a).or_default().remove(&old);
             }
-            let s = sums.entry(agency).or_default();
-            s.0 += u64::from(done);
-            s.1 += u64::from(missed);
+            histories.entry(agency).or_default().add(&stats);
         };
         match e.kind.as_str() {
             "worker_created" | "worker_updated" | "availability_set" => {
@@ -85,7 +86,7 @@ pub fn calibrate(events: &[StoredEvent], policy: &Policy) -> Calibration {
                 if !worker.is_empty() && record.is_object() {
                     set_record(
                         &mut records,
-                        &mut sums,
+                        &mut histories,
                         worker,
                         count(record, "completed_shifts"),
                         count(record, "no_shows"),
@@ -94,24 +95,18 @@ pub fn calibrate(events: &[StoredEvent], policy: &Policy) -> Calibration {
             }
             "worker_stats" => set_record(
                 &mut records,
-                &mut sums,
+                &mut histories,
                 text(p, "worker"),
                 count(p, "completed_shifts"),
                 count(p, "no_shows"),
             ),
             "assignment_made" if text(p, "kind") == "shift" => {
-                let (agency, done, missed) = records.get(text(p, "worker")).copied().unwrap_or((
-                    e.agency.unwrap_or(0),
-                    0,
-                    0,
-                ));
-                let stats = WorkerStats {
-                    completed_shifts: done,
-                    no_shows: missed,
-                    ..WorkerStats::default()
-                };
-                let (shows, no_shows) = sums.get(&agency).copied().unwrap_or_default();
-                let fitted = Prior::fitted(policy, shows, no_shows);
+                let (agency, stats) = records
+                    .get(text(p, "worker"))
+                    .copied()
+                    .unwrap_or((e.agency.unwrap_or(0), WorkerStats::default()));
+                let history = histories.get(&agency).copied().unwrap_or_default();
+                let fitted = Prior::fitted(policy, &history);
                 booked.insert(
                     text(p, "assignment").to_string(),
                     (show_up(&stats, fitted), show_up(&stats, constant)),
