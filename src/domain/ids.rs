@@ -67,6 +67,9 @@ id_type!(
 id_type!(
     /// A review opened by a poor rating.
     ReviewId, "rev");
+id_type!(
+    /// The timesheet of a completed shift.
+    TimesheetId, "tms");
 
 #[cfg(test)]
 mod tests {

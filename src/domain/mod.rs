@@ -7,13 +7,14 @@ pub mod geo;
 pub mod ids;
 pub mod limits;
 pub mod order;
+pub mod pay;
 pub mod terms;
 pub mod time;
 pub mod worker;
 
 pub use availability::{Availability, Days, LocalShift, WeeklyWindow};
 pub use geo::{LatLon, TravelKm};
-pub use ids::{AgencyId, AssignmentId, OfferId, OrderId, PoolId, ReviewId, WorkerId};
+pub use ids::{AgencyId, AssignmentId, OfferId, OrderId, PoolId, ReviewId, TimesheetId, WorkerId};
 pub use order::{
     DispatchMode, DispatchSpec, Order, OrderInput, Priority, Quota, Role, StandbySpec, Venue, Widen,
 };

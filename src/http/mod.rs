@@ -16,6 +16,7 @@ mod openapi;
 mod ops;
 mod orders;
 pub mod pagination;
+mod pay;
 mod photos;
 mod pools;
 mod query;
@@ -113,6 +114,7 @@ pub fn router(state: AppState) -> Router {
         .merge(photos::router())
         .merge(relations::router())
         .merge(pools::router())
+        .merge(pay::router())
         .merge(webhooks::router())
         .merge(stream::router())
         .merge(console::router())

@@ -147,6 +147,10 @@ impl Modify for NdjsonBody {
         super::webhooks::delete, super::webhooks::rotate_secret, super::webhooks::deliveries,
         super::stream::stream,
         super::pools::list, super::pools::create, super::pools::read, super::pools::replace, super::pools::delete,
+        super::pay::settings, super::pay::patch_settings, super::pay::list, super::pay::read, super::pay::approve,
+        super::pay::correct, super::pay::resolve, super::pay::my_list, super::pay::dispute, super::pay::earnings,
+        super::pay::settlement_by_query, super::pay::settlement, super::pay::close, super::pay::paid,
+        super::pay::invoices, super::pay::invoice,
     ),
     components(schemas(super::error::Problem, super::error::ProblemField)),
     modifiers(&Security, &Problems, &NdjsonBody)

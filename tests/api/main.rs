@@ -18,6 +18,7 @@ mod import_client;
 mod offer_plan;
 mod offers;
 mod orders;
+mod pay;
 mod pools;
 mod relations;
 mod steering;
