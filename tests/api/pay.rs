@@ -387,12 +387,12 @@ async fn a_correction_keeps_the_original_and_the_reason() {
         &app,
         &token,
         &asg,
-        "2026-11-24T09:20:00+08:00",
+        "2026-11-24T09:12:00+08:00",
         "2026-11-24T18:00:00+08:00",
     )
     .await;
     let t = timesheet_of(&app, &agency, &order).await;
-    assert_eq!(t["worked_minutes"], 460);
+    assert_eq!(t["worked_minutes"], 468);
     assert_eq!(t["original"], Value::Null);
     let id = s(&t, "id");
     let c = app
@@ -409,14 +409,14 @@ async fn a_correction_keeps_the_original_and_the_reason() {
     assert_eq!(c["paid_minutes"], 435);
     assert_eq!(minor(&c["pay"]), pay(2000, 435));
     assert_eq!(c["checked_in_at"], "2026-11-24T01:00:00Z");
-    assert_eq!(c["original"]["worked_minutes"], 460);
-    assert_eq!(c["original"]["checked_in_at"], "2026-11-24T01:20:00Z");
+    assert_eq!(c["original"]["worked_minutes"], 468);
+    assert_eq!(c["original"]["checked_in_at"], "2026-11-24T01:12:00Z");
     assert_eq!(c["original"]["break_minutes"], 0);
     assert_eq!(
         c["corrections"][0]["reason"],
         "the supervisor let her in at 09:00; the badge reader was down"
     );
-    assert_eq!(c["corrections"][0]["before"]["worked_minutes"], 460);
+    assert_eq!(c["corrections"][0]["before"]["worked_minutes"], 468);
     assert_eq!(c["corrections"][0]["after"]["worked_minutes"], 480);
     assert_eq!(timesheet_of(&app, &agency, &order).await, c);
     // A second correction keeps the first original.
@@ -428,7 +428,7 @@ async fn a_correction_keeps_the_original_and_the_reason() {
         )
         .await
         .expect(200);
-    assert_eq!(c2["original"]["worked_minutes"], 460);
+    assert_eq!(c2["original"]["worked_minutes"], 468);
     assert_eq!(c2["corrections"].as_array().unwrap().len(), 2);
     // The correction is an event of the agency's feed.
     let feed = app
