@@ -183,32 +183,32 @@ impl SettingsBody {
                 )),
             }
         }
-        if let Some(v) = self.payout_delay_days {
-            if let Some(v) = int_in(v, 0, 60, "payout_delay_days", &mut errors) {
-                s.payout_delay_days = v as u32;
-            }
+        if let Some(v) = self.payout_delay_days
+            && let Some(v) = int_in(v, 0, 60, "payout_delay_days", &mut errors)
+        {
+            s.payout_delay_days = v as u32;
         }
-        if let Some(v) = self.dispute_window_hours {
-            if let Some(v) = int_in(v, 1, 720, "dispute_window_hours", &mut errors) {
-                s.dispute_window_hours = v as u32;
-            }
+        if let Some(v) = self.dispute_window_hours
+            && let Some(v) = int_in(v, 1, 720, "dispute_window_hours", &mut errors)
+        {
+            s.dispute_window_hours = v as u32;
         }
         if let Some(o) = &self.overtime {
-            if let Some(h) = o.weekly_threshold_hours {
-                if let Some(h) = num_in(
+            if let Some(h) = o.weekly_threshold_hours
+                && let Some(h) = num_in(
                     h,
                     0.0,
                     168.0,
                     "overtime.weekly_threshold_hours",
                     &mut errors,
-                ) {
-                    s.overtime_threshold_minutes = (h * 60.0).round() as i64;
-                }
+                )
+            {
+                s.overtime_threshold_minutes = (h * 60.0).round() as i64;
             }
-            if let Some(m) = o.multiplier {
-                if let Some(m) = num_in(m, 1.0, 5.0, "overtime.multiplier", &mut errors) {
-                    s.overtime_multiplier_permille = (m * 1000.0).round() as i64;
-                }
+            if let Some(m) = o.multiplier
+                && let Some(m) = num_in(m, 1.0, 5.0, "overtime.multiplier", &mut errors)
+            {
+                s.overtime_multiplier_permille = (m * 1000.0).round() as i64;
             }
         }
         if let Some(n) = &self.night_premium {
@@ -253,30 +253,30 @@ impl SettingsBody {
         }
         if let Some(l) = &self.late_cancellation {
             let f = |k: &str| format!("late_cancellation.{k}");
-            if let Some(v) = l.notice_hours {
-                if let Some(v) = int_in(v, 0, 720, &f("notice_hours"), &mut errors) {
-                    s.cancel_notice_hours = v as u32;
-                }
+            if let Some(v) = l.notice_hours
+                && let Some(v) = int_in(v, 0, 720, &f("notice_hours"), &mut errors)
+            {
+                s.cancel_notice_hours = v as u32;
             }
-            if let Some(v) = l.worker_share_percent {
-                if let Some(v) = int_in(v, 0, 100, &f("worker_share_percent"), &mut errors) {
-                    s.worker_share_percent = v;
-                }
+            if let Some(v) = l.worker_share_percent
+                && let Some(v) = int_in(v, 0, 100, &f("worker_share_percent"), &mut errors)
+            {
+                s.worker_share_percent = v;
             }
-            if let Some(v) = l.client_fee_percent {
-                if let Some(v) = int_in(v, 0, 100, &f("client_fee_percent"), &mut errors) {
-                    s.client_fee_percent = v;
-                }
+            if let Some(v) = l.client_fee_percent
+                && let Some(v) = int_in(v, 0, 100, &f("client_fee_percent"), &mut errors)
+            {
+                s.client_fee_percent = v;
             }
-            if let Some(v) = l.worker_min_hours {
-                if let Some(v) = num_in(v, 0.0, 24.0, &f("worker_min_hours"), &mut errors) {
-                    s.worker_min_minutes = (v * 60.0).round() as i64;
-                }
+            if let Some(v) = l.worker_min_hours
+                && let Some(v) = num_in(v, 0.0, 24.0, &f("worker_min_hours"), &mut errors)
+            {
+                s.worker_min_minutes = (v * 60.0).round() as i64;
             }
-            if let Some(v) = l.client_min_hours {
-                if let Some(v) = num_in(v, 0.0, 24.0, &f("client_min_hours"), &mut errors) {
-                    s.client_min_minutes = (v * 60.0).round() as i64;
-                }
+            if let Some(v) = l.client_min_hours
+                && let Some(v) = num_in(v, 0.0, 24.0, &f("client_min_hours"), &mut errors)
+            {
+                s.client_min_minutes = (v * 60.0).round() as i64;
             }
         }
         if errors.is_empty() {

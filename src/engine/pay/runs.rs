@@ -732,7 +732,7 @@ impl Engine {
         let mut conn = self.store.pool().acquire().await.map_err(store::db_error)?;
         let run = closed(&mut conn, a, Some(&week.to_string())).await?;
         let status = run.first().map_or("open".to_string(), |r| r.status.clone());
-        let mut data = week_data(&mut conn, a, &s, week, run.first().is_some()).await?;
+        let mut data = week_data(&mut conn, a, &s, week, !run.is_empty()).await?;
         data.timesheets.retain(|t| t.status == "approved");
         Ok((s, status, data))
     }
