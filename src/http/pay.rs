@@ -361,8 +361,9 @@ async fn settlement_answer(
 }
 
 #[utoipa::path(get, path = "/v1/settlements", tag = "pay", params(WeekParams),
-    responses((status = 200, body = SettlementView, description = "The week's pay run (CSV with format=csv)",
-               content_type = "application/json"),
+    responses((status = 200, description = "The week's pay run (CSV with format=csv)", content(
+                  (SettlementView = "application/json"),
+                  (String = "text/csv", example = "week,status,worker_id,…"))),
               (status = 401, body = super::error::Problem),
               (status = 422, body = super::error::Problem, description = "No week, or not an ISO week")),
     security(("agency" = [])))]
@@ -464,10 +465,10 @@ async fn invoice(
         None => (client, false),
     };
     let as_csv = suffix || csv(f.format.as_deref())?;
-    if client.trim().is_empty() || client.chars().count() > 200 {
+    if client.trim().is_empty() || client.chars().count() > 200 || client.contains('\0') {
         return Err(ApiError::from(vec![FieldError::new(
             "client_ref",
-            "must be 1 to 200 characters",
+            "must be 1 to 200 characters, without NUL",
         )]));
     }
     let inv: InvoiceView = state.engine.invoice(agency, w, &client).await?;

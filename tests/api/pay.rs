@@ -940,3 +940,51 @@ async fn bad_input_is_422_and_changes_nothing() {
     .expect(422);
     assert_eq!(timesheet_of(&app, &agency, &order).await, t);
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_pay_endpoint_with_its_csv_answers() {
+    let app = spawn_app().await;
+    let doc = app
+        .client
+        .get(format!("{}/v1/openapi.json", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let paths = &doc["paths"];
+    for (path, method) in [
+        ("/v1/agency/settings", "get"),
+        ("/v1/agency/settings", "patch"),
+        ("/v1/timesheets", "get"),
+        ("/v1/timesheets/{id}", "get"),
+        ("/v1/timesheets/{id}/approve", "post"),
+        ("/v1/timesheets/{id}/correct", "post"),
+        ("/v1/timesheets/{id}/resolve", "post"),
+        ("/v1/me/timesheets", "get"),
+        ("/v1/me/timesheets/{id}/dispute", "post"),
+        ("/v1/me/earnings", "get"),
+        ("/v1/settlements", "get"),
+        ("/v1/settlements/{week}", "get"),
+        ("/v1/settlements/{week}/close", "post"),
+        ("/v1/settlements/{week}/paid", "post"),
+        ("/v1/invoices", "get"),
+        ("/v1/invoices/{week}/{client_ref}", "get"),
+    ] {
+        let op = &paths[path][method];
+        assert!(op.is_object(), "{method} {path} is not described");
+        assert!(op["security"].is_array(), "{method} {path} has no security");
+    }
+    for path in [
+        "/v1/settlements",
+        "/v1/settlements/{week}",
+        "/v1/invoices/{week}/{client_ref}",
+    ] {
+        let content = &paths[path]["get"]["responses"]["200"]["content"];
+        assert!(content["text/csv"].is_object(), "{path}: {content}");
+        assert!(content["application/json"].is_object(), "{path}: {content}");
+    }
+    let money = &doc["components"]["schemas"]["Money"]["properties"];
+    assert_eq!(money["amount_minor"]["type"], "integer");
+}
