@@ -315,16 +315,48 @@ impl SettingsBody {
     }
 }
 
-/// The agency's settings with their version.
+/// The agency's settings with their version: every field of [`SettingsBody`], present.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SettingsView {
-    /// Every setting.
-    #[serde(flatten)]
-    pub settings: SettingsBody,
+    /// IANA timezone the agency's weeks and nights are counted in.
+    pub timezone: String,
+    /// ISO 4217 currency of every amount.
+    pub currency: String,
+    /// First day of a pay week.
+    pub week_start: String,
+    /// Days after a week's last day until its pay is paid out.
+    pub payout_delay_days: i64,
+    /// Hours after a shift's end during which its worker may dispute the timesheet.
+    pub dispute_window_hours: i64,
+    /// Overtime terms.
+    pub overtime: OvertimeBody,
+    /// The night premium, `null` for none.
+    pub night_premium: Option<NightPremiumBody>,
+    /// Late-cancellation terms.
+    pub late_cancellation: LateCancellationBody,
     /// Bumped by every change (0: the defaults, never changed).
     pub version: i64,
     /// Last changed, UTC; `null` when never changed.
     pub updated_at: Option<String>,
+}
+
+impl SettingsView {
+    /// The view of settings at a version.
+    pub fn of(s: &PaySettings, version: i64, updated_at: Option<String>) -> SettingsView {
+        let b = SettingsBody::of(s);
+        SettingsView {
+            timezone: b.timezone.unwrap_or_default(),
+            currency: b.currency.unwrap_or_default(),
+            week_start: b.week_start.unwrap_or_default(),
+            payout_delay_days: b.payout_delay_days.unwrap_or_default(),
+            dispute_window_hours: b.dispute_window_hours.unwrap_or_default(),
+            overtime: b.overtime.unwrap_or_default(),
+            night_premium: b.night_premium.flatten(),
+            late_cancellation: b.late_cancellation.unwrap_or_default(),
+            version,
+            updated_at,
+        }
+    }
 }
 
 /// Recorded times and minutes of a timesheet.

@@ -13,11 +13,11 @@ impl Engine {
     /// The agency's pay settings with their version.
     pub async fn agency_settings(&self, agency: AgencyId) -> crate::Result<SettingsView> {
         let (s, version, at) = super::settings_of(self.store.pool(), agency.get() as i64).await?;
-        Ok(SettingsView {
-            settings: SettingsBody::of(&s),
+        Ok(SettingsView::of(
+            &s,
             version,
-            updated_at: at.map(|t| format_instant(from_ms(t))),
-        })
+            at.map(|t| format_instant(from_ms(t))),
+        ))
     }
 
     /// Changes some of the agency's pay settings; an invalid field changes nothing.
@@ -61,10 +61,10 @@ impl Engine {
         )
         .await?;
         self.committed(tx).await?;
-        Ok(SettingsView {
-            settings: body,
+        Ok(SettingsView::of(
+            &next,
             version,
-            updated_at: Some(format_instant(from_ms(now))),
-        })
+            Some(format_instant(from_ms(now))),
+        ))
     }
 }
