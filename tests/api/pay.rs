@@ -867,6 +867,9 @@ async fn bad_input_is_422_and_changes_nothing() {
     )
     .await
     .expect(422);
+    app.patch(&agency.key, "/v1/agency/settings", &json!([null, null]))
+        .await
+        .expect(422);
     assert_eq!(
         app.get(&agency.key, "/v1/agency/settings")
             .await
@@ -935,6 +938,13 @@ async fn bad_input_is_422_and_changes_nothing() {
         &token,
         &format!("/v1/me/timesheets/{id}/dispute"),
         &json!({"reason": " "}),
+    )
+    .await
+    .expect(422);
+    app.post(
+        &token,
+        &format!("/v1/me/timesheets/{id}/dispute"),
+        &json!(["an array of the fields"]),
     )
     .await
     .expect(422);
