@@ -10,6 +10,7 @@ use crate::clock::{Clock, ManualClock};
 use crate::engine::{Engine, EngineConfig};
 use crate::sim::week::{self, StandbyPolicy, WeekConfig, WeekOutcome};
 use crate::store::{Durability, Store};
+use crate::wire::pay::SettlementView;
 
 /// What the command was asked.
 #[derive(Debug, Clone)]
@@ -80,7 +81,7 @@ pub async fn run_one(
     db: &str,
     cfg: WeekConfig,
     bar: indicatif::ProgressBar,
-) -> Result<WeekOutcome, Box<dyn std::error::Error + Send + Sync>> {
+) -> Result<(WeekOutcome, Vec<SettlementView>), Box<dyn std::error::Error + Send + Sync>> {
     remove_sqlite(db).map_err(|e| e.to_string())?;
     let store = Store::connect_with(db, Durability::Relaxed).await?;
     store.migrate().await?;
@@ -101,8 +102,46 @@ pub async fn run_one(
     })
     .await?;
     bar.finish();
+    // The week's pay run: the clock moves past every dispute window, so the undisputed timesheets are approved
+    // as they would be, and each pay week of the simulated agency is read.
+    engine
+        .advance_clock(engine.now() + chrono::Duration::days(4))
+        .await?;
+    let pay = engine.pay_runs(crate::domain::AgencyId::new(1)).await?;
     engine.store().close().await;
-    Ok(outcome)
+    Ok((outcome, pay))
+}
+
+/// One line per pay week: workers paid, hours, total pay, overtime, late-cancellation compensation.
+pub fn pay_lines(name: &str, runs: &[SettlementView]) -> String {
+    let money = |m: &crate::wire::pay::Money| {
+        format!(
+            "{} {}",
+            crate::wire::pay::decimal(
+                m.amount_minor,
+                crate::domain::pay::currency_exponent(&m.currency)
+            ),
+            m.currency
+        )
+    };
+    let mut text = String::new();
+    for r in runs {
+        let t = &r.totals;
+        text.push_str(&format!(
+            "{name}: pay run {}: {} workers paid, {:.1} h, total pay {} (base {}, overtime {:.1} h = {}, \
+             late cancellations {}), {} timesheets pending\n",
+            r.week,
+            t.workers,
+            t.approved_hours,
+            money(&t.total),
+            money(&t.base_pay),
+            t.overtime_minutes as f64 / 60.0,
+            money(&t.overtime_premium),
+            money(&t.late_cancellation_compensation),
+            r.pending.submitted + r.pending.disputed,
+        ));
+    }
+    text
 }
 
 /// Runs the command; returns the text to print. Compared policies run side by side, each on its own engine
@@ -161,15 +200,18 @@ pub async fn run(args: &SimulateArgs) -> Result<String, Box<dyn std::error::Erro
     let _ = bars.clear();
     let named: Vec<(String, &crate::sim::kpi::Kpis)> = runs
         .iter()
-        .map(|(p, _, o, _)| (format!("standby {}", p.name()), &o.kpis))
+        .map(|(p, _, (o, _), _)| (format!("standby {}", p.name()), &o.kpis))
         .collect();
     let mut text = format!(
         "simulated week: {} workers, {} orders, seed {}\n",
         args.workers, args.orders, args.seed
     );
     text.push_str(&crate::sim::kpi::table(&named));
+    for (p, _, (_, pay), _) in &runs {
+        text.push_str(&pay_lines(&format!("standby {}", p.name()), pay));
+    }
     // Who is booked differs between the policies little; the first run's calibration stands for them.
-    if let Some((_, _, o, _)) = runs.first() {
+    if let Some((_, _, (o, _), _)) = runs.first() {
         text.push_str(&o.kpis.calibration.table());
     }
     for (p, db, _, took) in &runs {
@@ -182,8 +224,10 @@ pub async fn run(args: &SimulateArgs) -> Result<String, Box<dyn std::error::Erro
     if let Some(path) = &args.json {
         let doc = json!({
             "workers": args.workers, "orders": args.orders, "seed": args.seed,
-            "runs": runs.iter().map(|(p, db, o, took)| json!({
+            "runs": runs.iter().map(|(p, db, (o, pay), took)| json!({
                 "standby": p.name(), "db": db, "seconds": took.as_secs_f64(), "kpis": o.kpis.to_json(),
+                "pay_runs": pay.iter().map(|r| json!({"week": r.week, "totals": r.totals,
+                                                       "pending": r.pending})).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
         });
         std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")
@@ -195,7 +239,7 @@ pub async fn run(args: &SimulateArgs) -> Result<String, Box<dyn std::error::Erro
         .find(|r| r.0 == StandbyPolicy::Auto)
         .or(runs.first());
     if let Some(path) = &args.svg
-        && let Some((p, _, o, _)) = charted
+        && let Some((p, _, (o, _), _)) = charted
     {
         let title = format!(
             "Slots filled vs wanted, {} workers, {} orders, seed {}, standby {}",

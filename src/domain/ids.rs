@@ -70,6 +70,9 @@ id_type!(
 id_type!(
     /// A series of orders: one order repeated on several days.
     SeriesId, "ser");
+id_type!(
+    /// The timesheet of a completed shift.
+    TimesheetId, "tms");
 
 #[cfg(test)]
 mod tests {

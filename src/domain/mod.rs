@@ -7,6 +7,7 @@ pub mod geo;
 pub mod ids;
 pub mod limits;
 pub mod order;
+pub mod pay;
 pub mod series;
 pub mod terms;
 pub mod time;
@@ -14,7 +15,9 @@ pub mod worker;
 
 pub use availability::{Availability, Days, LocalShift, WeeklyWindow};
 pub use geo::{LatLon, TravelKm};
-pub use ids::{AgencyId, AssignmentId, OfferId, OrderId, PoolId, ReviewId, SeriesId, WorkerId};
+pub use ids::{
+    AgencyId, AssignmentId, OfferId, OrderId, PoolId, ReviewId, SeriesId, TimesheetId, WorkerId,
+};
 pub use order::{
     DispatchMode, DispatchSpec, Order, OrderInput, Priority, Quota, Role, StandbySpec, Venue, Widen,
 };

@@ -149,6 +149,8 @@ pub struct Role {
     pub min_stars: MinStars,
     /// Pay, per hour.
     pub pay_per_hour: Option<f64>,
+    /// What the client is billed, per hour.
+    pub bill_per_hour: Option<f64>,
     /// Composition quotas inside the role.
     pub quotas: Vec<Quota>,
     /// Minimum reliability (the matching's reliability feature, 0–1; 0: anyone).
@@ -273,6 +275,8 @@ pub struct RoleInput {
     pub min_stars: Option<f64>,
     /// Pay per hour.
     pub pay_per_hour: Option<f64>,
+    /// Bill rate per hour.
+    pub bill_per_hour: Option<f64>,
     /// Quotas.
     pub quotas: Vec<QuotaInput>,
     /// Named workers' ids.
@@ -403,6 +407,14 @@ pub fn validate_role(r: RoleInput) -> Result<Role, Vec<FieldError>> {
             ));
         }
     }
+    if let Some(p) = r.bill_per_hour
+        && !(p.is_finite() && (0.0..=100_000.0).contains(&p))
+    {
+        errors.push(FieldError::new(
+            "bill_per_hour",
+            "must be a non-negative amount of at most 100000",
+        ));
+    }
     // One quota per role keeps the crew solver an exact min-cost flow; a second composition rule is
     // expressed as a second role ("promoter" and "bilingual promoter").
     if r.quotas.len() > 1 {
@@ -510,6 +522,7 @@ pub fn validate_role(r: RoleInput) -> Result<Role, Vec<FieldError>> {
         preferred_skills,
         min_stars,
         pay_per_hour: r.pay_per_hour,
+        bill_per_hour: r.bill_per_hour,
         quotas,
         min_reliability,
         min_completed_shifts: min_completed_shifts as u32,

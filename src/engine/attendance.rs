@@ -306,6 +306,7 @@ impl Engine {
             None => json!({"automatic": "shift ended"}).to_string(),
         };
         store::orders::check_out(tx, a.id, ms(now), worked, &evidence, distance_m).await?;
+        self.submit_timesheet(tx, st, a, now, worked).await?;
         store::events::append(
             tx,
             ms(now),

@@ -25,6 +25,11 @@ const WORKER_KINDS: &[&str] = &[
     "worker_stats",
     "availability_set",
     "on_call_joined",
+    "timesheet_submitted",
+    "timesheet_disputed",
+    "timesheet_corrected",
+    "timesheet_approved",
+    "late_cancellation",
 ];
 
 impl Engine {

@@ -17,6 +17,7 @@ mod kpis;
 mod me;
 mod offers;
 mod orders;
+mod pay;
 mod photos;
 mod pools;
 mod relations;
@@ -38,6 +39,7 @@ pub use clients::{ClientOrder, CrewMember, link_id, parse_link_id};
 pub use me::OnCallWindow;
 pub use offers::{Actor, cancellation_strike, cancellation_weight};
 pub use orders::{OrderFilter, OrderState, Standing, order_id};
+pub use pay::{TIMESHEET_STATUSES, TimesheetFilter};
 pub use photos::{
     MAX_PHOTO_BYTES, PHOTO_TYPES, PhotoConfig, PhotoUpload, parse_photo_id, photo_id,
 };

@@ -1451,6 +1451,8 @@ impl Engine {
         reason: &str,
         now: DateTime<Utc>,
     ) -> crate::Result<()> {
+        self.record_late_cancellation(tx, st, a, reason, now)
+            .await?;
         store::orders::set_assignment_status(tx, a.id, status, ms(now)).await?;
         store::events::append(
             tx,

@@ -34,6 +34,8 @@ enum Timer {
     ReviewOverdue { review: i64 },
     /// An order at risk has expired offers whose pause has passed: their workers may be asked again.
     Reoffer { order: i64 },
+    /// An undisputed timesheet's dispute window has ended: it is approved.
+    AutoApprove { timesheet: i64 },
 }
 
 impl Engine {
@@ -60,6 +62,9 @@ impl Engine {
         .await
         .map_err(store::db_error)?;
         let mut heads = heads;
+        if let Some((at, id)) = self.next_auto_approval(u).await? {
+            heads.push((at, 6, id));
+        }
         if let Some(pause) = self.reoffer_after {
             // Expired shift offers of orders at risk, not yet considered: due when the pause has passed and
             // the order is at risk (whichever is later), if the order has not started by then.
@@ -88,6 +93,7 @@ impl Engine {
                     3 => Timer::OrderEnd { order: id },
                     4 => Timer::ReviewOverdue { review: id },
                     5 => Timer::Reoffer { order: id },
+                    6 => Timer::AutoApprove { timesheet: id },
                     _ => return None,
                 };
                 Some((at, timer))
@@ -191,6 +197,11 @@ impl Engine {
         if let Timer::ReviewOverdue { review } = timer {
             return self.review_overdue(tx, review, now, claim).await;
         }
+        if let Timer::AutoApprove { timesheet } = timer {
+            return self
+                .auto_approve(tx, timesheet, now, claim == Claim::SkipLocked)
+                .await;
+        }
         let order = match timer {
             Timer::OfferExpiry { offer } => store::orders::offer(&mut *tx, offer)
                 .await?
@@ -201,7 +212,7 @@ impl Engine {
             Timer::OrderStart { order } | Timer::OrderEnd { order } | Timer::Reoffer { order } => {
                 Some(order)
             }
-            Timer::ReviewOverdue { .. } => None,
+            Timer::ReviewOverdue { .. } | Timer::AutoApprove { .. } => None,
         };
         let Some(order) = order else { return Ok(true) };
         if !self.claim_order(&mut tx, order, claim).await? {
@@ -329,7 +340,7 @@ impl Engine {
                 .await?;
             }
             // Fired above, before any order is claimed.
-            Timer::ReviewOverdue { .. } => {}
+            Timer::ReviewOverdue { .. } | Timer::AutoApprove { .. } => {}
         }
         self.committed(tx).await?;
         Ok(true)

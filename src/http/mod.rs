@@ -17,6 +17,7 @@ mod openapi;
 mod ops;
 mod orders;
 pub mod pagination;
+mod pay;
 mod photos;
 mod pools;
 mod query;
@@ -116,6 +117,7 @@ pub fn router(state: AppState) -> Router {
         .merge(relations::router())
         .merge(pools::router())
         .merge(series::router())
+        .merge(pay::router())
         .merge(webhooks::router())
         .merge(stream::router())
         .merge(console::router())

@@ -149,6 +149,10 @@ impl Modify for NdjsonBody {
         super::pools::list, super::pools::create, super::pools::read, super::pools::replace, super::pools::delete,
         super::series::list, super::series::read, super::series::patch, super::series::cancel,
         super::series::offer, super::series::accept,
+        super::pay::settings, super::pay::patch_settings, super::pay::list, super::pay::read, super::pay::approve,
+        super::pay::correct, super::pay::resolve, super::pay::my_list, super::pay::dispute, super::pay::earnings,
+        super::pay::settlement_by_query, super::pay::settlement, super::pay::close, super::pay::paid,
+        super::pay::invoices, super::pay::invoice,
     ),
     components(schemas(super::error::Problem, super::error::ProblemField)),
     modifiers(&Security, &Problems, &NdjsonBody)

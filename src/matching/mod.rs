@@ -74,6 +74,7 @@ pub(crate) mod fixtures {
                 preferred_skills: vec![],
                 min_stars: MinStars::default(),
                 pay_per_hour: Some(30.0),
+                bill_per_hour: None,
                 quotas: vec![],
                 min_reliability: 0.0,
                 min_completed_shifts: 0,

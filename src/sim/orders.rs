@@ -293,6 +293,8 @@ fn generate(
                 preferred_skills: x.preferred.iter().map(|s| s.to_string()).collect(),
                 min_stars: x.min_stars,
                 pay_per_hour: Some((pay_base * premium * 2.0).round() / 2.0),
+                // The agency's margin: a third on top of the pay, to the half unit.
+                bill_per_hour: Some((pay_base * premium * 1.35 * 2.0).round() / 2.0),
                 quotas: Vec::new(),
                 workers: Vec::new(),
                 min_reliability: None,

@@ -38,6 +38,10 @@ const SQLITE: &[(i64, &str)] = &[
         11,
         include_str!("../../migrations/sqlite/0011_reoffers_pools.sql"),
     ),
+    (
+        12,
+        include_str!("../../migrations/sqlite/0012_timesheets_pay.sql"),
+    ),
     (14, include_str!("../../migrations/sqlite/0014_series.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
@@ -78,6 +82,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         11,
         include_str!("../../migrations/postgres/0011_reoffers_pools.sql"),
+    ),
+    (
+        12,
+        include_str!("../../migrations/postgres/0012_timesheets_pay.sql"),
     ),
     (
         14,

@@ -132,9 +132,12 @@ pub struct RoleBody {
     /// Minimum average rating; unrated workers pass only 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_stars: Option<f64>,
-    /// Pay per hour shown in offers.
+    /// Pay per hour shown in offers, in the agency's currency; timesheets pay it per minute worked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pay_per_hour: Option<f64>,
+    /// What the client is billed per hour worked, in the agency's currency (invoices).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bill_per_hour: Option<f64>,
     /// At most one composition rule (extension).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub quotas: Vec<QuotaBody>,
@@ -167,6 +170,7 @@ impl RoleBody {
             preferred_skills: self.preferred_skills.clone(),
             min_stars: self.min_stars,
             pay_per_hour: self.pay_per_hour,
+            bill_per_hour: self.bill_per_hour,
             quotas: self
                 .quotas
                 .iter()
@@ -368,6 +372,7 @@ impl RoleBody {
                 .collect(),
             min_stars: (r.min_stars.get() > 0.0).then(|| r.min_stars.get()),
             pay_per_hour: r.pay_per_hour,
+            bill_per_hour: r.bill_per_hour,
             quotas: r
                 .quotas
                 .iter()

@@ -27,6 +27,9 @@ pub struct RoleView {
     pub min_stars: Option<f64>,
     /// Pay per hour.
     pub pay_per_hour: Option<f64>,
+    /// Bill rate per hour (what the client is invoiced).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bill_per_hour: Option<f64>,
     /// Composition rules.
     pub quotas: Vec<QuotaBody>,
     /// Minimum reliability, 0 to 1.
@@ -161,6 +164,7 @@ impl OrderView {
                     preferred_skills: spec.preferred_skills,
                     min_stars: spec.min_stars,
                     pay_per_hour: spec.pay_per_hour,
+                    bill_per_hour: spec.bill_per_hour,
                     quotas: spec.quotas,
                     min_reliability: spec.min_reliability,
                     min_completed_shifts: spec.min_completed_shifts,

@@ -19,6 +19,7 @@ mod import_client;
 mod offer_plan;
 mod offers;
 mod orders;
+mod pay;
 mod pools;
 mod relations;
 mod series;
