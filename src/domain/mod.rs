@@ -7,6 +7,7 @@ pub mod geo;
 pub mod ids;
 pub mod limits;
 pub mod order;
+pub mod sla;
 pub mod terms;
 pub mod time;
 pub mod worker;

@@ -21,6 +21,7 @@ mod photos;
 mod pools;
 mod relations;
 pub mod sim_support;
+mod sla;
 mod timers;
 mod tokens;
 pub mod views;
@@ -42,6 +43,7 @@ pub use photos::{
 };
 pub use pools::Pool;
 pub use relations::ClientList;
+pub use sla::{ClientTier, SlaFigures, SlaReport};
 pub use views::{ViewsReport, spawn_tailer};
 pub use workers::{Imported, ImportedWorker, Upserted};
 

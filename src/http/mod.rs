@@ -21,6 +21,7 @@ mod pools;
 mod query;
 mod relations;
 pub mod server;
+mod sla;
 mod stream;
 pub mod versions;
 mod webhooks;
@@ -113,6 +114,7 @@ pub fn router(state: AppState) -> Router {
         .merge(photos::router())
         .merge(relations::router())
         .merge(pools::router())
+        .merge(sla::router())
         .merge(webhooks::router())
         .merge(stream::router())
         .merge(console::router())

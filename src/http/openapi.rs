@@ -147,6 +147,8 @@ impl Modify for NdjsonBody {
         super::webhooks::delete, super::webhooks::rotate_secret, super::webhooks::deliveries,
         super::stream::stream,
         super::pools::list, super::pools::create, super::pools::read, super::pools::replace, super::pools::delete,
+        super::sla::read_tiers, super::sla::set_tiers, super::sla::list_clients, super::sla::read_client,
+        super::sla::set_client, super::sla::report,
     ),
     components(schemas(super::error::Problem, super::error::ProblemField)),
     modifiers(&Security, &Problems, &NdjsonBody)

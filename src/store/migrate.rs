@@ -38,6 +38,10 @@ const SQLITE: &[(i64, &str)] = &[
         11,
         include_str!("../../migrations/sqlite/0011_reoffers_pools.sql"),
     ),
+    (
+        13,
+        include_str!("../../migrations/sqlite/0013_sla_tiers.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
@@ -77,6 +81,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         11,
         include_str!("../../migrations/postgres/0011_reoffers_pools.sql"),
+    ),
+    (
+        13,
+        include_str!("../../migrations/postgres/0013_sla_tiers.sql"),
     ),
 ];
 

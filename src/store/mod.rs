@@ -14,6 +14,7 @@ mod migrate;
 pub mod orders;
 pub mod photos;
 pub mod settings;
+pub mod sla;
 pub mod workers;
 
 use std::str::FromStr;

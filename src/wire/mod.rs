@@ -3,6 +3,7 @@
 //! `POST /v1/workers` body.
 
 pub mod order;
+pub mod sla;
 pub mod views;
 pub mod webhooks;
 pub mod worker;
