@@ -239,6 +239,11 @@ impl Engine {
                 ),
             )]));
         }
+        let own = store::sla::client_tier(&mut *tx, agency.get() as i64, &client).await?;
+        if own.as_ref().map(|(t, _)| t.as_str()) == tier {
+            // Nothing changes, and no event says otherwise.
+            return Ok(Self::client_tier_of(&config, &client, own));
+        }
         store::sla::set_client_tier(&mut tx, agency.get() as i64, &client, tier, now).await?;
         store::events::append(
             &mut tx,

@@ -127,18 +127,22 @@ fn period_bound(
         ));
         return None;
     };
-    if let Ok(d) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
-        let d = if end { d.succ_opt()? } else { d };
-        return Some(d.and_hms_opt(0, 0, 0)?.and_utc());
+    let bad = || {
+        FieldError::new(
+            name,
+            "must be an RFC 3339 instant with offset, or a date (YYYY-MM-DD)",
+        )
+    };
+    let at = match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+        Ok(d) => if end { d.succ_opt() } else { Some(d) }
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|t| t.and_utc()),
+        Err(_) => parse_instant(raw).ok(),
+    };
+    if at.is_none() {
+        errors.push(bad());
     }
-    parse_instant(raw)
-        .map_err(|_| {
-            errors.push(FieldError::new(
-                name,
-                "must be an RFC 3339 instant with offset, or a date (YYYY-MM-DD)",
-            ))
-        })
-        .ok()
+    at
 }
 
 #[utoipa::path(get, path = "/v1/agency/sla-tiers", tag = "sla",

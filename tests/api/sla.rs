@@ -102,6 +102,8 @@ async fn a_clients_tier_is_inherited_by_its_orders_with_the_default_p0_p1_p2_tar
     assert_eq!(acme["within_minutes"], 120);
     set_tier(&app, &a, "globex", "P1").await;
     set_tier(&app, &a, "initech", "P2").await;
+    // Setting the tier a client has already changes nothing (and writes no event).
+    set_tier(&app, &a, "initech", "P2").await;
 
     // Posted at 2026-11-23T08:00Z for a shift starting 2026-11-28T01:00Z.
     let p0 = app.post_order(&a, &order_json("acme", 1, "offer", 1)).await;
