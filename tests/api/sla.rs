@@ -245,7 +245,8 @@ async fn custom_tier_names_and_targets_apply_and_a_default_tier_covers_clients_w
 }
 
 #[tokio::test]
-async fn a_p0_order_gets_more_fanout_a_shorter_offer_ttl_and_star_precedence_than_a_p2_one() {
+async fn a_p0_order_gets_more_fanout_a_shorter_offer_ttl_and_high_priority_for_stars_than_a_p2_one()
+{
     let app = spawn_app().await;
     let a = app.create_agency().await;
     promoters(&app, &a, 6).await;
