@@ -93,10 +93,12 @@ pub struct ClientListParams {
 #[into_params(parameter_in = Query)]
 pub struct ReportParams {
     /// Orders posted at or after this: an RFC 3339 instant with offset, or a date (`2026-11-23`, from its
-    /// start, UTC).
+    /// start, UTC). Required.
+    #[param(required = true, example = "2026-11-23")]
     from: Option<String>,
     /// Orders posted before this: an RFC 3339 instant with offset, or a date (`2026-11-23`, through its end,
-    /// UTC).
+    /// UTC). Required.
+    #[param(required = true, example = "2026-11-29")]
     to: Option<String>,
 }
 
