@@ -228,9 +228,11 @@
   function risks(o, now = Date.now()) {
     if (o.status === "completed" || o.status === "cancelled") return [];
     const out = [];
-    // The engine's own judgement comes first: it has run out of candidates (or cannot meet a quota).
+    // The engine's own judgement comes first: it has run out of candidates (or cannot meet a quota), or the
+    // order is not fully staffed as its SLA target nears.
     if (o.at_risk) {
-      const why = o.at_risk.reason === "quota_unreachable" ? "a quota cannot be met" : "no candidates left";
+      const why = { quota_unreachable: "a quota cannot be met", sla: `SLA ${o.sla ? o.sla.tier : ""} target at risk` }[o.at_risk.reason]
+        || "no candidates left";
       out.push(`${why}, ${o.at_risk.open_slots} open since ${when(o.at_risk.since)}`);
     }
     let open = 0;
@@ -256,6 +258,28 @@
     const rs = risks(o);
     return rs.length ? h("span", { class: "risk", title: rs.join("\n") }, badge("at risk", "risk"), " ", rs[0])
       : h("span", { class: "muted" }, "—");
+  }
+
+  /** An order's SLA: its tier and whether the target was met, with the target instant as a tooltip. */
+  function slaBadge(o) {
+    if (!o.sla) return null;
+    const kind = { met: "filled", missed: "risk", cancelled: "cancelled" }[o.sla.status] || "pending";
+    return h("span", { class: "sla", title: `staffed by ${when(o.sla.target_at)}` },
+      badge(`${o.sla.tier} ${o.sla.status}`, kind));
+  }
+
+  /** The SLA report's rows per tier (orders posted in the period), as a small table. */
+  function slaTable(report) {
+    const pct = (x) => (x === null || x === undefined ? "—" : `${(100 * x).toFixed(1)}%`);
+    const mins = (s) => (s === null || s === undefined ? "—" : `${(s / 60).toFixed(1)} min`);
+    return h("table", { class: "orders sla-report" },
+      h("thead", {}, h("tr", {}, ["Tier", "Orders", "Within target", "Met / missed / pending", "Time to fill, median",
+        "p95", "Fill at start", "No-shows", "Replacements"].map((t) => h("th", {}, t)))),
+      h("tbody", {}, report.tiers.map((r) => h("tr", { dataset: { tier: r.tier } },
+        h("td", {}, r.tier), h("td", { class: "num" }, r.orders), h("td", { class: "num" }, pct(r.staffed_within_target)),
+        h("td", { class: "num" }, `${r.met} / ${r.missed} / ${r.pending}`), h("td", { class: "num" }, mins(r.median_time_to_fill_s)),
+        h("td", { class: "num" }, mins(r.p95_time_to_fill_s)), h("td", { class: "num" }, pct(r.fill_rate_at_start)),
+        h("td", { class: "num" }, r.no_shows), h("td", { class: "num" }, r.replacements)))));
   }
 
   function fillCell(o) {
@@ -284,9 +308,10 @@
     daysSelect.addEventListener("change", go);
     const summary = h("div", { class: "stats" });
     const body = h("div", { class: "card" }, h("p", { class: "muted" }, "Loading…"));
+    const sla = h("div", { class: "card", id: "sla-report", hidden: true });
     fill(root, h("div", { class: "heading" }, h("h1", {}, "Orders"),
       h("div", { class: "controls" }, h("label", {}, "from ", fromInput), h("label", {}, "for ", daysSelect))),
-    summary, body);
+    summary, body, sla);
 
     async function refresh() {
       const start = new Date(`${from}T00:00:00`);
@@ -295,6 +320,15 @@
       if (!current(gen)) return;
       if (!res.ok) return fill(body, errorBox(res));
       const orders = res.items.sort((a, b) => a.start.localeCompare(b.start) || a.id.localeCompare(b.id));
+      // The SLA figures of the orders posted in the period, per tier (GET /v1/reports/sla).
+      const report = await api.call(`/v1/reports/sla?from=${enc(start.toISOString())}&to=${enc(end.toISOString())}`);
+      if (!current(gen)) return;
+      if (report.ok && report.data.tiers.length) {
+        sla.hidden = false;
+        fill(sla, h("h2", {}, "SLA by tier ", h("span", { class: "muted small" }, "orders posted in this period")), slaTable(report.data));
+      } else {
+        sla.hidden = true;
+      }
       const atRisk = orders.filter((o) => risks(o).length).length;
       const slots = orders.filter((o) => o.status !== "cancelled").reduce((n, o) => n + o.roles.reduce((m, r) => m + r.headcount, 0), 0);
       const filled = orders.filter((o) => o.status !== "cancelled").reduce((n, o) => n + o.roles.reduce((m, r) => m + r.filled, 0), 0);
@@ -312,7 +346,7 @@
           h("td", { class: "nowrap" }, when(o.start)),
           h("td", {}, h("a", { href: `#/orders/${o.id}`, class: "order-link" }, o.title),
             h("div", { class: "muted small" }, `${o.client_ref} · ${o.venue.name || ""} · ${o.id}`)),
-          h("td", {}, badge(o.status)),
+          h("td", {}, badge(o.status), o.sla ? " " : null, slaBadge(o)),
           h("td", {}, fillCell(o)),
           h("td", { class: "num" }, `${o.standby.held} / ${o.standby.wanted}`),
           h("td", { class: "num" }, o.roles.reduce((m, r) => m + r.pending_offers, 0)),
@@ -413,8 +447,9 @@
       for (const of of offers.items || []) counts[of.status] = (counts[of.status] || 0) + 1;
       fill(root,
         h("p", { class: "crumbs" }, h("a", { href: "#/" }, "Orders"), " › ", o.id),
-        h("div", { class: "heading" }, h("h1", {}, o.title, " ", badge(o.status)),
-          h("div", { class: "muted" }, `${o.client_ref} · ${o.venue.name || ""} · ${when(o.start)} – ${when(o.end)} · ${o.priority} priority · ${o.dispatch.mode || "offer"} mode`)),
+        h("div", { class: "heading" }, h("h1", {}, o.title, " ", badge(o.status), o.sla ? " " : null, slaBadge(o)),
+          h("div", { class: "muted" }, `${o.client_ref} · ${o.venue.name || ""} · ${when(o.start)} – ${when(o.end)} · ${o.priority} priority · ${o.dispatch.mode || "offer"} mode`
+            + (o.sla ? ` · SLA ${o.sla.tier}: staffed by ${when(o.sla.target_at)}${o.sla.staffed_at ? ` (staffed ${when(o.sla.staffed_at)})` : ""}` : ""))),
         rs.length ? h("div", { class: "card warn", id: "risks" }, h("strong", {}, "At risk: "), rs.join("; ")) : null,
         notice,
         h("div", { class: "grid" },

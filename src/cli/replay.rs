@@ -78,7 +78,7 @@ pub fn is_input(e: &StoredEvent) -> bool {
     let p = &e.payload;
     match e.kind.as_str() {
         "agency_created" | "worker_created" | "worker_updated" | "worker_deleted"
-        | "order_posted" | "checked_in" | "rated" => true,
+        | "order_posted" | "checked_in" | "rated" | "sla_tiers_set" | "client_tier_set" => true,
         "offer_closed" => matches!(text(p, "status"), "accepted" | "declined"),
         "assignment_ended" => matches!(
             text(p, "reason"),
@@ -173,6 +173,17 @@ async fn issue(engine: &Engine, e: &StoredEvent) -> crate::Result<()> {
         "order_status" => {
             engine
                 .cancel_order(agency_of(e)?, id::<OrderId>(p, "order")?)
+                .await?;
+        }
+        "sla_tiers_set" => {
+            let body = serde_json::from_value(p.clone())
+                .map_err(|err| Error::Internal(format!("tiers of event {}: {err}", e.seq)))?;
+            engine.set_sla_config(agency_of(e)?, &body).await?;
+        }
+        "client_tier_set" => {
+            let tier = p.get("tier").and_then(Value::as_str);
+            engine
+                .set_client_tier(agency_of(e)?, text(p, "client_ref"), tier)
                 .await?;
         }
         _ => {}

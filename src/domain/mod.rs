@@ -9,6 +9,7 @@ pub mod limits;
 pub mod order;
 pub mod pay;
 pub mod series;
+pub mod sla;
 pub mod terms;
 pub mod time;
 pub mod worker;

@@ -23,6 +23,7 @@ mod pools;
 mod relations;
 mod series;
 pub mod sim_support;
+mod sla;
 mod timers;
 mod tokens;
 pub mod views;
@@ -46,6 +47,7 @@ pub use photos::{
 pub use pools::Pool;
 pub use relations::ClientList;
 pub use series::{SeriesState, ShiftOutcome, series_id};
+pub use sla::{ClientTier, SlaFigures, SlaReport};
 pub use views::{ViewsReport, spawn_tailer};
 pub use workers::{Imported, ImportedWorker, Upserted};
 

@@ -53,6 +53,8 @@ pub struct OrderState {
     /// The assignment whose lost slot the urgent offers sent now replace (set around a replacement's
     /// dispatch; not stored).
     pub replacing: Option<i64>,
+    /// The order's SLA, if its client had a tier when it was posted.
+    pub sla: Option<store::sla::OrderSlaRow>,
 }
 
 impl OrderState {
@@ -167,6 +169,7 @@ pub(super) async fn state_from_row(
     let offered = store::orders::offered_workers(&mut *conn, row.id).await?;
     let assignments = store::orders::assignments_of_order(&mut *conn, row.id).await?;
     let at_risk = store::orders::risk(&mut *conn, row.id).await?;
+    let sla = store::sla::order_sla(&mut *conn, row.id).await?;
     Ok(OrderState {
         row,
         order,
@@ -175,6 +178,7 @@ pub(super) async fn state_from_row(
         assignments,
         at_risk,
         replacing: None,
+        sla,
     })
 }
 
@@ -248,17 +252,22 @@ impl Engine {
     /// Posts an order and dispatches it at once.
     #[tracing::instrument(skip(self, body))]
     pub async fn post_order(&self, agency: AgencyId, body: OrderBody) -> crate::Result<OrderState> {
-        let order = body
+        let mut order = body
             .parse(OrderId::new(0), agency)
             .map_err(Error::Invalid)?;
         let now = self.now();
         self.check_new_order(agency, &order, now)?;
+        // The client's SLA tier raises the order's dispatch before anything is planned or stored.
+        let sla = self.tier_for_new_order(agency, &order.client_ref).await?;
+        if let Some((_, tier)) = &sla {
+            tier.raise(&mut order);
+        }
         let mut st = self.fresh_state(agency, order, now);
         // The ranking and the crew of a new order depend only on it and the views: worked out before the
         // transaction, so the writer (on SQLite, the one writer of the file) is held only for the writes.
         let prepared = self.prepare_dispatch(&st, now);
         let mut tx = self.store.begin().await?;
-        self.write_posted(&mut tx, &mut st, prepared, None, now)
+        self.write_posted(&mut tx, &mut st, prepared, None, sla.as_ref(), now)
             .await?;
         self.committed(tx).await?;
         Ok(st)
@@ -322,16 +331,19 @@ impl Engine {
             assignments: Vec::new(),
             at_risk: None,
             replacing: None,
+            sla: None,
         }
     }
 
-    /// Writes a new order (a shift of `series`, if given) with its `order_posted` event and dispatches it.
+    /// Writes a new order (a shift of `series`, if given) with its `order_posted` event and dispatches it;
+    /// `sla` is the client's tier, already raised into the order, recorded with it.
     pub(super) async fn write_posted(
         &self,
         tx: &mut Tx,
         st: &mut OrderState,
         prepared: Prepared,
         series: Option<i64>,
+        sla: Option<&(crate::domain::sla::SlaConfig, crate::domain::sla::SlaTier)>,
         now: DateTime<Utc>,
     ) -> crate::Result<()> {
         let agency = st.order.agency;
@@ -348,14 +360,22 @@ impl Engine {
         if let Some(series) = series {
             store::series::attach(tx, id, series).await?;
         }
-        let mut payload = json!({"order": OrderId::new(id as u64).to_string(), "body": OrderBody::from_order(&st.order)});
+        st.row.id = id;
+        st.row.series_id = series;
+        st.order.id = OrderId::new(id as u64);
+        if let Some((config, tier)) = sla {
+            self.record_order_sla(tx, st, config, tier, now).await?;
+        }
+        let sla_payload = st.sla.as_ref().map(|s| {
+            json!({"tier": s.tier, "target_at": crate::domain::time::format_instant(super::from_ms(s.target_at)),
+                   "at_risk_at": crate::domain::time::format_instant(super::from_ms(s.alert_at))})
+        });
+        let mut payload = json!({"order": OrderId::new(id as u64).to_string(), "body": OrderBody::from_order(&st.order),
+                                 "sla": sla_payload});
         if let Some(series) = series {
             payload["series"] = json!(crate::domain::SeriesId::new(series as u64).to_string());
         }
         store::events::append(tx, ms(now), Some(agency.get()), "order_posted", &payload).await?;
-        st.row.id = id;
-        st.row.series_id = series;
-        st.order.id = OrderId::new(id as u64);
         self.dispatch_prepared(tx, st, now, false, Some(prepared))
             .await
     }
@@ -486,7 +506,7 @@ impl Engine {
             .await?;
             st.row.status = status.to_string();
         }
-        Ok(())
+        self.watch_sla(tx, st, now).await
     }
 
     fn open_slots(&self, st: &OrderState) -> Vec<u32> {
@@ -892,6 +912,14 @@ impl Engine {
                 self.refresh(tx, st).await?;
             }
             (slots, reason) = self.uncovered(st);
+        }
+        // An order flagged for its SLA target stays flagged until it is fully staffed (`watch_sla`).
+        if st
+            .at_risk
+            .as_ref()
+            .is_some_and(|r| r.reason == super::sla::SLA_RISK)
+        {
+            return Ok(());
         }
         let agency = Some(st.order.agency.get());
         match (&st.at_risk, slots) {
@@ -1535,6 +1563,7 @@ impl Engine {
                 .await?;
         }
         store::orders::set_order_status(tx, st.row.id, "cancelled", ms(now)).await?;
+        self.end_sla(tx, st).await?;
         st.row.version += 1;
         store::events::append(
             tx,

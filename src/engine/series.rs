@@ -162,13 +162,18 @@ impl Engine {
             .map_err(Error::Invalid)?;
         let now = self.now();
         self.check_new_order(agency, &first, now)?;
+        // Every shift inherits the client's SLA tier, as a single order does.
+        let sla = self.tier_for_new_order(agency, &first.client_ref).await?;
         let canonical = OrderBody::from_order(&first);
         let mut states = Vec::with_capacity(times.len());
         for (start, end) in &times {
             let mut b = canonical.clone();
             b.start = format_instant(*start);
             b.end = format_instant(*end);
-            let order = b.parse(OrderId::new(0), agency).map_err(Error::Invalid)?;
+            let mut order = b.parse(OrderId::new(0), agency).map_err(Error::Invalid)?;
+            if let Some((_, tier)) = &sla {
+                tier.raise(&mut order);
+            }
             states.push(self.fresh_state(agency, order, now));
         }
         // Rankings and crews are worked out before the transaction, as for a single order.
@@ -195,7 +200,8 @@ impl Engine {
         )
         .await?;
         for (st, p) in states.iter_mut().zip(prepared) {
-            self.write_posted(&mut tx, st, p, Some(id), now).await?;
+            self.write_posted(&mut tx, st, p, Some(id), sla.as_ref(), now)
+                .await?;
         }
         let row = SeriesRow {
             id,

@@ -1,6 +1,7 @@
 //! Timers: offer expiry, no-show at `start + grace`, order start and order end (standbys released, checked-in
 //! workers checked out, leftover offers withdrawn), and asking again (an expired offer's worker becomes a
-//! candidate once more when the pause after the expiry has passed and the order is at risk). They are not kept in memory: the next due timer is always
+//! candidate once more when the pause after the expiry has passed and the order is at risk), and an order's
+//! SLA (kind 7: the at-risk alert before its target, then the target itself; `sla.rs`). They are not kept in memory: the next due timer is always
 //! derived from the stored state, so a restart loses none. With the manual clock, moving time forward fires
 //! every due timer in time order, each at its own instant, before the call returns.
 
@@ -36,6 +37,8 @@ enum Timer {
     Reoffer { order: i64 },
     /// An undisputed timesheet's dispute window has ended: it is approved.
     AutoApprove { timesheet: i64 },
+    /// An order's SLA timer (kind 7): its at-risk alert, then its target.
+    Sla { order: i64 },
 }
 
 impl Engine {
@@ -55,7 +58,9 @@ impl Engine {
              UNION ALL SELECT at, kind, id FROM (SELECT end_at AS at, 3 AS kind, id FROM orders \
                WHERE status IN ('open', 'filled', 'in_progress') AND end_at <= $1 ORDER BY end_at, id LIMIT 1) f \
              UNION ALL SELECT at, kind, id FROM (SELECT due_at AS at, 4 AS kind, id FROM reviews \
-               WHERE status = 'open' AND overdue_at IS NULL AND due_at <= $1 ORDER BY due_at, id LIMIT 1) r",
+               WHERE status = 'open' AND overdue_at IS NULL AND due_at <= $1 ORDER BY due_at, id LIMIT 1) r \
+             UNION ALL SELECT at, kind, id FROM (SELECT due_at AS at, 7 AS kind, order_id AS id FROM order_sla \
+               WHERE due_at IS NOT NULL AND due_at <= $1 ORDER BY due_at, order_id LIMIT 1) q",
         )
         .bind(u)
         .fetch_all(pool)
@@ -94,6 +99,7 @@ impl Engine {
                     4 => Timer::ReviewOverdue { review: id },
                     5 => Timer::Reoffer { order: id },
                     6 => Timer::AutoApprove { timesheet: id },
+                    7 => Timer::Sla { order: id },
                     _ => return None,
                 };
                 Some((at, timer))
@@ -209,9 +215,10 @@ impl Engine {
             Timer::NoShow { assignment } => store::orders::assignment(&mut *tx, assignment)
                 .await?
                 .map(|a| a.order_id),
-            Timer::OrderStart { order } | Timer::OrderEnd { order } | Timer::Reoffer { order } => {
-                Some(order)
-            }
+            Timer::OrderStart { order }
+            | Timer::OrderEnd { order }
+            | Timer::Reoffer { order }
+            | Timer::Sla { order } => Some(order),
             Timer::ReviewOverdue { .. } | Timer::AutoApprove { .. } => None,
         };
         let Some(order) = order else { return Ok(true) };
@@ -338,6 +345,12 @@ impl Engine {
                     &json!({"order": st.order.id.to_string(), "status": status}),
                 )
                 .await?;
+            }
+            Timer::Sla { order } => {
+                let mut st = self
+                    .load_order(&mut tx, None, OrderId::new(order as u64))
+                    .await?;
+                self.fire_sla(&mut tx, &mut st, now).await?;
             }
             // Fired above, before any order is claimed.
             Timer::ReviewOverdue { .. } | Timer::AutoApprove { .. } => {}

@@ -24,6 +24,7 @@ mod query;
 mod relations;
 mod series;
 pub mod server;
+mod sla;
 mod stream;
 pub mod versions;
 mod webhooks;
@@ -118,6 +119,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pools::router())
         .merge(series::router())
         .merge(pay::router())
+        .merge(sla::router())
         .merge(webhooks::router())
         .merge(stream::router())
         .merge(console::router())

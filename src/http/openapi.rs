@@ -153,6 +153,8 @@ impl Modify for NdjsonBody {
         super::pay::correct, super::pay::resolve, super::pay::my_list, super::pay::dispute, super::pay::earnings,
         super::pay::settlement_by_query, super::pay::settlement, super::pay::close, super::pay::paid,
         super::pay::invoices, super::pay::invoice,
+        super::sla::read_tiers, super::sla::set_tiers, super::sla::list_clients, super::sla::read_client,
+        super::sla::set_client, super::sla::report,
     ),
     components(schemas(super::error::Problem, super::error::ProblemField)),
     modifiers(&Security, &Problems, &NdjsonBody)

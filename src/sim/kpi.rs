@@ -8,6 +8,8 @@
 //! - standby overhead: hours of the standbys held over the hours booked;
 //! - offers per filled slot;
 //! - show-up calibration: predicted at booking against observed at start (`calibration.rs`).
+//! - SLA compliance per tier (from the engine's SLA report): orders staffed within their tier's target, and
+//!   the median time to fill.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -77,6 +79,52 @@ pub struct Kpis {
     pub events: u64,
     /// Show-up probabilities as predicted at booking against who came.
     pub calibration: super::calibration::Calibration,
+    /// SLA compliance per tier, in the agency's tier order.
+    pub sla: Vec<SlaTierKpi>,
+}
+
+/// The SLA figures of one tier over a run.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SlaTierKpi {
+    /// The tier.
+    pub tier: String,
+    /// Orders of the tier (not cancelled).
+    pub orders: u64,
+    /// Fully staffed by their target.
+    pub met: u64,
+    /// Not fully staffed by their target.
+    pub missed: u64,
+    /// Median minutes from posting to fully staffed, over the orders that were.
+    pub fill_median_min: Option<f64>,
+}
+
+impl SlaTierKpi {
+    /// A tier's figures from the engine's SLA report.
+    pub fn of(tier: &str, f: &crate::engine::SlaFigures) -> Self {
+        SlaTierKpi {
+            tier: tier.to_string(),
+            orders: f.orders,
+            met: f.met,
+            missed: f.missed,
+            fill_median_min: f.fill_percentile_s(50).map(|s| s as f64 / 60.0),
+        }
+    }
+
+    /// `met / (met + missed)`.
+    pub fn share_met(&self) -> Option<f64> {
+        let decided = self.met + self.missed;
+        (decided > 0).then(|| self.met as f64 / decided as f64)
+    }
+}
+
+/// The table's label of a tier's row (the simulation's tiers are the default P0, P1 and P2).
+fn sla_label(tier: &str) -> &'static str {
+    match tier {
+        "P0" => "SLA P0 within target (median fill)",
+        "P1" => "SLA P1 within target (median fill)",
+        "P2" => "SLA P2 within target (median fill)",
+        _ => "SLA other tier within target",
+    }
 }
 
 fn str_of<'a>(v: &'a Value, k: &str) -> &'a str {
@@ -256,6 +304,20 @@ impl Kpis {
             ),
             ("events", self.events.to_string()),
         ]
+        .into_iter()
+        .chain(self.sla.iter().map(|t| {
+            (
+                sla_label(&t.tier),
+                format!(
+                    "{} of {} ({} min)",
+                    t.share_met()
+                        .map_or_else(|| "–".to_string(), |s| format!("{:.1}%", 100.0 * s)),
+                    t.met + t.missed,
+                    opt(t.fill_median_min)
+                ),
+            )
+        }))
+        .collect()
     }
 
     /// The figures as JSON (the CLI's `--json`).
@@ -281,6 +343,10 @@ impl Kpis {
             "completed": self.completed,
             "events": self.events,
             "calibration": self.calibration.to_json(),
+            "sla": self.sla.iter().map(|t| json!({
+                "tier": t.tier, "orders": t.orders, "met": t.met, "missed": t.missed,
+                "staffed_within_target": t.share_met(), "time_to_fill_median_min": t.fill_median_min,
+            })).collect::<Vec<_>>(),
         })
     }
 }

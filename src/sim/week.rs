@@ -182,6 +182,19 @@ pub async fn run(
     let agency = engine.create_agency("Simulated staffing agency").await?.id;
     let mut specs = super::orders(&city, cfg.orders, cfg.seed, agency, week_start);
     specs.sort_by_key(|s| (s.posted_at, s.order.id));
+    // The clients buy service levels: in client_ref order, one in six is P0, two are P1, three are P2 (the
+    // agency's default tiers), so their orders are dispatched and watched by their tier.
+    let mut clients: Vec<&str> = specs.iter().map(|s| s.order.client_ref.as_str()).collect();
+    clients.sort_unstable();
+    clients.dedup();
+    for (i, client) in clients.iter().enumerate() {
+        let tier = match i % 6 {
+            0 => "P0",
+            1 | 2 => "P1",
+            _ => "P2",
+        };
+        engine.set_client_tier(agency, client, Some(tier)).await?;
+    }
     // The agency's pool is recruited for the work it gets: its skills and weekly patterns follow the week's
     // order book.
     let mix = super::Mix::for_orders(&specs);
@@ -267,8 +280,21 @@ pub async fn run(
     progress(total, total);
     let events = all_events(engine.store()).await?;
     let measures: Vec<OrderMeasure> = week.measures.values().copied().collect();
+    let mut kpis = kpi::compute(&events, &measures);
+    let sla = engine
+        .sla_report(
+            agency,
+            first - Duration::days(366),
+            close + Duration::days(1),
+        )
+        .await?;
+    kpis.sla = sla
+        .by_tier
+        .iter()
+        .map(|(t, f)| kpi::SlaTierKpi::of(t, f))
+        .collect();
     Ok(WeekOutcome {
-        kpis: kpi::compute(&events, &measures),
+        kpis,
         samples: week.samples,
         measures,
     })

@@ -42,6 +42,10 @@ const SQLITE: &[(i64, &str)] = &[
         12,
         include_str!("../../migrations/sqlite/0012_timesheets_pay.sql"),
     ),
+    (
+        13,
+        include_str!("../../migrations/sqlite/0013_sla_tiers.sql"),
+    ),
     (14, include_str!("../../migrations/sqlite/0014_series.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
@@ -86,6 +90,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         12,
         include_str!("../../migrations/postgres/0012_timesheets_pay.sql"),
+    ),
+    (
+        13,
+        include_str!("../../migrations/postgres/0013_sla_tiers.sql"),
     ),
     (
         14,

@@ -15,6 +15,7 @@ pub mod orders;
 pub mod photos;
 pub mod series;
 pub mod settings;
+pub mod sla;
 pub mod workers;
 
 use std::str::FromStr;

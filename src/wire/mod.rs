@@ -5,6 +5,7 @@
 pub mod order;
 pub mod pay;
 pub mod series;
+pub mod sla;
 pub mod views;
 pub mod webhooks;
 pub mod worker;

@@ -124,6 +124,8 @@ pub struct OrderView {
     /// The series (`ser_…`) the order is a shift of, if it is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub series: Option<String>,
+    /// The order's SLA, taken from its client's tier at posting; `null` when the client had no tier.
+    pub sla: Option<super::sla::OrderSlaView>,
 }
 
 /// Why an order is at risk.
@@ -131,8 +133,8 @@ pub struct OrderView {
 pub struct AtRiskView {
     /// Since when, UTC.
     pub since: String,
-    /// `no_candidates` (no candidate is left for an open slot) or `quota_unreachable` (too few candidates
-    /// meet a role's quota).
+    /// `no_candidates` (no candidate is left for an open slot), `quota_unreachable` (too few candidates
+    /// meet a role's quota) or `sla` (not fully staffed when its SLA's at-risk instant came).
     pub reason: String,
     /// Slots that neither an accepted worker nor a pending offer covers.
     pub open_slots: u32,
@@ -187,6 +189,10 @@ impl OrderView {
                 reason: r.reason.clone(),
                 open_slots: r.open_slots as u32,
             }),
+            sla: st
+                .sla
+                .as_ref()
+                .map(|s| super::sla::OrderSlaView::of(s, &st.row.status)),
             priority: st.order.priority.as_str().to_string(),
             dispatch: body.dispatch.unwrap_or_default(),
             no_show_grace_min: st.order.no_show_grace_min,

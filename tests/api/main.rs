@@ -23,6 +23,7 @@ mod pay;
 mod pools;
 mod relations;
 mod series;
+mod sla;
 mod steering;
 mod stream;
 mod tenancy;
