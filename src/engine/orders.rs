@@ -1141,6 +1141,15 @@ impl Engine {
                 ),
             })?
             .score;
+        // The agency's command, as the log carries it (the offer that follows is the engine's).
+        store::events::append(
+            &mut tx,
+            ms(now),
+            Some(agency.get()),
+            "offer_by_hand",
+            &json!({"order": id.to_string(), "worker": worker.to_string(), "role": role}),
+        )
+        .await?;
         let offer = self
             .send_offer(&mut tx, &st, worker, r, "shift", false, now, score)
             .await?;

@@ -20,6 +20,7 @@ mod offers;
 mod orders;
 mod pools;
 mod relations;
+mod replay;
 mod steering;
 mod stream;
 mod tenancy;
