@@ -52,6 +52,7 @@ use crate::store::photos::PhotoStorage;
 use crate::store::{Durability, Store};
 use crate::webhooks::Webhooks;
 use crate::wire::webhooks::{NewWebhook, WebhookPatch, parse_webhook_id};
+use crate::wire::worker::WorkerBody;
 
 /// Differences shown at most.
 const SHOWN: usize = 10;
@@ -312,15 +313,24 @@ async fn issue(r: &mut Replay, original: &StoredEvent) -> crate::Result<Issued> 
             r.import(agency_of(e)?, std::slice::from_ref(e)).await?;
         }
         "worker_updated" => {
+            let (agency, worker) = (agency_of(e)?, id::<WorkerId>(e, "worker")?);
             let mut patch: serde_json::Map<String, Value> = json(e, "profile")?;
             patch.remove("history");
+            // The event carries the whole profile: a field it leaves out was removed (an upsert without it).
+            let now = serde_json::to_value(WorkerBody::from_worker(
+                &engine.worker(agency, worker).await?,
+            ))
+            .unwrap_or(Value::Null);
+            for k in now.as_object().into_iter().flat_map(|o| o.keys()) {
+                if k != "history" && !patch.contains_key(k) {
+                    patch.insert(k.clone(), Value::Null);
+                }
+            }
             let record: Value = p.get("record").cloned().unwrap_or(Value::Null);
             if let Some(status) = record.get("status").filter(|s| s.is_string()) {
                 patch.insert("status".into(), status.clone());
             }
-            engine
-                .patch_worker(agency_of(e)?, id(e, "worker")?, patch, None)
-                .await?;
+            engine.patch_worker(agency, worker, patch, None).await?;
         }
         "worker_deleted" => {
             engine

@@ -123,3 +123,56 @@ impl Engine {
         self.committed(tx).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recorded_configuration_reads_back_as_itself() {
+        let config = EngineConfig {
+            rest_gap: Some(chrono::Duration::hours(10)),
+            no_show_policy: NoShowPolicy {
+                strikes_to_suspend: 2,
+                strike_window: chrono::Duration::days(14),
+                clean_shifts_per_strike: 3,
+            },
+            reoffer_after_min: Some(0),
+            policy_version: Some(1),
+            ..EngineConfig::default()
+        };
+        let recorded = config.recorded(true);
+        assert_eq!(recorded["policy_version"], 1);
+        assert_eq!(recorded["rest_gap_min"], 600);
+        assert_eq!(recorded["reoffer_after_min"], 0);
+        assert_eq!(recorded["clock"], "manual");
+        let read = EngineConfig::default().with_recorded(&recorded).unwrap();
+        assert_eq!(read.recorded(true), recorded);
+        assert_eq!(policy_of(&read).unwrap().pool_bonus, 0.0);
+        assert_eq!(
+            policy_of(&read).unwrap().rest_gap,
+            chrono::Duration::hours(10)
+        );
+        // The defaults spelled out: the current policy.
+        assert_eq!(
+            EngineConfig::default().recorded(false)["policy_version"],
+            Policy::CURRENT
+        );
+    }
+
+    #[test]
+    fn a_policy_version_this_build_does_not_know_is_refused_clearly() {
+        let err = EngineConfig::default()
+            .with_recorded(&json!({"policy_version": 9}))
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Conflict(m) if m.contains("version 9")),
+            "{err}"
+        );
+        let config = EngineConfig {
+            policy_version: Some(9),
+            ..EngineConfig::default()
+        };
+        assert!(policy_of(&config).is_err());
+    }
+}

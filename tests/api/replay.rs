@@ -77,6 +77,9 @@ async fn full_session(app: &TestApp) -> Agency {
     )
     .await
     .expect(200);
+    let mut again = near_worker("P-6", 6, &["promoter"]);
+    again["bio"] = json!("Upserted again by external_ref");
+    app.upsert_worker(&a, &again).await.expect(200);
     let t7 = app
         .post(
             &a.key,
@@ -477,4 +480,39 @@ async fn a_tampered_log_replays_with_differences() {
         .await
         .expect("the replay runs");
     assert!(report.differences > 1, "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_made_under_another_configuration_replays_under_it() {
+    // Workers whose offers expired are never asked again: the log says so, and the replay follows it (under
+    // the default pause of 30 minutes both would be asked again at 08:45).
+    let app = spawn_app_reoffering_after(0).await;
+    let a = app.create_agency().await;
+    promoters(&app, &a, 2).await;
+    app.post_order(&a, &order_json("acme", 2, "offer", 2)).await;
+    app.advance_to("2026-11-23T08:20:00Z").await;
+    app.advance_to("2026-11-23T09:30:00Z").await;
+    let store = crewcall::store::Store::connect(&app.database_url)
+        .await
+        .expect("connect");
+    let log = crewcall::engine::sim_support::all_events(&store)
+        .await
+        .expect("the log");
+    let configs: Vec<&Value> = log
+        .iter()
+        .filter(|e| e.kind == "engine_config")
+        .map(|e| &e.payload)
+        .collect();
+    assert_eq!(configs.len(), 1, "{configs:?}");
+    assert_eq!(configs[0]["reoffer_after_min"], 0);
+    assert_eq!(configs[0]["policy_version"], 2);
+    assert_eq!(configs[0]["clock"], "manual");
+    assert!(log.iter().any(|e| e.kind == "order_at_risk"));
+    assert!(log.iter().all(|e| e.kind != "offers_reopened"));
+    let dir = tempfile::tempdir().unwrap();
+    let into = format!("sqlite://{}", dir.path().join("replay.db").display());
+    let report = crewcall::cli::replay::run(&app.database_url, &into)
+        .await
+        .expect("the replay runs");
+    assert_eq!(report.differences, 0, "{report}");
 }
