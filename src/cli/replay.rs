@@ -743,7 +743,7 @@ async fn replay(
         // only the log's own `clock_set` events are issued as clock moves.
         if !is_driving(&e.kind) && at > r.engine.now() {
             while r.engine.step_clock(at).await?.is_some() {}
-            sync(&r.store, &mut cursor, &original, &mut replayed, &mut r.ids).await?;
+            sync(&r.engine, &mut cursor, &original, &mut replayed, &mut r.ids).await?;
         }
         // Consecutive worker creations of one import go in again as one import.
         let n = if e.kind == "worker_created" {
@@ -767,7 +767,7 @@ async fn replay(
             note(&mut report, e, outcome, 1)?;
             1
         };
-        sync(&r.store, &mut cursor, &original, &mut replayed, &mut r.ids).await?;
+        sync(&r.engine, &mut cursor, &original, &mut replayed, &mut r.ids).await?;
         i += n;
     }
     if let Some(end) = final_ms.map(from_ms)
@@ -775,7 +775,7 @@ async fn replay(
     {
         r.engine.advance_clock(end).await?;
     }
-    sync(&r.store, &mut cursor, &original, &mut replayed, &mut r.ids).await?;
+    sync(&r.engine, &mut cursor, &original, &mut replayed, &mut r.ids).await?;
     let original: Vec<StoredEvent> = original.iter().map(|e| r.ids.event(e)).collect();
     let (differences, first) = compare(
         &original,
@@ -825,14 +825,18 @@ fn note(
 /// Reads the replay's new events (without those that drive it) and learns the ids they make, each against
 /// the original's event at the same position.
 async fn sync(
-    store: &Store,
+    engine: &Engine,
     cursor: &mut i64,
     original: &[&StoredEvent],
     replayed: &mut Vec<StoredEvent>,
     ids: &mut Ids,
 ) -> crate::Result<()> {
+    // The engine applies its own commits before it answers: nothing new below its position.
+    if engine.applied_seq() <= *cursor {
+        return Ok(());
+    }
     loop {
-        let page = crate::store::events::read(store.pool(), *cursor, 10_000).await?;
+        let page = crate::store::events::read(engine.store().pool(), *cursor, 10_000).await?;
         let Some(last) = page.last() else {
             return Ok(());
         };
