@@ -516,3 +516,75 @@ async fn a_log_made_under_another_configuration_replays_under_it() {
         .expect("the replay runs");
     assert_eq!(report.differences, 0, "{report}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_disabled_by_its_failing_endpoint_replays_as_recorded() {
+    let app = spawn_app_with_webhooks(WebhookSettings {
+        allow_private: true,
+        policy: crewcall::webhooks::Policy {
+            disable_after_failures: 3,
+            disable_after: chrono::Duration::hours(1),
+            ..Default::default()
+        },
+    })
+    .await;
+    let a = app.create_agency().await;
+    let mut rx = crate::receiver::Receiver::start(|_| 500).await;
+    let hook = app
+        .post(
+            &a.key,
+            "/v1/webhooks",
+            &json!({"url": rx.url, "events": ["order_posted"]}),
+        )
+        .await
+        .expect(201);
+    let path = format!("/v1/webhooks/{}", s(&hook, "id"));
+    app.post_order(&a, &order_json("first", 1, "offer", 1))
+        .await;
+    rx.next().await;
+    for now in [
+        "2026-11-23T08:00:10Z",
+        "2026-11-23T08:00:30Z",
+        "2026-11-23T09:01:40Z",
+    ] {
+        // The failure is recorded before the clock moves on.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        app.advance_to(now).await;
+        rx.next().await;
+    }
+    let mut status = Value::Null;
+    for _ in 0..100 {
+        status = app.get(&a.key, &path).await.expect(200)["status"].clone();
+        if status == "disabled" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, "disabled");
+    // The agency re-enables it.
+    app.patch(&a.key, &path, &json!({"status": "active"}))
+        .await
+        .expect(200);
+
+    let dir = tempfile::tempdir().unwrap();
+    let into = format!("sqlite://{}", dir.path().join("replay.db").display());
+    let report = crewcall::cli::replay::run(&app.database_url, &into)
+        .await
+        .expect("the replay runs");
+    assert_eq!(report.differences, 0, "{report}");
+    let replayed = crewcall::store::Store::connect(&into)
+        .await
+        .expect("connect");
+    let log = crewcall::engine::sim_support::all_events(&replayed)
+        .await
+        .expect("the log");
+    let kinds: Vec<&str> = log
+        .iter()
+        .map(|e| e.kind.as_str())
+        .filter(|k| k.starts_with("webhook_"))
+        .collect();
+    assert_eq!(
+        kinds,
+        ["webhook_created", "webhook_disabled", "webhook_updated"]
+    );
+}
