@@ -938,6 +938,76 @@ mod tests {
         assert_eq!(other.payload, json!({"offer": "ofr_9"}));
     }
 
+    fn promoter(i: usize) -> String {
+        json!({
+            "external_ref": format!("P-{i}"), "name": format!("Promoter {i}"),
+            "home": {"lat": 31.2 + 0.009 * i as f64, "lon": 121.58}, "max_travel_km": 30,
+            "skills": [{"name": "promoter", "level": 3}], "languages": ["zh", "en"],
+            "timezone": "Asia/Shanghai",
+        })
+        .to_string()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_log_whose_configuration_changed_at_a_restart_replays_under_each() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = |n: &str| format!("sqlite://{}", dir.path().join(n).display());
+        let (from, into) = (url("a.db"), url("b.db"));
+        let store = Store::connect(&from).await.unwrap();
+        store.migrate().await.unwrap();
+        let start = from_ms(1_795_420_800_000); // 2026-11-23T08:00:00Z
+        let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(start));
+        let first = Engine::start(store.clone(), clock.clone(), EngineConfig::default())
+            .await
+            .unwrap()
+            .engine;
+        let agency = first.create_agency("a").await.unwrap().id;
+        first
+            .import_workers(agency, &format!("{}\n{}", promoter(0), promoter(1)))
+            .await
+            .unwrap();
+        drop(first);
+        // Started again, never asking again a worker whose offer expired.
+        let engine = Engine::start(
+            store,
+            clock,
+            EngineConfig {
+                reoffer_after_min: Some(0),
+                ..EngineConfig::default()
+            },
+        )
+        .await
+        .unwrap()
+        .engine;
+        let order = json!({
+            "client_ref": "acme", "title": "Expo",
+            "venue": {"name": "Hall 3", "lat": 31.1912, "lon": 121.5804, "geofence_m": 300},
+            "start": "2026-11-28T09:00:00+08:00", "end": "2026-11-28T18:00:00+08:00",
+            "roles": [{"name": "promoter", "headcount": 2, "skills": ["promoter"], "pay_per_hour": 30}],
+            "dispatch": {"mode": "offer", "offer_ttl_s": 900, "fanout": 2},
+        });
+        engine
+            .post_order(agency, serde_json::from_value(order).unwrap())
+            .await
+            .unwrap();
+        engine
+            .advance_clock(start + chrono::Duration::minutes(20))
+            .await
+            .unwrap();
+        engine
+            .advance_clock(start + chrono::Duration::minutes(90))
+            .await
+            .unwrap();
+        let log = all_events(engine.store()).await.unwrap();
+        let configs = log.iter().filter(|e| e.kind == CONFIG_EVENT).count();
+        assert_eq!(configs, 2);
+        assert!(log.iter().any(|e| e.kind == "order_at_risk"));
+        assert!(log.iter().all(|e| e.kind != "offers_reopened"));
+        let report = run(&from, &into).await.unwrap();
+        assert_eq!(report.differences, 0, "{report}");
+        assert_eq!(report.unsupported, 0, "{report}");
+    }
+
     #[test]
     fn a_placeholder_passes_for_its_type_at_its_size() {
         assert!(placeholder("image/png", 100).starts_with(b"\x89PNG"));
