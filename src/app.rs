@@ -91,6 +91,7 @@ impl Application {
                 no_show_policy: config.no_show_policy,
                 reoffer_after_min: config.reoffer_after_min,
                 photos: config.photos.clone(),
+                policy_version: None,
             },
         )
         .await?;

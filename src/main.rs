@@ -287,9 +287,13 @@ enum Command {
         /// The database whose log is replayed.
         #[arg(long, default_value = "sqlite://sim.db")]
         from: String,
-        /// The fresh database built by the replay (recreated).
+        /// The fresh database built by the replay (a SQLite file is recreated; a PostgreSQL database must be
+        /// empty).
         #[arg(long, default_value = "sqlite://replay.db")]
         into: String,
+        /// Where the source's photo images are, when not beside its SQLite file or in its database.
+        #[arg(long)]
+        photo_dir: Option<std::path::PathBuf>,
     },
     /// Creates or updates the database schema, then exits.
     Migrate {
@@ -507,8 +511,12 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             print!("{text}");
             Ok(())
         }
-        Command::Replay { from, into } => {
-            let report = crewcall::cli::replay::run(&from, &into).await?;
+        Command::Replay {
+            from,
+            into,
+            photo_dir,
+        } => {
+            let report = crewcall::cli::replay::run_with(&from, &into, photo_dir).await?;
             print!("{report}");
             if report.differences > 0 {
                 return Err("the replay differs from the original".into());

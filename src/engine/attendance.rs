@@ -521,7 +521,7 @@ impl Engine {
             Some(agency.get()),
             "rated",
             &json!({"assignment": id.to_string(), "worker": WorkerId::new(a.worker_id as u64).to_string(), "stars": stars.get(),
-                    "client_ref": st.order.client_ref}),
+                    "client_ref": st.order.client_ref, "comment": comment}),
         )
         .await?;
         let worker = WorkerId::new(a.worker_id as u64);
@@ -693,6 +693,7 @@ impl Engine {
                     super::ClientList::Blocks,
                     worker,
                     true,
+                    Some(id),
                 )
                 .await?;
             }

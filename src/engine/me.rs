@@ -199,7 +199,7 @@ impl Engine {
             ms(now),
             Some(agency.get()),
             "on_call_joined",
-            &json!({"worker": worker.to_string(), "start": ms(start), "end": ms(end),
+            &json!({"worker": worker.to_string(), "id": id, "start": ms(start), "end": ms(end),
                     "lat": center.lat(), "lon": center.lon(), "radius_km": radius_km}),
         )
         .await?;

@@ -12,6 +12,7 @@ mod agencies;
 mod attendance;
 mod auth;
 mod clients;
+pub mod config;
 mod desk;
 mod kpis;
 mod me;
@@ -108,6 +109,9 @@ pub struct EngineConfig {
     /// The pause after which a worker whose offer expired may be asked again, once, when the order has run
     /// out of candidates: `None` for the default ([`DEFAULT_REOFFER_AFTER_MIN`]), `Some(0)` for never.
     pub reoffer_after_min: Option<u32>,
+    /// The scoring policy's version: `None` for the current one ([`Policy::CURRENT`]); an earlier one replays a
+    /// log made under it (`crewcall replay` sets it from the log).
+    pub policy_version: Option<u32>,
 }
 
 /// Minutes after an expiry before its worker may be asked again, unless configured.
@@ -128,11 +132,9 @@ impl Engine {
         clock: Arc<dyn Clock>,
         config: EngineConfig,
     ) -> crate::Result<Started> {
+        let policy = config::policy_of(&config)?;
+        let recorded = config.recorded(clock.is_manual());
         let (admin_token_hash, generated) = auth::admin_token(&store, config.admin_token).await?;
-        let mut policy = Policy::default();
-        if let Some(gap) = config.rest_gap {
-            policy.rest_gap = gap;
-        }
         let views::Rebuilt { index, live, head } = views::rebuild(&store, clock.now()).await?;
         let engine = Arc::new(Engine {
             store,
@@ -165,6 +167,7 @@ impl Engine {
             orders: moka::sync::Cache::new(100_000),
             order_generation: std::sync::atomic::AtomicU64::new(0),
         });
+        engine.record_config(recorded).await?;
         Ok(Started {
             engine,
             generated_admin_token: generated,

@@ -1222,6 +1222,15 @@ impl Engine {
                 ),
             })?
             .score;
+        // The agency's command, as the log carries it (the offer that follows is the engine's).
+        store::events::append(
+            tx,
+            ms(now),
+            Some(agency.get()),
+            "offer_by_hand",
+            &json!({"order": st.order.id.to_string(), "worker": worker.to_string(), "role": role}),
+        )
+        .await?;
         let offer = self
             .send_offer(tx, st, worker, r, "shift", false, now, score)
             .await?;

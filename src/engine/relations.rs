@@ -85,7 +85,7 @@ impl Engine {
     ) -> crate::Result<bool> {
         let mut tx = self.store.begin().await?;
         let changed = self
-            .set_client_list_in(&mut tx, agency, client_ref, list, worker, on)
+            .set_client_list_in(&mut tx, agency, client_ref, list, worker, on, None)
             .await?;
         if changed {
             self.committed(tx).await?;
@@ -94,7 +94,8 @@ impl Engine {
     }
 
     /// `set_client_list` inside the caller's transaction (a review resolved with a block writes it with the
-    /// resolution).
+    /// resolution, and its event names the review: the change is the resolution's, not a command of its own).
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn set_client_list_in(
         &self,
         tx: &mut store::Tx,
@@ -103,6 +104,7 @@ impl Engine {
         list: ClientList,
         worker: WorkerId,
         on: bool,
+        review: Option<crate::domain::ReviewId>,
     ) -> crate::Result<bool> {
         let client = check_client(client_ref)?.to_string();
         let now = ms(self.now());
@@ -157,7 +159,8 @@ impl Engine {
             Some(agency.get()),
             "client_lists_set",
             &json!({"client_ref": client, "worker": worker.to_string(), "favourite": fav, "blocked": blocked,
-                    "list": list.as_str(), "on": on}),
+                    "list": list.as_str(), "on": on,
+                    "review": review.map(|r| r.to_string())}),
         )
         .await?;
         Ok(true)

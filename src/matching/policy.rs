@@ -56,10 +56,14 @@ impl Default for Weights {
     }
 }
 
-/// A versioned scoring policy. `Policy::default()` is version 1 with the values documented on each field.
+/// A versioned scoring policy. `Policy::default()` is the current version ([`Policy::CURRENT`]) with the values
+/// documented on each field; [`Policy::of_version`] gives every earlier one, so a log replays under the policy it
+/// was made with.
+///
+/// Versions: 1, the first; 2 adds the talent-pool preference (`pool_bonus`, 0 in version 1).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Policy {
-    /// Which policy produced a ranking. Default 1.
+    /// Which policy produced a ranking. Default [`Policy::CURRENT`].
     pub version: u32,
     /// Feature weights, summing to 1.
     pub weights: Weights,
@@ -98,7 +102,7 @@ pub struct Policy {
 impl Default for Policy {
     fn default() -> Self {
         Self {
-            version: 1,
+            version: Policy::CURRENT,
             weights: Weights::default(),
             star_bonus: 0.10,
             pool_bonus: 0.10,
@@ -117,6 +121,23 @@ impl Default for Policy {
 }
 
 impl Policy {
+    /// The version `Policy::default()` is.
+    pub const CURRENT: u32 = 2;
+
+    /// The policy of a version, or `None` for a version this build does not know (a log made by a newer one).
+    pub fn of_version(version: u32) -> Option<Policy> {
+        match version {
+            // Before talent pools: no pool preference.
+            1 => Some(Policy {
+                version: 1,
+                pool_bonus: 0.0,
+                ..Policy::default()
+            }),
+            Policy::CURRENT => Some(Policy::default()),
+            _ => None,
+        }
+    }
+
     /// The weight this policy gives a feature (the star bonus for [`Feature::Star`]).
     pub fn weight(&self, f: Feature) -> f64 {
         let w = &self.weights;
@@ -140,12 +161,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_default_policy_is_version_one_with_weights_summing_to_one() {
+    fn the_default_policy_is_version_two_with_weights_summing_to_one() {
         let p = Policy::default();
-        assert_eq!(p.version, 1);
+        assert_eq!(p.version, 2);
         assert!((p.weights.sum() - 1.0).abs() < 1e-12);
         assert_eq!(p.rest_gap, Duration::hours(8));
         let all: f64 = Feature::ALL.iter().map(|f| p.weight(*f)).sum();
         assert!((all - 1.0 - p.star_bonus - p.pool_bonus).abs() < 1e-12);
+    }
+
+    #[test]
+    fn version_one_has_no_pool_preference_and_unknown_versions_are_none() {
+        let v1 = Policy::of_version(1).expect("version 1 is known");
+        assert_eq!(v1.version, 1);
+        assert_eq!(v1.pool_bonus, 0.0);
+        assert_eq!(v1.weights, Weights::default());
+        assert_eq!(Policy::of_version(2), Some(Policy::default()));
+        assert_eq!(Policy::of_version(3), None);
+        assert_eq!(Policy::of_version(0), None);
     }
 }

@@ -44,6 +44,7 @@ pub const EVENT_KINDS: &[&str] = &[
     "client_tier_set",
     "client_link_revoked",
     "late_cancellation",
+    "offer_by_hand",
     "offer_closed",
     "offer_sent",
     "offers_reopened",
@@ -455,6 +456,41 @@ pub async fn delete(engine: &Engine, agency: AgencyId, id: i64) -> crate::Result
         Some(agency.get()),
         "webhook_deleted",
         &json!({"webhook": webhook_id(id)}),
+    )
+    .await?;
+    commit(engine, tx).await
+}
+
+/// Disables a webhook as a log recorded it (`crewcall replay` issues the disabling again: an endpoint's
+/// failures happened outside, and a replay sends nothing). The event carries what the recorded one did, with
+/// this database's webhook id and URL.
+pub async fn disable_as_recorded(
+    engine: &Engine,
+    agency: AgencyId,
+    id: i64,
+    recorded: &serde_json::Value,
+) -> crate::Result<()> {
+    let now = ms(engine.now());
+    let mut tx = engine.store().begin().await?;
+    let Some(w) = store::get(&mut *tx, agency.get() as i64, id).await? else {
+        return Err(Error::NotFound("webhook".into()));
+    };
+    if !store::disable(&mut tx, id, now).await? {
+        return Err(Error::Conflict(format!(
+            "the webhook is {}, not active",
+            w.status
+        )));
+    }
+    let mut payload = recorded.clone();
+    payload["webhook"] = json!(webhook_id(id));
+    payload["url"] = json!(w.url);
+    payload["status"] = json!("disabled");
+    crate::store::events::append(
+        &mut tx,
+        now,
+        Some(agency.get()),
+        "webhook_disabled",
+        &payload,
     )
     .await?;
     commit(engine, tx).await

@@ -22,6 +22,7 @@ mod orders;
 mod pay;
 mod pools;
 mod relations;
+mod replay;
 mod series;
 mod sla;
 mod steering;

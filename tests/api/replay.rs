@@ -1,0 +1,590 @@
+//! `crewcall replay` on the database of an ordinary HTTP session that uses every endpoint that changes state:
+//! the replayed log is the original, event for event (0 differences), from SQLite or PostgreSQL, into a fresh
+//! SQLite database and (on PostgreSQL) a fresh PostgreSQL one; and a tampered log gives differences.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use sqlx::Connection;
+
+use crate::helpers::*;
+
+/// A JPEG's first bytes are enough for the server's type check.
+fn jpeg(len: usize) -> Vec<u8> {
+    let mut v = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    v.resize(len, 0x42);
+    v
+}
+
+/// The standard order moved to another day of the same week (`day` of November or December 2026).
+fn order_on(client: &str, headcount: u32, mode: &str, fanout: u32, date: &str) -> Value {
+    let mut o = order_json(client, headcount, mode, fanout);
+    o["start"] = json!(format!("{date}T09:00:00+08:00"));
+    o["end"] = json!(format!("{date}T18:00:00+08:00"));
+    o
+}
+
+/// Every pending offer of these workers: `(worker index, offer)`.
+async fn pending(app: &TestApp, tokens: &[String]) -> Vec<(usize, Value)> {
+    let mut out = Vec::new();
+    for (i, t) in tokens.iter().enumerate() {
+        for o in app.offers(t).await {
+            out.push((i, o));
+        }
+    }
+    out
+}
+
+/// The assignments of an order with a status.
+async fn assignments(app: &TestApp, a: &Agency, order: &str, status: &str) -> Vec<Value> {
+    app.order(a, order).await["assignments"]
+        .as_array()
+        .expect("assignments")
+        .iter()
+        .filter(|x| x["status"] == status)
+        .cloned()
+        .collect()
+}
+
+/// Runs a session through every command that changes state; the agency.
+async fn full_session(app: &TestApp) -> Agency {
+    let a = app.create_agency().await;
+    // The agency's keys.
+    let key = app
+        .post(&a.key, "/v1/agency/keys", &json!({"label": "booking tool"}))
+        .await
+        .expect(201);
+    app.delete(&a.key, &format!("/v1/agency/keys/{}", s(&key, "id")))
+        .await
+        .expect(204);
+
+    // Workers: one by one, imported, patched, a new app token.
+    let ws = promoters(app, &a, 8).await;
+    let id = |i: usize| s(&ws[i], "id");
+    let ndjson = [
+        near_worker("I-0", 9, &["promoter"]),
+        near_worker("I-1", 10, &["promoter"]),
+    ]
+    .iter()
+    .map(Value::to_string)
+    .collect::<Vec<_>>()
+    .join("\n");
+    let imported = app.import(&a, &ndjson).await;
+    assert!(imported.status.is_success(), "{}", imported.body);
+    app.patch(
+        &a.key,
+        &format!("/v1/workers/{}", id(7)),
+        &json!({"bio": "Forklift licence too"}),
+    )
+    .await
+    .expect(200);
+    let mut again = near_worker("P-6", 6, &["promoter"]);
+    again["bio"] = json!("Upserted again by external_ref");
+    app.upsert_worker(&a, &again).await.expect(200);
+    let t7 = app
+        .post(
+            &a.key,
+            &format!("/v1/workers/{}/app-token", id(7)),
+            &json!({}),
+        )
+        .await
+        .expect(201);
+    let mut tokens: Vec<String> = ws.iter().map(|w| s(w, "app_token")).collect();
+    tokens[7] = s(&t7, "app_token");
+
+    // Availability and on-call windows.
+    app.call(
+        Method::PUT,
+        "/v1/me/availability",
+        Some(&tokens[6]),
+        Some(&json!({"availability": [{"days": ["mon", "tue", "wed", "thu", "fri"], "from": "08:00", "to": "20:00"}]})),
+    )
+    .await
+    .expect(200);
+    for day in ["28", "29"] {
+        app.post(
+            &tokens[6],
+            "/v1/me/on-call",
+            &json!({"start": format!("2026-11-{day}T06:00:00+08:00"), "end": format!("2026-11-{day}T20:00:00+08:00"),
+                    "lat": VENUE.0, "lon": VENUE.1, "radius_km": 10}),
+        )
+        .await
+        .expect(201);
+    }
+    let windows = app.get(&tokens[6], "/v1/me/on-call").await.expect(200);
+    app.delete(
+        &tokens[6],
+        &format!("/v1/me/on-call/{}", s(&windows["items"][1], "id")),
+    )
+    .await
+    .expect(204);
+
+    // Pools, a client's lists, a client link, a webhook.
+    let pool = app
+        .post(
+            &a.key,
+            "/v1/pools",
+            &json!({"name": "Bilingual crew", "workers": [id(1), id(0)]}),
+        )
+        .await
+        .expect(201);
+    app.call(
+        Method::PUT,
+        &format!("/v1/pools/{}", s(&pool, "id")),
+        Some(&a.key),
+        Some(&json!({"name": "Bilingual crew", "workers": [id(1)]})),
+    )
+    .await
+    .expect(200);
+    let spare = app
+        .post(
+            &a.key,
+            "/v1/pools",
+            &json!({"name": "Spare", "workers": [id(2)]}),
+        )
+        .await
+        .expect(201);
+    app.delete(&a.key, &format!("/v1/pools/{}", s(&spare, "id")))
+        .await
+        .expect(204);
+    app.post(
+        &a.key,
+        "/v1/clients/acme/favourites",
+        &json!({"worker_id": id(3)}),
+    )
+    .await
+    .expect(201);
+    app.post(
+        &a.key,
+        "/v1/clients/acme/blocks",
+        &json!({"worker_id": id(5)}),
+    )
+    .await
+    .expect(201);
+    app.delete(&a.key, &format!("/v1/clients/acme/blocks/{}", id(5)))
+        .await
+        .expect(204);
+    let link = app
+        .post(
+            &a.key,
+            "/v1/client-links",
+            &json!({"client_ref": "acme", "label": "Acme desk"}),
+        )
+        .await
+        .expect(201);
+    app.delete(&a.key, &format!("/v1/client-links/{}", s(&link, "id")))
+        .await
+        .expect(204);
+    let hook = app
+        .post(
+            &a.key,
+            "/v1/webhooks",
+            &json!({"url": "http://127.0.0.1:9/hook", "events": ["order_posted"]}),
+        )
+        .await
+        .expect(201);
+    let hook_path = format!("/v1/webhooks/{}", s(&hook, "id"));
+    app.patch(&a.key, &hook_path, &json!({"status": "paused"}))
+        .await
+        .expect(200);
+    app.post(&a.key, &format!("{hook_path}/rotate-secret"), &json!({}))
+        .await
+        .expect(200);
+
+    // Offer mode: one accepts, one declines, the rest let their offers expire, and the next ones are asked.
+    let o1 = app.post_order(&a, &order_json("acme", 2, "offer", 2)).await;
+    let o1 = s(&o1, "id");
+    let first = pending(app, &tokens).await;
+    assert!(first.len() >= 2, "{first:?}");
+    app.accept(&tokens[first[0].0], &s(&first[0].1, "id"))
+        .await
+        .expect(200);
+    app.decline(&tokens[first[1].0], &s(&first[1].1, "id"))
+        .await
+        .expect(200);
+    app.advance_to("2026-11-23T08:20:00Z").await;
+    let again = pending(app, &tokens).await;
+    assert!(!again.is_empty(), "nobody was asked after the expiries");
+    app.accept(&tokens[again[0].0], &s(&again[0].1, "id"))
+        .await
+        .expect(200);
+
+    // An offer by hand on Sunday's order, accepted.
+    let o2 = app
+        .post_order(&a, &order_on("beta", 2, "offer", 1, "2026-11-29"))
+        .await;
+    let o2 = s(&o2, "id");
+    app.post(
+        &a.key,
+        &format!("/v1/orders/{o2}/offers"),
+        &json!({"worker_id": id(7), "role": "promoter"}),
+    )
+    .await
+    .expect(201);
+    let by_hand = app.offers(&tokens[7]).await;
+    let by_hand = by_hand
+        .iter()
+        .find(|o| o["order_id"] == json!(o2))
+        .expect("the offer by hand");
+    app.accept(&tokens[7], &s(by_hand, "id")).await.expect(200);
+    // Offer mode too: the headcount patched down (pending offers withdrawn), another order cancelled.
+    app.patch(
+        &a.key,
+        &format!("/v1/orders/{o2}"),
+        &json!({"roles": [{"name": "promoter", "headcount": 1}]}),
+    )
+    .await
+    .expect(200);
+    let o5 = app
+        .post_order(&a, &order_on("epsilon", 2, "offer", 2, "2026-12-03"))
+        .await;
+    app.post(
+        &a.key,
+        &format!("/v1/orders/{}/cancel", s(&o5, "id")),
+        &json!({}),
+    )
+    .await
+    .expect(200);
+
+    // Assign mode on Monday: a headcount patch, a worker's cancellation and its replacement.
+    let o3 = app
+        .post_order(&a, &order_on("gamma", 1, "assign", 1, "2026-11-30"))
+        .await;
+    let o3 = s(&o3, "id");
+    app.patch(
+        &a.key,
+        &format!("/v1/orders/{o3}"),
+        &json!({"roles": [{"name": "promoter", "headcount": 2}]}),
+    )
+    .await
+    .expect(200);
+    let booked = assignments(app, &a, &o3, "confirmed").await;
+    assert_eq!(booked.len(), 2, "{booked:?}");
+    let who = ws
+        .iter()
+        .position(|w| w["id"] == booked[0]["worker_id"])
+        .expect("a promoter");
+    app.post(
+        &tokens[who],
+        &format!("/v1/assignments/{}/cancel", s(&booked[0], "id")),
+        &json!({}),
+    )
+    .await
+    .expect(200);
+    // Tuesday's order is cancelled.
+    let o4 = app
+        .post_order(&a, &order_on("delta", 1, "assign", 1, "2026-12-01"))
+        .await;
+    app.post(
+        &a.key,
+        &format!("/v1/orders/{}/cancel", s(&o4, "id")),
+        &json!({}),
+    )
+    .await
+    .expect(200);
+
+    // A suspension and a reinstatement; an imported worker deleted.
+    for status in ["suspended", "active"] {
+        app.patch(
+            &a.key,
+            &format!("/v1/workers/{}", id(4)),
+            &json!({"status": status}),
+        )
+        .await
+        .expect(200);
+    }
+    let listed = app
+        .get(&a.key, "/v1/workers?q=I-1&limit=50")
+        .await
+        .expect(200);
+    if let Some(i1) = listed["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|w| w["external_ref"] == "I-1"))
+    {
+        app.delete(&a.key, &format!("/v1/workers/{}", s(i1, "id")))
+            .await
+            .expect(204);
+    }
+
+    // Whoever the suspension released is replaced: the crew of Saturday's order is completed.
+    for (i, o) in pending(app, &tokens).await {
+        if o["order_id"] == json!(o1) && assignments(app, &a, &o1, "confirmed").await.len() < 2 {
+            app.accept(&tokens[i], &s(&o, "id")).await.expect(200);
+        }
+    }
+
+    // Saturday: the first crew member checks in and sends a photo; the other is reported a no-show and
+    // replaced; check-out, ratings, a review resolved.
+    app.advance_to("2026-11-28T08:55:00+08:00").await;
+    let crew = assignments(app, &a, &o1, "confirmed").await;
+    assert_eq!(crew.len(), 2, "{crew:?}");
+    let token_of = |asg: &Value| {
+        let i = ws
+            .iter()
+            .position(|w| w["id"] == asg["worker_id"])
+            .expect("a promoter");
+        tokens[i].clone()
+    };
+    let (here, absent) = (&crew[0], &crew[1]);
+    let here_asg = s(here, "id");
+    app.check_in(&token_of(here), &here_asg, VENUE)
+        .await
+        .expect(200);
+    let photo = app
+        .request(
+            Method::POST,
+            &format!("/v1/assignments/{here_asg}/photos?caption=Stand%20ready"),
+            &token_of(here),
+        )
+        .header("content-type", "image/jpeg")
+        .body(jpeg(2_000));
+    assert_eq!(app.send(photo).await.status.as_u16(), 201);
+    app.advance_to("2026-11-28T09:05:00+08:00").await;
+    app.post(
+        &a.key,
+        &format!("/v1/assignments/{}/no-show", s(absent, "id")),
+        &json!({}),
+    )
+    .await
+    .expect(200);
+    for (i, o) in pending(app, &tokens).await {
+        if o["order_id"] == json!(o1) {
+            app.accept(&tokens[i], &s(&o, "id")).await.expect(200);
+            break;
+        }
+    }
+    app.advance_to("2026-11-28T17:55:00+08:00").await;
+    app.check_out(&token_of(here), &here_asg, VENUE)
+        .await
+        .expect(200);
+    app.advance_to("2026-11-28T19:00:00+08:00").await;
+    let rated = app
+        .post(
+            &a.key,
+            &format!("/v1/assignments/{here_asg}/rating"),
+            &json!({"stars": 2, "comment": "late from the break"}),
+        )
+        .await
+        .expect(201);
+    app.post(
+        &a.key,
+        &format!("/v1/reviews/{}/resolve", s(&rated["review"], "id")),
+        &json!({"outcome": "warning", "note": "talked it through"}),
+    )
+    .await
+    .expect(200);
+    // The week runs out; the webhook goes.
+    app.advance_to("2026-12-02T00:00:00Z").await;
+    app.delete(&a.key, &hook_path).await.expect(204);
+    a
+}
+
+/// A fresh PostgreSQL database beside the test's own: its URL and a connection to drop it with.
+async fn fresh_postgres_beside(url: &str) -> (String, String) {
+    let base = std::env::var("CREWCALL_TEST_POSTGRES").expect("a PostgreSQL test server");
+    let name = format!(
+        "crewcall_replay_{}_{}",
+        std::process::id(),
+        url.len() + chrono::Utc::now().timestamp_subsec_nanos() as usize
+    );
+    let mut conn = sqlx::postgres::PgConnection::connect(&base)
+        .await
+        .expect("connect");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create the replay's database");
+    let root = &url[..url.rfind('/').expect("a database name")];
+    (format!("{root}/{name}"), name)
+}
+
+async fn drop_postgres(name: &str) {
+    let base = std::env::var("CREWCALL_TEST_POSTGRES").expect("a PostgreSQL test server");
+    if let Ok(mut conn) = sqlx::postgres::PgConnection::connect(&base).await {
+        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut conn)
+        .await;
+    }
+}
+
+/// Changes the source's log with one statement.
+async fn tamper(url: &str, sql: &str) {
+    let store = crewcall::store::Store::connect(url).await.expect("connect");
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+        .execute(store.pool())
+        .await
+        .expect("tampered");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_http_session_replays_into_a_fresh_database_with_zero_differences() {
+    let app = spawn_app().await;
+    full_session(&app).await;
+    let dir = tempfile::tempdir().unwrap();
+    let into = format!("sqlite://{}", dir.path().join("replay.db").display());
+    let report = crewcall::cli::replay::run(&app.database_url, &into)
+        .await
+        .expect("the replay runs");
+    assert_eq!(report.differences, 0, "{report}");
+    assert_eq!(report.unsupported, 0, "{report}");
+    assert!(report.inputs >= 40, "{report}");
+    assert!(report.events > report.inputs, "{report}");
+
+    if app.database_url.starts_with("postgres") {
+        let (url, name) = fresh_postgres_beside(&app.database_url).await;
+        let report = crewcall::cli::replay::run(&app.database_url, &url).await;
+        drop_postgres(&name).await;
+        let report = report.expect("the replay into PostgreSQL runs");
+        assert_eq!(report.differences, 0, "{report}");
+    }
+
+    // A replay builds a fresh database: the original is refused as a target.
+    if app.database_url.starts_with("postgres") {
+        assert!(
+            crewcall::cli::replay::run(&app.database_url, &app.database_url)
+                .await
+                .is_err()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tampered_log_replays_with_differences() {
+    let app = spawn_app().await;
+    full_session(&app).await;
+    let dir = tempfile::tempdir().unwrap();
+    // A decision the engine did not make: the first offer said to be a standby offer.
+    tamper(
+        &app.database_url,
+        "UPDATE events SET payload = REPLACE(payload, '\"kind\":\"shift\"', '\"kind\":\"standby\"') \
+         WHERE seq = (SELECT MIN(seq) FROM events WHERE kind = 'offer_sent')",
+    )
+    .await;
+    let into = format!("sqlite://{}", dir.path().join("a.db").display());
+    let report = crewcall::cli::replay::run(&app.database_url, &into)
+        .await
+        .expect("the replay runs");
+    assert_eq!(report.differences, 1, "{report}");
+    assert!(report.first[0].contains("offer_sent"), "{report}");
+
+    // An input gone from the log: the first accepted offer was never accepted.
+    tamper(
+        &app.database_url,
+        "DELETE FROM events WHERE seq = (SELECT MIN(seq) FROM events WHERE kind = 'offer_closed' \
+         AND payload LIKE '%\"accepted\"%')",
+    )
+    .await;
+    let into = format!("sqlite://{}", dir.path().join("b.db").display());
+    let report = crewcall::cli::replay::run(&app.database_url, &into)
+        .await
+        .expect("the replay runs");
+    assert!(report.differences > 1, "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_made_under_another_configuration_replays_under_it() {
+    // Workers whose offers expired are never asked again: the log says so, and the replay follows it (under
+    // the default pause of 30 minutes both would be asked again at 08:45).
+    let app = spawn_app_reoffering_after(0).await;
+    let a = app.create_agency().await;
+    promoters(&app, &a, 2).await;
+    app.post_order(&a, &order_json("acme", 2, "offer", 2)).await;
+    app.advance_to("2026-11-23T08:20:00Z").await;
+    app.advance_to("2026-11-23T09:30:00Z").await;
+    let store = crewcall::store::Store::connect(&app.database_url)
+        .await
+        .expect("connect");
+    let log = crewcall::engine::sim_support::all_events(&store)
+        .await
+        .expect("the log");
+    let configs: Vec<&Value> = log
+        .iter()
+        .filter(|e| e.kind == "engine_config")
+        .map(|e| &e.payload)
+        .collect();
+    assert_eq!(configs.len(), 1, "{configs:?}");
+    assert_eq!(configs[0]["reoffer_after_min"], 0);
+    assert_eq!(configs[0]["policy_version"], 2);
+    assert_eq!(configs[0]["clock"], "manual");
+    assert!(log.iter().any(|e| e.kind == "order_at_risk"));
+    assert!(log.iter().all(|e| e.kind != "offers_reopened"));
+    let dir = tempfile::tempdir().unwrap();
+    let into = format!("sqlite://{}", dir.path().join("replay.db").display());
+    let report = crewcall::cli::replay::run(&app.database_url, &into)
+        .await
+        .expect("the replay runs");
+    assert_eq!(report.differences, 0, "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_disabled_by_its_failing_endpoint_replays_as_recorded() {
+    let app = spawn_app_with_webhooks(WebhookSettings {
+        allow_private: true,
+        policy: crewcall::webhooks::Policy {
+            disable_after_failures: 3,
+            disable_after: chrono::Duration::hours(1),
+            ..Default::default()
+        },
+    })
+    .await;
+    let a = app.create_agency().await;
+    let mut rx = crate::receiver::Receiver::start(|_| 500).await;
+    let hook = app
+        .post(
+            &a.key,
+            "/v1/webhooks",
+            &json!({"url": rx.url, "events": ["order_posted"]}),
+        )
+        .await
+        .expect(201);
+    let path = format!("/v1/webhooks/{}", s(&hook, "id"));
+    app.post_order(&a, &order_json("first", 1, "offer", 1))
+        .await;
+    rx.next().await;
+    for now in [
+        "2026-11-23T08:00:10Z",
+        "2026-11-23T08:00:30Z",
+        "2026-11-23T09:01:40Z",
+    ] {
+        // The failure is recorded before the clock moves on.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        app.advance_to(now).await;
+        rx.next().await;
+    }
+    let mut status = Value::Null;
+    for _ in 0..100 {
+        status = app.get(&a.key, &path).await.expect(200)["status"].clone();
+        if status == "disabled" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, "disabled");
+    // The agency re-enables it.
+    app.patch(&a.key, &path, &json!({"status": "active"}))
+        .await
+        .expect(200);
+
+    let dir = tempfile::tempdir().unwrap();
+    let into = format!("sqlite://{}", dir.path().join("replay.db").display());
+    let report = crewcall::cli::replay::run(&app.database_url, &into)
+        .await
+        .expect("the replay runs");
+    assert_eq!(report.differences, 0, "{report}");
+    let replayed = crewcall::store::Store::connect(&into)
+        .await
+        .expect("connect");
+    let log = crewcall::engine::sim_support::all_events(&replayed)
+        .await
+        .expect("the log");
+    let kinds: Vec<&str> = log
+        .iter()
+        .map(|e| e.kind.as_str())
+        .filter(|k| k.starts_with("webhook_"))
+        .collect();
+    assert_eq!(
+        kinds,
+        ["webhook_created", "webhook_disabled", "webhook_updated"]
+    );
+}
