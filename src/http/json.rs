@@ -69,8 +69,23 @@ where
         let limit = super::body_limit(req.uri().path());
         let deadline = req.extensions().get::<BodyDeadline>().copied();
         let bytes = read_body(req.into_body(), limit, deadline).await?;
+        require_object(&bytes)?;
         parse(&bytes).map(Body)
     }
+}
+
+/// Every body of the API is a JSON object. serde would also read a struct from an array of its fields in order
+/// (`[]` for a struct whose fields are all optional), so any other JSON value is refused here, with a 422;
+/// text that is not JSON at all is left to [`parse`] (a 400).
+fn require_object(bytes: &[u8]) -> Result<(), ApiError> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'{') || serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_err() {
+        return Ok(());
+    }
+    Err(ApiError::from(vec![crate::error::FieldError::new(
+        "",
+        "the body must be a JSON object",
+    )]))
 }
 
 /// Parses JSON bytes into `T` with the API's error rules (see [`crate::wire::parse`]).
@@ -117,5 +132,20 @@ mod tests {
             parse::<Order>(b"{not json"),
             Err(ApiError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn a_body_must_be_an_object_not_an_array_of_its_fields() {
+        for other in [&b"[]"[..], b" [1, 2]", b"\"text\"", b"7", b"null"] {
+            match require_object(other) {
+                Err(ApiError::Lib(crate::Error::Invalid(e))) => {
+                    assert_eq!(e[0].message, "the body must be a JSON object")
+                }
+                r => panic!("{:?}: {r:?}", String::from_utf8_lossy(other)),
+            }
+        }
+        assert!(require_object(b" {\"a\": 1}").is_ok());
+        // Not JSON at all: left to the parser's 400.
+        assert!(require_object(b"[not json").is_ok());
     }
 }

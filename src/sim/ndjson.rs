@@ -108,6 +108,9 @@ fn role_value(r: &Role) -> Value {
     if let Some(p) = r.pay_per_hour {
         m.insert("pay_per_hour".into(), json!(p));
     }
+    if let Some(b) = r.bill_per_hour {
+        m.insert("bill_per_hour".into(), json!(b));
+    }
     v
 }
 
