@@ -24,6 +24,33 @@ pub enum ParseError {
     Invalid(Vec<FieldError>),
 }
 
+/// Reads an optional nested object as `T`, refusing any other JSON value: serde would also read a struct from an
+/// array of its fields in order, and for a struct whose fields are all optional `[null, null]` would be taken for
+/// an empty object. `null` reads as absent. Use with `#[serde(default, deserialize_with = "crate::wire::object")]`.
+pub fn object<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    struct Visit<T>(std::marker::PhantomData<T>);
+    impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for Visit<T> {
+        type Value = Option<T>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Option<T>, E> {
+            Ok(None)
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Option<T>, E> {
+            Ok(None)
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Option<T>, A::Error> {
+            T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Some)
+        }
+    }
+    d.deserialize_any(Visit(std::marker::PhantomData))
+}
+
 /// Parses JSON bytes into `T`: a syntax error is `Malformed`; a wrong type, a missing or an unknown field is
 /// `Invalid` with the field's path (`roles[0].headcount`).
 ///
@@ -128,5 +155,37 @@ impl From<&crate::domain::Interval> for Period {
             start: crate::domain::time::format_instant(iv.start()),
             end: crate::domain::time::format_instant(iv.end()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field_of<T: DeserializeOwned + std::fmt::Debug>(json: &str) -> String {
+        match parse::<T>(json.as_bytes()) {
+            Err(ParseError::Invalid(es)) => es[0].field.clone(),
+            other => panic!("{json}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_nested_object_given_as_an_array_of_its_fields_is_refused_at_its_path() {
+        assert_eq!(
+            field_of::<pay::SettingsBody>(r#"{"overtime": [null, null]}"#),
+            "overtime"
+        );
+        assert_eq!(
+            field_of::<pay::SettingsBody>(r#"{"late_cancellation": []}"#),
+            "late_cancellation"
+        );
+        // Objects still read, with their inner paths; null is absent.
+        assert_eq!(
+            field_of::<pay::SettingsBody>(r#"{"overtime": {"multiplier": "x"}}"#),
+            "overtime.multiplier"
+        );
+        let s: pay::SettingsBody =
+            parse(br#"{"overtime": null, "late_cancellation": {}}"#).unwrap();
+        assert!(s.overtime.is_none() && s.late_cancellation.is_some());
     }
 }

@@ -263,7 +263,11 @@ pub struct OrderBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<String>,
     /// Dispatch settings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::wire::object",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub dispatch: Option<DispatchBody>,
     /// Minutes after start before a missing check-in is a no-show; 15 when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -56,7 +56,11 @@ pub struct SettingsBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dispute_window_hours: Option<i64>,
     /// Overtime above a weekly threshold.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::wire::object",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub overtime: Option<OvertimeBody>,
     /// A night premium; `null` for none (the default).
     #[serde(
@@ -67,7 +71,11 @@ pub struct SettingsBody {
     #[schema(value_type = Option<NightPremiumBody>, nullable)]
     pub night_premium: Option<Option<NightPremiumBody>>,
     /// Compensation and fees when a confirmed shift is cancelled late by the client or the agency.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::wire::object",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub late_cancellation: Option<LateCancellationBody>,
 }
 

@@ -120,7 +120,11 @@ pub struct WorkerBody {
     #[serde(default)]
     pub bio: String,
     /// A track record from a previous system (extension); read when the worker is created, ignored on updates.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::wire::object",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub history: Option<HistoryBody>,
 }
 
