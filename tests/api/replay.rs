@@ -504,14 +504,38 @@ async fn full_session(app: &TestApp) -> Agency {
         .map(|sh| s(sh, "order_id"))
         .collect();
     assert_eq!(shift_ids.len(), 6, "{series}");
-    let first_offer = pending(app, &tokens)
+    // Workers not yet asked for any shift of the series (the one free only on weekdays aside).
+    let unasked = |offered: Vec<(usize, Value)>| {
+        let asked: Vec<usize> = offered
+            .into_iter()
+            .filter(|(_, o)| shift_ids.contains(&s(o, "order_id")))
+            .map(|(i, _)| i)
+            .collect();
+        (0..tokens.len()).find(|i| *i != 6 && !asked.contains(i))
+    };
+    let crew = unasked(pending(app, &tokens).await).expect("a worker not yet asked");
+    app.post(
+        &a.key,
+        &format!("/v1/orders/{}/offers", shift_ids[0]),
+        &json!({"worker_id": id(crew), "role": "promoter"}),
+    )
+    .await
+    .expect(201);
+    let first_offer = app
+        .offers(&tokens[crew])
         .await
         .into_iter()
-        .find(|(_, o)| o["order_id"] == json!(shift_ids[0]))
-        .expect("an offer of the first shift");
-    app.accept(&tokens[first_offer.0], &s(&first_offer.1, "id"))
+        .find(|o| o["order_id"] == json!(shift_ids[0]))
+        .expect("the offer of the first shift");
+    app.accept(&tokens[crew], &s(&first_offer, "id"))
         .await
         .expect(200);
+    let rest = app.offers(&tokens[crew]).await;
+    assert!(
+        rest.iter()
+            .any(|o| shift_ids[1..].contains(&s(o, "order_id"))),
+        "{rest:?}"
+    );
     app.patch(
         &a.key,
         &format!("/v1/series/{sid}"),
@@ -519,15 +543,7 @@ async fn full_session(app: &TestApp) -> Agency {
     )
     .await
     .expect(200);
-    let offered_already: Vec<usize> = pending(app, &tokens)
-        .await
-        .into_iter()
-        .filter(|(_, o)| shift_ids.contains(&s(o, "order_id")))
-        .map(|(i, _)| i)
-        .collect();
-    let named = (0..tokens.len())
-        .find(|i| *i != 6 && *i != first_offer.0 && !offered_already.contains(i))
-        .expect("a worker not yet asked");
+    let named = unasked(pending(app, &tokens).await).expect("another worker not yet asked");
     let offered = app
         .post(
             &a.key,
@@ -610,6 +626,50 @@ async fn tamper(url: &str, sql: &str) {
 async fn a_full_http_session_replays_into_a_fresh_database_with_zero_differences() {
     let app = spawn_app().await;
     full_session(&app).await;
+    // The session went through every pay, SLA and series command, and the decisions that follow them.
+    let store = crewcall::store::Store::connect(&app.database_url)
+        .await
+        .expect("connect");
+    let log = crewcall::engine::sim_support::all_events(&store)
+        .await
+        .expect("the log");
+    let has = |kind: &str, pred: &dyn Fn(&Value) -> bool| {
+        log.iter().any(|e| e.kind == kind && pred(&e.payload))
+    };
+    let any = |_: &Value| true;
+    for kind in [
+        "agency_settings_changed",
+        "timesheet_submitted",
+        "timesheet_corrected",
+        "timesheet_disputed",
+        "late_cancellation",
+        "settlement_closed",
+        "settlement_paid",
+        "sla_tiers_set",
+        "client_tier_set",
+        "sla_at_risk",
+        "sla_missed",
+        "series_posted",
+        "series_patched",
+        "series_cancelled",
+        "series_accepted",
+    ] {
+        assert!(has(kind, &any), "no {kind} in the session");
+    }
+    for by in ["agency", "automatic", "resolution"] {
+        assert!(
+            has("timesheet_approved", &|p| p["by"] == by),
+            "no approval by {by}"
+        );
+    }
+    assert!(has("series_offered", &|p| p["after_accepting"].is_string()));
+    assert!(has("series_offered", &|p| p
+        .get("after_accepting")
+        .is_none()));
+    assert!(has("offer_closed", &|p| p["series"].is_string()
+        && p["status"] == "accepted"));
+    assert!(has("offer_closed", &|p| p.get("series").is_none()
+        && p["status"] == "accepted"));
     let dir = tempfile::tempdir().unwrap();
     let into = format!("sqlite://{}", dir.path().join("replay.db").display());
     let report = crewcall::cli::replay::run(&app.database_url, &into)
