@@ -1112,6 +1112,29 @@ mod tests {
         assert_eq!(other.payload, json!({"offer": "ofr_9"}));
     }
 
+    #[test]
+    fn a_timesheet_is_mapped_from_the_id_inside_the_submitted_timesheet() {
+        let mut ids = Ids::default();
+        ids.learn(
+            &ev(
+                1,
+                "timesheet_submitted",
+                json!({"timesheet": {"id": "tms_9"}}),
+            ),
+            &ev(
+                1,
+                "timesheet_submitted",
+                json!({"timesheet": {"id": "tms_4"}}),
+            ),
+        );
+        let approved = ids.event(&ev(
+            2,
+            "timesheet_approved",
+            json!({"timesheet": "tms_9", "by": "agency"}),
+        ));
+        assert_eq!(approved.payload["timesheet"], "tms_4");
+    }
+
     fn promoter(i: usize) -> String {
         json!({
             "external_ref": format!("P-{i}"), "name": format!("Promoter {i}"),

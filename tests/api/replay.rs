@@ -432,13 +432,40 @@ async fn full_session(app: &TestApp) -> Agency {
     .await
     .expect(200);
 
-    // Monday: a worker checks in; the timesheet is approved by the clock when its window ends.
+    // Monday: the crew checks in. One timesheet is approved by the clock when its window ends; the other is
+    // disputed and the dispute resolved as it stands.
     app.advance_to("2026-11-30T08:55:00+08:00").await;
     let monday = assignments(app, &a, &o3, "confirmed").await;
-    assert!(!monday.is_empty(), "{monday:?}");
-    app.check_in(&token_of(&monday[0]), &s(&monday[0], "id"), VENUE)
-        .await
-        .expect(200);
+    assert_eq!(monday.len(), 2, "{monday:?}");
+    for m in &monday {
+        app.check_in(&token_of(m), &s(m, "id"), VENUE)
+            .await
+            .expect(200);
+    }
+    app.advance_to("2026-11-30T19:00:00+08:00").await;
+    let second = token_of(&monday[1]);
+    let theirs = app.get(&second, "/v1/me/timesheets").await.expect(200);
+    let theirs = theirs["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|t| t["order_id"] == json!(o3))
+        .cloned()
+        .expect("Monday's timesheet");
+    app.post(
+        &second,
+        &format!("/v1/me/timesheets/{}/dispute", s(&theirs, "id")),
+        &json!({"reason": "The break was shorter"}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &a.key,
+        &format!("/v1/timesheets/{}/resolve", s(&theirs, "id")),
+        &json!({"resolution": "The times stand as recorded"}),
+    )
+    .await
+    .expect(200);
 
     // The week runs out; its pay run is closed and paid.
     app.advance_to("2026-12-02T00:00:00Z").await;
@@ -446,7 +473,7 @@ async fn full_session(app: &TestApp) -> Agency {
         .get(&a.key, "/v1/timesheets?status=approved&limit=50")
         .await
         .expect(200);
-    assert_eq!(auto["items"].as_array().expect("items").len(), 3, "{auto}");
+    assert_eq!(auto["items"].as_array().expect("items").len(), 4, "{auto}");
     assert!(
         auto["items"]
             .as_array()
@@ -662,6 +689,16 @@ async fn a_full_http_session_replays_into_a_fresh_database_with_zero_differences
             "no approval by {by}"
         );
     }
+    let resolved = log
+        .iter()
+        .filter(|e| e.kind == "timesheet_approved" && e.payload["by"] == "resolution")
+        .count();
+    assert_eq!(
+        resolved, 2,
+        "a dispute resolved with a correction, one without"
+    );
+    assert!(has("timesheet_corrected", &|p| p["by"] == "resolution"));
+    assert!(has("timesheet_corrected", &|p| p["by"] == "agency"));
     assert!(has("series_offered", &|p| p["after_accepting"].is_string()));
     assert!(has("series_offered", &|p| p
         .get("after_accepting")
