@@ -28,7 +28,9 @@
 //!
 //! ADDING A COMMAND: a new kind of input event gets ONE arm in [`issue`] (which calls the engine's command
 //! with the event's payload, its ids mapped), and, if it makes something with an id, one line in [`CREATED`].
-//! The event must carry everything the command needs. A decision of the engine needs nothing here: a kind
+//! The event must carry everything the command needs. A command that also writes the events of single-order
+//! commands (a series' command) is issued at its own event; the events it writes for its shifts name it
+//! (`"series"`) and are not issued again. A decision of the engine needs nothing here: a kind
 //! [`issue`] does not know is counted as not issued (`unsupported`) and shows up as differences.
 
 use std::collections::{HashMap, HashSet};
