@@ -28,10 +28,12 @@
 //!
 //! ADDING A COMMAND: a new kind of input event gets ONE arm in [`issue`] (which calls the engine's command
 //! with the event's payload, its ids mapped), and, if it makes something with an id, one line in [`CREATED`].
-//! The event must carry everything the command needs. A decision of the engine needs nothing here: a kind
+//! The event must carry everything the command needs. A command that also writes the events of single-order
+//! commands (a series' command) is issued at its own event; the events it writes for its shifts name it
+//! (`"series"`) and are not issued again. A decision of the engine needs nothing here: a kind
 //! [`issue`] does not know is counted as not issued (`unsupported`) and shows up as differences.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -39,7 +41,12 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::clock::{Clock, ManualClock};
-use crate::domain::{AgencyId, AssignmentId, LatLon, OfferId, OrderId, PoolId, ReviewId, WorkerId};
+use crate::domain::pay::PayWeek;
+use crate::domain::series::parse_date;
+use crate::domain::{
+    AgencyId, AssignmentId, LatLon, OfferId, OrderId, PoolId, ReviewId, SeriesId, TimesheetId,
+    WorkerId,
+};
 use crate::engine::config::CONFIG_EVENT;
 use crate::engine::sim_support::{all_events, manual_clock_ms};
 use crate::engine::{
@@ -51,6 +58,7 @@ use crate::store::events::StoredEvent;
 use crate::store::photos::PhotoStorage;
 use crate::store::{Durability, Store};
 use crate::webhooks::Webhooks;
+use crate::wire::pay::{CorrectBody, ResolveBody, SettingsBody};
 use crate::wire::webhooks::{NewWebhook, WebhookPatch, parse_webhook_id};
 use crate::wire::worker::WorkerBody;
 
@@ -108,6 +116,8 @@ pub const CREATED: &[(&str, &str, bool)] = &[
     ("webhook_created", "webhook", false),
     ("pool_set", "pool", false),
     ("on_call_joined", "id", true),
+    ("timesheet_submitted", "/timesheet/id", false),
+    ("series_posted", "series", false),
 ];
 
 /// Numeric ids in payloads: the event kinds that carry one, the field, and the namespace it is mapped in.
@@ -141,7 +151,15 @@ impl Ids {
             if *kind != original.kind {
                 continue;
             }
-            let (a, b) = (original.payload.get(*field), replayed.payload.get(*field));
+            // A field starting with `/` is a JSON pointer into the payload.
+            let at = |p: &'_ Value| -> Option<Value> {
+                if field.starts_with('/') {
+                    p.pointer(field).cloned()
+                } else {
+                    p.get(*field).cloned()
+                }
+            };
+            let (a, b) = (at(&original.payload), at(&replayed.payload));
             let key = |v: &Value| -> Option<String> {
                 if *numeric {
                     let ns = NUMERIC
@@ -153,7 +171,7 @@ impl Ids {
                     v.as_str().map(str::to_string)
                 }
             };
-            if let (Some(a), Some(b)) = (a.and_then(key), b.and_then(key)) {
+            if let (Some(a), Some(b)) = (a.as_ref().and_then(key), b.as_ref().and_then(key)) {
                 self.map.entry(a).or_insert(b);
             }
         }
@@ -257,6 +275,9 @@ struct Replay {
     source: Store,
     photos: PhotoStorage,
     ids: Ids,
+    /// Timesheets (original ids) whose dispute was resolved with a correction: the resolution was issued at
+    /// its `timesheet_corrected`, so its `timesheet_approved` is part of it.
+    resolved: HashSet<String>,
 }
 
 /// What issuing an event did.
@@ -375,8 +396,16 @@ async fn issue(r: &mut Replay, original: &StoredEvent) -> crate::Result<Issued> 
                 .await?;
         }
         // Orders.
+        // A shift of a series is posted by the series' command.
+        "order_posted" if p.get("series").is_some_and(|s| !s.is_null()) => return Ok(Issued::Not),
         "order_posted" => {
             engine.post_order(agency_of(e)?, json(e, "body")?).await?;
+        }
+        // Events that name a series were written by the series' command, issued at its own event.
+        "order_patched" | "order_status" | "offer_by_hand" | "offer_closed"
+            if p.get("series").is_some_and(|s| !s.is_null()) =>
+        {
+            return Ok(Issued::Not);
         }
         "order_patched" => {
             let roles: Vec<Value> = json(e, "roles")?;
@@ -584,7 +613,126 @@ async fn issue(r: &mut Replay, original: &StoredEvent) -> crate::Result<Issued> 
                 .set_client_tier(agency_of(e)?, text(p, "client_ref"), tier)
                 .await?;
         }
+        // Pay: the agency's settings, timesheets and weekly pay runs.
+        "agency_settings_changed" => {
+            let change: SettingsBody = json(e, "change")?;
+            engine.patch_agency_settings(agency_of(e)?, &change).await?;
+        }
+        "timesheet_disputed" => {
+            engine
+                .dispute_timesheet(
+                    agency_of(e)?,
+                    id(e, "worker")?,
+                    id::<TimesheetId>(e, "timesheet")?,
+                    text(p, "reason"),
+                )
+                .await?;
+        }
+        "timesheet_corrected" if text(p, "by") == "resolution" => {
+            // A dispute resolved with a correction: its approval follows in the same command.
+            let change: CorrectBody = json(e, "change")?;
+            let body = ResolveBody {
+                resolution: change.reason.clone(),
+                checked_in_at: change.checked_in_at,
+                checked_out_at: change.checked_out_at,
+                worked_minutes: change.worked_minutes,
+                break_minutes: change.break_minutes,
+            };
+            r.resolved
+                .insert(text(&original.payload, "timesheet").to_string());
+            engine
+                .resolve_timesheet(agency_of(e)?, id(e, "timesheet")?, &body)
+                .await?;
+        }
+        "timesheet_corrected" => {
+            let change: CorrectBody = json(e, "change")?;
+            engine
+                .correct_timesheet(agency_of(e)?, id(e, "timesheet")?, &change)
+                .await?;
+        }
+        "timesheet_approved" if text(p, "by") == "agency" => {
+            engine
+                .approve_timesheet(agency_of(e)?, id(e, "timesheet")?)
+                .await?;
+        }
+        "timesheet_approved" if text(p, "by") == "resolution" => {
+            if r.resolved.remove(text(&original.payload, "timesheet")) {
+                return Ok(Issued::Not);
+            }
+            let body = ResolveBody {
+                resolution: text(p, "resolution").to_string(),
+                ..ResolveBody::default()
+            };
+            engine
+                .resolve_timesheet(agency_of(e)?, id(e, "timesheet")?, &body)
+                .await?;
+        }
+        "settlement_closed" => {
+            engine.close_settlement(agency_of(e)?, week(e)?).await?;
+        }
+        "settlement_paid" => {
+            engine.pay_settlement(agency_of(e)?, week(e)?).await?;
+        }
+        // Series: each command's event carries the whole request; the events of its shifts name the series.
+        "series_posted" => {
+            engine.post_series(agency_of(e)?, json(e, "body")?).await?;
+        }
+        "series_patched" => {
+            let roles: Vec<Value> = json(e, "roles")?;
+            let changes = roles
+                .iter()
+                .map(|r| {
+                    (
+                        text(r, "name").to_string(),
+                        r.get("headcount").and_then(Value::as_i64).unwrap_or(0),
+                    )
+                })
+                .collect();
+            engine
+                .patch_series(
+                    agency_of(e)?,
+                    id::<SeriesId>(e, "series")?,
+                    date(e, "from")?.ok_or_else(|| bad(e, "no from"))?,
+                    changes,
+                )
+                .await?;
+        }
+        "series_cancelled" => {
+            engine
+                .cancel_series(agency_of(e)?, id(e, "series")?, date(e, "from")?)
+                .await?;
+        }
+        // Offers a worker gets after accepting a shift of a same-crew series are the accept's.
+        "series_offered" if p.get("after_accepting").is_some_and(|s| !s.is_null()) => {
+            return Ok(Issued::Not);
+        }
+        "series_offered" => {
+            engine
+                .offer_series(
+                    agency_of(e)?,
+                    id(e, "series")?,
+                    id(e, "worker")?,
+                    text(p, "role"),
+                )
+                .await?;
+        }
+        "series_accepted" => {
+            let only: Option<Vec<String>> = json(e, "orders")?;
+            let only = only
+                .map(|l| {
+                    l.iter()
+                        .map(|o| o.parse::<OrderId>().map_err(|_| bad(e, "bad order")))
+                        .collect::<crate::Result<Vec<_>>>()
+                })
+                .transpose()?;
+            engine
+                .accept_series(id(e, "worker")?, id(e, "series")?, only)
+                .await?;
+        }
         // The engine's decisions.
+        "timesheet_submitted" | "timesheet_approved" | "late_cancellation" => {
+            return Ok(Issued::Not);
+        }
         "sla_at_risk" | "sla_missed" | "sla_staffed" => return Ok(Issued::Not),
         "offer_sent" | "offer_closed" | "assignment_made" | "assignment_ended"
         | "standby_promoted" | "worker_stats" | "worker_status" | "order_status"
@@ -594,6 +742,20 @@ async fn issue(r: &mut Replay, original: &StoredEvent) -> crate::Result<Issued> 
         _ => return Ok(Issued::Unknown),
     }
     Ok(Issued::Input)
+}
+
+fn week(e: &StoredEvent) -> crate::Result<PayWeek> {
+    PayWeek::parse(text(&e.payload, "week")).map_err(|_| bad(e, "no valid week"))
+}
+
+/// An optional local date (`null` for none).
+fn date(e: &StoredEvent, k: &str) -> crate::Result<Option<chrono::NaiveDate>> {
+    match e.payload.get(k).and_then(Value::as_str) {
+        Some(raw) => parse_date(k, raw)
+            .map(Some)
+            .map_err(|_| bad(e, &format!("no valid {k}"))),
+        None => Ok(None),
+    }
 }
 
 fn webhook(e: &StoredEvent) -> crate::Result<i64> {
@@ -743,6 +905,7 @@ async fn replay(
         source,
         photos,
         ids: Ids::default(),
+        resolved: HashSet::new(),
     };
     let original: Vec<&StoredEvent> = log.iter().filter(|e| !is_driving(&e.kind)).collect();
     let mut replayed: Vec<StoredEvent> = Vec::new();
@@ -949,6 +1112,29 @@ mod tests {
         assert_eq!(left.payload, json!({"id": 4}));
         let other = ids.event(&ev(6, "offer_closed", json!({"offer": "ofr_9"})));
         assert_eq!(other.payload, json!({"offer": "ofr_9"}));
+    }
+
+    #[test]
+    fn a_timesheet_is_mapped_from_the_id_inside_the_submitted_timesheet() {
+        let mut ids = Ids::default();
+        ids.learn(
+            &ev(
+                1,
+                "timesheet_submitted",
+                json!({"timesheet": {"id": "tms_9"}}),
+            ),
+            &ev(
+                1,
+                "timesheet_submitted",
+                json!({"timesheet": {"id": "tms_4"}}),
+            ),
+        );
+        let approved = ids.event(&ev(
+            2,
+            "timesheet_approved",
+            json!({"timesheet": "tms_9", "by": "agency"}),
+        ));
+        assert_eq!(approved.payload["timesheet"], "tms_4");
     }
 
     fn promoter(i: usize) -> String {

@@ -96,7 +96,7 @@ impl Engine {
         let mut tx = self.store.begin().await?;
         let (offer, mut st) = self.own_offer(&mut tx, worker, id).await?;
         match self
-            .accept_loaded(&mut tx, &mut st, &offer, worker, now)
+            .accept_loaded(&mut tx, &mut st, &offer, worker, now, None)
             .await?
         {
             Ok(assignment) => {
@@ -117,6 +117,7 @@ impl Engine {
         offer: &store::orders::OfferRow,
         worker: WorkerId,
         now: chrono::DateTime<chrono::Utc>,
+        series: Option<crate::domain::SeriesId>,
     ) -> crate::Result<Result<i64, Refusal>> {
         let refuse = |reason: &'static str, detail: String| Ok(Err(Refusal { reason, detail }));
         if offer.status != "pending" {
@@ -170,7 +171,10 @@ impl Engine {
                     .into(),
             );
         };
-        if !self.close_offer(tx, st, offer, "accepted", now).await? {
+        if !self
+            .close_offer_of(tx, st, offer, "accepted", now, series)
+            .await?
+        {
             // The order's row lock is held and the offer was read pending under it: this cannot happen, and
             // would leave an assignment written, so the whole transaction fails.
             return Err(Error::Conflict("the offer is no longer pending".into()));

@@ -10,7 +10,9 @@ use super::{Engine, ms};
 use crate::dispatch::{
     CrewPlan, NAMED_BONUS, OfferRole, candidates, plan_crew, plan_offers, quota_met_by, standby,
 };
-use crate::domain::{AgencyId, DispatchMode, Order, OrderId, Role, StandbySpec, Worker, WorkerId};
+use crate::domain::{
+    AgencyId, DispatchMode, Order, OrderId, Role, SeriesId, StandbySpec, Worker, WorkerId,
+};
 use crate::error::{Error, FieldError};
 use crate::matching::{MatchContext, Ranking};
 use crate::store::{
@@ -1161,7 +1163,7 @@ impl Engine {
         let mut tx = self.store.begin().await?;
         let mut st = self.load_order(&mut tx, Some(agency), id).await?;
         let row = self
-            .offer_by_hand_loaded(&mut tx, &mut st, worker, role, now)
+            .offer_by_hand_loaded(&mut tx, &mut st, worker, role, now, None)
             .await?;
         self.committed(tx).await?;
         Ok((st, row))
@@ -1176,6 +1178,7 @@ impl Engine {
         worker: WorkerId,
         role: &str,
         now: DateTime<Utc>,
+        series: Option<SeriesId>,
     ) -> crate::Result<OfferRow> {
         let agency = st.order.agency;
         let r = st.order.role_index(role).ok_or_else(|| {
@@ -1222,15 +1225,14 @@ impl Engine {
                 ),
             })?
             .score;
-        // The agency's command, as the log carries it (the offer that follows is the engine's).
-        store::events::append(
-            tx,
-            ms(now),
-            Some(agency.get()),
-            "offer_by_hand",
-            &json!({"order": st.order.id.to_string(), "worker": worker.to_string(), "role": role}),
-        )
-        .await?;
+        // The agency's command, as the log carries it (the offer that follows is the engine's); one made by a
+        // series command names the series, whose own event carries the command.
+        let mut payload =
+            json!({"order": st.order.id.to_string(), "worker": worker.to_string(), "role": role});
+        if let Some(series) = series {
+            payload["series"] = json!(series.to_string());
+        }
+        store::events::append(tx, ms(now), Some(agency.get()), "offer_by_hand", &payload).await?;
         let offer = self
             .send_offer(tx, st, worker, r, "shift", false, now, score)
             .await?;
@@ -1363,7 +1365,7 @@ impl Engine {
                 st.row.version
             )));
         }
-        self.patch_loaded(&mut tx, &mut st, &changes_wanted, now)
+        self.patch_loaded(&mut tx, &mut st, &changes_wanted, now, None)
             .await?;
         self.committed(tx).await?;
         Ok(st)
@@ -1421,6 +1423,7 @@ impl Engine {
         st: &mut OrderState,
         changes_wanted: &[(String, i64)],
         now: DateTime<Utc>,
+        series: Option<SeriesId>,
     ) -> crate::Result<()> {
         if !matches!(st.row.status.as_str(), "open" | "filled") {
             return Err(Error::Conflict(format!(
@@ -1434,14 +1437,11 @@ impl Engine {
         let stored = serde_json::to_string(&OrderBody::from_order(&order)).expect("serialises");
         store::orders::update_order_body(tx, st.row.id, &stored, ms(now)).await?;
         st.row.version += 1;
-        store::events::append(
-            tx,
-            ms(now),
-            Some(agency.get()),
-            "order_patched",
-            &json!({"order": id.to_string(), "roles": changes_wanted.iter().map(|(n, h)| json!({"name": n, "headcount": h})).collect::<Vec<_>>()}),
-        )
-        .await?;
+        let mut payload = json!({"order": id.to_string(), "roles": changes_wanted.iter().map(|(n, h)| json!({"name": n, "headcount": h})).collect::<Vec<_>>()});
+        if let Some(series) = series {
+            payload["series"] = json!(series.to_string());
+        }
+        store::events::append(tx, ms(now), Some(agency.get()), "order_patched", &payload).await?;
         st.order = order;
         st.row.body = stored;
         // Fewer: release the most recently confirmed, withdraw offers beyond what the open slots need.
@@ -1515,18 +1515,36 @@ impl Engine {
         status: &str,
         now: DateTime<Utc>,
     ) -> crate::Result<bool> {
+        self.close_offer_of(tx, st, o, status, now, None).await
+    }
+
+    /// [`Self::close_offer`] within a command of `series`, which its event names (a worker's accept through
+    /// the series, which the series' own event carries).
+    pub(super) async fn close_offer_of(
+        &self,
+        tx: &mut Tx,
+        st: &OrderState,
+        o: &OfferRow,
+        status: &str,
+        now: DateTime<Utc>,
+        series: Option<SeriesId>,
+    ) -> crate::Result<bool> {
         let moved = store::orders::decide_offer(tx, o.id, status, ms(now)).await?;
         if moved {
+            let mut payload = json!({
+                "offer": crate::domain::OfferId::new(o.id as u64).to_string(),
+                "order": st.order.id.to_string(), "worker": WorkerId::new(o.worker_id as u64).to_string(),
+                "status": status,
+            });
+            if let Some(series) = series {
+                payload["series"] = json!(series.to_string());
+            }
             store::events::append(
                 tx,
                 ms(now),
                 Some(st.order.agency.get()),
                 "offer_closed",
-                &json!({
-                    "offer": crate::domain::OfferId::new(o.id as u64).to_string(),
-                    "order": st.order.id.to_string(), "worker": WorkerId::new(o.worker_id as u64).to_string(),
-                    "status": status,
-                }),
+                &payload,
             )
             .await?;
         }
@@ -1539,7 +1557,7 @@ impl Engine {
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let mut st = self.load_order(&mut tx, Some(agency), id).await?;
-        self.cancel_loaded(&mut tx, &mut st, now).await?;
+        self.cancel_loaded(&mut tx, &mut st, now, None).await?;
         self.committed(tx).await?;
         Ok(st)
     }
@@ -1550,6 +1568,7 @@ impl Engine {
         tx: &mut Tx,
         st: &mut OrderState,
         now: DateTime<Utc>,
+        series: Option<SeriesId>,
     ) -> crate::Result<()> {
         if matches!(
             st.row.status.as_str(),
@@ -1574,12 +1593,16 @@ impl Engine {
         store::orders::set_order_status(tx, st.row.id, "cancelled", ms(now)).await?;
         self.end_sla(tx, st).await?;
         st.row.version += 1;
+        let mut payload = json!({"order": st.order.id.to_string(), "status": "cancelled"});
+        if let Some(series) = series {
+            payload["series"] = json!(series.to_string());
+        }
         store::events::append(
             tx,
             ms(now),
             Some(st.order.agency.get()),
             "order_status",
-            &json!({"order": st.order.id.to_string(), "status": "cancelled"}),
+            &payload,
         )
         .await?;
         self.refresh(tx, st).await?;

@@ -300,7 +300,8 @@ impl Engine {
             if !matches!(st.row.status.as_str(), "open" | "filled") {
                 continue;
             }
-            self.patch_loaded(&mut tx, &mut st, &changes, now).await?;
+            self.patch_loaded(&mut tx, &mut st, &changes, now, Some(id))
+                .await?;
             changed.push(oid);
         }
         if changed.is_empty() {
@@ -347,7 +348,7 @@ impl Engine {
             ) {
                 continue;
             }
-            self.cancel_loaded(&mut tx, &mut st, now).await?;
+            self.cancel_loaded(&mut tx, &mut st, now, Some(id)).await?;
             cancelled.push(oid);
         }
         if cancelled.is_empty() {
@@ -410,7 +411,7 @@ impl Engine {
             }
             // Every refusal below comes before anything of this shift is written.
             match self
-                .offer_by_hand_loaded(&mut tx, &mut st, worker, role, now)
+                .offer_by_hand_loaded(&mut tx, &mut st, worker, role, now, Some(id))
                 .await
             {
                 Ok(offer) => outcomes.push(ShiftOutcome {
@@ -530,7 +531,7 @@ impl Engine {
                 ..ShiftOutcome::of(&st)
             };
             match self
-                .accept_loaded(&mut tx, &mut st, &offer, worker, now)
+                .accept_loaded(&mut tx, &mut st, &offer, worker, now, Some(id))
                 .await?
             {
                 Ok(assignment) => {
@@ -609,7 +610,14 @@ impl Engine {
                 .load_order(tx, Some(agency), OrderId::new(oid as u64))
                 .await?;
             match self
-                .offer_by_hand_loaded(tx, &mut later_st, worker, &role.name, now)
+                .offer_by_hand_loaded(
+                    tx,
+                    &mut later_st,
+                    worker,
+                    &role.name,
+                    now,
+                    Some(SeriesId::new(sid as u64)),
+                )
                 .await
             {
                 Ok(o) => offers.push(json!({

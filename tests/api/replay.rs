@@ -48,6 +48,15 @@ async fn assignments(app: &TestApp, a: &Agency, order: &str, status: &str) -> Ve
 /// Runs a session through every command that changes state; the agency.
 async fn full_session(app: &TestApp) -> Agency {
     let a = app.create_agency().await;
+    // Pay settings: a day to dispute a timesheet, and a month's notice before a cancellation costs nothing.
+    app.patch(
+        &a.key,
+        "/v1/agency/settings",
+        &json!({"dispute_window_hours": 24, "payout_delay_days": 3,
+                "late_cancellation": {"notice_hours": 720, "worker_min_hours": 2}}),
+    )
+    .await
+    .expect(200);
     // The agency's keys.
     let key = app
         .post(&a.key, "/v1/agency/keys", &json!({"label": "booking tool"}))
@@ -372,9 +381,232 @@ async fn full_session(app: &TestApp) -> Agency {
     )
     .await
     .expect(200);
-    // The week runs out; the webhook goes.
+    // Saturday's timesheet is corrected and approved by the agency.
+    let sheets = app
+        .get(&a.key, "/v1/timesheets?week=2026-W48&limit=50")
+        .await
+        .expect(200);
+    let sheets: Vec<Value> = sheets["items"].as_array().expect("items").clone();
+    assert_eq!(sheets.len(), 1, "{sheets:?}");
+    let kept_path = format!("/v1/timesheets/{}", s(&sheets[0], "id"));
+    app.post(
+        &a.key,
+        &format!("{kept_path}/correct"),
+        &json!({"break_minutes": 30, "reason": "Lunch break not recorded"}),
+    )
+    .await
+    .expect(200);
+    app.post(&a.key, &format!("{kept_path}/approve"), &json!({}))
+        .await
+        .expect(200);
+
+    // Sunday: the worker offered by hand checks in, is checked out when the shift ends, disputes the
+    // timesheet, and the agency resolves the dispute with a correction.
+    app.advance_to("2026-11-29T08:55:00+08:00").await;
+    let sunday = assignments(app, &a, &o2, "confirmed").await;
+    assert_eq!(sunday.len(), 1, "{sunday:?}");
+    app.check_in(&tokens[7], &s(&sunday[0], "id"), VENUE)
+        .await
+        .expect(200);
+    app.advance_to("2026-11-29T19:00:00+08:00").await;
+    let mine = app.get(&tokens[7], "/v1/me/timesheets").await.expect(200);
+    let disputed = mine["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|t| t["order_id"] == json!(o2))
+        .cloned()
+        .expect("Sunday's timesheet");
+    app.post(
+        &tokens[7],
+        &format!("/v1/me/timesheets/{}/dispute", s(&disputed, "id")),
+        &json!({"reason": "I stayed until the stand was packed"}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &a.key,
+        &format!("/v1/timesheets/{}/resolve", s(&disputed, "id")),
+        &json!({"resolution": "Packing time added", "checked_out_at": "2026-11-29T18:30:00+08:00"}),
+    )
+    .await
+    .expect(200);
+
+    // Monday: the crew checks in. One timesheet is approved by the clock when its window ends; the other is
+    // disputed and the dispute resolved as it stands.
+    app.advance_to("2026-11-30T08:55:00+08:00").await;
+    let monday = assignments(app, &a, &o3, "confirmed").await;
+    assert_eq!(monday.len(), 2, "{monday:?}");
+    for m in &monday {
+        app.check_in(&token_of(m), &s(m, "id"), VENUE)
+            .await
+            .expect(200);
+    }
+    app.advance_to("2026-11-30T19:00:00+08:00").await;
+    let second = token_of(&monday[1]);
+    let theirs = app.get(&second, "/v1/me/timesheets").await.expect(200);
+    let theirs = theirs["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|t| t["order_id"] == json!(o3))
+        .cloned()
+        .expect("Monday's timesheet");
+    app.post(
+        &second,
+        &format!("/v1/me/timesheets/{}/dispute", s(&theirs, "id")),
+        &json!({"reason": "The break was shorter"}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &a.key,
+        &format!("/v1/timesheets/{}/resolve", s(&theirs, "id")),
+        &json!({"resolution": "The times stand as recorded"}),
+    )
+    .await
+    .expect(200);
+
+    // The week runs out; its pay run is closed and paid.
     app.advance_to("2026-12-02T00:00:00Z").await;
+    let auto = app
+        .get(&a.key, "/v1/timesheets?status=approved&limit=50")
+        .await
+        .expect(200);
+    assert_eq!(auto["items"].as_array().expect("items").len(), 4, "{auto}");
+    assert!(
+        auto["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|t| t["approved_by"] == "automatic"),
+        "{auto}"
+    );
+    app.post(&a.key, "/v1/settlements/2026-W48/close", &json!({}))
+        .await
+        .expect(200);
+    app.post(&a.key, "/v1/settlements/2026-W48/paid", &json!({}))
+        .await
+        .expect(200);
     app.delete(&a.key, &hook_path).await.expect(204);
+
+    // SLA tiers: a client given one; its order passes its at-risk alert and misses its target.
+    app.call(
+        Method::PUT,
+        "/v1/agency/sla-tiers",
+        Some(&a.key),
+        Some(
+            &json!({"tiers": [{"name": "P0", "within_minutes": 120, "fanout": 2}, {"name": "P2"}],
+                     "default_tier": "P2", "at_risk_lead_pct": 25}),
+        ),
+    )
+    .await
+    .expect(200);
+    app.call(
+        Method::PUT,
+        "/v1/clients/zeta",
+        Some(&a.key),
+        Some(&json!({"tier": "P0"})),
+    )
+    .await
+    .expect(200);
+    let tiered = app
+        .post_order(&a, &order_on("zeta", 3, "offer", 1, "2026-12-10"))
+        .await;
+    assert_eq!(tiered["sla"]["tier"], "P0", "{tiered}");
+    app.advance_to("2026-12-02T02:30:00Z").await;
+
+    // A series: every weekend of December with the same crew; one worker accepts a shift (and is offered the
+    // rest), the headcount is raised from a date, another worker is offered the series and accepts two of
+    // its shifts at once, and the last weekend is cancelled.
+    let mut weekly = order_on("omega", 1, "offer", 1, "2026-12-05");
+    weekly["repeat"] = json!({"days": ["sat", "sun"], "until": "2026-12-20", "same_crew": true});
+    let series = app.post_order(&a, &weekly).await;
+    let sid = s(&series, "id");
+    assert!(sid.starts_with("ser_"), "{series}");
+    let shift_ids: Vec<String> = series["shifts"]
+        .as_array()
+        .expect("shifts")
+        .iter()
+        .map(|sh| s(sh, "order_id"))
+        .collect();
+    assert_eq!(shift_ids.len(), 6, "{series}");
+    // Workers not yet asked for any shift of the series (the one free only on weekdays aside).
+    let unasked = |offered: Vec<(usize, Value)>| {
+        let asked: Vec<usize> = offered
+            .into_iter()
+            .filter(|(_, o)| shift_ids.contains(&s(o, "order_id")))
+            .map(|(i, _)| i)
+            .collect();
+        (0..tokens.len()).find(|i| *i != 6 && !asked.contains(i))
+    };
+    let crew = unasked(pending(app, &tokens).await).expect("a worker not yet asked");
+    app.post(
+        &a.key,
+        &format!("/v1/orders/{}/offers", shift_ids[0]),
+        &json!({"worker_id": id(crew), "role": "promoter"}),
+    )
+    .await
+    .expect(201);
+    let first_offer = app
+        .offers(&tokens[crew])
+        .await
+        .into_iter()
+        .find(|o| o["order_id"] == json!(shift_ids[0]))
+        .expect("the offer of the first shift");
+    app.accept(&tokens[crew], &s(&first_offer, "id"))
+        .await
+        .expect(200);
+    let rest = app.offers(&tokens[crew]).await;
+    assert!(
+        rest.iter()
+            .any(|o| shift_ids[1..].contains(&s(o, "order_id"))),
+        "{rest:?}"
+    );
+    app.patch(
+        &a.key,
+        &format!("/v1/series/{sid}"),
+        &json!({"from": "2026-12-12", "roles": [{"name": "promoter", "headcount": 3}]}),
+    )
+    .await
+    .expect(200);
+    let named = unasked(pending(app, &tokens).await).expect("another worker not yet asked");
+    let offered = app
+        .post(
+            &a.key,
+            &format!("/v1/series/{sid}/offers"),
+            &json!({"worker_id": id(named), "role": "promoter"}),
+        )
+        .await
+        .expect(201);
+    let offered: Vec<String> = offered["offered"]
+        .as_array()
+        .expect("offered")
+        .iter()
+        .map(|o| s(o, "order_id"))
+        .collect();
+    assert!(offered.len() >= 2, "{offered:?}");
+    let took = app
+        .post(
+            &tokens[named],
+            &format!("/v1/me/series/{sid}/accept"),
+            &json!({"orders": [offered[0], offered[1]]}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        took["accepted"].as_array().expect("accepted").len(),
+        2,
+        "{took}"
+    );
+    app.post(
+        &a.key,
+        &format!("/v1/series/{sid}/cancel"),
+        &json!({"from": "2026-12-19"}),
+    )
+    .await
+    .expect(200);
+    app.advance_to("2026-12-02T06:00:00Z").await;
     a
 }
 
@@ -421,6 +653,60 @@ async fn tamper(url: &str, sql: &str) {
 async fn a_full_http_session_replays_into_a_fresh_database_with_zero_differences() {
     let app = spawn_app().await;
     full_session(&app).await;
+    // The session went through every pay, SLA and series command, and the decisions that follow them.
+    let store = crewcall::store::Store::connect(&app.database_url)
+        .await
+        .expect("connect");
+    let log = crewcall::engine::sim_support::all_events(&store)
+        .await
+        .expect("the log");
+    let has = |kind: &str, pred: &dyn Fn(&Value) -> bool| {
+        log.iter().any(|e| e.kind == kind && pred(&e.payload))
+    };
+    let any = |_: &Value| true;
+    for kind in [
+        "agency_settings_changed",
+        "timesheet_submitted",
+        "timesheet_corrected",
+        "timesheet_disputed",
+        "late_cancellation",
+        "settlement_closed",
+        "settlement_paid",
+        "sla_tiers_set",
+        "client_tier_set",
+        "sla_at_risk",
+        "sla_missed",
+        "series_posted",
+        "series_patched",
+        "series_cancelled",
+        "series_accepted",
+    ] {
+        assert!(has(kind, &any), "no {kind} in the session");
+    }
+    for by in ["agency", "automatic", "resolution"] {
+        assert!(
+            has("timesheet_approved", &|p| p["by"] == by),
+            "no approval by {by}"
+        );
+    }
+    let resolved = log
+        .iter()
+        .filter(|e| e.kind == "timesheet_approved" && e.payload["by"] == "resolution")
+        .count();
+    assert_eq!(
+        resolved, 2,
+        "a dispute resolved with a correction, one without"
+    );
+    assert!(has("timesheet_corrected", &|p| p["by"] == "resolution"));
+    assert!(has("timesheet_corrected", &|p| p["by"] == "agency"));
+    assert!(has("series_offered", &|p| p["after_accepting"].is_string()));
+    assert!(has("series_offered", &|p| p
+        .get("after_accepting")
+        .is_none()));
+    assert!(has("offer_closed", &|p| p["series"].is_string()
+        && p["status"] == "accepted"));
+    assert!(has("offer_closed", &|p| p.get("series").is_none()
+        && p["status"] == "accepted"));
     let dir = tempfile::tempdir().unwrap();
     let into = format!("sqlite://{}", dir.path().join("replay.db").display());
     let report = crewcall::cli::replay::run(&app.database_url, &into)

@@ -488,7 +488,9 @@ impl Engine {
         // Checked before the state, so that a bad body is always a 422.
         let next = corrected(&t, body)?;
         not_settled(&t)?;
-        let view = self.write_correction(&mut tx, &t, &next, body, now).await?;
+        let view = self
+            .write_correction(&mut tx, &t, &next, body, now, "agency")
+            .await?;
         self.committed(tx).await?;
         Ok(view)
     }
@@ -500,6 +502,7 @@ impl Engine {
         next: &TimesheetRow,
         body: &CorrectBody,
         now: i64,
+        by: &str,
     ) -> crate::Result<TimesheetView> {
         let reason = body.reason.trim().to_string();
         let original = t
@@ -541,7 +544,7 @@ impl Engine {
             "timesheet_corrected",
             &json!({"timesheet": TimesheetId::new(t.id as u64).to_string(),
                     "worker": WorkerId::new(t.worker_id as u64).to_string(),
-                    "reason": reason, "before": t.times(), "after": next.times(), "change": body}),
+                    "reason": reason, "before": t.times(), "after": next.times(), "change": body, "by": by}),
         )
         .await?;
         Ok(row.view(&s, true))
@@ -573,7 +576,8 @@ impl Engine {
         }
         let mut current = t.clone();
         if let (Some(c), Some(next)) = (&correction, &next) {
-            self.write_correction(&mut tx, &t, next, c, now).await?;
+            self.write_correction(&mut tx, &t, next, c, now, "resolution")
+                .await?;
             current = lock(&mut tx, id, agency, None).await?;
         }
         let view = self
