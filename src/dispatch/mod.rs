@@ -6,6 +6,7 @@
 //!
 //! Pure like the rest of the core: the index, the live state, the policy and `now` come in; decisions go out.
 
+pub mod forecast;
 pub mod plan;
 pub mod standby;
 

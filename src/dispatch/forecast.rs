@@ -1,0 +1,284 @@
+//! Demand forecast: from an agency's past orders, the slots it will want per area × role × hour of the week.
+//!
+//! Pure: no I/O, no clock; the caller passes the history and the instant the forecast is made at.
+//!
+//! ## The model
+//!
+//! - **Demand** of a series (one area, one role) in one hour is the number of slots wanted in it: the sum,
+//!   over the orders whose shift overlaps the hour, of the role's headcount times the share of the hour the
+//!   shift covers (a shift 18:30–22:00 with 4 bartenders counts 2 slots at 18:00 and 4 at 19:00, 20:00, 21:00).
+//!   Summed over hours it is slot-hours.
+//! - **History**: the last [`Model::weeks`] weeks before `as_of` (the start of the hour the forecast is made
+//!   in), cut into weeks counted back from it, so every hour of the week appears exactly once per week. A
+//!   series' **weeks seen** run from the most recent week back to the oldest week with any demand in it (a role
+//!   new to an area last week has 1 week seen, not 7 empty weeks averaged in).
+//! - **Seasonal mean** at an hour of the week (0 is Monday 00:00–01:00 UTC, 167 Sunday 23:00–24:00 UTC): the
+//!   mean demand at that hour over the weeks seen.
+//! - **Trend**: the mean weekly slot-hours of the last [`Model::trend_weeks`] weeks over the mean weekly
+//!   slot-hours of the earlier weeks seen, bounded to [`Model::trend_min`]–[`Model::trend_max`]; 1 when there
+//!   are no earlier weeks seen.
+//! - **Forecast** at an hour: the seasonal mean at its hour of the week times the trend.
+
+use std::collections::BTreeMap;
+
+/// One hour, in milliseconds.
+pub const HOUR_MS: i64 = 3_600_000;
+/// One week, in milliseconds.
+pub const WEEK_MS: i64 = 168 * HOUR_MS;
+/// Hours in a week.
+pub const WEEK_HOURS: usize = 168;
+
+/// The model's parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Model {
+    /// Weeks of history looked at.
+    pub weeks: u32,
+    /// The most recent weeks compared with the earlier ones for the trend.
+    pub trend_weeks: u32,
+    /// Lower bound of the trend factor.
+    pub trend_min: f64,
+    /// Upper bound of the trend factor.
+    pub trend_max: f64,
+}
+
+impl Default for Model {
+    fn default() -> Self {
+        Self {
+            weeks: 8,
+            trend_weeks: 2,
+            trend_min: 0.5,
+            trend_max: 2.0,
+        }
+    }
+}
+
+/// One role of one past order: the demand it made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Demand {
+    /// The area (an H3 cell index).
+    pub area: u64,
+    /// The role's name.
+    pub role: String,
+    /// Shift start, unix ms.
+    pub start_ms: i64,
+    /// Shift end, unix ms.
+    pub end_ms: i64,
+    /// Slots wanted.
+    pub headcount: u32,
+}
+
+/// The fitted history of one area × role.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// The area.
+    pub area: u64,
+    /// The role.
+    pub role: String,
+    /// Weeks the seasonal mean is taken over (1 to [`Model::weeks`]).
+    pub weeks_seen: u32,
+    /// Mean weekly slot-hours of the last [`Model::trend_weeks`] weeks (of the weeks seen, if fewer).
+    pub recent_weekly: f64,
+    /// Mean weekly slot-hours of the earlier weeks seen (0 when there are none).
+    pub earlier_weekly: f64,
+    /// The bounded trend factor.
+    pub trend: f64,
+    /// Mean slots wanted at each hour of the week, over the weeks seen.
+    pub seasonal: Vec<f64>,
+}
+
+impl Series {
+    /// The forecast slots wanted in the hour starting at `hour_ms`.
+    pub fn forecast(&self, hour_ms: i64) -> f64 {
+        self.seasonal[hour_of_week(hour_ms)] * self.trend
+    }
+}
+
+/// The hour of the week of an instant: 0 for Monday 00:00–01:00 UTC, up to 167 (the Unix epoch was a Thursday).
+pub fn hour_of_week(ms: i64) -> usize {
+    ((ms.div_euclid(HOUR_MS) + 72).rem_euclid(WEEK_HOURS as i64)) as usize
+}
+
+/// The start of the hour holding `ms`.
+pub fn hour_floor(ms: i64) -> i64 {
+    ms.div_euclid(HOUR_MS) * HOUR_MS
+}
+
+/// Fits every area × role seen in `history` over the `model.weeks` weeks before `as_of_ms` (floored to the hour),
+/// in (area, role) order. Demand outside those weeks is ignored; a series without demand in them is left out.
+pub fn fit(model: &Model, as_of_ms: i64, history: &[Demand]) -> Vec<Series> {
+    let weeks = model.weeks.max(1) as usize;
+    let now = hour_floor(as_of_ms);
+    let window_start = now - weeks as i64 * WEEK_MS;
+    // Per series, slots wanted in each hour of the window, oldest first.
+    let mut grid: BTreeMap<(u64, &str), Vec<f64>> = BTreeMap::new();
+    for d in history {
+        let start = d.start_ms.max(window_start);
+        let end = d.end_ms.min(now);
+        if start >= end || d.headcount == 0 {
+            continue;
+        }
+        let hours = grid
+            .entry((d.area, d.role.as_str()))
+            .or_insert_with(|| vec![0.0; weeks * WEEK_HOURS]);
+        let mut h = hour_floor(start);
+        while h < end {
+            let covered = (h + HOUR_MS).min(end) - h.max(start);
+            let slot = ((h - window_start) / HOUR_MS) as usize;
+            hours[slot] += f64::from(d.headcount) * covered as f64 / HOUR_MS as f64;
+            h += HOUR_MS;
+        }
+    }
+    grid.into_iter()
+        .filter_map(|((area, role), hours)| series(model, weeks, window_start, area, role, &hours))
+        .collect()
+}
+
+fn series(
+    model: &Model,
+    weeks: usize,
+    window_start: i64,
+    area: u64,
+    role: &str,
+    hours: &[f64],
+) -> Option<Series> {
+    // Week 0 is the most recent.
+    let week = |k: usize| {
+        let first = (weeks - 1 - k) * WEEK_HOURS;
+        &hours[first..first + WEEK_HOURS]
+    };
+    let total = |k: usize| week(k).iter().sum::<f64>();
+    let oldest = (0..weeks).rev().find(|&k| total(k) > 0.0)?;
+    let seen = oldest + 1;
+    let mut seasonal = vec![0.0; WEEK_HOURS];
+    for k in 0..seen {
+        let first = window_start + (weeks - 1 - k) as i64 * WEEK_MS;
+        for (i, v) in week(k).iter().enumerate() {
+            seasonal[hour_of_week(first + i as i64 * HOUR_MS)] += v;
+        }
+    }
+    for v in &mut seasonal {
+        *v /= seen as f64;
+    }
+    let recent_n = (model.trend_weeks.max(1) as usize).min(seen);
+    let recent_weekly = (0..recent_n).map(total).sum::<f64>() / recent_n as f64;
+    let (earlier_weekly, trend) = if seen > recent_n {
+        let earlier = (recent_n..seen).map(total).sum::<f64>() / (seen - recent_n) as f64;
+        // `earlier` is positive: the oldest week seen has demand.
+        let ratio = recent_weekly / earlier;
+        (earlier, ratio.clamp(model.trend_min, model.trend_max))
+    } else {
+        (0.0, 1.0)
+    };
+    Some(Series {
+        area,
+        role: role.to_string(),
+        weeks_seen: seen as u32,
+        recent_weekly,
+        earlier_weekly,
+        trend,
+        seasonal,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    fn at(y: i32, m: u32, d: u32, h: u32) -> i64 {
+        Utc.with_ymd_and_hms(y, m, d, h, 0, 0)
+            .unwrap()
+            .timestamp_millis()
+    }
+
+    fn demand(area: u64, role: &str, start: i64, hours: i64, headcount: u32) -> Demand {
+        Demand {
+            area,
+            role: role.into(),
+            start_ms: start,
+            end_ms: start + hours * HOUR_MS,
+            headcount,
+        }
+    }
+
+    #[test]
+    fn hours_of_the_week_start_on_monday_midnight_utc() {
+        // 2026-11-23 is a Monday.
+        assert_eq!(hour_of_week(at(2026, 11, 23, 0)), 0);
+        assert_eq!(hour_of_week(at(2026, 11, 23, 0) - 1), 167);
+        assert_eq!(hour_of_week(at(2026, 11, 27, 18)), 4 * 24 + 18);
+        assert_eq!(hour_of_week(at(1970, 1, 1, 0)), 72);
+    }
+
+    #[test]
+    fn a_weekly_pattern_with_a_rising_trend_is_recovered() {
+        // Eight weeks of history before Monday 2026-11-30 00:00 UTC. Every Friday 18:00–22:00 the area wants
+        // bartenders (4 in the six older weeks, 6 in the last two); every Saturday 10:00–12:00, 2 cooks in
+        // another area, steadily. Another role in the first area only the last week.
+        let as_of = at(2026, 11, 30, 0) + 25 * 60_000; // 00:25, floored to the hour
+        let mut history = Vec::new();
+        for k in 1..=8i64 {
+            let friday = at(2026, 11, 27, 18) - (k - 1) * WEEK_MS;
+            history.push(demand(1, "bartender", friday, 4, if k <= 2 { 6 } else { 4 }));
+            let saturday = at(2026, 11, 28, 10) - (k - 1) * WEEK_MS;
+            history.push(demand(2, "cook", saturday, 2, 2));
+        }
+        history.push(demand(1, "runner", at(2026, 11, 25, 9), 3, 5));
+        // Outside the window: ignored.
+        history.push(demand(1, "bartender", at(2026, 11, 27, 18) - 9 * WEEK_MS, 4, 40));
+        history.push(demand(1, "bartender", at(2026, 11, 30, 1), 4, 40));
+        let series = fit(&Model::default(), as_of, &history);
+        assert_eq!(series.len(), 3);
+
+        let bar = &series[0];
+        assert_eq!((bar.area, bar.role.as_str()), (1, "bartender"));
+        assert_eq!(bar.weeks_seen, 8);
+        assert_eq!(bar.recent_weekly, 24.0);
+        assert_eq!(bar.earlier_weekly, 16.0);
+        assert_eq!(bar.trend, 1.5);
+        for h in 0..WEEK_HOURS {
+            let want = if (4 * 24 + 18..4 * 24 + 22).contains(&h) {
+                4.5
+            } else {
+                0.0
+            };
+            assert_eq!(bar.seasonal[h], want, "hour of week {h}");
+        }
+        // Next Friday 19:00: (2·6 + 6·4)/8 × 1.5.
+        assert_eq!(bar.forecast(at(2026, 12, 4, 19)), 6.75);
+        assert_eq!(bar.forecast(at(2026, 12, 4, 22)), 0.0);
+
+        let runner = &series[1];
+        assert_eq!((runner.role.as_str(), runner.weeks_seen), ("runner", 1));
+        assert_eq!((runner.recent_weekly, runner.trend), (15.0, 1.0));
+        assert_eq!(runner.forecast(at(2026, 12, 2, 10)), 5.0);
+
+        let cook = &series[2];
+        assert_eq!((cook.area, cook.weeks_seen, cook.trend), (2, 8, 1.0));
+        assert_eq!(cook.forecast(at(2026, 12, 5, 11)), 2.0);
+    }
+
+    #[test]
+    fn partial_hours_count_their_share_and_the_trend_is_bounded() {
+        let as_of = at(2026, 11, 30, 0);
+        // A collapse: 10 slots 18:30–20:00 four weeks ago, 1 slot the last two weeks.
+        let history = vec![
+            Demand {
+                area: 7,
+                role: "host".into(),
+                start_ms: at(2026, 11, 6, 18) + 30 * 60_000,
+                end_ms: at(2026, 11, 6, 20),
+                headcount: 10,
+            },
+            demand(7, "host", at(2026, 11, 20, 18), 1, 1),
+            demand(7, "host", at(2026, 11, 27, 18), 1, 1),
+        ];
+        let s = &fit(&Model::default(), as_of, &history)[0];
+        assert_eq!(s.weeks_seen, 4);
+        assert_eq!(s.recent_weekly, 1.0);
+        assert_eq!(s.earlier_weekly, 7.5);
+        assert_eq!(s.trend, 0.5);
+        assert_eq!(s.seasonal[4 * 24 + 18], (5.0 + 1.0 + 1.0) / 4.0);
+        assert_eq!(s.seasonal[4 * 24 + 19], 10.0 / 4.0);
+    }
+}
