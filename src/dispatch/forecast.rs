@@ -219,13 +219,25 @@ mod tests {
         let mut history = Vec::new();
         for k in 1..=8i64 {
             let friday = at(2026, 11, 27, 18) - (k - 1) * WEEK_MS;
-            history.push(demand(1, "bartender", friday, 4, if k <= 2 { 6 } else { 4 }));
+            history.push(demand(
+                1,
+                "bartender",
+                friday,
+                4,
+                if k <= 2 { 6 } else { 4 },
+            ));
             let saturday = at(2026, 11, 28, 10) - (k - 1) * WEEK_MS;
             history.push(demand(2, "cook", saturday, 2, 2));
         }
         history.push(demand(1, "runner", at(2026, 11, 25, 9), 3, 5));
         // Outside the window: ignored.
-        history.push(demand(1, "bartender", at(2026, 11, 27, 18) - 9 * WEEK_MS, 4, 40));
+        history.push(demand(
+            1,
+            "bartender",
+            at(2026, 11, 27, 18) - 9 * WEEK_MS,
+            4,
+            40,
+        ));
         history.push(demand(1, "bartender", at(2026, 11, 30, 1), 4, 40));
         let series = fit(&Model::default(), as_of, &history);
         assert_eq!(series.len(), 3);

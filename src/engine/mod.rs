@@ -14,6 +14,7 @@ mod auth;
 mod clients;
 pub mod config;
 mod desk;
+mod forecast;
 mod kpis;
 mod me;
 mod offers;

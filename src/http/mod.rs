@@ -8,6 +8,7 @@ mod console;
 mod contention;
 mod desk;
 pub mod error;
+mod forecast;
 pub mod idempotency;
 pub mod json;
 pub mod limits;
@@ -120,6 +121,7 @@ pub fn router(state: AppState) -> Router {
         .merge(series::router())
         .merge(pay::router())
         .merge(sla::router())
+        .merge(forecast::router())
         .merge(webhooks::router())
         .merge(stream::router())
         .merge(console::router())

@@ -155,6 +155,7 @@ impl Modify for NdjsonBody {
         super::pay::invoices, super::pay::invoice,
         super::sla::read_tiers, super::sla::set_tiers, super::sla::list_clients, super::sla::read_client,
         super::sla::set_client, super::sla::report,
+        super::forecast::forecast,
     ),
     components(schemas(super::error::Problem, super::error::ProblemField)),
     modifiers(&Security, &Problems, &NdjsonBody)

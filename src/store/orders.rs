@@ -679,3 +679,23 @@ pub async fn set_risk(tx: &mut Tx, order: i64, risk: Option<&RiskRow>) -> crate:
     q.execute(&mut **tx).await.map_err(db_error)?;
     Ok(())
 }
+
+/// The agency's orders, cancelled ones aside, whose shift overlaps `[from, to)` (unix ms), in id order: the
+/// history of the demand forecast.
+pub async fn demand_history<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    agency: i64,
+    from: i64,
+    to: i64,
+) -> crate::Result<Vec<OrderRow>> {
+    sqlx::query_as(q(format!(
+        "SELECT {ORDER_COLS} FROM orders WHERE agency_id = $1 AND status <> 'cancelled' \
+         AND end_at > $2 AND start_at < $3 ORDER BY id"
+    )))
+    .bind(agency)
+    .bind(from)
+    .bind(to)
+    .fetch_all(e)
+    .await
+    .map_err(db_error)
+}

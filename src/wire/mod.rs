@@ -2,6 +2,7 @@
 //! these do. The importer and the CLI read the same shapes, so a line of `workers.ndjson` is exactly a
 //! `POST /v1/workers` body.
 
+pub mod forecast;
 pub mod order;
 pub mod pay;
 pub mod series;

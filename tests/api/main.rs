@@ -13,6 +13,7 @@ mod contention;
 mod desk;
 mod effects;
 mod errors;
+mod forecast;
 mod hardening;
 mod idempotency;
 mod import_client;

@@ -1,0 +1,145 @@
+//! The demand forecast of an agency, from its stored orders (see `dispatch::forecast` for the model).
+
+use chrono::{DateTime, Utc};
+use h3o::{CellIndex, LatLng, Resolution};
+
+use super::orders::parse_row;
+use super::{Engine, from_ms, ms};
+use crate::dispatch::forecast::{self, Demand, HOUR_MS, Model, WEEK_MS};
+use crate::domain::AgencyId;
+use crate::domain::time::format_instant;
+use crate::error::{Error, FieldError};
+use crate::store;
+use crate::wire::forecast::{
+    ForecastArea, ForecastHour, ForecastModel, ForecastSeries, ForecastView,
+};
+
+/// The resolution of the forecast's areas.
+pub const AREA_RESOLUTION: Resolution = Resolution::Seven;
+
+/// The furthest ahead a forecast reaches, in days from now.
+pub const MAX_DAYS_AHEAD: i64 = 14;
+
+/// Figures are rounded to this many decimals.
+fn round(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+impl Engine {
+    /// The agency's demand forecast for the hours from `from` (floored to the hour; default: the current hour)
+    /// to `to` (default: 7 days after `from`). `from` may not be before the current hour, `to` must be after
+    /// `from` and at most [`MAX_DAYS_AHEAD`] days from now.
+    pub async fn forecast(
+        &self,
+        agency: AgencyId,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> crate::Result<ForecastView> {
+        let model = Model::default();
+        let now = self.now();
+        let as_of = forecast::hour_floor(ms(now));
+        let from = from.unwrap_or_else(|| from_ms(as_of));
+        let to = to.unwrap_or(from + chrono::Duration::days(7));
+        let mut errors = Vec::new();
+        if ms(from) < as_of {
+            errors.push(FieldError::new(
+                "from",
+                "must not be before the current hour: a forecast is of the hours to come",
+            ));
+        }
+        if to <= from {
+            errors.push(FieldError::new("to", "must be after from"));
+        }
+        if to > now + chrono::Duration::days(MAX_DAYS_AHEAD) {
+            errors.push(FieldError::new(
+                "to",
+                format!("must be at most {MAX_DAYS_AHEAD} days from now"),
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(Error::Invalid(errors));
+        }
+        let since = as_of - i64::from(model.weeks) * WEEK_MS;
+        let rows =
+            store::orders::demand_history(self.store.pool(), agency.get() as i64, since, as_of)
+                .await?;
+        let mut history = Vec::new();
+        for row in &rows {
+            let order = parse_row(row)?;
+            let p = order.venue.location;
+            let area = u64::from(
+                LatLng::new(p.lat(), p.lon())
+                    .expect("a checked position is a valid LatLng")
+                    .to_cell(AREA_RESOLUTION),
+            );
+            for role in &order.roles {
+                history.push(Demand {
+                    area,
+                    role: role.name.clone(),
+                    start_ms: row.start_at,
+                    end_ms: row.end_at,
+                    headcount: role.headcount,
+                });
+            }
+        }
+        let first = forecast::hour_floor(ms(from));
+        let end = ms(to);
+        let series = forecast::fit(&model, as_of, &history)
+            .into_iter()
+            .filter_map(|s| {
+                let hours: Vec<ForecastHour> = (0..)
+                    .map(|i| first + i * HOUR_MS)
+                    .take_while(|&h| h < end)
+                    .filter_map(|h| {
+                        let f = round(s.forecast(h));
+                        (f > 0.0).then(|| {
+                            let how = forecast::hour_of_week(h);
+                            ForecastHour {
+                                start: format_instant(from_ms(h)),
+                                hour_of_week: how as u32,
+                                seasonal_mean: round(s.seasonal[how]),
+                                forecast: f,
+                            }
+                        })
+                    })
+                    .collect();
+                if hours.is_empty() {
+                    return None;
+                }
+                let cell = CellIndex::try_from(s.area).expect("an area is a cell index");
+                let centre = LatLng::from(cell);
+                Some(ForecastSeries {
+                    area: ForecastArea {
+                        cell: cell.to_string(),
+                        lat: round_deg(centre.lat()),
+                        lon: round_deg(centre.lng()),
+                    },
+                    role: s.role,
+                    weeks_seen: s.weeks_seen,
+                    recent_weekly_slot_hours: round(s.recent_weekly),
+                    earlier_weekly_slot_hours: round(s.earlier_weekly),
+                    trend: round(s.trend),
+                    hours,
+                })
+            })
+            .collect();
+        Ok(ForecastView {
+            as_of: format_instant(from_ms(as_of)),
+            from: format_instant(from_ms(first)),
+            to: format_instant(to),
+            model: ForecastModel {
+                h3_resolution: u8::from(AREA_RESOLUTION),
+                weeks: model.weeks,
+                trend_weeks: model.trend_weeks,
+                trend_min: model.trend_min,
+                trend_max: model.trend_max,
+            },
+            series,
+        })
+    }
+}
+
+/// A cell centre's coordinate, to 6 decimals (about 0.1 m).
+fn round_deg(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
