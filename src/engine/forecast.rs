@@ -39,7 +39,11 @@ impl Engine {
         let now = self.now();
         let as_of = forecast::hour_floor(ms(now));
         let from = from.unwrap_or_else(|| from_ms(as_of));
-        let to = to.unwrap_or(from + chrono::Duration::days(7));
+        // A `from` at the edge of the calendar has no default `to` after it: refused below as `to` not after it.
+        let to = to.unwrap_or_else(|| {
+            from.checked_add_signed(chrono::Duration::days(7))
+                .unwrap_or(from)
+        });
         let mut errors = Vec::new();
         if ms(from) < as_of {
             errors.push(FieldError::new(

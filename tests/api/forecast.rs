@@ -195,6 +195,8 @@ async fn a_bad_range_is_refused_with_a_422() {
         ("from=2026-12-03&to=2026-12-03", "to"),
         ("to=2026-12-15T10:31:00Z", "to"),
         ("weeks=4", "weeks"),
+        ("from=%2B262143-12-31", "from"),
+        ("from=2026-12-20", "to"),
     ] {
         let answer = app.get(&a.key, &format!("/v1/forecast?{query}")).await;
         assert_eq!(answer.status, 422, "{query}");
@@ -237,4 +239,36 @@ async fn another_agencys_orders_never_count_in_the_forecast() {
     );
     let fc = app.get(&c.key, "/v1/forecast").await.expect(200);
     assert_eq!(fc["series"], json!([]));
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_forecast() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let doc = app.get(&a.key, "/v1/openapi.json").await.expect(200);
+    let op = &doc["paths"]["/v1/forecast"]["get"];
+    assert!(op.is_object(), "GET /v1/forecast is not described");
+    let params: Vec<&str> = op["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(params, ["from", "to"]);
+    assert_eq!(
+        op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/ForecastView"
+    );
+    assert!(op["responses"]["422"].is_object());
+    assert_eq!(op["security"], json!([{"agency": []}]));
+    let schemas = &doc["components"]["schemas"];
+    for name in [
+        "ForecastView",
+        "ForecastModel",
+        "ForecastSeries",
+        "ForecastArea",
+        "ForecastHour",
+    ] {
+        assert!(schemas[name].is_object(), "no schema {name}");
+    }
 }
