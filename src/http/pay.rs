@@ -43,21 +43,6 @@ pub fn router() -> Router<AppState> {
         .route("/v1/invoices/{week}/{client_ref}", get(invoice))
 }
 
-/// A JSON object body read into `T`: serde would also read a struct from an array of its fields in order,
-/// which the API refuses (a body is an object).
-struct Object<T>(T);
-
-impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for Object<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
-        let Body(map) =
-            Body::<serde_json::Map<String, serde_json::Value>>::from_request(req, state).await?;
-        let bytes = serde_json::to_vec(&map).expect("JSON serialises");
-        super::json::parse(&bytes).map(Object)
-    }
-}
-
 fn timesheet_id(raw: &str) -> Result<TimesheetId, ApiError> {
     raw.parse::<TimesheetId>()
         .map_err(|_| ApiError::Lib(crate::Error::NotFound("timesheet".into())))
@@ -120,7 +105,7 @@ async fn settings(
 async fn patch_settings(
     State(state): State<AppState>,
     Agency(agency): Agency,
-    Object(body): Object<SettingsBody>,
+    Body(body): Body<SettingsBody>,
 ) -> ApiResult<axum::Json<SettingsView>> {
     Ok(axum::Json(
         state.engine.patch_agency_settings(agency, &body).await?,
@@ -260,7 +245,7 @@ async fn correct(
     State(state): State<AppState>,
     Agency(agency): Agency,
     Path(id): Path<String>,
-    Object(body): Object<CorrectBody>,
+    Body(body): Body<CorrectBody>,
 ) -> ApiResult<axum::Json<TimesheetView>> {
     let id = timesheet_id(&id)?;
     Ok(axum::Json(
@@ -279,7 +264,7 @@ async fn resolve(
     State(state): State<AppState>,
     Agency(agency): Agency,
     Path(id): Path<String>,
-    Object(body): Object<ResolveBody>,
+    Body(body): Body<ResolveBody>,
 ) -> ApiResult<axum::Json<TimesheetView>> {
     let id = timesheet_id(&id)?;
     Ok(axum::Json(
@@ -310,7 +295,7 @@ async fn dispute(
     State(state): State<AppState>,
     me: Worker,
     Path(id): Path<String>,
-    Object(body): Object<DisputeBody>,
+    Body(body): Body<DisputeBody>,
 ) -> ApiResult<axum::Json<TimesheetView>> {
     let id = timesheet_id(&id)?;
     Ok(axum::Json(
