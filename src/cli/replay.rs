@@ -118,6 +118,7 @@ pub const CREATED: &[(&str, &str, bool)] = &[
     ("on_call_joined", "id", true),
     ("timesheet_submitted", "/timesheet/id", false),
     ("series_posted", "series", false),
+    ("standby_pool_opened", "pool", false),
 ];
 
 /// Numeric ids in payloads: the event kinds that carry one, the field, and the namespace it is mapped in.
@@ -738,7 +739,8 @@ async fn issue(r: &mut Replay, original: &StoredEvent) -> crate::Result<Issued> 
         | "standby_promoted" | "worker_stats" | "worker_status" | "order_status"
         | "order_widened" | "order_at_risk" | "order_risk_cleared" | "offers_reopened"
         | "review_opened" | "review_overdue" | "photos_expired" | "checked_out"
-        | "client_lists_set" => return Ok(Issued::Not),
+        | "client_lists_set" | "standby_pool_opened" | "standby_pool_joined" | "standby_pool_sized"
+        | "standby_pool_closed" => return Ok(Issued::Not),
         _ => return Ok(Issued::Unknown),
     }
     Ok(Issued::Input)

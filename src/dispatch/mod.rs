@@ -8,6 +8,7 @@
 
 pub mod forecast;
 pub mod plan;
+pub mod pool;
 pub mod standby;
 
 pub use plan::{

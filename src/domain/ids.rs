@@ -62,6 +62,10 @@ id_type!(
     /// A talent pool: an agency's named list of workers.
     PoolId, "pol");
 id_type!(
+    /// An on-call standby pool: the floaters held for an agency's pooled orders of one area, block of the day
+    /// and skill signature.
+    StandbyPoolId, "spl");
+id_type!(
     /// A worker's assignment to a role of an order.
     AssignmentId, "asg");
 id_type!(

@@ -61,6 +61,10 @@ pub enum StandbySpec {
     /// The fewest that make a full crew at start at least this likely, in ten-thousandths (`{"auto": 0.99}`
     /// is 9900); never 9700, which is [`StandbySpec::Auto`].
     AutoTarget(u16),
+    /// Floaters held by the area's on-call pool, shared with the other pooled orders of the same area, block
+    /// of the day and skills, sized so that every order of the pool is full at start at least this likely
+    /// (ten-thousandths; `"pooled"` is 9700).
+    Pooled(u16),
 }
 
 impl StandbySpec {
@@ -70,7 +74,21 @@ impl StandbySpec {
             StandbySpec::Fixed(_) => None,
             StandbySpec::Auto => Some(0.97),
             StandbySpec::AutoTarget(t) => Some(f64::from(t) / 10_000.0),
+            StandbySpec::Pooled(_) => None,
         }
+    }
+
+    /// The target probability that every order of the pool is full at start, for a pooled order.
+    pub fn pool_target(self) -> Option<f64> {
+        match self {
+            StandbySpec::Pooled(t) => Some(f64::from(t) / 10_000.0),
+            _ => None,
+        }
+    }
+
+    /// Whether the order's standbys are held per order (a number above zero, or computed).
+    pub fn per_order(self) -> bool {
+        !matches!(self, StandbySpec::Fixed(0) | StandbySpec::Pooled(_))
     }
 }
 

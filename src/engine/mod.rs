@@ -26,6 +26,7 @@ mod relations;
 mod series;
 pub mod sim_support;
 mod sla;
+mod standby_pools;
 mod timers;
 mod tokens;
 pub mod views;
@@ -41,7 +42,7 @@ pub use auth::Principal;
 pub use clients::{ClientOrder, CrewMember, link_id, parse_link_id};
 pub use me::OnCallWindow;
 pub use offers::{Actor, cancellation_strike, cancellation_weight};
-pub use orders::{OrderFilter, OrderState, Standing, order_id};
+pub use orders::{OrderFilter, OrderState, PoolLink, Standing, order_id};
 pub use pay::{TIMESHEET_STATUSES, TimesheetFilter};
 pub use photos::{
     MAX_PHOTO_BYTES, PHOTO_TYPES, PhotoConfig, PhotoUpload, parse_photo_id, photo_id,
@@ -50,6 +51,7 @@ pub use pools::Pool;
 pub use relations::ClientList;
 pub use series::{SeriesState, ShiftOutcome, series_id};
 pub use sla::{ClientTier, SlaFigures, SlaReport};
+pub use standby_pools::standby_pool_id;
 pub use views::{ViewsReport, spawn_tailer};
 pub use workers::{Imported, ImportedWorker, Upserted};
 

@@ -442,6 +442,12 @@ impl Engine {
             self.refresh(tx, st).await?;
             return self.update_status(tx, st, now).await;
         }
+        // No standby of its own: a pooled order takes the pool's best fitting floater.
+        if matches!(st.order.standby, crate::domain::StandbySpec::Pooled(_))
+            && self.promote_floater(tx, st, role, lost, now).await?
+        {
+            return self.update_status(tx, st, now).await;
+        }
         // No standby: urgent offers, the on-call pool first.
         if st.order.dispatch.mode == crate::domain::DispatchMode::Offer
             || now >= st.order.shift.start()

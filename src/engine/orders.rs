@@ -57,6 +57,19 @@ pub struct OrderState {
     pub replacing: Option<i64>,
     /// The order's SLA, if its client had a tier when it was posted.
     pub sla: Option<store::sla::OrderSlaRow>,
+    /// For a pooled order in its pool: the pool, its floaters wanted and held (as read with the order).
+    pub pool: Option<PoolLink>,
+}
+
+/// A pooled order's pool as its answer shows it.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolLink {
+    /// The pool.
+    pub id: crate::domain::StandbyPoolId,
+    /// Floaters wanted, as last sized.
+    pub wanted: u32,
+    /// Floaters held.
+    pub held: u32,
 }
 
 impl OrderState {
@@ -172,6 +185,11 @@ pub(super) async fn state_from_row(
     let assignments = store::orders::assignments_of_order(&mut *conn, row.id).await?;
     let at_risk = store::orders::risk(&mut *conn, row.id).await?;
     let sla = store::sla::order_sla(&mut *conn, row.id).await?;
+    let pool = if matches!(order.standby, StandbySpec::Pooled(_)) {
+        super::standby_pools::link(&mut *conn, row.id).await?
+    } else {
+        None
+    };
     Ok(OrderState {
         row,
         order,
@@ -181,6 +199,7 @@ pub(super) async fn state_from_row(
         at_risk,
         replacing: None,
         sla,
+        pool,
     })
 }
 
@@ -334,6 +353,7 @@ impl Engine {
             at_risk: None,
             replacing: None,
             sla: None,
+            pool: None,
         }
     }
 
@@ -419,6 +439,9 @@ impl Engine {
         st.offers = store::orders::pending_offers_of_order(&mut **tx, st.row.id).await?;
         st.offered = store::orders::offered_workers(&mut **tx, st.row.id).await?;
         st.assignments = store::orders::assignments_of_order(&mut **tx, st.row.id).await?;
+        if matches!(st.order.standby, StandbySpec::Pooled(_)) {
+            st.pool = super::standby_pools::link(&mut **tx, st.row.id).await?;
+        }
         // `at_risk` is read with the order and changed only by `watch_risk`, which keeps `st` in step.
         Ok(())
     }
@@ -475,6 +498,10 @@ impl Engine {
             }
             if standbys && self.top_up_standby(tx, st, now, &ranked).await? > 0 {
                 self.refresh(tx, st).await?;
+            }
+            if standbys && matches!(st.order.standby, StandbySpec::Pooled(_)) {
+                self.top_up_pool(tx, st, now, &ranked).await?;
+                st.pool = super::standby_pools::link(&mut **tx, st.row.id).await?;
             }
             if st.order.dispatch.mode == DispatchMode::Offer {
                 self.watch_risk(tx, st, now, urgent).await?;
@@ -650,7 +677,7 @@ impl Engine {
 
     /// Candidates of a role in dispatch order: the client's favourites first, then on `high` and `urgent`
     /// orders `star` workers, then by score (ties by id).
-    fn dispatch_order(
+    pub(super) fn dispatch_order(
         &self,
         st: &OrderState,
         role: &Role,
@@ -1032,7 +1059,7 @@ impl Engine {
     /// for open slots, the next candidates). See [`standby::plan`].
     fn standby_wanted(&self, st: &OrderState, ranked: &[Vec<(WorkerId, f64)>]) -> Vec<u32> {
         let goal = match st.order.standby {
-            StandbySpec::Fixed(0) => return vec![0; st.order.roles.len()],
+            StandbySpec::Fixed(0) | StandbySpec::Pooled(_) => return vec![0; st.order.roles.len()],
             StandbySpec::Fixed(n) => standby::Goal::Fixed(n),
             StandbySpec::Auto => standby::Goal::Target(standby::AUTO_TARGET),
             StandbySpec::AutoTarget(_) => standby::Goal::Target(
@@ -1083,7 +1110,7 @@ impl Engine {
         now: DateTime<Utc>,
         ranked: &[Vec<(WorkerId, f64)>],
     ) -> crate::Result<usize> {
-        if st.order.standby == StandbySpec::Fixed(0) {
+        if !st.order.standby.per_order() {
             return Ok(0);
         }
         let mut sent = 0;
@@ -1141,7 +1168,7 @@ impl Engine {
     /// candidates).
     pub fn standby_wanted_now(&self, st: &OrderState) -> Vec<u32> {
         match st.order.standby {
-            StandbySpec::Fixed(0) => vec![0; st.order.roles.len()],
+            StandbySpec::Fixed(0) | StandbySpec::Pooled(_) => vec![0; st.order.roles.len()],
             _ => {
                 let ranked = self.ranked_by_role(st, &st.involved(), self.now(), STANDBY_POOL);
                 self.standby_wanted(st, &ranked)

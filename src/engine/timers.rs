@@ -1,7 +1,8 @@
 //! Timers: offer expiry, no-show at `start + grace`, order start and order end (standbys released, checked-in
 //! workers checked out, leftover offers withdrawn), and asking again (an expired offer's worker becomes a
 //! candidate once more when the pause after the expiry has passed and the order is at risk), and an order's
-//! SLA (kind 7: the at-risk alert before its target, then the target itself; `sla.rs`). They are not kept in memory: the next due timer is always
+//! SLA (kind 7: the at-risk alert before its target, then the target itself; `sla.rs`), and a standby pool's
+//! end (kind 8: its floaters released; `standby_pools.rs`). They are not kept in memory: the next due timer is always
 //! derived from the stored state, so a restart loses none. With the manual clock, moving time forward fires
 //! every due timer in time order, each at its own instant, before the call returns.
 
@@ -39,6 +40,8 @@ enum Timer {
     AutoApprove { timesheet: i64 },
     /// An order's SLA timer (kind 7): its at-risk alert, then its target.
     Sla { order: i64 },
+    /// A standby pool's window has ended (kind 8): its floaters not promoted are released.
+    PoolEnd { pool: i64 },
 }
 
 impl Engine {
@@ -70,6 +73,9 @@ impl Engine {
         if let Some((at, id)) = self.next_auto_approval(u).await? {
             heads.push((at, 6, id));
         }
+        if let Some((at, id)) = self.next_pool_end(u).await? {
+            heads.push((at, 8, id));
+        }
         if let Some(pause) = self.reoffer_after {
             // Expired shift offers of orders at risk, not yet considered: due when the pause has passed and
             // the order is at risk (whichever is later), if the order has not started by then.
@@ -100,6 +106,7 @@ impl Engine {
                     5 => Timer::Reoffer { order: id },
                     6 => Timer::AutoApprove { timesheet: id },
                     7 => Timer::Sla { order: id },
+                    8 => Timer::PoolEnd { pool: id },
                     _ => return None,
                 };
                 Some((at, timer))
@@ -203,6 +210,11 @@ impl Engine {
         if let Timer::ReviewOverdue { review } = timer {
             return self.review_overdue(tx, review, now, claim).await;
         }
+        if let Timer::PoolEnd { pool } = timer {
+            return self
+                .close_pool(tx, pool, now, claim == Claim::SkipLocked)
+                .await;
+        }
         if let Timer::AutoApprove { timesheet } = timer {
             return self
                 .auto_approve(tx, timesheet, now, claim == Claim::SkipLocked)
@@ -219,7 +231,7 @@ impl Engine {
             | Timer::OrderEnd { order }
             | Timer::Reoffer { order }
             | Timer::Sla { order } => Some(order),
-            Timer::ReviewOverdue { .. } | Timer::AutoApprove { .. } => None,
+            Timer::ReviewOverdue { .. } | Timer::AutoApprove { .. } | Timer::PoolEnd { .. } => None,
         };
         let Some(order) = order else { return Ok(true) };
         if !self.claim_order(&mut tx, order, claim).await? {
@@ -353,7 +365,7 @@ impl Engine {
                 self.fire_sla(&mut tx, &mut st, now).await?;
             }
             // Fired above, before any order is claimed.
-            Timer::ReviewOverdue { .. } | Timer::AutoApprove { .. } => {}
+            Timer::ReviewOverdue { .. } | Timer::AutoApprove { .. } | Timer::PoolEnd { .. } => {}
         }
         self.committed(tx).await?;
         Ok(true)

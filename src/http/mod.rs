@@ -21,6 +21,7 @@ pub mod pagination;
 mod pay;
 mod photos;
 mod pools;
+mod standby_pools;
 mod query;
 mod relations;
 mod series;
@@ -118,6 +119,7 @@ pub fn router(state: AppState) -> Router {
         .merge(photos::router())
         .merge(relations::router())
         .merge(pools::router())
+        .merge(standby_pools::router())
         .merge(series::router())
         .merge(pay::router())
         .merge(sla::router())

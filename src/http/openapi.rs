@@ -156,6 +156,7 @@ impl Modify for NdjsonBody {
         super::sla::read_tiers, super::sla::set_tiers, super::sla::list_clients, super::sla::read_client,
         super::sla::set_client, super::sla::report,
         super::forecast::forecast,
+        super::standby_pools::list, super::standby_pools::read,
     ),
     components(schemas(super::error::Problem, super::error::ProblemField)),
     modifiers(&Security, &Problems, &NdjsonBody)

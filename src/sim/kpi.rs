@@ -5,7 +5,7 @@
 //! - time to fill: from posting to each slot's first confirmation (median, p95);
 //! - no-shows, standby promotions, cancellations by workers;
 //! - time to replace: from a lost slot (no-show, cancellation) to the next confirmation in that order (median);
-//! - standby overhead: hours of the standbys held over the hours booked;
+//! - standby overhead: hours of the standbys held over the hours booked (a pool's floater for the pool's window);
 //! - offers per filled slot;
 //! - show-up calibration: predicted at booking against observed at start (`calibration.rs`).
 //! - SLA compliance per tier (from the engine's SLA report): orders staffed within their tier's target, and
@@ -181,7 +181,14 @@ pub fn compute(events: &[StoredEvent], measures: &[OrderMeasure]) -> Kpis {
                 shift_kind.insert(str_of(p, "assignment").to_string(), shift);
                 if !shift {
                     k.standbys += 1;
-                    standby_h += (m.end_ms - m.start_ms) as f64 / 3_600_000.0;
+                    // A pool's floater is held for the pool's window, which its event carries.
+                    let held_ms = match (p.get("pool"), p.get("start"), p.get("end")) {
+                        (Some(_), Some(s), Some(e)) => {
+                            e.as_i64().unwrap_or(0) - s.as_i64().unwrap_or(0)
+                        }
+                        _ => m.end_ms - m.start_ms,
+                    };
+                    standby_h += held_ms as f64 / 3_600_000.0;
                     continue;
                 }
                 if let Some(t) = lost.get_mut(order).and_then(VecDeque::pop_front) {

@@ -132,6 +132,8 @@ pub fn order_value(o: &Order, tz: Tz) -> Value {
             StandbySpec::Fixed(n) => json!(n),
             StandbySpec::Auto => json!("auto"),
             StandbySpec::AutoTarget(_) => json!({"auto": o.standby.auto_target()}),
+            StandbySpec::Pooled(9700) => json!("pooled"),
+            StandbySpec::Pooled(_) => json!({"pooled": o.standby.pool_target()}),
         },
         "priority": o.priority.as_str(),
         "dispatch": {

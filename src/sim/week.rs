@@ -44,13 +44,17 @@ pub enum StandbyPolicy {
     Fixed(u32),
     /// The engine's probability-sized standby (`"auto"`).
     Auto,
+    /// Floaters of the area's on-call pool, shared by the orders of an area and block of the day
+    /// (`"pooled"`).
+    Pooled,
 }
 
 impl StandbyPolicy {
-    /// Parses `auto`, `none`, `fixed:N` or `generated`.
+    /// Parses `auto`, `pooled`, `none`, `fixed:N` or `generated`.
     pub fn parse(s: &str) -> Result<Self, String> {
         match s.trim() {
             "auto" => Ok(Self::Auto),
+            "pooled" => Ok(Self::Pooled),
             "none" => Ok(Self::None),
             "generated" => Ok(Self::AsGenerated),
             other => other
@@ -58,7 +62,7 @@ impl StandbyPolicy {
                 .and_then(|n| n.parse().ok())
                 .map(Self::Fixed)
                 .ok_or_else(|| {
-                    format!("a standby policy is auto, none, fixed:N or generated, not {other}")
+                    format!("a standby policy is auto, pooled, none, fixed:N or generated, not {other}")
                 }),
         }
     }
@@ -70,6 +74,7 @@ impl StandbyPolicy {
             Self::None => "none".into(),
             Self::Fixed(n) => format!("fixed:{n}"),
             Self::Auto => "auto".into(),
+            Self::Pooled => "pooled".into(),
         }
     }
 
@@ -80,6 +85,7 @@ impl StandbyPolicy {
             Self::None => Some(json!(0)),
             Self::Fixed(n) => Some(json!(n)),
             Self::Auto => Some(json!("auto")),
+            Self::Pooled => Some(json!("pooled")),
         }
     }
 }
@@ -662,7 +668,7 @@ mod tests {
 
     #[test]
     fn standby_policies_parse_and_print_back() {
-        for s in ["auto", "none", "fixed:2", "generated"] {
+        for s in ["auto", "pooled", "none", "fixed:2", "generated"] {
             assert_eq!(StandbyPolicy::parse(s).unwrap().name(), s);
         }
         assert!(StandbyPolicy::parse("fixed:x").is_err());

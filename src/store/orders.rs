@@ -540,13 +540,14 @@ pub async fn assignment<'c, E: Executor<'c, Database = Any>>(
     .map_err(db_error)
 }
 
-/// The assignments of an order, in id order.
+/// The assignments of an order, in id order (a standby pool's floaters, whose rows name the pool's anchor
+/// order, belong to the pool and are left out).
 pub async fn assignments_of_order<'c, E: Executor<'c, Database = Any>>(
     e: E,
     order: i64,
 ) -> crate::Result<Vec<AssignmentRow>> {
     sqlx::query_as(q(format!(
-        "SELECT {ASSIGNMENT_COLS} FROM assignments WHERE order_id = $1 ORDER BY id"
+        "SELECT {ASSIGNMENT_COLS} FROM assignments WHERE order_id = $1 AND pool_id IS NULL ORDER BY id"
     )))
     .bind(order)
     .fetch_all(e)

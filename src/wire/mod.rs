@@ -7,6 +7,7 @@ pub mod order;
 pub mod pay;
 pub mod series;
 pub mod sla;
+pub mod standby_pool;
 pub mod views;
 pub mod webhooks;
 pub mod worker;

@@ -210,6 +210,17 @@ pub enum StandbyBody {
     Word(String),
     /// `{"auto": 0.99}`: sized from the expected no-shows, for this target probability of a full crew at start.
     Target(StandbyTarget),
+    /// `{"pooled": 0.99}`: floaters of the area's on-call pool, for this target probability that every order
+    /// of the pool is full at start (`"pooled"` alone targets 0.97).
+    Pooled(PooledTarget),
+}
+
+/// A pooled standby with its own target.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PooledTarget {
+    /// The probability that every order of the pool is full at start, 0.5 to 0.9999 (kept to four decimals).
+    pub pooled: f64,
 }
 
 /// A computed standby size with its own target.
@@ -298,6 +309,16 @@ impl OrderBody {
             None => None,
             Some(StandbyBody::Count(n)) => Some(StandbySpec::Fixed(*n)),
             Some(StandbyBody::Word(w)) if w == "auto" => Some(StandbySpec::Auto),
+            Some(StandbyBody::Word(w)) if w == "pooled" => Some(StandbySpec::Pooled(9700)),
+            Some(StandbyBody::Pooled(t)) => {
+                if !(t.pooled.is_finite() && (0.5..=0.9999).contains(&t.pooled)) {
+                    return Err(vec![FieldError::new(
+                        "standby.pooled",
+                        "must be between 0.5 and 0.9999",
+                    )]);
+                }
+                Some(StandbySpec::Pooled((t.pooled * 10_000.0).round() as u16))
+            }
             Some(StandbyBody::Target(t)) => {
                 if !(t.auto.is_finite() && (0.5..=0.9999).contains(&t.auto)) {
                     return Err(vec![FieldError::new(
@@ -313,7 +334,7 @@ impl OrderBody {
             Some(StandbyBody::Word(_)) => {
                 return Err(vec![FieldError::new(
                     "standby",
-                    "must be a number, \"auto\" or {\"auto\": probability}",
+                    "must be a number, \"auto\", {\"auto\": probability}, \"pooled\" or {\"pooled\": probability}",
                 )]);
             }
         };
@@ -425,6 +446,10 @@ impl OrderBody {
                 StandbySpec::Auto => StandbyBody::Word("auto".into()),
                 StandbySpec::AutoTarget(_) => StandbyBody::Target(StandbyTarget {
                     auto: o.standby.auto_target().unwrap_or(0.97),
+                }),
+                StandbySpec::Pooled(9700) => StandbyBody::Word("pooled".into()),
+                StandbySpec::Pooled(_) => StandbyBody::Pooled(PooledTarget {
+                    pooled: o.standby.pool_target().unwrap_or(0.97),
                 }),
             }),
             max_travel_km: o.max_travel_km.map(|t| t.km()),

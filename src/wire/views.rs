@@ -63,6 +63,10 @@ pub struct StandbyView {
     /// set `{"auto": p}`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<f64>,
+    /// For a pooled order (`"pooled"`), its standby pool (`spl_…`); `wanted` and `held` are then the pool's
+    /// floaters, shared with its other orders, and `target` the pool's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
 }
 
 /// An assignment in an order.
@@ -177,10 +181,15 @@ impl OrderView {
                 })
                 .collect(),
             standby: StandbyView {
-                wanted: standby_wanted,
-                held: st.standby_held(),
+                wanted: standby_wanted + st.pool.map_or(0, |p| p.wanted),
+                held: st.standby_held() + st.pool.map_or(0, |p| p.held),
                 auto: st.order.standby.auto_target().is_some(),
-                target: st.order.standby.auto_target(),
+                target: st
+                    .order
+                    .standby
+                    .auto_target()
+                    .or(st.order.standby.pool_target()),
+                pool: st.pool.map(|p| p.id.to_string()),
             },
             max_travel_km: body.max_travel_km,
             widen: body.widen,

@@ -26,6 +26,7 @@ mod relations;
 mod replay;
 mod series;
 mod sla;
+mod standby_pool;
 mod steering;
 mod stream;
 mod tenancy;

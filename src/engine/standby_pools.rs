@@ -1,0 +1,798 @@
+//! Pooled standby: an agency's on-call pool for an area, a block of the day and a skill signature, whose
+//! floaters cover every pooled order there (`"standby": "pooled"`).
+//!
+//! A pooled order joins its pool when it is dispatched (the pool is opened by the first one); every dispatch of
+//! a pooled order sizes the pool again (`dispatch::pool`) and books floaters up to the size, best candidates
+//! first. A floater is a `standby` assignment with the pool's id, booked for the pool's window, so the
+//! overlap exclusion holds as for any booking; its `order_id` is the pool's anchor (first) order, which the
+//! orders' own views leave out. A lost slot of a pooled order (no-show, late cancellation, release) is filled
+//! from the order's own standbys first, then from the pool's best floater who fits the role and reaches the
+//! venue. The pool's floaters not promoted are released when its window ends (timer kind 8).
+//!
+//! Changes to a pool serialise on its row (`FOR UPDATE` on PostgreSQL), always taken after the order's row, so
+//! two commands lock in one direction only. Events: `standby_pool_opened`, `standby_pool_joined`,
+//! `standby_pool_sized`, `standby_pool_closed`; floaters are `assignment_made` / `assignment_ended` with a
+//! `pool` field, and a promotion is `standby_promoted` with its `pool`.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Duration, LocalResult, TimeZone, Timelike, Utc};
+use h3o::{CellIndex, LatLng, Resolution};
+use serde_json::json;
+
+use super::orders::{FILLING, OrderState, PoolLink, state_from_row};
+use super::{Engine, from_ms, ms};
+use crate::dispatch::pool::{self as sizing, Slots};
+use crate::dispatch::standby;
+use crate::domain::time::format_instant;
+use crate::domain::{
+    AgencyId, AssignmentId, Order, OrderId, StandbyPoolId, WorkerId, WorkerStats, WorkerStatus,
+};
+use crate::error::Error;
+use crate::store::{self, Tx};
+use crate::wire::standby_pool::{FloaterView, StandbyPoolView};
+
+/// The H3 resolution of a pool's area: cells about 7 km across, a city district.
+pub const POOL_RESOLUTION: Resolution = Resolution::Six;
+
+/// The hours of the day's blocks: a pool gathers orders starting in the same block (agency's timezone).
+const BLOCK_HOURS: u32 = 6;
+
+/// A pool as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PoolRow {
+    /// The pool.
+    pub id: i64,
+    /// Its agency.
+    pub agency_id: i64,
+    /// Its area: an H3 cell at [`POOL_RESOLUTION`], hexadecimal.
+    pub cell: String,
+    /// The start of its block of the day, unix ms.
+    pub block_start: i64,
+    /// The required skills of its roles, sorted, comma-separated.
+    pub skills: String,
+    /// The order its floaters' rows name (the first that joined).
+    pub anchor_order: i64,
+    /// The window: the union of its orders' shifts, unix ms.
+    pub start_at: i64,
+    /// The window's end, unix ms.
+    pub end_at: i64,
+    /// The probability that every order is full at start it aims for.
+    pub target: f64,
+    /// Floaters wanted, as last sized.
+    pub wanted: i64,
+    /// `open` until its window ends, then `closed`.
+    pub status: String,
+    /// Opened, unix ms.
+    pub created_at: i64,
+    /// Last changed, unix ms.
+    pub updated_at: i64,
+}
+
+const POOL_COLS: &str = "id, agency_id, cell, block_start, skills, anchor_order, start_at, end_at, target, \
+    wanted, status, created_at, updated_at";
+
+/// A floater as stored: the assignment and the worker.
+type Floater = store::orders::AssignmentRow;
+
+/// The pool an order belongs in: its area, block of the day and skill signature.
+pub fn pool_key(order: &Order, tz: chrono_tz::Tz) -> (String, i64, String) {
+    let at = order.venue.location;
+    let cell = LatLng::new(at.lat(), at.lon())
+        .expect("a checked position is a valid LatLng")
+        .to_cell(POOL_RESOLUTION)
+        .to_string();
+    let start = order.shift.start();
+    let local = start.with_timezone(&tz);
+    let hour = local.hour() / BLOCK_HOURS * BLOCK_HOURS;
+    let block = local
+        .date_naive()
+        .and_hms_opt(hour, 0, 0)
+        .expect("a valid hour");
+    let block_start = match tz.from_local_datetime(&block) {
+        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => t.with_timezone(&Utc),
+        // A block starting in a DST gap starts an hour later.
+        LocalResult::None => start - Duration::minutes(i64::from(local.minute())),
+    };
+    let mut skills: Vec<String> = order
+        .roles
+        .iter()
+        .flat_map(|r| r.skills.iter().map(|s| s.name.to_string()))
+        .collect();
+    skills.sort();
+    skills.dedup();
+    (cell, ms(block_start), skills.join(","))
+}
+
+/// Parses a pool id from the API (an unknown shape is simply not found).
+pub fn standby_pool_id(raw: &str) -> crate::Result<StandbyPoolId> {
+    raw.parse::<StandbyPoolId>()
+        .map_err(|_| Error::NotFound("standby pool".into()))
+}
+
+async fn pool_by_id<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
+    e: E,
+    id: i64,
+) -> crate::Result<Option<PoolRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {POOL_COLS} FROM standby_pools WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(e)
+    .await
+    .map_err(store::db_error)
+}
+
+/// Locks a pool's row for the transaction (PostgreSQL; SQLite has one writer) and reads it.
+async fn lock_pool(tx: &mut Tx, id: i64) -> crate::Result<Option<PoolRow>> {
+    if tx.backend() == store::Backend::Postgres {
+        sqlx::query("SELECT id FROM standby_pools WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .execute(&mut **tx)
+            .await
+            .map_err(store::db_error)?;
+    }
+    pool_by_id(&mut **tx, id).await
+}
+
+/// The pool an order is in, if any.
+pub(super) async fn pool_of_order<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
+    e: E,
+    order: i64,
+) -> crate::Result<Option<i64>> {
+    let row: Option<(i64,)> =
+        sqlx::query_as("SELECT pool_id FROM standby_pool_orders WHERE order_id = $1")
+            .bind(order)
+            .fetch_optional(e)
+            .await
+            .map_err(store::db_error)?;
+    Ok(row.map(|r| r.0))
+}
+
+async fn floaters(conn: &mut sqlx::AnyConnection, pool: i64) -> crate::Result<Vec<Floater>> {
+    let ids: Vec<(i64,)> = sqlx::query_as(
+        "SELECT id FROM assignments WHERE pool_id = $1 AND status = 'standby' ORDER BY id",
+    )
+    .bind(pool)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(store::db_error)?;
+    let mut out = Vec::with_capacity(ids.len());
+    for (id,) in ids {
+        if let Some(a) = store::orders::assignment(&mut *conn, id).await? {
+            out.push(a);
+        }
+    }
+    Ok(out)
+}
+
+async fn orders_of_pool(conn: &mut sqlx::AnyConnection, pool: i64) -> crate::Result<Vec<i64>> {
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "SELECT order_id FROM standby_pool_orders WHERE pool_id = $1 ORDER BY order_id",
+    )
+    .bind(pool)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(store::db_error)?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+/// The pool's orders still to be staffed or running, read (not locked: sizing reads them as they are).
+async fn live_orders(
+    conn: &mut sqlx::AnyConnection,
+    pool: i64,
+    now: DateTime<Utc>,
+) -> crate::Result<Vec<OrderState>> {
+    let mut out = Vec::new();
+    for id in orders_of_pool(conn, pool).await? {
+        let Some(row) = store::orders::order(&mut *conn, id).await? else {
+            continue;
+        };
+        if !matches!(row.status.as_str(), "open" | "filled" | "in_progress") {
+            continue;
+        }
+        let st = state_from_row(conn, row).await?;
+        if now < st.order.shift.end() {
+            out.push(st);
+        }
+    }
+    Ok(out)
+}
+
+/// What a pooled order's answer shows of its pool: the pool, its floaters wanted and held.
+pub(super) async fn link(
+    conn: &mut sqlx::AnyConnection,
+    order: i64,
+) -> crate::Result<Option<PoolLink>> {
+    let Some(id) = pool_of_order(&mut *conn, order).await? else {
+        return Ok(None);
+    };
+    let Some(pool) = pool_by_id(&mut *conn, id).await? else {
+        return Ok(None);
+    };
+    let (held,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM assignments WHERE pool_id = $1 AND status = 'standby'",
+    )
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(store::db_error)?;
+    Ok(Some(PoolLink {
+        id: StandbyPoolId::new(id as u64),
+        wanted: pool.wanted as u32,
+        held: held as u32,
+    }))
+}
+
+impl Engine {
+    /// A worker's show-up probability at the agency.
+    fn show_p(&self, prior: standby::Prior, w: WorkerId) -> f64 {
+        let stats = self.index.get(w).map(|w| w.stats).unwrap_or_default();
+        standby::show_up(&stats, prior)
+    }
+
+    /// Each role of each order of the pool as sizing sees it: the workers in its slots with their show-up
+    /// probabilities, and each open slot at a newcomer's (whoever fills it is not known yet).
+    fn pool_slots(&self, agency: AgencyId, orders: &[OrderState]) -> Vec<Slots> {
+        let prior = self.show_up_prior(agency);
+        let newcomer = standby::show_up(&WorkerStats::default(), prior);
+        let mut slots = Vec::new();
+        for st in orders {
+            for (r, role) in st.order.roles.iter().enumerate() {
+                let mut crew: Vec<f64> = st
+                    .assignments
+                    .iter()
+                    .filter(|a| {
+                        a.kind == "shift"
+                            && a.role_idx as usize == r
+                            && FILLING.contains(&a.status.as_str())
+                    })
+                    .map(|a| self.show_p(prior, WorkerId::new(a.worker_id as u64)))
+                    .collect();
+                let open = (role.headcount as usize).saturating_sub(crew.len());
+                crew.extend(std::iter::repeat_n(newcomer, open));
+                slots.push(Slots {
+                    headcount: role.headcount as usize,
+                    crew,
+                });
+            }
+        }
+        slots
+    }
+
+    /// Puts a pooled order in its pool (opening the pool if it is the first), sizes the pool again and books
+    /// floaters up to the size from `ranked` (the order's candidates per role, in dispatch order). Called by
+    /// the order's dispatch, with the order's row locked.
+    pub(super) async fn top_up_pool(
+        &self,
+        tx: &mut Tx,
+        st: &OrderState,
+        now: DateTime<Utc>,
+        ranked: &[Vec<(WorkerId, f64)>],
+    ) -> crate::Result<()> {
+        let Some(target) = st.order.standby.pool_target() else {
+            return Ok(());
+        };
+        let pool = match pool_of_order(&mut **tx, st.row.id).await? {
+            Some(id) => lock_pool(tx, id).await?,
+            None => Some(self.join_pool(tx, st, target, now).await?),
+        };
+        let Some(pool) = pool else { return Ok(()) };
+        if pool.status != "open" {
+            return Ok(());
+        }
+        self.fill_pool(tx, &pool, now, ranked).await
+    }
+
+    /// Finds or opens the order's pool (locked) and adds the order to it, widening its window.
+    async fn join_pool(
+        &self,
+        tx: &mut Tx,
+        st: &OrderState,
+        target: f64,
+        now: DateTime<Utc>,
+    ) -> crate::Result<PoolRow> {
+        let agency = st.order.agency;
+        let tz = super::pay::settings_tx(tx, agency.get() as i64)
+            .await?
+            .timezone;
+        let (cell, block_start, skills) = pool_key(&st.order, tz);
+        let (start, end) = (ms(st.order.shift.start()), ms(st.order.shift.end()));
+        // Two orders opening one pool at once: the unique key makes the second insert do nothing, and it then
+        // waits for the first's row lock.
+        let opened: Option<(i64,)> = sqlx::query_as(
+            "INSERT INTO standby_pools (agency_id, cell, block_start, skills, anchor_order, start_at, end_at, \
+             target, wanted, status, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 'open', $9, $9) \
+             ON CONFLICT DO NOTHING RETURNING id",
+        )
+        .bind(agency.get() as i64)
+        .bind(cell.clone())
+        .bind(block_start)
+        .bind(skills.clone())
+        .bind(st.row.id)
+        .bind(start)
+        .bind(end)
+        .bind(target)
+        .bind(ms(now))
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(store::db_error)?;
+        let id = match opened {
+            Some((id,)) => {
+                store::events::append(
+                    tx,
+                    ms(now),
+                    Some(agency.get()),
+                    "standby_pool_opened",
+                    &json!({
+                        "pool": StandbyPoolId::new(id as u64).to_string(), "cell": cell,
+                        "block_start": block_start, "skills": skills,
+                        "anchor": st.order.id.to_string(),
+                    }),
+                )
+                .await?;
+                id
+            }
+            None => {
+                let (id,): (i64,) = sqlx::query_as(
+                    "SELECT id FROM standby_pools WHERE agency_id = $1 AND cell = $2 \
+                     AND block_start = $3 AND skills = $4",
+                )
+                .bind(agency.get() as i64)
+                .bind(cell)
+                .bind(block_start)
+                .bind(skills)
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(store::db_error)?;
+                id
+            }
+        };
+        let pool = lock_pool(tx, id)
+            .await?
+            .ok_or_else(|| Error::Internal("standby pool vanished".into()))?;
+        let (start, end) = (pool.start_at.min(start), pool.end_at.max(end));
+        let target = pool.target.max(target);
+        sqlx::query(
+            "UPDATE standby_pools SET start_at = $1, end_at = $2, target = $3, status = 'open', \
+             updated_at = $4 WHERE id = $5",
+        )
+        .bind(start)
+        .bind(end)
+        .bind(target)
+        .bind(ms(now))
+        .bind(id)
+        .execute(&mut **tx)
+        .await
+        .map_err(store::db_error)?;
+        sqlx::query("INSERT INTO standby_pool_orders (order_id, pool_id) VALUES ($1, $2)")
+            .bind(st.row.id)
+            .bind(id)
+            .execute(&mut **tx)
+            .await
+            .map_err(store::db_error)?;
+        store::events::append(
+            tx,
+            ms(now),
+            Some(agency.get()),
+            "standby_pool_joined",
+            &json!({
+                "pool": StandbyPoolId::new(id as u64).to_string(), "order": st.order.id.to_string(),
+                "start": start, "end": end, "target": target,
+            }),
+        )
+        .await?;
+        Ok(PoolRow {
+            start_at: start,
+            end_at: end,
+            target,
+            status: "open".into(),
+            ..pool
+        })
+    }
+
+    /// Sizes a locked pool again and books floaters up to its size.
+    async fn fill_pool(
+        &self,
+        tx: &mut Tx,
+        pool: &PoolRow,
+        now: DateTime<Utc>,
+        ranked: &[Vec<(WorkerId, f64)>],
+    ) -> crate::Result<()> {
+        let agency = AgencyId::new(pool.agency_id as u64);
+        let orders = live_orders(&mut *tx, pool.id, now).await?;
+        // Once every order has started, a new floater could not arrive in time for anything but a
+        // replacement, which urgent offers cover: the pool stops growing.
+        if orders.iter().all(|o| now >= o.order.shift.start()) {
+            return Ok(());
+        }
+        let held = floaters(&mut *tx, pool.id).await?;
+        let prior = self.show_up_prior(agency);
+        let held_p: Vec<f64> = held
+            .iter()
+            .map(|a| self.show_p(prior, WorkerId::new(a.worker_id as u64)))
+            .collect();
+        let mut taken: HashSet<WorkerId> = orders.iter().flat_map(|o| o.involved()).collect();
+        taken.extend(held.iter().map(|a| WorkerId::new(a.worker_id as u64)));
+        // A floater must fit every role: a candidate of each of the order's roles.
+        let spare: Vec<(WorkerId, f64)> = match ranked.split_first() {
+            None => Vec::new(),
+            Some((first, rest)) => first
+                .iter()
+                .filter(|(w, _)| !taken.contains(w))
+                .filter(|(w, _)| rest.iter().all(|r| r.iter().any(|(x, _)| x == w)))
+                .copied()
+                .collect(),
+        };
+        let spare_p: Vec<f64> = spare.iter().map(|(w, _)| self.show_p(prior, *w)).collect();
+        let slots = self.pool_slots(agency, &orders);
+        let wanted = sizing::wanted(&slots, &held_p, &spare_p, pool.target);
+        if wanted as i64 != pool.wanted {
+            sqlx::query("UPDATE standby_pools SET wanted = $1, updated_at = $2 WHERE id = $3")
+                .bind(wanted as i64)
+                .bind(ms(now))
+                .bind(pool.id)
+                .execute(&mut **tx)
+                .await
+                .map_err(store::db_error)?;
+            store::events::append(
+                tx,
+                ms(now),
+                Some(agency.get()),
+                "standby_pool_sized",
+                &json!({
+                    "pool": StandbyPoolId::new(pool.id as u64).to_string(), "wanted": wanted,
+                    "held": held.len(),
+                }),
+            )
+            .await?;
+        }
+        let mut need = wanted.saturating_sub(held.len());
+        // Workers are booked in id order among the picks, like a crew, so concurrent bookings never deadlock.
+        for (worker, score) in spare {
+            if need == 0 {
+                break;
+            }
+            if self.book_floater(tx, pool, worker, score, now).await? {
+                need -= 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Books one floater for the pool's window, if the worker is still free (the database checks).
+    async fn book_floater(
+        &self,
+        tx: &mut Tx,
+        pool: &PoolRow,
+        worker: WorkerId,
+        score: f64,
+        now: DateTime<Utc>,
+    ) -> crate::Result<bool> {
+        let half_gap = self.policy.rest_gap.num_milliseconds() / 2;
+        let Some(id) = store::orders::insert_assignment(
+            tx,
+            pool.anchor_order,
+            pool.agency_id,
+            worker.get() as i64,
+            0,
+            "standby",
+            "standby",
+            pool.start_at,
+            pool.end_at,
+            half_gap,
+            None,
+            None,
+            ms(now),
+            false,
+        )
+        .await?
+        else {
+            return Ok(false);
+        };
+        sqlx::query("UPDATE assignments SET pool_id = $1 WHERE id = $2")
+            .bind(pool.id)
+            .bind(id)
+            .execute(&mut **tx)
+            .await
+            .map_err(store::db_error)?;
+        store::events::append(
+            tx,
+            ms(now),
+            Some(pool.agency_id as u64),
+            "assignment_made",
+            &json!({
+                "assignment": AssignmentId::new(id as u64).to_string(),
+                "order": OrderId::new(pool.anchor_order as u64).to_string(), "worker": worker.to_string(),
+                "pool": StandbyPoolId::new(pool.id as u64).to_string(),
+                "role_idx": 0, "kind": "standby", "status": "standby",
+                "start": pool.start_at, "end": pool.end_at, "score": score,
+            }),
+        )
+        .await?;
+        Ok(true)
+    }
+
+    /// Fills a lost slot of `role` of a pooled order from its pool: the best floater (most likely to come,
+    /// then lowest id) who fits the role's hard requirements, reaches the venue and whose booked window covers
+    /// the shift is promoted into the order. Answers whether one was. The pool is topped up again afterwards
+    /// while its orders have not all started.
+    pub(super) async fn promote_floater(
+        &self,
+        tx: &mut Tx,
+        st: &mut OrderState,
+        role: usize,
+        lost: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> crate::Result<bool> {
+        let Some(pool_id) = pool_of_order(&mut **tx, st.row.id).await? else {
+            return Ok(false);
+        };
+        let Some(pool) = lock_pool(tx, pool_id).await? else {
+            return Ok(false);
+        };
+        let r = &st.order.roles[role];
+        let prior = self.show_up_prior(st.order.agency);
+        let (start, end) = (ms(st.order.shift.start()), ms(st.order.shift.end()));
+        let mut best: Option<(f64, Floater)> = None;
+        for a in floaters(&mut *tx, pool.id).await? {
+            let Some(w) = self.index.get(WorkerId::new(a.worker_id as u64)) else {
+                continue;
+            };
+            let reach = st
+                .order
+                .max_travel_km
+                .map_or(w.max_travel_km.km(), |t| t.km().min(w.max_travel_km.km()));
+            let fits = w.status == WorkerStatus::Active
+                && a.start_at <= start
+                && a.end_at >= end
+                && r.skills
+                    .iter()
+                    .all(|s| w.skill_level(&s.name).is_some_and(|l| l >= s.min_level))
+                && r.languages.iter().all(|l| w.speaks(l))
+                && r.certifications.iter().all(|c| w.certified(c))
+                && w.home.distance_km(st.order.venue.location) <= reach;
+            if !fits {
+                continue;
+            }
+            let p = standby::show_up(&w.stats, prior);
+            if best.as_ref().is_none_or(|(bp, _)| p > *bp) {
+                best = Some((p, a));
+            }
+        }
+        let Some((_, floater)) = best else {
+            return Ok(false);
+        };
+        let worker = WorkerId::new(floater.worker_id as u64);
+        let spl = StandbyPoolId::new(pool.id as u64).to_string();
+        self.end_floater(tx, &pool, &floater, "promoted", "replacement", now)
+            .await?;
+        let made = self
+            .make_assignment(
+                tx, st, worker, role, "shift", "confirmed", None, lost, now, 0.0,
+            )
+            .await?;
+        if made.is_none() {
+            return Ok(false);
+        }
+        store::events::append(
+            tx,
+            ms(now),
+            Some(st.order.agency.get()),
+            "standby_promoted",
+            &json!({
+                "order": st.order.id.to_string(), "worker": worker.to_string(), "pool": spl,
+                "replaces": lost.map(|l| AssignmentId::new(l as u64).to_string()),
+                "lost_at": format_instant(now),
+            }),
+        )
+        .await?;
+        self.refresh(tx, st).await?;
+        if now < st.order.shift.start() {
+            let ranked = self.pool_ranking(st, now);
+            self.fill_pool(tx, &pool, now, &ranked).await?;
+        }
+        Ok(true)
+    }
+
+    /// The order's candidates per role for floaters.
+    fn pool_ranking(&self, st: &OrderState, now: DateTime<Utc>) -> Vec<Vec<(WorkerId, f64)>> {
+        st.order
+            .roles
+            .iter()
+            .map(|role| self.dispatch_order(st, role, &st.involved(), now, 200))
+            .collect()
+    }
+
+    /// Ends a floater's assignment (promoted, released), with its event.
+    async fn end_floater(
+        &self,
+        tx: &mut Tx,
+        pool: &PoolRow,
+        a: &Floater,
+        status: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> crate::Result<()> {
+        store::orders::set_assignment_status(tx, a.id, status, ms(now)).await?;
+        store::events::append(
+            tx,
+            ms(now),
+            Some(pool.agency_id as u64),
+            "assignment_ended",
+            &json!({
+                "assignment": AssignmentId::new(a.id as u64).to_string(),
+                "order": OrderId::new(a.order_id as u64).to_string(),
+                "worker": WorkerId::new(a.worker_id as u64).to_string(),
+                "pool": StandbyPoolId::new(pool.id as u64).to_string(),
+                "status": status, "reason": reason,
+            }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The next pool whose window has ended, with its end (timer kind 8).
+    pub(super) async fn next_pool_end(&self, until: i64) -> crate::Result<Option<(i64, i64)>> {
+        sqlx::query_as(
+            "SELECT end_at, id FROM standby_pools WHERE status = 'open' AND end_at <= $1 \
+             ORDER BY end_at, id LIMIT 1",
+        )
+        .bind(until)
+        .fetch_optional(self.store.pool())
+        .await
+        .map_err(store::db_error)
+    }
+
+    /// Closes a pool whose window has ended: its floaters not promoted are released. Claimed on the pool's
+    /// row (skipped when another node holds it and `skip_locked`).
+    pub(super) async fn close_pool(
+        &self,
+        mut tx: Tx,
+        id: i64,
+        now: DateTime<Utc>,
+        skip_locked: bool,
+    ) -> crate::Result<bool> {
+        if tx.backend() == store::Backend::Postgres {
+            let sql = if skip_locked {
+                "SELECT id FROM standby_pools WHERE id = $1 FOR UPDATE SKIP LOCKED"
+            } else {
+                "SELECT id FROM standby_pools WHERE id = $1 FOR UPDATE"
+            };
+            let got: Option<(i64,)> = sqlx::query_as(sql)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(store::db_error)?;
+            if got.is_none() {
+                return Ok(false);
+            }
+        }
+        let Some(pool) = pool_by_id(&mut *tx, id)
+            .await?
+            .filter(|p| p.status == "open" && p.end_at <= ms(now))
+        else {
+            return Ok(true);
+        };
+        let held = floaters(&mut tx, id).await?;
+        for a in &held {
+            self.end_floater(&mut tx, &pool, a, "released", "pool_ended", now)
+                .await?;
+        }
+        sqlx::query("UPDATE standby_pools SET status = 'closed', updated_at = $1 WHERE id = $2")
+            .bind(ms(now))
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(store::db_error)?;
+        store::events::append(
+            &mut tx,
+            ms(now),
+            Some(pool.agency_id as u64),
+            "standby_pool_closed",
+            &json!({"pool": StandbyPoolId::new(id as u64).to_string(), "released": held.len()}),
+        )
+        .await?;
+        self.committed(tx).await?;
+        Ok(true)
+    }
+
+    /// An agency's pools whose windows meet `[from, to)`, by id, after the pool `after`, at most `limit`, each
+    /// with its id.
+    pub async fn standby_pools(
+        &self,
+        agency: AgencyId,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        after: Option<u64>,
+        limit: i64,
+    ) -> crate::Result<Vec<(u64, StandbyPoolView)>> {
+        let after = after.unwrap_or(0) as i64;
+        let db = self.store.pool();
+        let rows: Vec<PoolRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {POOL_COLS} FROM standby_pools WHERE agency_id = $1 AND id > $2 \
+             AND ($3 IS NULL OR end_at > $3) AND ($4 IS NULL OR start_at < $4) ORDER BY id LIMIT $5"
+        )))
+        .bind(agency.get() as i64)
+        .bind(after)
+        .bind(from.map(ms))
+        .bind(to.map(ms))
+        .bind(limit as i64)
+        .fetch_all(db)
+        .await
+        .map_err(store::db_error)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            out.push((r.id as u64, self.pool_view(r).await?));
+        }
+        Ok(out)
+    }
+
+    /// One of the agency's pools (another agency's is not found).
+    pub async fn standby_pool(
+        &self,
+        agency: AgencyId,
+        id: StandbyPoolId,
+    ) -> crate::Result<StandbyPoolView> {
+        let row = pool_by_id(self.store.pool(), id.get() as i64)
+            .await?
+            .filter(|p| p.agency_id == agency.get() as i64)
+            .ok_or_else(|| Error::NotFound("standby pool".into()))?;
+        self.pool_view(row).await
+    }
+
+    async fn pool_view(&self, p: PoolRow) -> crate::Result<StandbyPoolView> {
+        let now = self.now();
+        let mut conn = self.store.pool().acquire().await.map_err(store::db_error)?;
+        let held = floaters(&mut conn, p.id).await?;
+        let orders = orders_of_pool(&mut conn, p.id).await?;
+        let live = live_orders(&mut conn, p.id, now).await?;
+        let agency = AgencyId::new(p.agency_id as u64);
+        let prior = self.show_up_prior(agency);
+        let held_p: Vec<f64> = held
+            .iter()
+            .map(|a| self.show_p(prior, WorkerId::new(a.worker_id as u64)))
+            .collect();
+        let p_all_full = sizing::all_full(&self.pool_slots(agency, &live), &held_p);
+        let centre = p
+            .cell
+            .parse::<CellIndex>()
+            .map(LatLng::from)
+            .map_err(|e| Error::Internal(format!("pool cell {}: {e}", p.cell)))?;
+        Ok(StandbyPoolView {
+            id: StandbyPoolId::new(p.id as u64).to_string(),
+            status: p.status,
+            cell: p.cell,
+            centre: crate::wire::standby_pool::CentreView {
+                lat: centre.lat(),
+                lon: centre.lng(),
+            },
+            block_start: format_instant(from_ms(p.block_start)),
+            start: format_instant(from_ms(p.start_at)),
+            end: format_instant(from_ms(p.end_at)),
+            skills: if p.skills.is_empty() {
+                Vec::new()
+            } else {
+                p.skills.split(',').map(str::to_string).collect()
+            },
+            target: p.target,
+            wanted: p.wanted as u32,
+            held: held.len() as u32,
+            floaters: held
+                .iter()
+                .map(|a| FloaterView {
+                    assignment_id: AssignmentId::new(a.id as u64).to_string(),
+                    worker_id: WorkerId::new(a.worker_id as u64).to_string(),
+                    start: format_instant(from_ms(a.start_at)),
+                    end: format_instant(from_ms(a.end_at)),
+                })
+                .collect(),
+            orders: orders
+                .into_iter()
+                .map(|o| OrderId::new(o as u64).to_string())
+                .collect(),
+            p_all_full,
+        })
+    }
+}
