@@ -12,8 +12,6 @@
 //! computed exactly by convolving the shortfall distributions. Shortfalls of several orders rarely come
 //! together, so the pooled need grows far slower than the sum of per-order needs.
 
-use super::standby::at_least;
-
 /// The most floaters one pool holds.
 pub const POOL_MAX: usize = 50;
 

@@ -63,14 +63,10 @@ pub struct PoolRow {
     pub wanted: i64,
     /// `open` until its window ends, then `closed`.
     pub status: String,
-    /// Opened, unix ms.
-    pub created_at: i64,
-    /// Last changed, unix ms.
-    pub updated_at: i64,
 }
 
 const POOL_COLS: &str = "id, agency_id, cell, block_start, skills, anchor_order, start_at, end_at, target, \
-    wanted, status, created_at, updated_at";
+    wanted, status";
 
 /// A floater as stored: the assignment and the worker.
 type Floater = store::orders::AssignmentRow;

@@ -117,11 +117,25 @@ async fn a_no_show_promotes_a_floater_from_the_pool_into_another_order() {
     let o = app.order(&a, &s(&second, "id")).await;
     let confirmed = with_status(&o, "confirmed");
     assert_eq!(confirmed.len(), 5, "{o}");
+    let crew = ids(&json!(with_status(&second, "confirmed")), "worker_id");
     let new = confirmed
         .iter()
-        .find(|x| x["replaces"] == json!(lost))
+        .find(|x| !crew.contains(&s(x, "worker_id")))
         .unwrap_or_else(|| panic!("a replacement of {lost} in {o}"));
     let promoted = s(new, "worker_id");
+    // The worker's own view names what it replaces.
+    let w = app
+        .get(&a.key, &format!("/v1/assignments?worker={promoted}"))
+        .await
+        .expect(200);
+    let shift = w["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|x| x["kind"] == "shift")
+        .unwrap_or_else(|| panic!("the promoted shift in {w}"));
+    assert_eq!(shift["replaces"], json!(lost), "{w}");
+    assert_eq!(shift["order_id"], second["id"], "{w}");
     assert!(floaters.contains(&promoted), "{promoted} not in {floaters:?}");
     assert_eq!(o["roles"][0]["filled"], 5);
     // The pool shows it: one floater fewer (the orders have started: it is not topped up again).
@@ -153,7 +167,7 @@ async fn a_floater_is_never_booked_over_another_assignment_and_is_released_at_th
         .await;
     let busy = ids(&json!(with_status(&plain, "confirmed")), "worker_id");
     assert_eq!(busy.len(), 3);
-    app.post_order(&a, &pooled("c1", 4, 0.0)).await;
+    let first = app.post_order(&a, &pooled("c1", 4, 0.0)).await;
     let second = app.post_order(&a, &pooled("c2", 4, 0.002)).await;
     let pool = s(&second["standby"], "pool");
     let p = app
@@ -175,6 +189,18 @@ async fn a_floater_is_never_booked_over_another_assignment_and_is_released_at_th
     let held = &mine["items"][0];
     assert_eq!(held["status"], "standby", "{mine}");
 
+    // Every crew member comes, so no floater is needed.
+    app.advance_to("2026-11-28T08:55:00+08:00").await;
+    for order in [&first, &second] {
+        for x in with_status(order, "confirmed") {
+            let t = ws
+                .iter()
+                .find(|w| w["id"] == x["worker_id"])
+                .map(|w| s(w, "app_token"))
+                .expect("a crew member's token");
+            app.check_in(&t, &s(x, "id"), VENUE).await.expect(200);
+        }
+    }
     // The window ends at 18:00 +08:00: every floater not promoted is released, and the pool closes.
     app.advance_to("2026-11-28T18:01:00+08:00").await;
     let p = app
