@@ -735,11 +735,26 @@ async fn issue(r: &mut Replay, original: &StoredEvent) -> crate::Result<Issued> 
             return Ok(Issued::Not);
         }
         "sla_at_risk" | "sla_missed" | "sla_staffed" => return Ok(Issued::Not),
-        "offer_sent" | "offer_closed" | "assignment_made" | "assignment_ended"
-        | "standby_promoted" | "worker_stats" | "worker_status" | "order_status"
-        | "order_widened" | "order_at_risk" | "order_risk_cleared" | "offers_reopened"
-        | "review_opened" | "review_overdue" | "photos_expired" | "checked_out"
-        | "client_lists_set" | "standby_pool_opened" | "standby_pool_joined" | "standby_pool_sized"
+        "offer_sent"
+        | "offer_closed"
+        | "assignment_made"
+        | "assignment_ended"
+        | "standby_promoted"
+        | "worker_stats"
+        | "worker_status"
+        | "order_status"
+        | "order_widened"
+        | "order_at_risk"
+        | "order_risk_cleared"
+        | "offers_reopened"
+        | "review_opened"
+        | "review_overdue"
+        | "photos_expired"
+        | "checked_out"
+        | "client_lists_set"
+        | "standby_pool_opened"
+        | "standby_pool_joined"
+        | "standby_pool_sized"
         | "standby_pool_closed" => return Ok(Issued::Not),
         _ => return Ok(Issued::Unknown),
     }

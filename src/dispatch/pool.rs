@@ -168,7 +168,9 @@ mod tests {
                 people += crew_n;
                 // Headcounts above the crew stand for slots no one fills.
                 let headcount = crew_n + rng.below(2) as usize;
-                let crew = (0..crew_n).map(|_| rng.below(1001) as f64 / 1000.0).collect();
+                let crew = (0..crew_n)
+                    .map(|_| rng.below(1001) as f64 / 1000.0)
+                    .collect();
                 roles.push(Slots { headcount, crew });
             }
             let fl_n = rng.below((14 - people).min(4) as u64 + 1) as usize;
@@ -226,7 +228,15 @@ mod tests {
         );
         assert!(all_full(&roles, &[0.9; 40][..pooled]) >= AUTO_TARGET);
         // Twice the orders need less than twice the floaters.
-        let twice = wanted(&[roles.clone(), roles].concat(), &[], &[0.9; 50], AUTO_TARGET);
-        assert!(twice < 2 * pooled, "{twice} for twenty orders, {pooled} for ten");
+        let twice = wanted(
+            &[roles.clone(), roles].concat(),
+            &[],
+            &[0.9; 50],
+            AUTO_TARGET,
+        );
+        assert!(
+            twice < 2 * pooled,
+            "{twice} for twenty orders, {pooled} for ten"
+        );
     }
 }

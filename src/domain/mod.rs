@@ -17,8 +17,8 @@ pub mod worker;
 pub use availability::{Availability, Days, LocalShift, WeeklyWindow};
 pub use geo::{LatLon, TravelKm};
 pub use ids::{
-    AgencyId, AssignmentId, OfferId, OrderId, PoolId, ReviewId, SeriesId, StandbyPoolId, TimesheetId,
-    WorkerId,
+    AgencyId, AssignmentId, OfferId, OrderId, PoolId, ReviewId, SeriesId, StandbyPoolId,
+    TimesheetId, WorkerId,
 };
 pub use order::{
     DispatchMode, DispatchSpec, Order, OrderInput, Priority, Quota, Role, StandbySpec, Venue, Widen,

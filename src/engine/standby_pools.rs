@@ -566,7 +566,16 @@ impl Engine {
             .await?;
         let made = self
             .make_assignment(
-                tx, st, worker, role, "shift", "confirmed", None, lost, now, 0.0,
+                tx,
+                st,
+                worker,
+                role,
+                "shift",
+                "confirmed",
+                None,
+                lost,
+                now,
+                0.0,
             )
             .await?;
         if made.is_none() {

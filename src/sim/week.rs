@@ -62,7 +62,9 @@ impl StandbyPolicy {
                 .and_then(|n| n.parse().ok())
                 .map(Self::Fixed)
                 .ok_or_else(|| {
-                    format!("a standby policy is auto, pooled, none, fixed:N or generated, not {other}")
+                    format!(
+                        "a standby policy is auto, pooled, none, fixed:N or generated, not {other}"
+                    )
                 }),
         }
     }

@@ -200,7 +200,7 @@ pub struct RolePoolBody {
     pub mode: Option<String>,
 }
 
-/// Standby: a number, or `"auto"`.
+/// Standby: a number, `"auto"` (or `{"auto": p}`), or `"pooled"` (or `{"pooled": p}`).
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum StandbyBody {
@@ -264,7 +264,8 @@ pub struct OrderBody {
     pub end: String,
     /// What is needed.
     pub roles: Vec<RoleBody>,
-    /// Workers held on standby: a number or `"auto"`; 0 when absent.
+    /// Workers held on standby: a number, `"auto"` or `{"auto": p}` per order, or `"pooled"` or
+    /// `{"pooled": p}` from the area's standby pool; 0 when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub standby: Option<StandbyBody>,
     /// The order's own travel limit.
@@ -541,6 +542,29 @@ mod tests {
         body.standby = Some(StandbyBody::Word("lots".into()));
         let errs = body.parse(OrderId::new(1), AgencyId::new(1)).unwrap_err();
         assert_eq!(errs[0].field, "standby");
+    }
+
+    #[test]
+    fn standby_pooled_is_accepted_with_or_without_a_target_and_stored_back_alike() {
+        let mut body: OrderBody = serde_json::from_str(ORDER).unwrap();
+        for (json, want) in [
+            (r#""pooled""#, StandbySpec::Pooled(9700)),
+            (r#"{"pooled": 0.99}"#, StandbySpec::Pooled(9900)),
+        ] {
+            body.standby = Some(serde_json::from_str(json).unwrap());
+            let o = body.parse(OrderId::new(1), AgencyId::new(1)).unwrap();
+            assert_eq!(o.standby, want);
+            assert_eq!(
+                OrderBody::from_order(&o)
+                    .parse(OrderId::new(1), AgencyId::new(1))
+                    .unwrap(),
+                o
+            );
+        }
+        body.standby = Some(serde_json::from_str(r#"{"pooled": 0.2}"#).unwrap());
+        let errs = body.parse(OrderId::new(1), AgencyId::new(1)).unwrap_err();
+        assert_eq!(errs[0].field, "standby.pooled");
+        assert!(serde_json::from_str::<StandbyBody>(r#"{"pooled": 0.9, "x": 1}"#).is_err());
     }
 
     #[test]

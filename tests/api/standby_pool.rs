@@ -43,7 +43,10 @@ async fn two_pooled_orders_share_one_pool_sized_by_the_pooled_math() {
     let pool = s(&first["standby"], "pool");
     assert!(pool.starts_with("spl_"), "{first}");
     // One order of five alone: the pool holds what that order needs.
-    let one = vec![Slots { headcount: 5, crew: vec![NEWCOMER; 5] }];
+    let one = vec![Slots {
+        headcount: 5,
+        crew: vec![NEWCOMER; 5],
+    }];
     let alone = wanted(&one, &[], &[NEWCOMER; 20], 0.97);
     assert_eq!(first["standby"]["wanted"], alone as u64, "{first}");
     assert_eq!(first["standby"]["held"], alone as u64, "{first}");
@@ -52,7 +55,13 @@ async fn two_pooled_orders_share_one_pool_sized_by_the_pooled_math() {
 
     let second = app.post_order(&a, &pooled("c2", 5, 0.002)).await;
     assert_eq!(s(&second["standby"], "pool"), pool, "{second}");
-    let two = vec![Slots { headcount: 5, crew: vec![NEWCOMER; 5] }; 2];
+    let two = vec![
+        Slots {
+            headcount: 5,
+            crew: vec![NEWCOMER; 5]
+        };
+        2
+    ];
     let both = wanted(&two, &[], &[NEWCOMER; 20], 0.97);
     let p = app
         .get(&a.key, &format!("/v1/standby-pools/{pool}"))
@@ -111,9 +120,13 @@ async fn a_no_show_promotes_a_floater_from_the_pool_into_another_order() {
 
     app.advance_to("2026-11-28T09:05:00+08:00").await;
     let lost = s(with_status(&second, "confirmed")[0], "id");
-    app.post(&a.key, &format!("/v1/assignments/{lost}/no-show"), &json!({}))
-        .await
-        .expect(200);
+    app.post(
+        &a.key,
+        &format!("/v1/assignments/{lost}/no-show"),
+        &json!({}),
+    )
+    .await
+    .expect(200);
     let o = app.order(&a, &s(&second, "id")).await;
     let confirmed = with_status(&o, "confirmed");
     assert_eq!(confirmed.len(), 5, "{o}");
@@ -136,7 +149,10 @@ async fn a_no_show_promotes_a_floater_from_the_pool_into_another_order() {
         .unwrap_or_else(|| panic!("the promoted shift in {w}"));
     assert_eq!(shift["replaces"], json!(lost), "{w}");
     assert_eq!(shift["order_id"], second["id"], "{w}");
-    assert!(floaters.contains(&promoted), "{promoted} not in {floaters:?}");
+    assert!(
+        floaters.contains(&promoted),
+        "{promoted} not in {floaters:?}"
+    );
     assert_eq!(o["roles"][0]["filled"], 5);
     // The pool shows it: one floater fewer (the orders have started: it is not topped up again).
     let p = app
@@ -246,9 +262,13 @@ async fn a_session_with_pooled_orders_replays_with_zero_differences() {
     app.advance_to("2026-11-28T09:05:00+08:00").await;
     let o = app.order(&a, &s(&second, "id")).await;
     let lost = s(with_status(&o, "confirmed")[0], "id");
-    app.post(&a.key, &format!("/v1/assignments/{lost}/no-show"), &json!({}))
-        .await
-        .expect(200);
+    app.post(
+        &a.key,
+        &format!("/v1/assignments/{lost}/no-show"),
+        &json!({}),
+    )
+    .await
+    .expect(200);
     // The rest do not show either: the timer marks them and promotes floaters while any are left.
     app.advance_to("2026-11-28T19:00:00+08:00").await;
     let store = crewcall::store::Store::connect(&app.database_url)
@@ -263,7 +283,10 @@ async fn a_session_with_pooled_orders_replays_with_zero_differences() {
         "standby_pool_closed",
         "standby_promoted",
     ] {
-        assert!(log.iter().any(|e| e.kind == kind), "no {kind} in the session");
+        assert!(
+            log.iter().any(|e| e.kind == kind),
+            "no {kind} in the session"
+        );
     }
     let dir = tempfile::tempdir().unwrap();
     let into = format!("sqlite://{}", dir.path().join("replay.db").display());
