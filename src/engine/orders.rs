@@ -57,18 +57,18 @@ pub struct OrderState {
     pub replacing: Option<i64>,
     /// The order's SLA, if its client had a tier when it was posted.
     pub sla: Option<store::sla::OrderSlaRow>,
-    /// For a pooled order in its pool: the pool, its floaters wanted and held (as read with the order).
+    /// For a pooled order in its pools: the pools, their floaters wanted and held (as read with the order).
     pub pool: Option<PoolLink>,
 }
 
-/// A pooled order's pool as its answer shows it.
-#[derive(Debug, Clone, Copy)]
+/// A pooled order's pools as its answer shows them.
+#[derive(Debug, Clone, Default)]
 pub struct PoolLink {
-    /// The pool.
-    pub id: crate::domain::StandbyPoolId,
-    /// Floaters wanted, as last sized.
+    /// The pools of its roles (one unless its roles ask for different skills), by role.
+    pub ids: Vec<crate::domain::StandbyPoolId>,
+    /// Floaters wanted, as last sized, summed over the pools.
     pub wanted: u32,
-    /// Floaters held.
+    /// Floaters held, summed over the pools.
     pub held: u32,
 }
 

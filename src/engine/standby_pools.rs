@@ -1,8 +1,8 @@
 //! Pooled standby: an agency's on-call pool for an area, a block of the day and a skill signature, whose
 //! floaters cover every pooled order there (`"standby": "pooled"`).
 //!
-//! A pooled order joins its pool when it is dispatched (the pool is opened by the first one); every dispatch of
-//! a pooled order sizes the pool again (`dispatch::pool`) and books floaters up to the size, best candidates
+//! Each role of a pooled order joins its pool when the order is dispatched (the pool is opened by the first
+//! one); every dispatch of a pooled order sizes its pools again (`dispatch::pool`) and books floaters up to the size, best candidates
 //! first. A floater is a `standby` assignment with the pool's id, booked for the pool's window, so the
 //! overlap exclusion holds as for any booking; its `order_id` is the pool's anchor (first) order, which the
 //! orders' own views leave out. A lost slot of a pooled order (no-show, late cancellation, release) is filled
@@ -71,8 +71,8 @@ const POOL_COLS: &str = "id, agency_id, cell, block_start, skills, anchor_order,
 /// A floater as stored: the assignment and the worker.
 type Floater = store::orders::AssignmentRow;
 
-/// The pool an order belongs in: its area, block of the day and skill signature.
-pub fn pool_key(order: &Order, tz: chrono_tz::Tz) -> (String, i64, String) {
+/// The pool a role of an order belongs in: its area, block of the day and skill signature.
+pub fn pool_key(order: &Order, role: usize, tz: chrono_tz::Tz) -> (String, i64, String) {
     let at = order.venue.location;
     let cell = LatLng::new(at.lat(), at.lon())
         .expect("a checked position is a valid LatLng")
@@ -90,10 +90,10 @@ pub fn pool_key(order: &Order, tz: chrono_tz::Tz) -> (String, i64, String) {
         // A block starting in a DST gap starts an hour later.
         LocalResult::None => start - Duration::minutes(i64::from(local.minute())),
     };
-    let mut skills: Vec<String> = order
-        .roles
+    let mut skills: Vec<String> = order.roles[role]
+        .skills
         .iter()
-        .flat_map(|r| r.skills.iter().map(|s| s.name.to_string()))
+        .map(|s| s.name.to_string())
         .collect();
     skills.sort();
     skills.dedup();
@@ -131,18 +131,19 @@ async fn lock_pool(tx: &mut Tx, id: i64) -> crate::Result<Option<PoolRow>> {
     pool_by_id(&mut **tx, id).await
 }
 
-/// The pool an order is in, if any.
-pub(super) async fn pool_of_order<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
+/// The pools of an order's roles: `(role, pool)`, by role.
+pub(super) async fn pools_of_order<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
     e: E,
     order: i64,
-) -> crate::Result<Option<i64>> {
-    let row: Option<(i64,)> =
-        sqlx::query_as("SELECT pool_id FROM standby_pool_orders WHERE order_id = $1")
-            .bind(order)
-            .fetch_optional(e)
-            .await
-            .map_err(store::db_error)?;
-    Ok(row.map(|r| r.0))
+) -> crate::Result<Vec<(usize, i64)>> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT role_idx, pool_id FROM standby_pool_orders WHERE order_id = $1 ORDER BY role_idx",
+    )
+    .bind(order)
+    .fetch_all(e)
+    .await
+    .map_err(store::db_error)?;
+    Ok(rows.into_iter().map(|(r, p)| (r as usize, p)).collect())
 }
 
 async fn floaters(conn: &mut sqlx::AnyConnection, pool: i64) -> crate::Result<Vec<Floater>> {
@@ -162,25 +163,31 @@ async fn floaters(conn: &mut sqlx::AnyConnection, pool: i64) -> crate::Result<Ve
     Ok(out)
 }
 
-async fn orders_of_pool(conn: &mut sqlx::AnyConnection, pool: i64) -> crate::Result<Vec<i64>> {
-    let rows: Vec<(i64,)> = sqlx::query_as(
-        "SELECT order_id FROM standby_pool_orders WHERE pool_id = $1 ORDER BY order_id",
+/// The order roles in a pool: `(order, role)`, by order then role.
+async fn members(conn: &mut sqlx::AnyConnection, pool: i64) -> crate::Result<Vec<(i64, usize)>> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT order_id, role_idx FROM standby_pool_orders WHERE pool_id = $1 ORDER BY order_id, role_idx",
     )
     .bind(pool)
     .fetch_all(&mut *conn)
     .await
     .map_err(store::db_error)?;
-    Ok(rows.into_iter().map(|r| r.0).collect())
+    Ok(rows.into_iter().map(|(o, r)| (o, r as usize)).collect())
 }
 
-/// The pool's orders still to be staffed or running, read (not locked: sizing reads them as they are).
-async fn live_orders(
+/// The pool's orders still to be staffed or running, each with its roles in the pool, read (not locked:
+/// sizing reads them as they are).
+async fn live_members(
     conn: &mut sqlx::AnyConnection,
     pool: i64,
     now: DateTime<Utc>,
-) -> crate::Result<Vec<OrderState>> {
-    let mut out = Vec::new();
-    for id in orders_of_pool(conn, pool).await? {
+) -> crate::Result<Vec<(OrderState, Vec<usize>)>> {
+    let mut out: Vec<(OrderState, Vec<usize>)> = Vec::new();
+    for (id, role) in members(conn, pool).await? {
+        if let Some(last) = out.last_mut().filter(|(st, _)| st.row.id == id) {
+            last.1.push(role);
+            continue;
+        }
         let Some(row) = store::orders::order(&mut *conn, id).await? else {
             continue;
         };
@@ -189,35 +196,45 @@ async fn live_orders(
         }
         let st = state_from_row(conn, row).await?;
         if now < st.order.shift.end() {
-            out.push(st);
+            out.push((st, vec![role]));
         }
     }
     Ok(out)
 }
 
-/// What a pooled order's answer shows of its pool: the pool, its floaters wanted and held.
+/// What a pooled order's answer shows of its pools: the pools of its roles, their floaters wanted and held.
 pub(super) async fn link(
     conn: &mut sqlx::AnyConnection,
     order: i64,
 ) -> crate::Result<Option<PoolLink>> {
-    let Some(id) = pool_of_order(&mut *conn, order).await? else {
+    let mut ids: Vec<i64> = pools_of_order(&mut *conn, order)
+        .await?
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect();
+    ids.dedup();
+    if ids.is_empty() {
         return Ok(None);
-    };
-    let Some(pool) = pool_by_id(&mut *conn, id).await? else {
-        return Ok(None);
-    };
-    let (held,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM assignments WHERE pool_id = $1 AND status = 'standby'",
-    )
-    .bind(id)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(store::db_error)?;
-    Ok(Some(PoolLink {
-        id: StandbyPoolId::new(id as u64),
-        wanted: pool.wanted as u32,
-        held: held as u32,
-    }))
+    }
+    let mut link = PoolLink::default();
+    for id in ids {
+        let Some(pool) = pool_by_id(&mut *conn, id).await? else {
+            continue;
+        };
+        let (held,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM assignments WHERE pool_id = $1 AND status = 'standby'",
+        )
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(store::db_error)?;
+        if !link.ids.contains(&StandbyPoolId::new(id as u64)) {
+            link.ids.push(StandbyPoolId::new(id as u64));
+            link.wanted += pool.wanted as u32;
+            link.held += held as u32;
+        }
+    }
+    Ok(Some(link))
 }
 
 impl Engine {
@@ -229,12 +246,12 @@ impl Engine {
 
     /// Each role of each order of the pool as sizing sees it: the workers in its slots with their show-up
     /// probabilities, and each open slot at a newcomer's (whoever fills it is not known yet).
-    fn pool_slots(&self, agency: AgencyId, orders: &[OrderState]) -> Vec<Slots> {
+    fn pool_slots(&self, agency: AgencyId, members: &[(OrderState, Vec<usize>)]) -> Vec<Slots> {
         let prior = self.show_up_prior(agency);
         let newcomer = standby::show_up(&WorkerStats::default(), prior);
         let mut slots = Vec::new();
-        for st in orders {
-            for (r, role) in st.order.roles.iter().enumerate() {
+        for (st, roles) in members {
+            for &r in roles {
                 let mut crew: Vec<f64> = st
                     .assignments
                     .iter()
@@ -245,20 +262,20 @@ impl Engine {
                     })
                     .map(|a| self.show_p(prior, WorkerId::new(a.worker_id as u64)))
                     .collect();
-                let open = (role.headcount as usize).saturating_sub(crew.len());
+                let headcount = st.order.roles[r].headcount as usize;
+                let open = headcount.saturating_sub(crew.len());
                 crew.extend(std::iter::repeat_n(newcomer, open));
-                slots.push(Slots {
-                    headcount: role.headcount as usize,
-                    crew,
-                });
+                slots.push(Slots { headcount, crew });
             }
         }
         slots
     }
 
-    /// Puts a pooled order in its pool (opening the pool if it is the first), sizes the pool again and books
-    /// floaters up to the size from `ranked` (the order's candidates per role, in dispatch order). Called by
-    /// the order's dispatch, with the order's row locked.
+    /// Puts each role of a pooled order in its pool (opening the pool if it is the first), sizes the pool
+    /// again and books floaters up to the size from `ranked` (the order's candidates per role, in dispatch
+    /// order). Called by the order's dispatch, with the order's row locked. The roles' pools are locked in
+    /// the order of their skill signatures (the area and block are the same for all of them), so two orders
+    /// sharing two pools lock them in the same order.
     pub(super) async fn top_up_pool(
         &self,
         tx: &mut Tx,
@@ -269,30 +286,40 @@ impl Engine {
         let Some(target) = st.order.standby.pool_target() else {
             return Ok(());
         };
-        let pool = match pool_of_order(&mut **tx, st.row.id).await? {
-            Some(id) => lock_pool(tx, id).await?,
-            None => Some(self.join_pool(tx, st, target, now).await?),
-        };
-        let Some(pool) = pool else { return Ok(()) };
-        if pool.status != "open" {
-            return Ok(());
+        let joined = pools_of_order(&mut **tx, st.row.id).await?;
+        let tz = super::pay::settings_tx(tx, st.order.agency.get() as i64)
+            .await?
+            .timezone;
+        let mut roles: Vec<(String, usize)> = (0..st.order.roles.len())
+            .map(|r| (pool_key(&st.order, r, tz).2, r))
+            .collect();
+        roles.sort();
+        for (_, r) in roles {
+            let pool = match joined.iter().find(|(role, _)| *role == r) {
+                Some((_, id)) => lock_pool(tx, *id).await?,
+                None => Some(self.join_pool(tx, st, r, tz, target, now).await?),
+            };
+            let Some(pool) = pool.filter(|p| p.status == "open") else {
+                continue;
+            };
+            let spare = ranked.get(r).map_or(&[][..], Vec::as_slice);
+            self.fill_pool(tx, &pool, now, spare).await?;
         }
-        self.fill_pool(tx, &pool, now, ranked).await
+        Ok(())
     }
 
-    /// Finds or opens the order's pool (locked) and adds the order to it, widening its window.
+    /// Finds or opens the pool of a role of the order (locked) and adds the role to it, widening its window.
     async fn join_pool(
         &self,
         tx: &mut Tx,
         st: &OrderState,
+        role: usize,
+        tz: chrono_tz::Tz,
         target: f64,
         now: DateTime<Utc>,
     ) -> crate::Result<PoolRow> {
         let agency = st.order.agency;
-        let tz = super::pay::settings_tx(tx, agency.get() as i64)
-            .await?
-            .timezone;
-        let (cell, block_start, skills) = pool_key(&st.order, tz);
+        let (cell, block_start, skills) = pool_key(&st.order, role, tz);
         let (start, end) = (ms(st.order.shift.start()), ms(st.order.shift.end()));
         // Two orders opening one pool at once: the unique key makes the second insert do nothing, and it then
         // waits for the first's row lock.
@@ -362,12 +389,15 @@ impl Engine {
         .execute(&mut **tx)
         .await
         .map_err(store::db_error)?;
-        sqlx::query("INSERT INTO standby_pool_orders (order_id, pool_id) VALUES ($1, $2)")
-            .bind(st.row.id)
-            .bind(id)
-            .execute(&mut **tx)
-            .await
-            .map_err(store::db_error)?;
+        sqlx::query(
+            "INSERT INTO standby_pool_orders (order_id, role_idx, pool_id) VALUES ($1, $2, $3)",
+        )
+        .bind(st.row.id)
+        .bind(role as i64)
+        .bind(id)
+        .execute(&mut **tx)
+        .await
+        .map_err(store::db_error)?;
         store::events::append(
             tx,
             ms(now),
@@ -375,7 +405,7 @@ impl Engine {
             "standby_pool_joined",
             &json!({
                 "pool": StandbyPoolId::new(id as u64).to_string(), "order": st.order.id.to_string(),
-                "start": start, "end": end, "target": target,
+                "role_idx": role, "start": start, "end": end, "target": target,
             }),
         )
         .await?;
@@ -388,19 +418,20 @@ impl Engine {
         })
     }
 
-    /// Sizes a locked pool again and books floaters up to its size.
+    /// Sizes a locked pool again and books floaters up to its size from `ranked` (candidates of a role of the
+    /// pool, in dispatch order).
     async fn fill_pool(
         &self,
         tx: &mut Tx,
         pool: &PoolRow,
         now: DateTime<Utc>,
-        ranked: &[Vec<(WorkerId, f64)>],
+        ranked: &[(WorkerId, f64)],
     ) -> crate::Result<()> {
         let agency = AgencyId::new(pool.agency_id as u64);
-        let orders = live_orders(&mut *tx, pool.id, now).await?;
+        let orders = live_members(&mut *tx, pool.id, now).await?;
         // Once every order has started, a new floater could not arrive in time for anything but a
         // replacement, which urgent offers cover: the pool stops growing.
-        if orders.iter().all(|o| now >= o.order.shift.start()) {
+        if orders.iter().all(|(o, _)| now >= o.order.shift.start()) {
             return Ok(());
         }
         let held = floaters(&mut *tx, pool.id).await?;
@@ -409,18 +440,14 @@ impl Engine {
             .iter()
             .map(|a| self.show_p(prior, WorkerId::new(a.worker_id as u64)))
             .collect();
-        let mut taken: HashSet<WorkerId> = orders.iter().flat_map(|o| o.involved()).collect();
+        let mut taken: HashSet<WorkerId> = orders.iter().flat_map(|(o, _)| o.involved()).collect();
         taken.extend(held.iter().map(|a| WorkerId::new(a.worker_id as u64)));
-        // A floater must fit every role: a candidate of each of the order's roles.
-        let spare: Vec<(WorkerId, f64)> = match ranked.split_first() {
-            None => Vec::new(),
-            Some((first, rest)) => first
-                .iter()
-                .filter(|(w, _)| !taken.contains(w))
-                .filter(|(w, _)| rest.iter().all(|r| r.iter().any(|(x, _)| x == w)))
-                .copied()
-                .collect(),
-        };
+        // Every role of the pool asks for the same skills: a candidate of one fits them all.
+        let spare: Vec<(WorkerId, f64)> = ranked
+            .iter()
+            .filter(|(w, _)| !taken.contains(w))
+            .copied()
+            .collect();
         let spare_p: Vec<f64> = spare.iter().map(|(w, _)| self.show_p(prior, *w)).collect();
         let slots = self.pool_slots(agency, &orders);
         let wanted = sizing::wanted(&slots, &held_p, &spare_p, pool.target);
@@ -522,7 +549,12 @@ impl Engine {
         lost: Option<i64>,
         now: DateTime<Utc>,
     ) -> crate::Result<bool> {
-        let Some(pool_id) = pool_of_order(&mut **tx, st.row.id).await? else {
+        let Some(pool_id) = pools_of_order(&mut **tx, st.row.id)
+            .await?
+            .into_iter()
+            .find(|(r, _)| *r == role)
+            .map(|(_, p)| p)
+        else {
             return Ok(false);
         };
         let Some(pool) = lock_pool(tx, pool_id).await? else {
@@ -595,19 +627,10 @@ impl Engine {
         .await?;
         self.refresh(tx, st).await?;
         if now < st.order.shift.start() {
-            let ranked = self.pool_ranking(st, now);
+            let ranked = self.dispatch_order(st, &st.order.roles[role], &st.involved(), now, 200);
             self.fill_pool(tx, &pool, now, &ranked).await?;
         }
         Ok(true)
-    }
-
-    /// The order's candidates per role for floaters.
-    fn pool_ranking(&self, st: &OrderState, now: DateTime<Utc>) -> Vec<Vec<(WorkerId, f64)>> {
-        st.order
-            .roles
-            .iter()
-            .map(|role| self.dispatch_order(st, role, &st.involved(), now, 200))
-            .collect()
     }
 
     /// Ends a floater's assignment (promoted, released), with its event.
@@ -751,8 +774,13 @@ impl Engine {
         let now = self.now();
         let mut conn = self.store.pool().acquire().await.map_err(store::db_error)?;
         let held = floaters(&mut conn, p.id).await?;
-        let orders = orders_of_pool(&mut conn, p.id).await?;
-        let live = live_orders(&mut conn, p.id, now).await?;
+        let mut orders: Vec<i64> = members(&mut conn, p.id)
+            .await?
+            .into_iter()
+            .map(|(o, _)| o)
+            .collect();
+        orders.dedup();
+        let live = live_members(&mut conn, p.id, now).await?;
         let agency = AgencyId::new(p.agency_id as u64);
         let prior = self.show_up_prior(agency);
         let held_p: Vec<f64> = held

@@ -67,6 +67,10 @@ pub struct StandbyView {
     /// floaters, shared with its other orders, and `target` the pool's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pool: Option<String>,
+    /// When the order's roles ask for different skills, the pool of each role, by role (`pool` is the first);
+    /// `wanted` and `held` then sum over them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pools: Vec<String>,
 }
 
 /// An assignment in an order.
@@ -181,15 +185,25 @@ impl OrderView {
                 })
                 .collect(),
             standby: StandbyView {
-                wanted: standby_wanted + st.pool.map_or(0, |p| p.wanted),
-                held: st.standby_held() + st.pool.map_or(0, |p| p.held),
+                wanted: standby_wanted + st.pool.as_ref().map_or(0, |p| p.wanted),
+                held: st.standby_held() + st.pool.as_ref().map_or(0, |p| p.held),
                 auto: st.order.standby.auto_target().is_some(),
                 target: st
                     .order
                     .standby
                     .auto_target()
                     .or(st.order.standby.pool_target()),
-                pool: st.pool.map(|p| p.id.to_string()),
+                pool: st
+                    .pool
+                    .as_ref()
+                    .and_then(|p| p.ids.first())
+                    .map(|id| id.to_string()),
+                pools: st
+                    .pool
+                    .as_ref()
+                    .filter(|p| p.ids.len() > 1)
+                    .map(|p| p.ids.iter().map(|id| id.to_string()).collect())
+                    .unwrap_or_default(),
             },
             max_travel_km: body.max_travel_km,
             widen: body.widen,
