@@ -50,8 +50,8 @@ use crate::domain::{
 use crate::engine::config::CONFIG_EVENT;
 use crate::engine::sim_support::{all_events, manual_clock_ms};
 use crate::engine::{
-    Actor, ClientList, Engine, EngineConfig, PhotoUpload, ReviewOutcome, from_ms, parse_link_id,
-    parse_photo_id,
+    Actor, ClientList, Engine, EngineConfig, PhotoUpload, ReviewOutcome, SignalAt, from_ms,
+    parse_link_id, parse_photo_id,
 };
 use crate::error::Error;
 use crate::store::events::StoredEvent;
@@ -469,6 +469,27 @@ async fn issue(r: &mut Replay, original: &StoredEvent) -> crate::Result<Issued> 
                 }
             }
         }
+        // Re-confirmation and pre-shift signals. A signal's event carries the rounded distance, never the
+        // coordinates: the verdict is worked out from that distance, so it is re-issued with it.
+        "assignment_reconfirmed" => {
+            engine
+                .reconfirm(id(e, "worker")?, id(e, "assignment")?)
+                .await?;
+        }
+        "pre_shift_signal" => {
+            let d = p
+                .get("distance_km")
+                .and_then(Value::as_f64)
+                .ok_or_else(|| bad(e, "no distance_km"))?;
+            engine
+                .pre_shift_signal(
+                    id(e, "worker")?,
+                    id(e, "assignment")?,
+                    text(p, "kind"),
+                    SignalAt::DistanceKm(d),
+                )
+                .await?;
+        }
         // Attendance, photos, ratings and reviews.
         "checked_in" | "checked_out" if p.get("lat").is_some_and(|v| !v.is_null()) => {
             let a = id::<AssignmentId>(e, "assignment")?;
@@ -734,6 +755,7 @@ async fn issue(r: &mut Replay, original: &StoredEvent) -> crate::Result<Issued> 
             return Ok(Issued::Not);
         }
         "sla_at_risk" | "sla_missed" | "sla_staffed" => return Ok(Issued::Not),
+        "reconfirmation_requested" | "assignment_at_risk" => return Ok(Issued::Not),
         "offer_sent" | "offer_closed" | "assignment_made" | "assignment_ended"
         | "standby_promoted" | "worker_stats" | "worker_status" | "order_status"
         | "order_widened" | "order_at_risk" | "order_risk_cleared" | "offers_reopened"

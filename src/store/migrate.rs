@@ -47,6 +47,10 @@ const SQLITE: &[(i64, &str)] = &[
         include_str!("../../migrations/sqlite/0013_sla_tiers.sql"),
     ),
     (14, include_str!("../../migrations/sqlite/0014_series.sql")),
+    (
+        16,
+        include_str!("../../migrations/sqlite/0016_reconfirm_signals.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
@@ -98,6 +102,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         14,
         include_str!("../../migrations/postgres/0014_series.sql"),
+    ),
+    (
+        16,
+        include_str!("../../migrations/postgres/0016_reconfirm_signals.sql"),
     ),
 ];
 
