@@ -75,7 +75,10 @@ fn round3(x: f64) -> f64 {
 impl Engine {
     /// The earliest re-confirmation timers due by `until` (unix ms): `(at, kind, assignment)`, kind 9 for a
     /// request, 10 for a deadline.
-    pub(super) async fn next_reconfirm_due(&self, until: i64) -> crate::Result<Vec<(i64, i64, i64)>> {
+    pub(super) async fn next_reconfirm_due(
+        &self,
+        until: i64,
+    ) -> crate::Result<Vec<(i64, i64, i64)>> {
         let pool = self.store.pool();
         let sql = format!(
             "SELECT at, kind, id FROM (SELECT a.start_at - s.reconfirm_lead_ms AS at, 9 AS kind, a.id AS id \
@@ -166,12 +169,14 @@ impl Engine {
         else {
             return Ok(());
         };
-        sqlx::query("UPDATE assignments SET reconfirm_missed_at = $1, updated_at = $1 WHERE id = $2")
-            .bind(ms(now))
-            .bind(a.id)
-            .execute(&mut **tx)
-            .await
-            .map_err(store::db_error)?;
+        sqlx::query(
+            "UPDATE assignments SET reconfirm_missed_at = $1, updated_at = $1 WHERE id = $2",
+        )
+        .bind(ms(now))
+        .bind(a.id)
+        .execute(&mut **tx)
+        .await
+        .map_err(store::db_error)?;
         self.at_risk_event(tx, st, &a, "not_reconfirmed", None, now)
             .await?;
         let s = super::pay::settings_tx(tx, a.agency_id).await?;
@@ -236,10 +241,16 @@ impl Engine {
     /// The worker confirms their assignment again. Only an open request of a confirmed assignment; the same
     /// call again answers the same.
     #[tracing::instrument(skip(self))]
-    pub async fn reconfirm(&self, worker: WorkerId, id: AssignmentId) -> crate::Result<AssignmentRow> {
+    pub async fn reconfirm(
+        &self,
+        worker: WorkerId,
+        id: AssignmentId,
+    ) -> crate::Result<AssignmentRow> {
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        let (a, st) = self.own_assignment(&mut tx, Actor::Worker(worker), id).await?;
+        let (a, st) = self
+            .own_assignment(&mut tx, Actor::Worker(worker), id)
+            .await?;
         if a.reconfirmed_at.is_some() {
             return Ok(a);
         }
@@ -286,7 +297,9 @@ impl Engine {
     ) -> crate::Result<SignalVerdict> {
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        let (a, mut st) = self.own_assignment(&mut tx, Actor::Worker(worker), id).await?;
+        let (a, mut st) = self
+            .own_assignment(&mut tx, Actor::Worker(worker), id)
+            .await?;
         let s = super::pay::settings_tx(&mut tx, a.agency_id).await?;
         if !s.pre_shift.enabled {
             return Err(Error::Conflict(
@@ -308,8 +321,8 @@ impl Engine {
         }
         let (distance, position) = match at {
             SignalAt::Position(p) => {
-                let rounded = LatLon::new(round3(p.lat()), round3(p.lon()))
-                    .map_err(Error::Invalid)?;
+                let rounded =
+                    LatLon::new(round3(p.lat()), round3(p.lon())).map_err(Error::Invalid)?;
                 (rounded.distance_km(st.order.venue.location), Some(rounded))
             }
             SignalAt::DistanceKm(d) => (d, None),
@@ -371,7 +384,11 @@ impl Engine {
     }
 
     /// Deletes the pre-shift positions of an assignment that has ended.
-    pub(super) async fn forget_signals_of(&self, tx: &mut Tx, assignment: i64) -> crate::Result<()> {
+    pub(super) async fn forget_signals_of(
+        &self,
+        tx: &mut Tx,
+        assignment: i64,
+    ) -> crate::Result<()> {
         sqlx::query("DELETE FROM shift_signals WHERE assignment_id = $1")
             .bind(assignment)
             .execute(&mut **tx)
@@ -381,7 +398,11 @@ impl Engine {
     }
 
     /// Deletes the pre-shift positions of an order that has ended.
-    pub(super) async fn forget_signals_of_order(&self, tx: &mut Tx, order: i64) -> crate::Result<()> {
+    pub(super) async fn forget_signals_of_order(
+        &self,
+        tx: &mut Tx,
+        order: i64,
+    ) -> crate::Result<()> {
         sqlx::query("DELETE FROM shift_signals WHERE order_id = $1")
             .bind(order)
             .execute(&mut **tx)

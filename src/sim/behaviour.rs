@@ -274,7 +274,9 @@ mod tests {
         let coming: Vec<Signals> = (0..n)
             .map(|_| signals(&mut rng, Some(-5.0), 15.0, 25.0))
             .collect();
-        let absent: Vec<Signals> = (0..n).map(|_| signals(&mut rng, None, 15.0, 25.0)).collect();
+        let absent: Vec<Signals> = (0..n)
+            .map(|_| signals(&mut rng, None, 15.0, 25.0))
+            .collect();
         let share = |v: &[Signals], f: &dyn Fn(&Signals) -> bool| {
             v.iter().filter(|s| f(s)).count() as f64 / v.len() as f64
         };

@@ -34,12 +34,7 @@ async fn staffed(app: &TestApp, a: &Agency) -> (Vec<Value>, String, String, Stri
         .iter()
         .find(|x| x["status"] == "standby")
         .expect("standby");
-    (
-        ws,
-        s(&o, "id"),
-        s(confirmed, "id"),
-        s(standby, "worker_id"),
-    )
+    (ws, s(&o, "id"), s(confirmed, "id"), s(standby, "worker_id"))
 }
 
 fn token_of(ws: &[Value], id: &str) -> String {
@@ -57,11 +52,12 @@ async fn signals_of(app: &TestApp, assignment: &str) -> i64 {
     let id: i64 = assignment
         .parse::<crewcall::domain::AssignmentId>()
         .map_or(-1, |a| a.get() as i64);
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM shift_signals WHERE assignment_id = $1")
-        .bind(id)
-        .fetch_one(&pool)
-        .await
-        .expect("the signals table");
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM shift_signals WHERE assignment_id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .expect("the signals table");
     let (all,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM shift_signals")
         .fetch_one(&pool)
         .await
@@ -174,11 +170,16 @@ async fn a_worker_too_far_away_an_hour_before_start_is_replaced_before_the_start
     }
 
     app.advance_to("2026-11-28T18:00:00+08:00").await;
-    assert_eq!(signals_of(&app, "all").await, 0, "no position outlives the shift");
+    assert_eq!(
+        signals_of(&app, "all").await,
+        0,
+        "no position outlives the shift"
+    );
 }
 
 #[tokio::test]
-async fn a_signal_outside_the_window_or_when_signals_are_off_is_409_and_another_workers_assignment_is_404() {
+async fn a_signal_outside_the_window_or_when_signals_are_off_is_409_and_another_workers_assignment_is_404()
+ {
     let app = spawn_app().await;
     let a = app.create_agency().await;
     let (ws, oid, asg, _) = staffed(&app, &a).await;

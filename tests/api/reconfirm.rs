@@ -12,7 +12,11 @@ const DEADLINE: &str = "2026-11-27T13:00:00Z";
 
 async fn enable(app: &TestApp, a: &Agency, reconfirm: Value) {
     let r = app
-        .patch(&a.key, "/v1/agency/settings", &json!({ "reconfirm": reconfirm }))
+        .patch(
+            &a.key,
+            "/v1/agency/settings",
+            &json!({ "reconfirm": reconfirm }),
+        )
         .await
         .expect(200);
     assert_eq!(r["reconfirm"]["enabled"], true, "{r}");
@@ -65,15 +69,28 @@ async fn reconfirmation_settings_are_validated_and_changing_them_is_an_event() {
         json!({"enabled": false, "window_h": 3, "speed_kmh": 25})
     );
     for (body, field) in [
-        (json!({"reconfirm": {"lead_h": 10, "deadline_h": 12}}), "reconfirm.deadline_h"),
-        (json!({"reconfirm": {"deadline_h": 24}}), "reconfirm.deadline_h"),
+        (
+            json!({"reconfirm": {"lead_h": 10, "deadline_h": 12}}),
+            "reconfirm.deadline_h",
+        ),
+        (
+            json!({"reconfirm": {"deadline_h": 24}}),
+            "reconfirm.deadline_h",
+        ),
         (json!({"reconfirm": {"lead_h": 0}}), "reconfirm.lead_h"),
         (json!({"pre_shift": {"window_h": 0}}), "pre_shift.window_h"),
-        (json!({"pre_shift": {"speed_kmh": 500}}), "pre_shift.speed_kmh"),
+        (
+            json!({"pre_shift": {"speed_kmh": 500}}),
+            "pre_shift.speed_kmh",
+        ),
     ] {
         let r = app.patch(&a.key, "/v1/agency/settings", &body).await;
         assert_eq!(r.status.as_u16(), 422, "{body}: {}", r.body);
-        assert!(r.fields().contains(&field.to_string()), "{body}: {}", r.body);
+        assert!(
+            r.fields().contains(&field.to_string()),
+            "{body}: {}",
+            r.body
+        );
     }
     let r = app
         .patch(
@@ -85,7 +102,12 @@ async fn reconfirmation_settings_are_validated_and_changing_them_is_an_event() {
     assert_eq!(r.status.as_u16(), 422, "{}", r.body);
     let unchanged = app.get(&a.key, "/v1/agency/settings").await.expect(200);
     assert_eq!(unchanged["version"], 0);
-    enable(&app, &a, json!({"enabled": true, "lead_h": 48, "deadline_h": 6, "reoffer": false})).await;
+    enable(
+        &app,
+        &a,
+        json!({"enabled": true, "lead_h": 48, "deadline_h": 6, "reoffer": false}),
+    )
+    .await;
     let got = app.get(&a.key, "/v1/agency/settings").await.expect(200);
     assert_eq!(
         got["reconfirm"],
@@ -111,9 +133,18 @@ async fn a_worker_is_asked_to_reconfirm_a_day_ahead_and_confirms() {
 
     // Before the request: nothing to confirm.
     app.advance_to("2026-11-27T00:59:00Z").await;
-    assert!(my_assignment(&app, &token, &asg).await.get("reconfirm").is_none());
+    assert!(
+        my_assignment(&app, &token, &asg)
+            .await
+            .get("reconfirm")
+            .is_none()
+    );
     let early = app
-        .post(&token, &format!("/v1/me/assignments/{asg}/reconfirm"), &json!({}))
+        .post(
+            &token,
+            &format!("/v1/me/assignments/{asg}/reconfirm"),
+            &json!({}),
+        )
         .await;
     assert_eq!(early.status.as_u16(), 409, "{}", early.body);
 
@@ -187,7 +218,10 @@ async fn a_worker_who_does_not_reconfirm_by_the_deadline_is_replaced() {
     app.advance_to(DEADLINE).await;
     let order = app.order(&a, &oid).await;
     let list = order["assignments"].as_array().expect("assignments");
-    let lost = list.iter().find(|x| x["id"] == asg.as_str()).expect("the first");
+    let lost = list
+        .iter()
+        .find(|x| x["id"] == asg.as_str())
+        .expect("the first");
     assert_eq!(lost["status"], "cancelled");
     assert_eq!(lost["reconfirm"]["status"], "missed");
     // The slot went to the next candidate, confirmed at once (assign mode); P-0 is not asked again.
@@ -232,7 +266,8 @@ async fn a_worker_who_does_not_reconfirm_by_the_deadline_is_replaced() {
 }
 
 #[tokio::test]
-async fn a_worker_who_does_not_reconfirm_without_reoffer_keeps_the_slot_and_the_standby_grows_by_one() {
+async fn a_worker_who_does_not_reconfirm_without_reoffer_keeps_the_slot_and_the_standby_grows_by_one()
+ {
     let app = spawn_app().await;
     let a = app.create_agency().await;
     enable(&app, &a, json!({"enabled": true, "reoffer": false})).await;
