@@ -312,3 +312,29 @@ async fn a_worker_who_does_not_reconfirm_without_reoffer_keeps_the_slot_and_the_
     assert_eq!(of_kind(&events, "assignment_at_risk").len(), 1);
     replays(&app).await;
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_reconfirmation_and_pre_shift_signals() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let doc = app.get(&a.key, "/v1/openapi.json").await.expect(200);
+    for path in [
+        "/v1/me/assignments/{id}/reconfirm",
+        "/v1/me/assignments/{id}/on-my-way",
+        "/v1/me/assignments/{id}/location",
+    ] {
+        let op = &doc["paths"][path]["post"];
+        assert!(op.is_object(), "POST {path} is not described");
+        assert!(op["security"].is_array(), "POST {path} has no security");
+        assert!(op["responses"]["409"].is_object(), "POST {path}: {op}");
+    }
+    let schemas = &doc["components"]["schemas"];
+    for field in ["reconfirm", "pre_shift"] {
+        assert!(
+            schemas["SettingsView"]["properties"][field].is_object(),
+            "SettingsView.{field}"
+        );
+    }
+    assert!(schemas["AssignmentView"]["properties"]["reconfirm"].is_object());
+    assert!(schemas["SignalAnswer"]["properties"]["at_risk"].is_object());
+}
