@@ -281,6 +281,10 @@ enum Command {
         /// Writes a chart of slots filled vs wanted over the week as SVG.
         #[arg(long)]
         svg: Option<String>,
+        /// Turns the agency's re-confirmation (a day ahead) and pre-shift signals on; the simulated workers
+        /// answer and send them by the behaviour model.
+        #[arg(long)]
+        signals: bool,
     },
     /// Rebuilds a database from another's event log through the engine and compares the two logs.
     Replay {
@@ -489,6 +493,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             compare_standby,
             json,
             svg,
+            signals,
         } => {
             use crewcall::sim::week::StandbyPolicy;
             let standby = StandbyPolicy::parse(&standby)?;
@@ -506,6 +511,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 json,
                 svg,
                 progress: true,
+                signals,
             })
             .await?;
             print!("{text}");

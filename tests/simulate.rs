@@ -37,6 +37,7 @@ async fn a_small_week_replays_into_a_fresh_database_with_zero_differences() {
         orders: 20,
         seed: 7,
         standby: StandbyPolicy::Auto,
+        signals: false,
     };
     let engine = engine_at(&from, week::start_time(&cfg)).await;
     let outcome = week::run(&engine, cfg, &mut |_, _| {}).await.unwrap();
@@ -58,6 +59,40 @@ async fn a_small_week_replays_into_a_fresh_database_with_zero_differences() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_week_with_signals_replays_with_zero_differences() {
+    let dir = tempfile::tempdir().unwrap();
+    let (from, into) = (url(&dir, "sim.db"), url(&dir, "replay.db"));
+    let cfg = WeekConfig {
+        workers: 300,
+        orders: 20,
+        seed: 7,
+        standby: StandbyPolicy::Auto,
+        signals: true,
+    };
+    let engine = engine_at(&from, week::start_time(&cfg)).await;
+    let outcome = week::run(&engine, cfg, &mut |_, _| {}).await.unwrap();
+    let events = all_events(engine.store()).await.unwrap();
+    // The workers answered requests and sent signals; no coordinates are in the log.
+    for kind in [
+        "reconfirmation_requested",
+        "assignment_reconfirmed",
+        "pre_shift_signal",
+    ] {
+        assert!(events.iter().any(|e| e.kind == kind), "no {kind}");
+    }
+    assert!(
+        events
+            .iter()
+            .filter(|e| e.kind == "pre_shift_signal")
+            .all(|e| e.payload.get("lat").is_none() && e.payload["distance_km"].is_number())
+    );
+    let report = crewcall::cli::replay::run(&from, &into).await.unwrap();
+    assert_eq!(report.events as u64, outcome.kpis.events);
+    assert_eq!(report.differences, 0, "{report}");
+    assert_eq!(report.unsupported, 0, "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_seed_gives_the_same_figures() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = WeekConfig {
@@ -65,6 +100,7 @@ async fn the_same_seed_gives_the_same_figures() {
         orders: 8,
         seed: 11,
         standby: StandbyPolicy::Fixed(1),
+        signals: false,
     };
     let mut figures = Vec::new();
     for name in ["a.db", "b.db"] {

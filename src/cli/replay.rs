@@ -50,8 +50,8 @@ use crate::domain::{
 use crate::engine::config::CONFIG_EVENT;
 use crate::engine::sim_support::{all_events, manual_clock_ms};
 use crate::engine::{
-    Actor, ClientList, Engine, EngineConfig, PhotoUpload, ReviewOutcome, from_ms, parse_link_id,
-    parse_photo_id,
+    Actor, ClientList, Engine, EngineConfig, PhotoUpload, ReviewOutcome, SignalAt, from_ms,
+    parse_link_id, parse_photo_id,
 };
 use crate::error::Error;
 use crate::store::events::StoredEvent;
@@ -470,6 +470,27 @@ async fn issue(r: &mut Replay, original: &StoredEvent) -> crate::Result<Issued> 
                 }
             }
         }
+        // Re-confirmation and pre-shift signals. A signal's event carries the rounded distance, never the
+        // coordinates: the verdict is worked out from that distance, so it is re-issued with it.
+        "assignment_reconfirmed" => {
+            engine
+                .reconfirm(id(e, "worker")?, id(e, "assignment")?)
+                .await?;
+        }
+        "pre_shift_signal" => {
+            let d = p
+                .get("distance_km")
+                .and_then(Value::as_f64)
+                .ok_or_else(|| bad(e, "no distance_km"))?;
+            engine
+                .pre_shift_signal(
+                    id(e, "worker")?,
+                    id(e, "assignment")?,
+                    text(p, "kind"),
+                    SignalAt::DistanceKm(d),
+                )
+                .await?;
+        }
         // Attendance, photos, ratings and reviews.
         "checked_in" | "checked_out" if p.get("lat").is_some_and(|v| !v.is_null()) => {
             let a = id::<AssignmentId>(e, "assignment")?;
@@ -756,6 +777,7 @@ async fn issue(r: &mut Replay, original: &StoredEvent) -> crate::Result<Issued> 
         | "standby_pool_joined"
         | "standby_pool_sized"
         | "standby_pool_closed" => return Ok(Issued::Not),
+        "reconfirmation_requested" | "assignment_at_risk" => return Ok(Issued::Not),
         _ => return Ok(Issued::Unknown),
     }
     Ok(Issued::Input)

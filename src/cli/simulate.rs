@@ -33,6 +33,8 @@ pub struct SimulateArgs {
     pub svg: Option<String>,
     /// Whether to draw a progress bar.
     pub progress: bool,
+    /// Whether the agency turns re-confirmation and pre-shift signals on (and the workers use them).
+    pub signals: bool,
 }
 
 /// Removes a SQLite database file with its WAL and shared-memory files, so the run starts fresh.
@@ -164,6 +166,7 @@ pub async fn run(args: &SimulateArgs) -> Result<String, Box<dyn std::error::Erro
             orders: args.orders,
             seed: args.seed,
             standby: *policy,
+            signals: args.signals,
         };
         let db = if args.compare.is_empty() {
             args.db.clone()

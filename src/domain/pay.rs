@@ -39,6 +39,58 @@ pub struct PaySettings {
     pub client_fee_percent: i64,
     /// Minimum minutes billed to the client for a late cancellation (never more than the shift's).
     pub client_min_minutes: i64,
+    /// Re-confirmation before a shift (kept with the pay settings: one agency settings document).
+    pub reconfirm: ReconfirmSettings,
+    /// Pre-shift signals from the worker app.
+    pub pre_shift: PreShiftSettings,
+}
+
+/// Re-confirmation: `lead_h` hours before a shift every confirmed worker is asked to confirm again, by
+/// `deadline_h` hours before the start; a worker who does not is at risk (replaced when `reoffer`, else the
+/// order's standby is topped up).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReconfirmSettings {
+    /// Whether requests are sent.
+    pub enabled: bool,
+    /// Hours before the start the request is sent.
+    pub lead_h: u32,
+    /// Hours before the start the answer is due (less than `lead_h`).
+    pub deadline_h: u32,
+    /// Whether a worker who missed the deadline is replaced (else the standby is topped up).
+    pub reoffer: bool,
+}
+
+impl Default for ReconfirmSettings {
+    fn default() -> Self {
+        ReconfirmSettings {
+            enabled: false,
+            lead_h: 24,
+            deadline_h: 12,
+            reoffer: true,
+        }
+    }
+}
+
+/// Pre-shift signals: from `window_h` hours before the start the worker app may send "on my way" and its
+/// position; a worker who cannot arrive by the grace at `speed_kmh` is at risk and replaced before the start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PreShiftSettings {
+    /// Whether signals are accepted.
+    pub enabled: bool,
+    /// Hours before the start signals are accepted from.
+    pub window_h: u32,
+    /// The plausible travel speed a distance is judged by, km/h.
+    pub speed_kmh: u32,
+}
+
+impl Default for PreShiftSettings {
+    fn default() -> Self {
+        PreShiftSettings {
+            enabled: false,
+            window_h: 3,
+            speed_kmh: 25,
+        }
+    }
 }
 
 /// A night premium: worked minutes inside the local window `from`–`to` (crossing midnight when `to` is earlier)
@@ -69,6 +121,8 @@ impl Default for PaySettings {
             worker_min_minutes: 0,
             client_fee_percent: 50,
             client_min_minutes: 0,
+            reconfirm: ReconfirmSettings::default(),
+            pre_shift: PreShiftSettings::default(),
         }
     }
 }

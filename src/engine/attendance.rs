@@ -292,6 +292,8 @@ impl Engine {
         now: DateTime<Utc>,
         at: Option<(LatLon, Option<String>)>,
     ) -> crate::Result<i64> {
+        // Pre-shift positions live only until the worker's shift ends.
+        self.forget_signals_of(tx, a.id).await?;
         let from = from_ms(a.checked_in_at.unwrap_or(a.start_at)).max(st.order.shift.start());
         let until = now.min(st.order.shift.end());
         let worked = ((until - from).num_seconds().max(0)) / 60;

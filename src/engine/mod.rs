@@ -22,6 +22,7 @@ mod orders;
 mod pay;
 mod photos;
 mod pools;
+mod reconfirm;
 mod relations;
 mod series;
 pub mod sim_support;
@@ -48,6 +49,7 @@ pub use photos::{
     MAX_PHOTO_BYTES, PHOTO_TYPES, PhotoConfig, PhotoUpload, parse_photo_id, photo_id,
 };
 pub use pools::Pool;
+pub use reconfirm::{SignalAt, SignalVerdict};
 pub use relations::ClientList;
 pub use series::{SeriesState, ShiftOutcome, series_id};
 pub use sla::{ClientTier, SlaFigures, SlaReport};

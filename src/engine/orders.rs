@@ -114,6 +114,21 @@ impl OrderState {
             .count() as u32
     }
 
+    /// Confirmed workers of `role` who missed a re-confirmation and keep their assignment (the agency does
+    /// not re-offer): each wants one more standby.
+    pub fn at_risk_for(&self, role: usize) -> u32 {
+        self.assignments
+            .iter()
+            .filter(|a| a.role_idx as usize == role && a.kind == "shift" && a.status == "confirmed")
+            .filter(|a| a.reconfirm_missed_at.is_some())
+            .count() as u32
+    }
+
+    /// Whether the order wants standbys: its setting, or a worker at risk.
+    pub fn wants_standby(&self) -> bool {
+        self.order.standby.per_order() || (0..self.order.roles.len()).any(|r| self.at_risk_for(r) > 0)
+    }
+
     /// Workers already in the order: offered (in any state) or assigned.
     pub fn involved(&self) -> HashSet<WorkerId> {
         self.offered
@@ -408,7 +423,7 @@ impl Engine {
         if now >= st.order.shift.end() {
             return prepared;
         }
-        let standbys = now < st.order.shift.start() && st.order.standby != StandbySpec::Fixed(0);
+        let standbys = now < st.order.shift.start() && st.wants_standby();
         let wanted_offers = self.offers_wanted(st);
         if standbys
             || (st.order.dispatch.mode == DispatchMode::Offer
@@ -475,8 +490,7 @@ impl Engine {
         if active && now < st.order.shift.end() {
             // One ranking per role serves the slot offers and the standbys; the state is read again only
             // when something was written.
-            let standbys =
-                now < st.order.shift.start() && st.order.standby != StandbySpec::Fixed(0);
+            let standbys = now < st.order.shift.start() && st.wants_standby();
             let wanted_offers = self.offers_wanted(st);
             let ranked = if let Some(r) = pre_ranked {
                 r
@@ -1058,6 +1072,17 @@ impl Engine {
     /// `"auto"` the fewest that make a full crew at start at least 97% likely given the booked workers (and,
     /// for open slots, the next candidates). See [`standby::plan`].
     fn standby_wanted(&self, st: &OrderState, ranked: &[Vec<(WorkerId, f64)>]) -> Vec<u32> {
+        // A confirmed worker who missed a re-confirmation is counted as not coming: one more standby for
+        // their role, whatever the order's standby setting.
+        let mut wanted = self.standby_planned(st, ranked);
+        for (r, w) in wanted.iter_mut().enumerate() {
+            *w += st.at_risk_for(r);
+        }
+        wanted
+    }
+
+    /// The standbys the order's own setting wants per role (see [`Self::standby_wanted`]).
+    fn standby_planned(&self, st: &OrderState, ranked: &[Vec<(WorkerId, f64)>]) -> Vec<u32> {
         let goal = match st.order.standby {
             StandbySpec::Fixed(0) | StandbySpec::Pooled(_) => return vec![0; st.order.roles.len()],
             StandbySpec::Fixed(n) => standby::Goal::Fixed(n),
@@ -1110,7 +1135,7 @@ impl Engine {
         now: DateTime<Utc>,
         ranked: &[Vec<(WorkerId, f64)>],
     ) -> crate::Result<usize> {
-        if !st.order.standby.per_order() {
+        if !st.wants_standby() {
             return Ok(0);
         }
         let mut sent = 0;
@@ -1168,7 +1193,9 @@ impl Engine {
     /// candidates).
     pub fn standby_wanted_now(&self, st: &OrderState) -> Vec<u32> {
         match st.order.standby {
-            StandbySpec::Fixed(0) | StandbySpec::Pooled(_) => vec![0; st.order.roles.len()],
+            StandbySpec::Fixed(0) | StandbySpec::Pooled(_) if !st.wants_standby() => {
+                vec![0; st.order.roles.len()]
+            }
             _ => {
                 let ranked = self.ranked_by_role(st, &st.involved(), self.now(), STANDBY_POOL);
                 self.standby_wanted(st, &ranked)
@@ -1518,6 +1545,7 @@ impl Engine {
         self.record_late_cancellation(tx, st, a, reason, now)
             .await?;
         store::orders::set_assignment_status(tx, a.id, status, ms(now)).await?;
+        self.forget_signals_of(tx, a.id).await?;
         store::events::append(
             tx,
             ms(now),

@@ -1,8 +1,9 @@
 //! Timers: offer expiry, no-show at `start + grace`, order start and order end (standbys released, checked-in
 //! workers checked out, leftover offers withdrawn), and asking again (an expired offer's worker becomes a
 //! candidate once more when the pause after the expiry has passed and the order is at risk), and an order's
-//! SLA (kind 7: the at-risk alert before its target, then the target itself; `sla.rs`), and a standby pool's
-//! end (kind 8: its floaters released; `standby_pools.rs`). They are not kept in memory: the next due timer is always
+//! SLA (kind 7: the at-risk alert before its target, then the target itself; `sla.rs`), a standby pool's
+//! end (kind 8: its floaters released; `standby_pools.rs`), and re-confirmation (kind 9: the request at
+//! `start − lead_h`; kind 10: its deadline; `reconfirm.rs`). They are not kept in memory: the next due timer is always
 //! derived from the stored state, so a restart loses none. With the manual clock, moving time forward fires
 //! every due timer in time order, each at its own instant, before the call returns.
 
@@ -42,6 +43,10 @@ enum Timer {
     Sla { order: i64 },
     /// A standby pool's window has ended (kind 8): its floaters not promoted are released.
     PoolEnd { pool: i64 },
+    /// A confirmed worker is asked to confirm again (kind 9, `reconfirm.rs`).
+    ReconfirmRequest { assignment: i64 },
+    /// A re-confirmation request reaches its deadline (kind 10).
+    ReconfirmDeadline { assignment: i64 },
 }
 
 impl Engine {
@@ -70,6 +75,7 @@ impl Engine {
         .await
         .map_err(store::db_error)?;
         let mut heads = heads;
+        heads.extend(self.next_reconfirm_due(u).await?);
         if let Some((at, id)) = self.next_auto_approval(u).await? {
             heads.push((at, 6, id));
         }
@@ -107,6 +113,8 @@ impl Engine {
                     6 => Timer::AutoApprove { timesheet: id },
                     7 => Timer::Sla { order: id },
                     8 => Timer::PoolEnd { pool: id },
+                    9 => Timer::ReconfirmRequest { assignment: id },
+                    10 => Timer::ReconfirmDeadline { assignment: id },
                     _ => return None,
                 };
                 Some((at, timer))
@@ -224,9 +232,13 @@ impl Engine {
             Timer::OfferExpiry { offer } => store::orders::offer(&mut *tx, offer)
                 .await?
                 .map(|o| o.order_id),
-            Timer::NoShow { assignment } => store::orders::assignment(&mut *tx, assignment)
-                .await?
-                .map(|a| a.order_id),
+            Timer::NoShow { assignment }
+            | Timer::ReconfirmRequest { assignment }
+            | Timer::ReconfirmDeadline { assignment } => {
+                store::orders::assignment(&mut *tx, assignment)
+                    .await?
+                    .map(|a| a.order_id)
+            }
             Timer::OrderStart { order }
             | Timer::OrderEnd { order }
             | Timer::Reoffer { order }
@@ -346,6 +358,8 @@ impl Engine {
                     }
                 }
                 self.refresh(&mut tx, &mut st).await?;
+                // Pre-shift positions live only until the shift ends.
+                self.forget_signals_of_order(&mut tx, order).await?;
                 // An order no one was staffed for ends `unfilled`, not `completed`.
                 let status = st.ended_status();
                 store::orders::set_order_status(&mut tx, st.row.id, status, ms(now)).await?;
@@ -363,6 +377,17 @@ impl Engine {
                     .load_order(&mut tx, None, OrderId::new(order as u64))
                     .await?;
                 self.fire_sla(&mut tx, &mut st, now).await?;
+            }
+            Timer::ReconfirmRequest { assignment } => {
+                self.fire_reconfirm_request(&mut tx, assignment, now)
+                    .await?;
+            }
+            Timer::ReconfirmDeadline { assignment } => {
+                let mut st = self
+                    .load_order(&mut tx, None, OrderId::new(order as u64))
+                    .await?;
+                self.fire_reconfirm_deadline(&mut tx, &mut st, assignment, now)
+                    .await?;
             }
             // Fired above, before any order is claimed.
             Timer::ReviewOverdue { .. } | Timer::AutoApprove { .. } | Timer::PoolEnd { .. } => {}

@@ -29,6 +29,9 @@ pub fn router() -> Router<AppState> {
         .route("/v1/me/on-call/{id}", axum::routing::delete(leave_on_call))
         .route("/v1/offers/{id}/accept", post(accept))
         .route("/v1/offers/{id}/decline", post(decline))
+        .route("/v1/me/assignments/{id}/reconfirm", post(reconfirm))
+        .route("/v1/me/assignments/{id}/on-my-way", post(on_my_way))
+        .route("/v1/me/assignments/{id}/location", post(location))
 }
 
 fn offer_id(raw: &str) -> Result<OfferId, ApiError> {
@@ -288,4 +291,107 @@ async fn leave_on_call(
         .ok_or_else(|| ApiError::Lib(Error::NotFound("on-call window".into())))?;
     state.engine.leave_on_call(w.agency, w.worker, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The answer to a re-confirmation.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Reconfirmed {
+    assignment: AssignmentView,
+}
+
+#[utoipa::path(post, path = "/v1/me/assignments/{id}/reconfirm", tag = "worker app", params(("id" = String, Path)),
+    responses((status = 200, body = Reconfirmed, description = "Confirmed again (the same answer when repeated)"),
+              (status = 401, body = super::error::Problem), (status = 404, body = super::error::Problem),
+              (status = 409, body = super::error::Problem, description = "No request is open, or the assignment is not confirmed")),
+    security(("worker" = [])))]
+async fn reconfirm(
+    State(state): State<AppState>,
+    w: Worker,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Reconfirmed>> {
+    let a = state
+        .engine
+        .reconfirm(w.worker, super::assignments::assignment_id(&id)?)
+        .await?;
+    let (a, st) = state.engine.assignment_with_order(a.id).await?;
+    Ok(axum::Json(Reconfirmed {
+        assignment: AssignmentView::of(&a, &st.order),
+    }))
+}
+
+/// Where the worker's device is (`on-my-way`, `location`). Rounded to 3 decimals (about 100 m) before it is
+/// stored; never logged nor written to an event.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignalBody {
+    /// Latitude, degrees.
+    lat: f64,
+    /// Longitude, degrees.
+    lon: f64,
+}
+
+/// What a pre-shift signal told.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SignalAnswer {
+    /// The assignment.
+    assignment: String,
+    /// Distance to the venue, km, rounded to 0.1.
+    distance_km: f64,
+    /// Minutes needed at the agency's plausible speed.
+    eta_min: i64,
+    /// Whether the worker cannot arrive by the no-show grace (then replaced at once before the start).
+    at_risk: bool,
+}
+
+async fn signal(
+    state: AppState,
+    w: Worker,
+    id: &str,
+    kind: &str,
+    b: SignalBody,
+) -> ApiResult<axum::Json<SignalAnswer>> {
+    let id = super::assignments::assignment_id(id)?;
+    let at = LatLon::new(b.lat, b.lon).map_err(ApiError::from)?;
+    let v = state
+        .engine
+        .pre_shift_signal(w.worker, id, kind, crate::engine::SignalAt::Position(at))
+        .await?;
+    Ok(axum::Json(SignalAnswer {
+        assignment: v.assignment.to_string(),
+        distance_km: v.distance_km,
+        eta_min: v.eta_min,
+        at_risk: v.at_risk,
+    }))
+}
+
+#[utoipa::path(post, path = "/v1/me/assignments/{id}/on-my-way", tag = "worker app", params(("id" = String, Path)),
+    request_body = SignalBody,
+    responses((status = 200, body = SignalAnswer), (status = 401, body = super::error::Problem),
+              (status = 404, body = super::error::Problem),
+              (status = 409, body = super::error::Problem, description = "Signals are off, outside the window, or the assignment is not confirmed"),
+              (status = 422, body = super::error::Problem)),
+    security(("worker" = [])))]
+async fn on_my_way(
+    State(state): State<AppState>,
+    w: Worker,
+    Path(id): Path<String>,
+    Body(b): Body<SignalBody>,
+) -> ApiResult<axum::Json<SignalAnswer>> {
+    signal(state, w, &id, "on_my_way", b).await
+}
+
+#[utoipa::path(post, path = "/v1/me/assignments/{id}/location", tag = "worker app", params(("id" = String, Path)),
+    request_body = SignalBody,
+    responses((status = 200, body = SignalAnswer), (status = 401, body = super::error::Problem),
+              (status = 404, body = super::error::Problem),
+              (status = 409, body = super::error::Problem, description = "Signals are off, outside the window, or the assignment is not confirmed"),
+              (status = 422, body = super::error::Problem)),
+    security(("worker" = [])))]
+async fn location(
+    State(state): State<AppState>,
+    w: Worker,
+    Path(id): Path<String>,
+    Body(b): Body<SignalBody>,
+) -> ApiResult<axum::Json<SignalAnswer>> {
+    signal(state, w, &id, "location", b).await
 }

@@ -133,6 +133,7 @@ impl Modify for NdjsonBody {
         super::orders::list, super::orders::candidates,
         super::me::me, super::me::offers, super::me::assignments, super::me::accept, super::me::decline,
         super::me::availability, super::me::on_call, super::me::on_call_list, super::me::leave_on_call,
+        super::me::reconfirm, super::me::on_my_way, super::me::location,
         super::assignments::cancel, super::assignments::check_in, super::assignments::check_out,
         super::assignments::no_show, super::assignments::rating, super::assignments::reviews,
         super::assignments::resolve_review,

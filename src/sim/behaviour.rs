@@ -9,7 +9,12 @@
 //!   with probability `1 − punctuality`, and checks in from a GPS fix a few tens of metres off, now and then
 //!   outside the geofence (the app then retries from closer);
 //! - at the end the worker checks out (a few forget, and the shift's end checks them out), and the client
-//!   may rate the work around the worker's `quality`.
+//!   may rate the work around the worker's `quality`;
+//! - with re-confirmation and pre-shift signals on ([`signals`]): a worker who will come confirms the request
+//!   a day ahead with probability 0.97, one who will not (or will cancel) with 0.25, a few hours after it
+//!   arrives; 70% of workers opt in to pre-shift signals: one who will come sends "on my way" 30 to 90 minutes
+//!   before the start from a point they can reach by their arrival (at 80% of the agency's plausible speed),
+//!   one who will not come sends nothing, or (30%) a position too far away to arrive in time.
 
 use chrono::Duration;
 
@@ -141,6 +146,70 @@ pub fn rating(rng: &mut Rng, t: &Traits) -> Option<i64> {
         .then(|| rng.normal(t.quality, 0.6).round().clamp(1.0, 5.0) as i64)
 }
 
+/// Probability that a worker who will come confirms a re-confirmation request.
+pub const RECONFIRM_IF_COMING: f64 = 0.97;
+/// Probability that a worker who will not come (a no-show or a cancellation ahead) confirms it anyway.
+pub const RECONFIRM_IF_NOT_COMING: f64 = 0.25;
+/// Share of workers who opt in to pre-shift signals.
+pub const SIGNALS_OPT_IN: f64 = 0.7;
+/// Share of opted-in workers who will not come and still send a position (too far to arrive).
+pub const FAR_SIGNAL_IF_NOT_COMING: f64 = 0.3;
+
+/// What a worker does with re-confirmation and pre-shift signals for one booking, drawn from the booking's
+/// fate (whether the worker will come, and when) so that signals foretell it as well as real ones would.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Signals {
+    /// Hours after the request the worker confirms, if they do.
+    pub reconfirm_after_h: Option<f64>,
+    /// A pre-shift signal: minutes before the start it is sent and how far from the venue (km), if any.
+    pub signal: Option<(f64, f64)>,
+    /// The direction of the position from the venue, radians.
+    pub angle: f64,
+}
+
+/// Draws a booking's signals. `arrives_after_start_min` is the arrival draw (minutes after the start,
+/// negative when early), `None` for a worker who will not come; `grace_min` is the order's no-show grace and
+/// `speed_kmh` the agency's plausible speed.
+pub fn signals(
+    rng: &mut Rng,
+    arrives_after_start_min: Option<f64>,
+    grace_min: f64,
+    speed_kmh: f64,
+) -> Signals {
+    let coming = arrives_after_start_min.is_some();
+    let p = if coming {
+        RECONFIRM_IF_COMING
+    } else {
+        RECONFIRM_IF_NOT_COMING
+    };
+    let confirms = rng.bernoulli(p);
+    // Most answers come within a few hours of the request (a morning's glance at the phone).
+    let after_h = rng.range_f64(0.1, 6.0);
+    let opted_in = rng.bernoulli(SIGNALS_OPT_IN);
+    let before_min = rng.range_f64(30.0, 90.0);
+    let far = rng.bernoulli(FAR_SIGNAL_IF_NOT_COMING);
+    let angle = rng.range_f64(0.0, std::f64::consts::TAU);
+    let signal = match (opted_in, arrives_after_start_min) {
+        (false, _) => None,
+        (true, Some(arrives)) => {
+            // Reachable by the arrival (never later than the grace allows), a little faster than judged.
+            let travel_min = (before_min + arrives.min(grace_min - 1.0)).max(0.0);
+            Some((before_min, 0.8 * speed_kmh * travel_min / 60.0))
+        }
+        (true, None) if far => {
+            // Farther than the start and the grace allow, by half an hour to two hours of travel.
+            let travel_min = before_min + grace_min + rng.range_f64(30.0, 120.0);
+            Some((before_min, speed_kmh * travel_min / 60.0))
+        }
+        (true, None) => None,
+    };
+    Signals {
+        reconfirm_after_h: confirms.then_some(after_h),
+        signal,
+        angle,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,6 +265,33 @@ mod tests {
             .count() as f64
             / n as f64;
         assert!((0.03..0.07).contains(&outside), "{outside}");
+    }
+
+    #[test]
+    fn signals_foretell_a_no_show_more_often_than_not() {
+        let mut rng = Rng::new(12);
+        let n = 20_000;
+        let coming: Vec<Signals> = (0..n)
+            .map(|_| signals(&mut rng, Some(-5.0), 15.0, 25.0))
+            .collect();
+        let absent: Vec<Signals> = (0..n)
+            .map(|_| signals(&mut rng, None, 15.0, 25.0))
+            .collect();
+        let share = |v: &[Signals], f: &dyn Fn(&Signals) -> bool| {
+            v.iter().filter(|s| f(s)).count() as f64 / v.len() as f64
+        };
+        let confirmed = |s: &Signals| s.reconfirm_after_h.is_some();
+        assert!((0.96..0.98).contains(&share(&coming, &confirmed)));
+        assert!((0.23..0.27).contains(&share(&absent, &confirmed)));
+        // A worker who will come is never placed too far to arrive; one who will not sends a far position
+        // about 0.7 × 0.3 of the time.
+        let too_far = |s: &Signals| {
+            s.signal
+                .is_some_and(|(before, km)| km / 25.0 * 60.0 > before + 15.0)
+        };
+        assert_eq!(share(&coming, &too_far), 0.0);
+        assert!((0.19..0.23).contains(&share(&absent, &too_far)));
+        assert!((0.68..0.72).contains(&share(&coming, &|s| s.signal.is_some())));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //!
 //! - fill rate at start: slots held by a worker checked in or confirmed at `start + grace`, over slots;
 //! - time to fill: from posting to each slot's first confirmation (median, p95);
-//! - no-shows, standby promotions, cancellations by workers;
+//! - no-shows, standby promotions, cancellations by workers, workers at risk replaced ahead of the start;
 //! - time to replace: from a lost slot (no-show, cancellation) to the next confirmation in that order (median);
 //! - standby overhead: hours of the standbys held over the hours booked (a pool's floater for the pool's window);
 //! - offers per filled slot;
@@ -57,6 +57,8 @@ pub struct Kpis {
     pub no_shows: u64,
     /// Confirmed shifts cancelled by their workers.
     pub cancellations: u64,
+    /// Workers at risk replaced ahead of the start (a missed re-confirmation, a pre-shift signal too far away).
+    pub at_risk_replaced: u64,
     /// Standbys promoted into a lost slot.
     pub standby_promotions: u64,
     /// Median minutes from a lost slot to its replacement's confirmation.
@@ -217,6 +219,13 @@ pub fn compute(events: &[StoredEvent], measures: &[OrderMeasure]) -> Kpis {
                         k.cancellations += 1;
                         true
                     }
+                    "cancelled"
+                        if matches!(str_of(p, "reason"), "not_reconfirmed" | "cannot_arrive")
+                            && was_shift =>
+                    {
+                        k.at_risk_replaced += 1;
+                        true
+                    }
                     _ => false,
                 };
                 if lost_slot && was_shift {
@@ -278,6 +287,7 @@ impl Kpis {
             ("time to fill, p95 (min)", opt(self.fill_p95_min)),
             ("no-shows", self.no_shows.to_string()),
             ("cancellations by workers", self.cancellations.to_string()),
+            ("at risk, replaced ahead", self.at_risk_replaced.to_string()),
             ("standby promotions", self.standby_promotions.to_string()),
             (
                 "replaced / lost slots",
@@ -339,6 +349,7 @@ impl Kpis {
             "time_to_fill_p95_min": self.fill_p95_min,
             "no_shows": self.no_shows,
             "cancellations": self.cancellations,
+            "at_risk_replaced": self.at_risk_replaced,
             "standby_promotions": self.standby_promotions,
             "lost_slots": self.lost,
             "replaced_slots": self.replaced,

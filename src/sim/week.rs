@@ -32,6 +32,12 @@ const SALT_OFFER: u64 = 0x0ff3_5a17;
 const SALT_ASSIGNMENT: u64 = 0xa551_6a17;
 const SALT_GPS: u64 = 0x6b5_0ff5;
 const SALT_RATING: u64 = 0x5ba5_0001;
+const SALT_SIGNALS: u64 = 0x5169_a150;
+
+/// The agency's re-confirmation lead and deadline and its plausible speed when the run turns signals on
+/// (the defaults of the agency settings).
+const RECONFIRM_LEAD_H: i64 = 24;
+const SIGNAL_SPEED_KMH: f64 = 25.0;
 
 /// Which standby policy every order of the run uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +109,9 @@ pub struct WeekConfig {
     pub seed: u64,
     /// The standby policy of every order.
     pub standby: StandbyPolicy,
+    /// Whether the agency turns re-confirmation and pre-shift signals on (their default terms), and the
+    /// simulated workers answer and send them (see [`behaviour::signals`]).
+    pub signals: bool,
 }
 
 /// What a simulated week produced.
@@ -144,6 +153,18 @@ enum Ev {
     Rate {
         assignment: i64,
         stars: i64,
+    },
+    Reconfirm {
+        assignment: i64,
+        worker: i64,
+    },
+    Signal {
+        assignment: i64,
+        worker: i64,
+        order: i64,
+        on_my_way: bool,
+        km: f64,
+        angle: f64,
     },
     Measure {
         order: i64,
@@ -188,6 +209,21 @@ pub async fn run(
     let city = City::metropolis(cfg.seed);
     let week_start = super::workers::default_week_start();
     let agency = engine.create_agency("Simulated staffing agency").await?.id;
+    if cfg.signals {
+        use crate::wire::pay::{PreShiftBody, ReconfirmBody, SettingsBody};
+        let on = SettingsBody {
+            reconfirm: Some(ReconfirmBody {
+                enabled: Some(true),
+                ..Default::default()
+            }),
+            pre_shift: Some(PreShiftBody {
+                enabled: Some(true),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        engine.patch_agency_settings(agency, &on).await?;
+    }
     let mut specs = super::orders(&city, cfg.orders, cfg.seed, agency, week_start);
     specs.sort_by_key(|s| (s.posted_at, s.order.id));
     // The clients buy service levels: in client_ref order, one in six is P0, two are P1, three are P2 (the
@@ -403,6 +439,34 @@ impl Week<'_> {
                 )
                 .await
                 .map(|_| ()),
+            Ev::Reconfirm { assignment, worker } => e
+                .reconfirm(
+                    WorkerId::new(worker as u64),
+                    AssignmentId::new(assignment as u64),
+                )
+                .await
+                .map(|_| ()),
+            Ev::Signal {
+                assignment,
+                worker,
+                order,
+                on_my_way,
+                km,
+                angle,
+            } => {
+                let Some(venue) = self.spec_of(order).map(|s| s.order.venue.location) else {
+                    return Ok(());
+                };
+                let at = offset_km(venue, km * angle.cos(), km * angle.sin());
+                e.pre_shift_signal(
+                    WorkerId::new(worker as u64),
+                    AssignmentId::new(assignment as u64),
+                    if on_my_way { "on_my_way" } else { "location" },
+                    crate::engine::SignalAt::Position(at),
+                )
+                .await
+                .map(|_| ())
+            }
             Ev::Measure { order } => {
                 let filled = e.staffed_now(order).await?;
                 if let Some(m) = self.measures.get_mut(&order) {
@@ -638,6 +702,7 @@ impl Week<'_> {
                     worker: a.worker_id,
                 },
             );
+            self.plan_signals(a, None);
             return;
         }
         let Arrival::Comes {
@@ -645,8 +710,10 @@ impl Week<'_> {
             gps_off_m,
         } = behaviour::arrival(&mut rng, &t, geofence, replacement)
         else {
+            self.plan_signals(a, None);
             return;
         };
+        self.plan_signals(a, Some(offset_min));
         let base = if replacement { created } else { start };
         let at = (base + Duration::seconds((offset_min * 60.0) as i64))
             .max(start - Duration::minutes(55))
@@ -661,6 +728,51 @@ impl Week<'_> {
                 off_m: gps_off_m,
             },
         );
+    }
+
+    /// The re-confirmation and pre-shift signals of a booking made ahead of its shift, drawn from its fate
+    /// (`arrives`: minutes after the start, `None` when the worker will not come) on a stream of their own, so
+    /// the rest of the week's draws are the same with signals on or off.
+    fn plan_signals(&mut self, a: &AssignmentSeen, arrives: Option<f64>) {
+        let Some(spec) = self.spec_of(a.order_id) else {
+            return;
+        };
+        let (start, grace) = (spec.order.shift.start(), spec.order.no_show_grace_min);
+        let created = crate::engine::from_ms(a.created_at);
+        if !self.cfg.signals || created >= start {
+            return;
+        }
+        let mut rng = Rng::stream(self.cfg.seed ^ SALT_SIGNALS, a.id as u64);
+        let s = behaviour::signals(&mut rng, arrives, f64::from(grace), SIGNAL_SPEED_KMH);
+        let asked = start - Duration::hours(RECONFIRM_LEAD_H);
+        if let Some(after_h) = s.reconfirm_after_h
+            && created <= asked
+        {
+            let at = asked + Duration::seconds((after_h * 3600.0) as i64);
+            self.push(
+                at,
+                Ev::Reconfirm {
+                    assignment: a.id,
+                    worker: a.worker_id,
+                },
+            );
+        }
+        if let Some((before_min, km)) = s.signal {
+            let at = start - Duration::seconds((before_min * 60.0) as i64);
+            if at > created {
+                self.push(
+                    at,
+                    Ev::Signal {
+                        assignment: a.id,
+                        worker: a.worker_id,
+                        order: a.order_id,
+                        on_my_way: arrives.is_some(),
+                        km,
+                        angle: s.angle,
+                    },
+                );
+            }
+        }
     }
 }
 

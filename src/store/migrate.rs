@@ -51,6 +51,10 @@ const SQLITE: &[(i64, &str)] = &[
         15,
         include_str!("../../migrations/sqlite/0015_standby_pools.sql"),
     ),
+    (
+        16,
+        include_str!("../../migrations/sqlite/0016_reconfirm_signals.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
@@ -106,6 +110,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         15,
         include_str!("../../migrations/postgres/0015_standby_pools.sql"),
+    ),
+    (
+        16,
+        include_str!("../../migrations/postgres/0016_reconfirm_signals.sql"),
     ),
 ];
 

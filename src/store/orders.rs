@@ -104,13 +104,22 @@ pub struct AssignmentRow {
     pub worked_minutes: Option<i64>,
     /// Distance from the venue at check-out (none when the end of the shift checked the worker out).
     pub check_out_distance_m: Option<f64>,
+    /// When the worker was asked to confirm again, unix ms.
+    pub reconfirm_requested_at: Option<i64>,
+    /// When the re-confirmation is due, unix ms.
+    pub reconfirm_deadline: Option<i64>,
+    /// When the worker confirmed again, unix ms.
+    pub reconfirmed_at: Option<i64>,
+    /// When the deadline passed unanswered, unix ms.
+    pub reconfirm_missed_at: Option<i64>,
 }
 
 pub(crate) const ORDER_COLS: &str =
     "id, agency_id, body, status, start_at, end_at, created_at, version, series_id";
 const OFFER_COLS: &str = "id, order_id, agency_id, worker_id, role_idx, kind, status, urgent, created_at, expires_at, decided_at, replaces";
 const ASSIGNMENT_COLS: &str = "id, order_id, agency_id, worker_id, role_idx, kind, status, start_at, end_at, \
-    offer_id, replaces, created_at, updated_at, checked_in_at, checked_out_at, late_minutes, distance_m, worked_minutes, check_out_distance_m";
+    offer_id, replaces, created_at, updated_at, checked_in_at, checked_out_at, late_minutes, distance_m, worked_minutes, check_out_distance_m, \
+    reconfirm_requested_at, reconfirm_deadline, reconfirmed_at, reconfirm_missed_at";
 
 fn q(sql: String) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(sql)

@@ -77,6 +77,56 @@ pub struct SettingsBody {
         skip_serializing_if = "Option::is_none"
     )]
     pub late_cancellation: Option<LateCancellationBody>,
+    /// Re-confirmation before a shift: confirmed workers asked to confirm again in the app.
+    #[serde(
+        default,
+        deserialize_with = "crate::wire::object",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub reconfirm: Option<ReconfirmBody>,
+    /// Pre-shift signals: "on my way" and positions from the worker app in the last hours before a shift.
+    #[serde(
+        default,
+        deserialize_with = "crate::wire::object",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub pre_shift: Option<PreShiftBody>,
+}
+
+/// Re-confirmation terms.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReconfirmBody {
+    /// Whether confirmed workers are asked to confirm again (default `false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Hours before the start the request is sent (1 to 168, default 24). A worker booked later than that is
+    /// not asked: they have just agreed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lead_h: Option<i64>,
+    /// Hours before the start the worker must have confirmed by (0 to 167, less than `lead_h`, default 12).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_h: Option<i64>,
+    /// Whether a worker who did not confirm is replaced (their assignment cancelled, the slot dispatched
+    /// again); when `false` the order's standby grows by one instead (default `true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reoffer: Option<bool>,
+}
+
+/// Pre-shift signal terms.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreShiftBody {
+    /// Whether the worker app may send "on my way" and positions (default `false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Hours before the start signals are accepted from (1 to 24, default 3); they are accepted until the
+    /// order's no-show grace has passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_h: Option<i64>,
+    /// The travel speed a worker's distance is judged by, km/h (1 to 200, default 25).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speed_kmh: Option<i64>,
 }
 
 /// Overtime terms.
@@ -287,6 +337,45 @@ impl SettingsBody {
                 s.client_min_minutes = (v * 60.0).round() as i64;
             }
         }
+        if let Some(r) = &self.reconfirm {
+            if let Some(v) = r.enabled {
+                s.reconfirm.enabled = v;
+            }
+            if let Some(v) = r.lead_h
+                && let Some(v) = int_in(v, 1, 168, "reconfirm.lead_h", &mut errors)
+            {
+                s.reconfirm.lead_h = v as u32;
+            }
+            if let Some(v) = r.deadline_h
+                && let Some(v) = int_in(v, 0, 167, "reconfirm.deadline_h", &mut errors)
+            {
+                s.reconfirm.deadline_h = v as u32;
+            }
+            if let Some(v) = r.reoffer {
+                s.reconfirm.reoffer = v;
+            }
+            if errors.is_empty() && s.reconfirm.deadline_h >= s.reconfirm.lead_h {
+                errors.push(FieldError::new(
+                    "reconfirm.deadline_h",
+                    "must be less than reconfirm.lead_h",
+                ));
+            }
+        }
+        if let Some(p) = &self.pre_shift {
+            if let Some(v) = p.enabled {
+                s.pre_shift.enabled = v;
+            }
+            if let Some(v) = p.window_h
+                && let Some(v) = int_in(v, 1, 24, "pre_shift.window_h", &mut errors)
+            {
+                s.pre_shift.window_h = v as u32;
+            }
+            if let Some(v) = p.speed_kmh
+                && let Some(v) = int_in(v, 1, 200, "pre_shift.speed_kmh", &mut errors)
+            {
+                s.pre_shift.speed_kmh = v as u32;
+            }
+        }
         if errors.is_empty() {
             Ok(s)
         } else {
@@ -319,6 +408,17 @@ impl SettingsBody {
                 client_fee_percent: Some(s.client_fee_percent),
                 client_min_hours: Some(s.client_min_minutes as f64 / 60.0),
             }),
+            reconfirm: Some(ReconfirmBody {
+                enabled: Some(s.reconfirm.enabled),
+                lead_h: Some(i64::from(s.reconfirm.lead_h)),
+                deadline_h: Some(i64::from(s.reconfirm.deadline_h)),
+                reoffer: Some(s.reconfirm.reoffer),
+            }),
+            pre_shift: Some(PreShiftBody {
+                enabled: Some(s.pre_shift.enabled),
+                window_h: Some(i64::from(s.pre_shift.window_h)),
+                speed_kmh: Some(i64::from(s.pre_shift.speed_kmh)),
+            }),
         }
     }
 }
@@ -342,6 +442,10 @@ pub struct SettingsView {
     pub night_premium: Option<NightPremiumBody>,
     /// Late-cancellation terms.
     pub late_cancellation: LateCancellationBody,
+    /// Re-confirmation terms.
+    pub reconfirm: ReconfirmBody,
+    /// Pre-shift signal terms.
+    pub pre_shift: PreShiftBody,
     /// Bumped by every change (0: the defaults, never changed).
     pub version: i64,
     /// Last changed, UTC; `null` when never changed.
@@ -361,6 +465,8 @@ impl SettingsView {
             overtime: b.overtime.unwrap_or_default(),
             night_premium: b.night_premium.flatten(),
             late_cancellation: b.late_cancellation.unwrap_or_default(),
+            reconfirm: b.reconfirm.unwrap_or_default(),
+            pre_shift: b.pre_shift.unwrap_or_default(),
             version,
             updated_at,
         }

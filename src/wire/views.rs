@@ -73,6 +73,36 @@ pub struct StandbyView {
     pub pools: Vec<String>,
 }
 
+/// A re-confirmation request of an assignment.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ReconfirmView {
+    /// When the worker was asked, UTC.
+    pub requested_at: String,
+    /// When the answer is due, UTC.
+    pub deadline: String,
+    /// `pending` (not answered yet), `confirmed`, or `missed` (the deadline passed unanswered).
+    pub status: String,
+}
+
+impl ReconfirmView {
+    /// The request of `a`, if one was sent.
+    pub fn of(a: &AssignmentRow) -> Option<Self> {
+        let (requested, deadline) = (a.reconfirm_requested_at?, a.reconfirm_deadline?);
+        let status = if a.reconfirmed_at.is_some() {
+            "confirmed"
+        } else if a.reconfirm_missed_at.is_some() {
+            "missed"
+        } else {
+            "pending"
+        };
+        Some(ReconfirmView {
+            requested_at: format_instant(crate::engine::from_ms(requested)),
+            deadline: format_instant(crate::engine::from_ms(deadline)),
+            status: status.to_string(),
+        })
+    }
+}
+
 /// An assignment in an order.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AssignmentSummary {
@@ -86,6 +116,9 @@ pub struct AssignmentSummary {
     pub kind: String,
     /// Its status.
     pub status: String,
+    /// The re-confirmation request, when one was sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reconfirm: Option<ReconfirmView>,
 }
 
 /// An order as the API answers.
@@ -228,6 +261,7 @@ impl OrderView {
                     role: role_name(&st.order, a.role_idx),
                     kind: a.kind.clone(),
                     status: a.status.clone(),
+                    reconfirm: ReconfirmView::of(a),
                 })
                 .collect(),
             created_at: format_instant(crate::engine::from_ms(st.row.created_at)),
@@ -346,6 +380,9 @@ pub struct AssignmentView {
     pub check_out_distance_m: Option<f64>,
     /// The assignment this one replaced, if any.
     pub replaces: Option<String>,
+    /// The re-confirmation request, when one was sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reconfirm: Option<ReconfirmView>,
 }
 
 impl AssignmentView {
@@ -377,6 +414,7 @@ impl AssignmentView {
             worked_minutes: a.worked_minutes,
             check_out_distance_m: a.check_out_distance_m.map(|d| d.round()),
             replaces: a.replaces.map(|r| AssignmentId::new(r as u64).to_string()),
+            reconfirm: ReconfirmView::of(a),
         }
     }
 }

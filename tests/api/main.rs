@@ -22,6 +22,8 @@ mod offers;
 mod orders;
 mod pay;
 mod pools;
+mod pre_shift;
+mod reconfirm;
 mod relations;
 mod replay;
 mod series;

@@ -1,5 +1,6 @@
 //! `GET`/`PATCH /v1/agency/settings`: the agency's pay settings, each change an `agency_settings_changed` event
-//! carrying the whole new document and the change as sent.
+//! carrying the whole new document and the change as sent. The document also holds the re-confirmation and
+//! pre-shift signal terms (`reconfirm`, `pre_shift`).
 
 use serde_json::json;
 
@@ -50,6 +51,24 @@ impl Engine {
         .bind(&text)
         .bind(now)
         .fetch_one(&mut *tx)
+        .await
+        .map_err(store::db_error)?;
+        // The timers read re-confirmation from columns. A request whose moment came before re-confirmation was
+        // turned on (or its lead changed) is never sent late: it counts from now.
+        let (was, is) = (current.reconfirm, next.reconfirm);
+        let lead = is.enabled.then(|| i64::from(is.lead_h) * 3_600_000);
+        let restart = is.enabled && (!was.enabled || was.lead_h != is.lead_h);
+        sqlx::query(
+            "UPDATE agency_settings SET reconfirm_lead_ms = $1, \
+             reconfirm_since = CASE WHEN $2 = 1 THEN $3 WHEN $5 = 0 THEN NULL ELSE reconfirm_since END \
+             WHERE agency_id = $4",
+        )
+        .bind(lead)
+        .bind(i64::from(restart))
+        .bind(now)
+        .bind(agency.get() as i64)
+        .bind(i64::from(is.enabled))
+        .execute(&mut *tx)
         .await
         .map_err(store::db_error)?;
         store::events::append(
