@@ -281,6 +281,10 @@ enum Command {
         /// Writes a chart of slots filled vs wanted over the week as SVG.
         #[arg(long)]
         svg: Option<String>,
+        /// Reserves on-call workers ahead of the forecast's peaks: each morning at 08:00 local the agency invites
+        /// workers for the peaks of the next 36 hours, and urgent replacements reach those who accepted first.
+        #[arg(long)]
+        reserve: bool,
     },
     /// Rebuilds a database from another's event log through the engine and compares the two logs.
     Replay {
@@ -489,6 +493,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             compare_standby,
             json,
             svg,
+            reserve,
         } => {
             use crewcall::sim::week::StandbyPolicy;
             let standby = StandbyPolicy::parse(&standby)?;
@@ -505,6 +510,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 compare,
                 json,
                 svg,
+                reserve,
                 progress: true,
             })
             .await?;

@@ -37,6 +37,7 @@ async fn a_small_week_replays_into_a_fresh_database_with_zero_differences() {
         orders: 20,
         seed: 7,
         standby: StandbyPolicy::Auto,
+        reserve: false,
     };
     let engine = engine_at(&from, week::start_time(&cfg)).await;
     let outcome = week::run(&engine, cfg, &mut |_, _| {}).await.unwrap();
@@ -65,6 +66,7 @@ async fn the_same_seed_gives_the_same_figures() {
         orders: 8,
         seed: 11,
         standby: StandbyPolicy::Fixed(1),
+        reserve: false,
     };
     let mut figures = Vec::new();
     for name in ["a.db", "b.db"] {

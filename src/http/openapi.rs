@@ -156,6 +156,8 @@ impl Modify for NdjsonBody {
         super::sla::read_tiers, super::sla::set_tiers, super::sla::list_clients, super::sla::read_client,
         super::sla::set_client, super::sla::report,
         super::forecast::forecast,
+        super::invites::invite, super::invites::list, super::invites::mine, super::invites::accept,
+        super::invites::decline,
     ),
     components(schemas(super::error::Problem, super::error::ProblemField)),
     modifiers(&Security, &Problems, &NdjsonBody)

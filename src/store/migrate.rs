@@ -47,6 +47,10 @@ const SQLITE: &[(i64, &str)] = &[
         include_str!("../../migrations/sqlite/0013_sla_tiers.sql"),
     ),
     (14, include_str!("../../migrations/sqlite/0014_series.sql")),
+    (
+        17,
+        include_str!("../../migrations/sqlite/0017_on_call_invites.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
@@ -98,6 +102,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         14,
         include_str!("../../migrations/postgres/0014_series.sql"),
+    ),
+    (
+        17,
+        include_str!("../../migrations/postgres/0017_on_call_invites.sql"),
     ),
 ];
 
