@@ -397,3 +397,41 @@ async fn invitations_accepted_declined_and_expired_replay_with_zero_differences(
     assert_eq!(report.differences, 0, "{report}");
     assert_eq!(report.unsupported, 0, "{report}");
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_invitations() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let doc = app.get(&a.key, "/v1/openapi.json").await.expect(200);
+    let paths = &doc["paths"];
+    for (path, verb, security) in [
+        ("/v1/on-call/invites", "post", "agency"),
+        ("/v1/on-call/invites", "get", "agency"),
+        ("/v1/me/on-call-invites", "get", "worker"),
+        ("/v1/me/on-call-invites/{id}/accept", "post", "worker"),
+        ("/v1/me/on-call-invites/{id}/decline", "post", "worker"),
+    ] {
+        let op = &paths[path][verb];
+        assert!(op.is_object(), "{verb} {path} is not described");
+        assert_eq!(op["security"], json!([{security: []}]), "{verb} {path}");
+    }
+    assert_eq!(
+        paths["/v1/on-call/invites"]["post"]["responses"]["201"]["content"]["application/json"]["schema"]
+            ["$ref"],
+        "#/components/schemas/InvitesAnswer"
+    );
+    assert!(paths["/v1/me/on-call-invites/{id}/accept"]["post"]["responses"]["409"].is_object());
+    for name in [
+        "InvitesBody",
+        "InvitesAnswer",
+        "PeakView",
+        "InviteView",
+        "InvitePage",
+        "InviteList",
+    ] {
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "no schema {name}"
+        );
+    }
+}
