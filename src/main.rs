@@ -285,6 +285,10 @@ enum Command {
         /// answer and send them by the behaviour model.
         #[arg(long)]
         signals: bool,
+        /// Reserves on-call workers ahead of the forecast's peaks: each morning at 08:00 local the agency invites
+        /// workers for the peaks of the next 36 hours, and urgent replacements reach those who accepted first.
+        #[arg(long)]
+        reserve: bool,
     },
     /// Rebuilds a database from another's event log through the engine and compares the two logs.
     Replay {
@@ -494,6 +498,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             json,
             svg,
             signals,
+            reserve,
         } => {
             use crewcall::sim::week::StandbyPolicy;
             let standby = StandbyPolicy::parse(&standby)?;
@@ -510,6 +515,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 compare,
                 json,
                 svg,
+                reserve,
                 progress: true,
                 signals,
             })

@@ -38,6 +38,7 @@ async fn a_small_week_replays_into_a_fresh_database_with_zero_differences() {
         seed: 7,
         standby: StandbyPolicy::Auto,
         signals: false,
+        reserve: false,
     };
     let engine = engine_at(&from, week::start_time(&cfg)).await;
     let outcome = week::run(&engine, cfg, &mut |_, _| {}).await.unwrap();
@@ -101,6 +102,7 @@ async fn the_same_seed_gives_the_same_figures() {
         seed: 11,
         standby: StandbyPolicy::Fixed(1),
         signals: false,
+        reserve: false,
     };
     let mut figures = Vec::new();
     for name in ["a.db", "b.db"] {
@@ -171,4 +173,30 @@ async fn a_promoted_standby_gets_its_own_grace_instead_of_an_instant_no_show() {
         let (_, status) = engine.assignment_status(*id).await.unwrap().unwrap();
         assert_eq!(status, "no_show", "assignment {id} after its own grace");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_week_that_reserves_on_call_workers_replays_with_zero_differences() {
+    let dir = tempfile::tempdir().unwrap();
+    let (from, into) = (url(&dir, "sim.db"), url(&dir, "replay.db"));
+    let cfg = WeekConfig {
+        workers: 300,
+        orders: 20,
+        seed: 7,
+        standby: StandbyPolicy::None,
+        reserve: true,
+    };
+    let engine = engine_at(&from, week::start_time(&cfg)).await;
+    let outcome = week::run(&engine, cfg, &mut |_, _| {}).await.unwrap();
+    let r = outcome.reserve;
+    assert!(r.rounds >= 7, "{r:?}");
+    assert!(r.invites > 0 && r.accepted > 0, "{r:?}");
+    assert!(r.accepted + r.declined <= r.invites);
+    // The forecast is judged on the week: something was forecast and something wanted.
+    let f = outcome.forecast.error;
+    assert!(f.cells > 0 && f.forecast_slot_hours > 0.0 && f.actual_slot_hours > 0.0);
+
+    let report = crewcall::cli::replay::run(&from, &into).await.unwrap();
+    assert_eq!(report.differences, 0, "{report}");
+    assert_eq!(report.unsupported, 0, "{report}");
 }

@@ -116,6 +116,7 @@ pub const CREATED: &[(&str, &str, bool)] = &[
     ("webhook_created", "webhook", false),
     ("pool_set", "pool", false),
     ("on_call_joined", "id", true),
+    ("on_call_invited", "invite", true),
     ("timesheet_submitted", "/timesheet/id", false),
     ("series_posted", "series", false),
     ("standby_pool_opened", "pool", false),
@@ -127,6 +128,10 @@ const NUMERIC: &[(&str, &str, &str)] = &[
     ("agency_key_revoked", "key", "key"),
     ("on_call_joined", "id", "on_call"),
     ("on_call_left", "id", "on_call"),
+    ("on_call_joined", "invite", "on_call_invite"),
+    ("on_call_invited", "invite", "on_call_invite"),
+    ("on_call_invite_accepted", "invite", "on_call_invite"),
+    ("on_call_invite_declined", "invite", "on_call_invite"),
 ];
 
 /// Events that are neither decisions nor inputs: how the original was driven (the clock, the configuration),
@@ -374,6 +379,10 @@ async fn issue(r: &mut Replay, original: &StoredEvent) -> crate::Result<Issued> 
                 )
                 .await?;
         }
+        // An accepted invitation joins the pool: issued at its `on_call_invite_accepted`.
+        "on_call_joined" if p.get("invite").is_some_and(|i| !i.is_null()) => {
+            return Ok(Issued::Not);
+        }
         "on_call_joined" => {
             let center = LatLon::new(
                 p.get("lat").and_then(Value::as_f64).unwrap_or(f64::NAN),
@@ -389,6 +398,47 @@ async fn issue(r: &mut Replay, original: &StoredEvent) -> crate::Result<Issued> 
                     center,
                     p.get("radius_km").and_then(Value::as_f64).unwrap_or(0.0),
                 )
+                .await?;
+        }
+        // On-call invitations: the request carries its peaks; the invitations are the engine's decisions.
+        crate::engine::REQUESTED_EVENT => {
+            let params = crate::engine::InviteParams {
+                from_ms: int(e, "from")?,
+                to_ms: int(e, "to")?,
+                min_expected: p
+                    .get("min_expected")
+                    .and_then(Value::as_f64)
+                    .ok_or_else(|| bad(e, "no min_expected"))?,
+                share: p
+                    .get("share")
+                    .and_then(Value::as_f64)
+                    .ok_or_else(|| bad(e, "no share"))?,
+                ttl_h: int(e, "ttl_h")? as u32,
+                radius_km: p
+                    .get("radius_km")
+                    .and_then(Value::as_f64)
+                    .ok_or_else(|| bad(e, "no radius_km"))?,
+                pad_h: int(e, "pad_h")? as u32,
+            };
+            let peaks = p
+                .get("peaks")
+                .and_then(Value::as_array)
+                .ok_or_else(|| bad(e, "no peaks"))?
+                .iter()
+                .map(|v| crate::engine::PeakNeed::from_json(v).ok_or_else(|| bad(e, "a bad peak")))
+                .collect::<crate::Result<Vec<_>>>()?;
+            engine
+                .invite_for_peaks(agency_of(e)?, &params, &peaks)
+                .await?;
+        }
+        "on_call_invite_accepted" => {
+            engine
+                .accept_invite(id(e, "worker")?, int(e, "invite")?)
+                .await?;
+        }
+        "on_call_invite_declined" => {
+            engine
+                .decline_invite(id(e, "worker")?, int(e, "invite")?)
                 .await?;
         }
         "on_call_left" => {
@@ -778,6 +828,7 @@ async fn issue(r: &mut Replay, original: &StoredEvent) -> crate::Result<Issued> 
         | "standby_pool_sized"
         | "standby_pool_closed" => return Ok(Issued::Not),
         "reconfirmation_requested" | "assignment_at_risk" => return Ok(Issued::Not),
+        "on_call_invited" => return Ok(Issued::Not),
         _ => return Ok(Issued::Unknown),
     }
     Ok(Issued::Input)

@@ -31,6 +31,8 @@ pub struct SimulateArgs {
     pub json: Option<String>,
     /// Where to write the chart.
     pub svg: Option<String>,
+    /// Whether the agency reserves on-call workers ahead of the forecast's peaks.
+    pub reserve: bool,
     /// Whether to draw a progress bar.
     pub progress: bool,
     /// Whether the agency turns re-confirmation and pre-shift signals on (and the workers use them).
@@ -167,6 +169,7 @@ pub async fn run(args: &SimulateArgs) -> Result<String, Box<dyn std::error::Erro
             seed: args.seed,
             standby: *policy,
             signals: args.signals,
+            reserve: args.reserve,
         };
         let db = if args.compare.is_empty() {
             args.db.clone()
@@ -206,10 +209,26 @@ pub async fn run(args: &SimulateArgs) -> Result<String, Box<dyn std::error::Erro
         .map(|(p, _, (o, _), _)| (format!("standby {}", p.name()), &o.kpis))
         .collect();
     let mut text = format!(
-        "simulated week: {} workers, {} orders, seed {}\n",
-        args.workers, args.orders, args.seed
+        "simulated week: {} workers, {} orders, seed {}{}\n",
+        args.workers,
+        args.orders,
+        args.seed,
+        if args.reserve {
+            ", on-call reservation ahead of forecast peaks"
+        } else {
+            ""
+        }
     );
     text.push_str(&crate::sim::kpi::table(&named));
+    // The forecast is the same for every policy (same seed, same history).
+    if let Some((_, _, (o, _), _)) = runs.first() {
+        text.push_str(&o.forecast.line());
+    }
+    if args.reserve {
+        for (p, _, (o, _), _) in &runs {
+            text.push_str(&format!("standby {}: {}", p.name(), o.reserve.line()));
+        }
+    }
     for (p, _, (_, pay), _) in &runs {
         text.push_str(&pay_lines(&format!("standby {}", p.name()), pay));
     }
@@ -226,9 +245,11 @@ pub async fn run(args: &SimulateArgs) -> Result<String, Box<dyn std::error::Erro
     }
     if let Some(path) = &args.json {
         let doc = json!({
-            "workers": args.workers, "orders": args.orders, "seed": args.seed,
+            "workers": args.workers, "orders": args.orders, "seed": args.seed, "reserve": args.reserve,
+            "forecast": runs.first().map(|(_, _, (o, _), _)| o.forecast.to_json()),
             "runs": runs.iter().map(|(p, db, (o, pay), took)| json!({
                 "standby": p.name(), "db": db, "seconds": took.as_secs_f64(), "kpis": o.kpis.to_json(),
+                "reserve": o.reserve.to_json(),
                 "pay_runs": pay.iter().map(|r| json!({"week": r.week, "totals": r.totals,
                                                        "pending": r.pending})).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),

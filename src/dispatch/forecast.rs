@@ -180,6 +180,159 @@ fn series(
     })
 }
 
+/// A peak of one series: consecutive hours whose forecast reaches a threshold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Peak {
+    /// The area (an H3 cell index).
+    pub area: u64,
+    /// The role's name.
+    pub role: String,
+    /// Start of the first hour, unix ms.
+    pub start_ms: i64,
+    /// End of the last hour, unix ms.
+    pub end_ms: i64,
+    /// The highest hourly forecast in the window: the slots expected at the busiest hour.
+    pub max_slots: f64,
+    /// The forecast summed over the window's hours.
+    pub slot_hours: f64,
+}
+
+/// The peaks of `series` over the hours starting in `[from_ms, to_ms)` (`from_ms` floored to the hour): the
+/// hours whose forecast is at least `threshold`, adjacent hours of one series merged into one window. In
+/// series order (area, role), then time.
+pub fn peaks(series: &[Series], from_ms: i64, to_ms: i64, threshold: f64) -> Vec<Peak> {
+    let first = hour_floor(from_ms);
+    let mut out = Vec::new();
+    for s in series {
+        let mut open: Option<Peak> = None;
+        let mut h = first;
+        while h < to_ms {
+            let f = s.forecast(h);
+            if f >= threshold && f > 0.0 {
+                match &mut open {
+                    Some(p) => {
+                        p.end_ms = h + HOUR_MS;
+                        p.max_slots = p.max_slots.max(f);
+                        p.slot_hours += f;
+                    }
+                    None => {
+                        open = Some(Peak {
+                            area: s.area,
+                            role: s.role.clone(),
+                            start_ms: h,
+                            end_ms: h + HOUR_MS,
+                            max_slots: f,
+                            slot_hours: f,
+                        })
+                    }
+                }
+            } else if let Some(p) = open.take() {
+                out.push(p);
+            }
+            h += HOUR_MS;
+        }
+        out.extend(open);
+    }
+    out
+}
+
+/// Slots wanted per (area, role, hour start) in `[from_ms, to_ms)`, as [`fit`] counts them (a shift covering
+/// part of an hour counts its share). The actual demand a forecast is judged against.
+pub fn hourly_demand(
+    history: &[Demand],
+    from_ms: i64,
+    to_ms: i64,
+) -> BTreeMap<(u64, String, i64), f64> {
+    let mut out: BTreeMap<(u64, String, i64), f64> = BTreeMap::new();
+    for d in history {
+        let start = d.start_ms.max(from_ms);
+        let end = d.end_ms.min(to_ms);
+        if start >= end || d.headcount == 0 {
+            continue;
+        }
+        let mut h = hour_floor(start);
+        while h < end {
+            let covered = (h + HOUR_MS).min(end) - h.max(start);
+            *out.entry((d.area, d.role.clone(), h)).or_default() +=
+                f64::from(d.headcount) * covered as f64 / HOUR_MS as f64;
+            h += HOUR_MS;
+        }
+    }
+    out
+}
+
+/// How far a forecast was from what happened, over area × role × hour cells.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ForecastError {
+    /// Cells compared: every (area, role, hour) with a positive forecast or positive actual demand.
+    pub cells: usize,
+    /// Slot-hours forecast, summed over the range.
+    pub forecast_slot_hours: f64,
+    /// Slot-hours actually wanted, summed over the range.
+    pub actual_slot_hours: f64,
+    /// Mean absolute error per cell, in slots.
+    pub mae: f64,
+    /// Weighted absolute percentage error: the sum of absolute errors over the sum of actual slot-hours (0
+    /// when nothing was wanted and nothing forecast; infinite when something was forecast and nothing wanted).
+    pub wape: f64,
+}
+
+/// Compares a forecast with actual demand cell by cell (see [`hourly_demand`] for both maps' keys). Cells
+/// absent from one side count as 0 there; cells zero on both sides are not counted, so the MAE is per cell where
+/// something was expected or happened.
+pub fn forecast_error(
+    forecast: &BTreeMap<(u64, String, i64), f64>,
+    actual: &BTreeMap<(u64, String, i64), f64>,
+) -> ForecastError {
+    let mut e = ForecastError::default();
+    let mut abs = 0.0;
+    let keys: std::collections::BTreeSet<&(u64, String, i64)> =
+        forecast.keys().chain(actual.keys()).collect();
+    for k in keys {
+        let f = forecast.get(k).copied().unwrap_or(0.0);
+        let a = actual.get(k).copied().unwrap_or(0.0);
+        if f == 0.0 && a == 0.0 {
+            continue;
+        }
+        e.cells += 1;
+        e.forecast_slot_hours += f;
+        e.actual_slot_hours += a;
+        abs += (f - a).abs();
+    }
+    if e.cells > 0 {
+        e.mae = abs / e.cells as f64;
+    }
+    e.wape = if e.actual_slot_hours > 0.0 {
+        abs / e.actual_slot_hours
+    } else if abs > 0.0 {
+        f64::INFINITY
+    } else {
+        0.0
+    };
+    e
+}
+
+/// The forecast of every series for every hour starting in `[from_ms, to_ms)`, keyed as [`hourly_demand`]
+/// (only positive figures).
+pub fn hourly_forecast(
+    series: &[Series],
+    from_ms: i64,
+    to_ms: i64,
+) -> BTreeMap<(u64, String, i64), f64> {
+    let mut out = BTreeMap::new();
+    for s in series {
+        let mut h = hour_floor(from_ms);
+        while h < to_ms {
+            let f = s.forecast(h);
+            if f > 0.0 {
+                out.insert((s.area, s.role.clone(), h), f);
+            }
+            h += HOUR_MS;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,5 +445,124 @@ mod tests {
         assert_eq!(s.trend, 0.5);
         assert_eq!(s.seasonal[4 * 24 + 18], (5.0 + 1.0 + 1.0) / 4.0);
         assert_eq!(s.seasonal[4 * 24 + 19], 10.0 / 4.0);
+    }
+
+    fn flat(area: u64, role: &str, values: &[(usize, f64)]) -> Series {
+        let mut seasonal = vec![0.0; WEEK_HOURS];
+        for (h, v) in values {
+            seasonal[*h] = *v;
+        }
+        Series {
+            area,
+            role: role.into(),
+            weeks_seen: 8,
+            recent_weekly: 0.0,
+            earlier_weekly: 0.0,
+            trend: 1.0,
+            seasonal,
+        }
+    }
+
+    #[test]
+    fn peaks_merge_adjacent_hours_at_or_above_the_threshold() {
+        // Monday 2026-11-30: hours 8, 9, 10 at 3, 5, 4 slots, hour 11 at 2.9, hours 12–13 at 3 again; another
+        // role in the same area never reaches 3.
+        let monday = at(2026, 11, 30, 0);
+        let bar = flat(
+            1,
+            "bartender",
+            &[
+                (8, 3.0),
+                (9, 5.0),
+                (10, 4.0),
+                (11, 2.9),
+                (12, 3.0),
+                (13, 3.0),
+            ],
+        );
+        let cook = flat(1, "cook", &[(9, 2.0)]);
+        let got = peaks(&[bar, cook], monday, monday + 24 * HOUR_MS, 3.0);
+        assert_eq!(
+            got,
+            vec![
+                Peak {
+                    area: 1,
+                    role: "bartender".into(),
+                    start_ms: at(2026, 11, 30, 8),
+                    end_ms: at(2026, 11, 30, 11),
+                    max_slots: 5.0,
+                    slot_hours: 12.0,
+                },
+                Peak {
+                    area: 1,
+                    role: "bartender".into(),
+                    start_ms: at(2026, 11, 30, 12),
+                    end_ms: at(2026, 11, 30, 14),
+                    max_slots: 3.0,
+                    slot_hours: 6.0,
+                },
+            ]
+        );
+        // A range that cuts a peak keeps the part inside; the trend scales the threshold's test.
+        let mut rising = flat(2, "guard", &[(9, 2.0), (10, 2.0)]);
+        rising.trend = 1.5;
+        let got = peaks(
+            &[rising],
+            at(2026, 11, 30, 10) + 60_000,
+            at(2026, 12, 1, 0),
+            3.0,
+        );
+        assert_eq!(got.len(), 1);
+        assert_eq!(
+            (got[0].start_ms, got[0].end_ms, got[0].max_slots),
+            (at(2026, 11, 30, 10), at(2026, 11, 30, 11), 3.0)
+        );
+    }
+
+    #[test]
+    fn forecast_error_is_mae_and_wape_over_the_cells_with_demand_or_forecast() {
+        let h = at(2026, 11, 30, 9);
+        let key = |area: u64, role: &str, k: i64| (area, role.to_string(), h + k * HOUR_MS);
+        // Forecast 4, 2, 0 (absent), 1; actual 5, 2, 3, 0 (absent). Errors 1, 0, 3, 1: MAE 5/4, WAPE 5/10.
+        let forecast = BTreeMap::from([
+            (key(1, "cook", 0), 4.0),
+            (key(1, "cook", 1), 2.0),
+            (key(2, "cook", 0), 1.0),
+            (key(3, "cook", 0), 0.0),
+        ]);
+        let actual = BTreeMap::from([
+            (key(1, "cook", 0), 5.0),
+            (key(1, "cook", 1), 2.0),
+            (key(1, "waiter", 0), 3.0),
+        ]);
+        let e = forecast_error(&forecast, &actual);
+        assert_eq!(e.cells, 4);
+        assert_eq!(e.forecast_slot_hours, 7.0);
+        assert_eq!(e.actual_slot_hours, 10.0);
+        assert_eq!(e.mae, 1.25);
+        assert_eq!(e.wape, 0.5);
+        assert_eq!(
+            forecast_error(&BTreeMap::new(), &BTreeMap::new()),
+            ForecastError::default()
+        );
+    }
+
+    #[test]
+    fn hourly_demand_counts_shares_of_hours_as_the_fit_does() {
+        let d = vec![Demand {
+            area: 7,
+            role: "host".into(),
+            start_ms: at(2026, 11, 30, 18) + 30 * 60_000,
+            end_ms: at(2026, 11, 30, 20),
+            headcount: 4,
+        }];
+        let got = hourly_demand(&d, at(2026, 11, 30, 0), at(2026, 12, 1, 0));
+        assert_eq!(
+            got,
+            BTreeMap::from([
+                ((7, "host".to_string(), at(2026, 11, 30, 18)), 2.0),
+                ((7, "host".to_string(), at(2026, 11, 30, 19)), 4.0),
+            ])
+        );
     }
 }

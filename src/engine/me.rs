@@ -159,6 +159,39 @@ impl Engine {
         center: LatLon,
         radius_km: f64,
     ) -> crate::Result<i64> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let id = self
+            .join_on_call_in(
+                &mut tx,
+                agency,
+                worker,
+                (start, end),
+                center,
+                radius_km,
+                None,
+                now,
+            )
+            .await?;
+        self.committed(tx).await?;
+        Ok(id)
+    }
+
+    /// Joins the on-call pool inside the caller's transaction: the one code path of `POST /v1/me/on-call` and of
+    /// an accepted on-call invitation (`invite` names it in the `on_call_joined` event). Checks the window and
+    /// radius first, so a refusal writes nothing.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn join_on_call_in(
+        &self,
+        tx: &mut store::Tx,
+        agency: AgencyId,
+        worker: WorkerId,
+        (start, end): (DateTime<Utc>, DateTime<Utc>),
+        center: LatLon,
+        radius_km: f64,
+        invite: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> crate::Result<i64> {
         let interval = Interval::new(start, end).map_err(|e| Error::Invalid(vec![e]))?;
         if !(radius_km.is_finite() && radius_km > 0.0 && radius_km <= 500.0) {
             return Err(Error::Invalid(vec![FieldError::new(
@@ -172,14 +205,12 @@ impl Engine {
                 "an on-call window lasts at most 14 days",
             )]));
         }
-        let now = self.now();
         if end <= now {
             return Err(Error::Invalid(vec![FieldError::new(
                 "end",
                 "is already past",
             )]));
         }
-        let mut tx = self.store.begin().await?;
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO on_call (agency_id, worker_id, start_at, end_at, lat, lon, radius_km) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
@@ -191,19 +222,15 @@ impl Engine {
         .bind(center.lat())
         .bind(center.lon())
         .bind(radius_km)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await
         .map_err(store::db_error)?;
-        store::events::append(
-            &mut tx,
-            ms(now),
-            Some(agency.get()),
-            "on_call_joined",
-            &json!({"worker": worker.to_string(), "id": id, "start": ms(start), "end": ms(end),
-                    "lat": center.lat(), "lon": center.lon(), "radius_km": radius_km}),
-        )
-        .await?;
-        self.committed(tx).await?;
+        let mut payload = json!({"worker": worker.to_string(), "id": id, "start": ms(start), "end": ms(end),
+                "lat": center.lat(), "lon": center.lon(), "radius_km": radius_km});
+        if let Some(invite) = invite {
+            payload["invite"] = json!(invite);
+        }
+        store::events::append(tx, ms(now), Some(agency.get()), "on_call_joined", &payload).await?;
         Ok(id)
     }
 

@@ -10,6 +10,7 @@ mod desk;
 pub mod error;
 mod forecast;
 pub mod idempotency;
+mod invites;
 pub mod json;
 pub mod limits;
 mod me;
@@ -124,6 +125,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pay::router())
         .merge(sla::router())
         .merge(forecast::router())
+        .merge(invites::router())
         .merge(webhooks::router())
         .merge(stream::router())
         .merge(console::router())

@@ -158,6 +158,8 @@ impl Modify for NdjsonBody {
         super::sla::set_client, super::sla::report,
         super::forecast::forecast,
         super::standby_pools::list, super::standby_pools::read,
+        super::invites::invite, super::invites::list, super::invites::mine, super::invites::accept,
+        super::invites::decline,
     ),
     components(schemas(super::error::Problem, super::error::ProblemField)),
     modifiers(&Security, &Problems, &NdjsonBody)

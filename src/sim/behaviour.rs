@@ -4,6 +4,7 @@
 //!
 //! - an offer gets a reaction time and a decision: accept (likelier when the venue is near and the pay good),
 //!   decline, or ignore it until it expires;
+//! - an on-call invitation is accepted with probability `0.5 × acceptance`, within minutes to hours;
 //! - a confirmed shift may be cancelled ahead of time, with some notice (the worker's `cancel_rate`);
 //! - on the day the worker does not come (probability `1 − reliability`), or arrives around the start, late
 //!   with probability `1 − punctuality`, and checks in from a GPS fix a few tens of metres off, now and then
@@ -77,6 +78,25 @@ pub fn react(rng: &mut Rng, t: &Traits, o: &OfferSight) -> Reaction {
     // Answers come in minutes; urgent ones faster (a phone that rings).
     let median_s = if o.urgent { 70.0 } else { 240.0 };
     let secs = (median_s * (0.9 * rng.std_normal()).exp()).clamp(10.0, 6.0 * 3600.0);
+    Reaction {
+        decision,
+        after: Duration::seconds(secs as i64),
+    }
+}
+
+/// Draws the answer to an on-call invitation: accepted with probability half the worker's willingness to
+/// take offers (`0.5 × acceptance`: being on call is a promise without a shift yet), otherwise declined or,
+/// as often, left unanswered until it expires. Invitations are not urgent: answers come from minutes to hours
+/// later (median 40 minutes, at most 8 hours).
+pub fn invite_reaction(rng: &mut Rng, t: &Traits) -> Reaction {
+    let decision = if rng.bernoulli(0.5 * t.acceptance) {
+        Decision::Accept
+    } else if rng.bernoulli(0.5) {
+        Decision::Ignore
+    } else {
+        Decision::Decline
+    };
+    let secs = (2400.0 * (1.2 * rng.std_normal()).exp()).clamp(60.0, 8.0 * 3600.0);
     Reaction {
         decision,
         after: Duration::seconds(secs as i64),

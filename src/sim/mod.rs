@@ -13,6 +13,7 @@
 //! - [`sample`]: the bundled sample in `data/` and the test that keeps it fresh;
 //! - [`behaviour`]: how workers and clients act (answers to offers, cancellations, arrivals, GPS, ratings);
 //! - [`week`]: the discrete-event week behind `crewcall simulate`, driving the real engine with a manual clock;
+//! - [`forecast`]: the simulated agency's history, its fitted demand forecast and its error on the week;
 //! - [`kpi`]: the figures of a week, from the event log; [`svg`]: its chart.
 //!
 //! Every generator takes a seed and draws each item from its own stream (seed, id), so items come out the
@@ -23,6 +24,7 @@ pub mod behaviour;
 pub mod calibration;
 pub mod city;
 pub mod country;
+pub mod forecast;
 pub mod kpi;
 pub mod names;
 pub mod ndjson;

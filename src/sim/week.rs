@@ -16,6 +16,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
 use super::behaviour::{self, Arrival, Decision, OfferSight};
+use super::forecast::SimForecast;
 use super::kpi::{self, Kpis, OrderMeasure};
 use super::place::offset_km;
 use super::rng::Rng;
@@ -38,6 +39,16 @@ const SALT_SIGNALS: u64 = 0x5169_a150;
 /// (the defaults of the agency settings).
 const RECONFIRM_LEAD_H: i64 = 24;
 const SIGNAL_SPEED_KMH: f64 = 25.0;
+const SALT_INVITE: u64 = 0x1471_7e00;
+
+/// With `reserve`, the peak threshold of the morning's invitations, in slots at one hour.
+pub const RESERVE_MIN_EXPECTED: f64 = 3.0;
+/// With `reserve`, the share of a peak's busiest-hour slots invited (at least one worker a peak).
+pub const RESERVE_SHARE: f64 = 0.1;
+/// With `reserve`, the local hour each morning's invitations go out, for the next [`RESERVE_AHEAD_H`] hours.
+pub const RESERVE_HOUR: u32 = 8;
+/// With `reserve`, the hours ahead each morning's invitations cover.
+pub const RESERVE_AHEAD_H: i64 = 36;
 
 /// Which standby policy every order of the run uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,6 +123,10 @@ pub struct WeekConfig {
     /// Whether the agency turns re-confirmation and pre-shift signals on (their default terms), and the
     /// simulated workers answer and send them (see [`behaviour::signals`]).
     pub signals: bool,
+    /// Whether the agency reserves on-call workers ahead of the forecast's peaks: each morning at
+    /// [`RESERVE_HOUR`] local it invites workers for the peaks of the next [`RESERVE_AHEAD_H`] hours (see
+    /// `behaviour::invite_reaction` for how they answer).
+    pub reserve: bool,
 }
 
 /// What a simulated week produced.
@@ -123,6 +138,41 @@ pub struct WeekOutcome {
     pub samples: Vec<Sample>,
     /// Each order's measure.
     pub measures: Vec<OrderMeasure>,
+    /// The demand forecast fitted on eight generated weeks before this one, and its error on this week.
+    pub forecast: SimForecast,
+    /// On-call invitations made and answered (all zero without `reserve`).
+    pub reserve: ReserveFigures,
+}
+
+/// What reserving on-call workers did over the week.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReserveFigures {
+    /// Mornings invitations went out.
+    pub rounds: u32,
+    /// Peaks invited for.
+    pub peaks: u32,
+    /// Invitations made.
+    pub invites: u32,
+    /// Invitations accepted (workers who joined the on-call pool).
+    pub accepted: u32,
+    /// Invitations declined.
+    pub declined: u32,
+}
+
+impl ReserveFigures {
+    /// One line for the KPI printout.
+    pub fn line(&self) -> String {
+        format!(
+            "on-call reservation: {} mornings, {} peaks, {} invitations, {} accepted, {} declined\n",
+            self.rounds, self.peaks, self.invites, self.accepted, self.declined
+        )
+    }
+
+    /// The figures as JSON.
+    pub fn to_json(&self) -> Value {
+        json!({"rounds": self.rounds, "peaks": self.peaks, "invites": self.invites,
+               "accepted": self.accepted, "declined": self.declined})
+    }
 }
 
 /// A simulated event.
@@ -172,6 +222,12 @@ enum Ev {
     Sample {
         hour: i64,
     },
+    Reserve,
+    InviteAnswer {
+        invite: i64,
+        worker: i64,
+        accept: bool,
+    },
 }
 
 /// The state of the loop.
@@ -193,6 +249,8 @@ struct Week<'a> {
     orders: BTreeMap<i64, usize>,
     measures: BTreeMap<i64, OrderMeasure>,
     samples: Vec<Sample>,
+    forecast: SimForecast,
+    reserve: ReserveFigures,
 }
 
 fn ms(t: DateTime<Utc>) -> i64 {
@@ -226,6 +284,7 @@ pub async fn run(
     }
     let mut specs = super::orders(&city, cfg.orders, cfg.seed, agency, week_start);
     specs.sort_by_key(|s| (s.posted_at, s.order.id));
+    let forecast = super::forecast::fit(&city, cfg.orders, cfg.seed, agency, week_start, &specs);
     // The clients buy service levels: in client_ref order, one in six is P0, two are P1, three are P2 (the
     // agency's default tiers), so their orders are dispatched and watched by their tier.
     let mut clients: Vec<&str> = specs.iter().map(|s| s.order.client_ref.as_str()).collect();
@@ -293,6 +352,8 @@ pub async fn run(
         orders: BTreeMap::new(),
         measures: BTreeMap::new(),
         samples: Vec::new(),
+        forecast,
+        reserve: ReserveFigures::default(),
     };
     for i in 0..week.specs.len() {
         let at = week.specs[i].posted_at;
@@ -303,6 +364,21 @@ pub async fn run(
         week.push(t0 + Duration::hours(h), Ev::Sample { hour: h });
     }
     let first = engine.now();
+    if cfg.reserve {
+        // Each morning from the day before the week to its last day, in the city's timezone.
+        let tz = week.specs.first().map_or(chrono_tz::UTC, |s| s.tz);
+        let monday = week.forecast.as_of.with_timezone(&tz).date_naive();
+        for d in -1..7 {
+            let day = monday + Duration::days(d);
+            let at = crate::domain::time::resolve_local(
+                tz,
+                day.and_hms_opt(RESERVE_HOUR, 0, 0).expect("an hour"),
+            );
+            if at > first && at < t_end {
+                week.push(at, Ev::Reserve);
+            }
+        }
+    }
     let total = (t_end - first).num_minutes().max(1) as u64;
     while let Some((&(at_ms, _), _)) = week.queue.first_key_value() {
         let at = crate::engine::from_ms(at_ms);
@@ -341,6 +417,8 @@ pub async fn run(
         kpis,
         samples: week.samples,
         measures,
+        forecast: week.forecast,
+        reserve: week.reserve,
     })
 }
 
@@ -475,6 +553,27 @@ impl Week<'_> {
                 Ok(())
             }
             Ev::Sample { hour } => self.sample(hour).await,
+            Ev::Reserve => self.reserve().await,
+            Ev::InviteAnswer {
+                invite,
+                worker,
+                accept,
+            } => {
+                let w = WorkerId::new(worker as u64);
+                let r = if accept {
+                    e.accept_invite(w, invite).await.map(|_| ())
+                } else {
+                    e.decline_invite(w, invite).await.map(|_| ())
+                };
+                if r.is_ok() {
+                    if accept {
+                        self.reserve.accepted += 1;
+                    } else {
+                        self.reserve.declined += 1;
+                    }
+                }
+                r
+            }
         };
         match outcome {
             Err(err) if refused(&err) => Ok(()),
@@ -609,6 +708,50 @@ impl Week<'_> {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// The morning's invitations: the peaks of the next hours by the simulation's forecast, handed to the
+    /// engine's invitation command; each invited worker answers by `behaviour::invite_reaction`.
+    async fn reserve(&mut self) -> crate::Result<()> {
+        let now = self.engine.now();
+        let to = now + Duration::hours(RESERVE_AHEAD_H);
+        let needs = self.forecast.peaks(now, to, RESERVE_MIN_EXPECTED);
+        let params = crate::engine::InviteParams {
+            min_expected: RESERVE_MIN_EXPECTED,
+            share: RESERVE_SHARE,
+            ..crate::engine::InviteParams::for_range(now, to)
+        };
+        let answer = self
+            .engine
+            .invite_for_peaks(self.agency, &params, &needs)
+            .await?;
+        self.reserve.rounds += 1;
+        self.reserve.peaks += answer.peaks.len() as u32;
+        self.reserve.invites += answer.invites.len() as u32;
+        for inv in &answer.invites {
+            let (Ok(invite), Ok(worker)) =
+                (inv.id.parse::<i64>(), inv.worker_id.parse::<WorkerId>())
+            else {
+                continue;
+            };
+            let Some(wi) = self.worker_index(worker.get() as i64) else {
+                continue;
+            };
+            let mut rng = Rng::stream(self.cfg.seed ^ SALT_INVITE, invite as u64);
+            let r = behaviour::invite_reaction(&mut rng, &self.traits[wi]);
+            if r.decision == Decision::Ignore {
+                continue;
+            }
+            self.push(
+                now + r.after,
+                Ev::InviteAnswer {
+                    invite,
+                    worker: worker.get() as i64,
+                    accept: r.decision == Decision::Accept,
+                },
+            );
+        }
+        Ok(())
     }
 
     async fn sample(&mut self, hour: i64) -> crate::Result<()> {

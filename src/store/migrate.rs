@@ -55,6 +55,10 @@ const SQLITE: &[(i64, &str)] = &[
         16,
         include_str!("../../migrations/sqlite/0016_reconfirm_signals.sql"),
     ),
+    (
+        17,
+        include_str!("../../migrations/sqlite/0017_on_call_invites.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
@@ -114,6 +118,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         16,
         include_str!("../../migrations/postgres/0016_reconfirm_signals.sql"),
+    ),
+    (
+        17,
+        include_str!("../../migrations/postgres/0017_on_call_invites.sql"),
     ),
 ];
 

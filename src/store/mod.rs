@@ -10,6 +10,7 @@ pub mod clients;
 pub mod events;
 mod group;
 pub mod idempotency;
+pub mod invites;
 mod migrate;
 pub mod orders;
 pub mod photos;

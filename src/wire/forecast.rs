@@ -75,3 +75,100 @@ pub struct ForecastHour {
     /// Slots expected to be wanted: the seasonal mean times the trend.
     pub forecast: f64,
 }
+
+/// `POST /v1/on-call/invites`: invite on-call workers ahead of the forecast's peaks.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvitesBody {
+    /// First hour looked at (RFC 3339 with an offset, floored to the hour); not before the current hour.
+    /// Default: the current hour.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// End of the range (exclusive), at most 14 days from now. Default: 36 hours after `from`.
+    #[serde(default)]
+    pub to: Option<String>,
+    /// A peak is an hour (or a run of adjacent hours) of one area × role whose forecast is at least this many
+    /// slots. Default 3.
+    #[serde(default)]
+    pub min_expected: Option<f64>,
+    /// Workers invited per peak: this share of the peak's busiest-hour forecast, rounded up, at least 1.
+    /// Above 0, at most 1. Default 0.1.
+    #[serde(default)]
+    pub share: Option<f64>,
+    /// Hours an invitation stays open (1 to 168); never past the end of its window. Default 12.
+    #[serde(default)]
+    pub ttl_h: Option<u32>,
+    /// How far from the area's centre an invited worker goes at short notice, once on call. Default 5.
+    #[serde(default)]
+    pub radius_km: Option<f64>,
+    /// Hours the on-call window reaches before and after the peak's hours (0 to 12), so it covers the shifts
+    /// that make the peak (an urgent offer goes to on-call workers whose window covers the whole shift).
+    /// Default 2.
+    #[serde(default)]
+    pub pad_h: Option<u32>,
+}
+
+/// A peak of the forecast: one area × role, a run of adjacent hours each expected to want at least
+/// `min_expected` slots.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PeakView {
+    /// The area.
+    pub area: ForecastArea,
+    /// The role, as the orders name it.
+    pub role: String,
+    /// Start of the first hour (UTC).
+    pub start: String,
+    /// End of the last hour (UTC).
+    pub end: String,
+    /// Slots expected at the busiest hour.
+    pub max_expected: f64,
+    /// Slot-hours expected over the window.
+    pub slot_hours: f64,
+    /// Workers invited for this peak by this request.
+    pub invited: u32,
+}
+
+/// An invitation to join the on-call pool for a window.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct InviteView {
+    /// The invitation.
+    pub id: String,
+    /// The worker invited.
+    pub worker_id: String,
+    /// The area of the peak: the on-call window is centred on it.
+    pub area: ForecastArea,
+    /// How far from the area's centre the worker goes once on call.
+    pub radius_km: f64,
+    /// The role the peak is of.
+    pub role: String,
+    /// The on-call window's start (UTC): the peak's first hour less the padding.
+    pub start: String,
+    /// The on-call window's end (UTC).
+    pub end: String,
+    /// Slots expected at the peak's busiest hour, when invited.
+    pub expected: f64,
+    /// `pending`, `accepted`, `declined` or `expired` (pending past `expires_at`, by the server's clock).
+    pub status: String,
+    /// Made (UTC).
+    pub created_at: String,
+    /// Until when it may be accepted (UTC).
+    pub expires_at: String,
+    /// The on-call window an acceptance made (its `id` in `GET /v1/me/on-call`).
+    pub on_call_id: Option<String>,
+}
+
+/// The answer to `POST /v1/on-call/invites`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct InvitesAnswer {
+    /// The peaks of the range, by area cell, role and time.
+    pub peaks: Vec<PeakView>,
+    /// The invitations made, in peak order and rank within a peak.
+    pub invites: Vec<InviteView>,
+}
+
+/// A list of invitations.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct InviteList {
+    /// The invitations, by window start then id.
+    pub items: Vec<InviteView>,
+}

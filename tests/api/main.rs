@@ -19,6 +19,7 @@ mod idempotency;
 mod import_client;
 mod offer_plan;
 mod offers;
+mod on_call_invites;
 mod orders;
 mod pay;
 mod pools;
