@@ -12,8 +12,9 @@
 //!   in), cut into weeks counted back from it, so every hour of the week appears exactly once per week. A
 //!   series' **weeks seen** run from the most recent week back to the oldest week with any demand in it (a role
 //!   new to an area last week has 1 week seen, not 7 empty weeks averaged in).
-//! - **Seasonal mean** at an hour of the week (0 is Monday 00:00–01:00 UTC, 167 Sunday 23:00–24:00 UTC): the
-//!   mean demand at that hour over the weeks seen.
+//! - **Seasonal mean** at an hour of the week (0 is Monday 00:00–01:00, 167 Sunday 23:00–24:00, in
+//!   [`Model::tz`], the agency's timezone; UTC by default): the mean demand at that hour over the weeks seen (per
+//!   occurrence of the hour, which around a daylight-saving change occurs once more or less).
 //! - **Trend**: the mean weekly slot-hours of the last [`Model::trend_weeks`] weeks over the mean weekly
 //!   slot-hours of the earlier weeks seen, bounded to [`Model::trend_min`]–[`Model::trend_max`]; 1 when there
 //!   are no earlier weeks seen.
@@ -39,6 +40,9 @@ pub struct Model {
     pub trend_min: f64,
     /// Upper bound of the trend factor.
     pub trend_max: f64,
+    /// The timezone whose hours of the week the seasonal mean is taken by (the agency's), so a local Friday
+    /// evening stays one hour of the week across a daylight-saving change.
+    pub tz: chrono_tz::Tz,
 }
 
 impl Default for Model {
@@ -48,6 +52,7 @@ impl Default for Model {
             trend_weeks: 2,
             trend_min: 0.5,
             trend_max: 2.0,
+            tz: chrono_tz::UTC,
         }
     }
 }
@@ -82,20 +87,37 @@ pub struct Series {
     pub earlier_weekly: f64,
     /// The bounded trend factor.
     pub trend: f64,
-    /// Mean slots wanted at each hour of the week, over the weeks seen.
+    /// Mean slots wanted at each hour of the week (in [`Model::tz`]), over the weeks seen.
     pub seasonal: Vec<f64>,
+    /// The timezone of the hours of the week.
+    pub tz: chrono_tz::Tz,
 }
 
 impl Series {
     /// The forecast slots wanted in the hour starting at `hour_ms`.
     pub fn forecast(&self, hour_ms: i64) -> f64 {
-        self.seasonal[hour_of_week(hour_ms)] * self.trend
+        self.seasonal[hour_of_week_in(hour_ms, self.tz)] * self.trend
     }
 }
 
 /// The hour of the week of an instant: 0 for Monday 00:00–01:00 UTC, up to 167 (the Unix epoch was a Thursday).
 pub fn hour_of_week(ms: i64) -> usize {
     ((ms.div_euclid(HOUR_MS) + 72).rem_euclid(WEEK_HOURS as i64)) as usize
+}
+
+/// The hour of the week of an instant in `tz`: 0 for Monday 00:00–01:00 local time, up to 167. In UTC it is
+/// [`hour_of_week`]. Across a daylight-saving change a local hour of the week occurs twice (autumn) or not at all
+/// (spring) in that week.
+pub fn hour_of_week_in(ms: i64, tz: chrono_tz::Tz) -> usize {
+    use chrono::{Datelike, TimeZone, Timelike};
+    if tz == chrono_tz::UTC {
+        return hour_of_week(ms);
+    }
+    let Some(t) = chrono::Utc.timestamp_millis_opt(ms).single() else {
+        return hour_of_week(ms);
+    };
+    let local = t.with_timezone(&tz);
+    local.weekday().num_days_from_monday() as usize * 24 + local.hour() as usize
 }
 
 /// The start of the hour holding `ms`.
@@ -149,15 +171,22 @@ fn series(
     let total = |k: usize| week(k).iter().sum::<f64>();
     let oldest = (0..weeks).rev().find(|&k| total(k) > 0.0)?;
     let seen = oldest + 1;
+    // The mean per occurrence of each hour of the week: `seen` times each in UTC; once more or less around a
+    // daylight-saving change in a local timezone.
     let mut seasonal = vec![0.0; WEEK_HOURS];
+    let mut occurrences = vec![0u32; WEEK_HOURS];
     for k in 0..seen {
         let first = window_start + (weeks - 1 - k) as i64 * WEEK_MS;
         for (i, v) in week(k).iter().enumerate() {
-            seasonal[hour_of_week(first + i as i64 * HOUR_MS)] += v;
+            let how = hour_of_week_in(first + i as i64 * HOUR_MS, model.tz);
+            seasonal[how] += v;
+            occurrences[how] += 1;
         }
     }
-    for v in &mut seasonal {
-        *v /= seen as f64;
+    for (v, n) in seasonal.iter_mut().zip(&occurrences) {
+        if *n > 0 {
+            *v /= f64::from(*n);
+        }
     }
     let recent_n = (model.trend_weeks.max(1) as usize).min(seen);
     let recent_weekly = (0..recent_n).map(total).sum::<f64>() / recent_n as f64;
@@ -177,6 +206,7 @@ fn series(
         earlier_weekly,
         trend,
         seasonal,
+        tz: model.tz,
     })
 }
 
@@ -460,7 +490,47 @@ mod tests {
             earlier_weekly: 0.0,
             trend: 1.0,
             seasonal,
+            tz: chrono_tz::UTC,
         }
+    }
+
+    #[test]
+    fn in_a_local_timezone_an_evening_keeps_its_hour_of_the_week_across_daylight_saving() {
+        // Berlin leaves summer time on Sunday 2026-10-25. Every Friday 19:00–20:00 Berlin time, 4 slots: 17:00
+        // UTC before the change, 18:00 UTC after.
+        let berlin = chrono_tz::Europe::Berlin;
+        let fridays = [
+            "2026-10-09",
+            "2026-10-16",
+            "2026-10-23",
+            "2026-10-30",
+            "2026-11-06",
+        ];
+        let history: Vec<Demand> = fridays
+            .iter()
+            .map(|d| {
+                let local = chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                    .unwrap()
+                    .and_hms_opt(19, 0, 0)
+                    .unwrap();
+                let start = crate::domain::time::resolve_local(berlin, local).timestamp_millis();
+                demand(1, "host", start, 1, 4)
+            })
+            .collect();
+        let as_of = at(2026, 11, 9, 0);
+        let local = Model {
+            tz: berlin,
+            ..Model::default()
+        };
+        let s = &fit(&local, as_of, &history)[0];
+        assert_eq!(s.weeks_seen, 5);
+        assert_eq!(hour_of_week_in(at(2026, 11, 13, 18), berlin), 4 * 24 + 19);
+        assert_eq!(s.seasonal[4 * 24 + 19], 4.0);
+        assert_eq!(s.forecast(at(2026, 11, 13, 18)), 4.0);
+        // By UTC hours the same history splits over two hours of the week.
+        let s = &fit(&Model::default(), as_of, &history)[0];
+        assert_eq!(s.seasonal[4 * 24 + 17], 4.0 * 3.0 / 5.0);
+        assert_eq!(s.forecast(at(2026, 11, 13, 18)), 4.0 * 2.0 / 5.0);
     }
 
     #[test]

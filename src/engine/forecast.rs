@@ -37,7 +37,7 @@ impl Engine {
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
     ) -> crate::Result<ForecastView> {
-        let model = Model::default();
+        let model = self.forecast_model(agency).await?;
         let now = self.now();
         let as_of = forecast::hour_floor(ms(now));
         let (from, to) = check_range(now, from, to, chrono::Duration::days(7))?;
@@ -53,7 +53,7 @@ impl Engine {
                     .filter_map(|h| {
                         let f = round(s.forecast(h));
                         (f > 0.0).then(|| {
-                            let how = forecast::hour_of_week(h);
+                            let how = forecast::hour_of_week_in(h, model.tz);
                             ForecastHour {
                                 start: format_instant(from_ms(h)),
                                 hour_of_week: how as u32,
@@ -88,6 +88,7 @@ impl Engine {
                 trend_weeks: model.trend_weeks,
                 trend_min: model.trend_min,
                 trend_max: model.trend_max,
+                timezone: model.tz.name().to_string(),
             },
             series,
         })
@@ -181,6 +182,17 @@ pub fn demand_of(orders: &[Order]) -> (Vec<Demand>, BTreeMap<(u64, String), Role
 }
 
 impl Engine {
+    /// The forecast model of an agency: the defaults, with the hours of the week in the agency's timezone (its
+    /// pay settings' `timezone`, UTC unless set).
+    pub(super) async fn forecast_model(&self, agency: AgencyId) -> crate::Result<Model> {
+        let (settings, _, _) =
+            super::pay::settings_of(self.store.pool(), agency.get() as i64).await?;
+        Ok(Model {
+            tz: settings.timezone,
+            ..Model::default()
+        })
+    }
+
     /// The agency's stored orders of the `model.weeks` weeks before `as_of` (not cancelled) as demand, with
     /// each area × role's requirements (see [`demand_of`]).
     pub(super) async fn demand_history(

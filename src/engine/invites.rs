@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use super::forecast::{area_centre, check_range, round};
 use super::{Engine, from_ms, ms};
-use crate::dispatch::forecast::{self, Model, Peak};
+use crate::dispatch::forecast::{self, Peak};
 use crate::dispatch::plan::candidates;
 use crate::domain::time::{format_instant, parse_instant};
 use crate::domain::{
@@ -270,7 +270,7 @@ impl Engine {
         agency: AgencyId,
         params: &InviteParams,
     ) -> crate::Result<Vec<PeakNeed>> {
-        let model = Model::default();
+        let model = self.forecast_model(agency).await?;
         let as_of = forecast::hour_floor(ms(self.now()));
         let (history, roles) = self.demand_history(agency, &model, as_of).await?;
         let series = forecast::fit(&model, as_of, &history);

@@ -53,8 +53,12 @@ pub fn fit(
     week_start: DateTime<Utc>,
     week: &[OrderSpec],
 ) -> SimForecast {
-    let model = Model::default();
     let tz = week.first().map_or(chrono_tz::UTC, |s| s.tz);
+    // The agency's hours of the week are the city's.
+    let model = Model {
+        tz,
+        ..Model::default()
+    };
     let monday = week_start.with_timezone(&tz).date_naive();
     let as_of = resolve_local(tz, monday.and_hms_opt(0, 0, 0).expect("midnight"));
     let mut history = Vec::new();

@@ -31,6 +31,9 @@ pub struct ForecastModel {
     pub trend_min: f64,
     /// Upper bound of the trend factor.
     pub trend_max: f64,
+    /// The IANA timezone the hours of the week are counted in: the agency's (`PATCH /v1/agency/settings`
+    /// `timezone`), UTC unless set.
+    pub timezone: String,
 }
 
 /// An area: an H3 cell.
@@ -68,7 +71,7 @@ pub struct ForecastSeries {
 pub struct ForecastHour {
     /// Start of the hour (RFC 3339, UTC).
     pub start: String,
-    /// Hour of the week, 0 (Monday 00:00 UTC) to 167.
+    /// Hour of the week, 0 (Monday 00:00) to 167, in the model's `timezone`.
     pub hour_of_week: u32,
     /// Mean slots wanted at this hour of the week over the weeks seen.
     pub seasonal_mean: f64,

@@ -115,7 +115,8 @@ async fn the_forecast_recovers_the_weekly_pattern_and_trend_of_past_orders() {
     assert_eq!(f["to"], "2026-12-28T00:00:00Z");
     assert_eq!(
         f["model"],
-        json!({"h3_resolution": 7, "weeks": 8, "trend_weeks": 2, "trend_min": 0.5, "trend_max": 2.0})
+        json!({"h3_resolution": 7, "weeks": 8, "trend_weeks": 2, "trend_min": 0.5, "trend_max": 2.0,
+               "timezone": "UTC"})
     );
     assert_eq!(f["series"].as_array().unwrap().len(), 3);
 
@@ -271,4 +272,49 @@ async fn the_openapi_document_describes_the_forecast() {
     ] {
         assert!(schemas[name].is_object(), "no schema {name}");
     }
+}
+
+#[tokio::test]
+async fn hours_of_the_week_follow_the_agencys_timezone_across_daylight_saving() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    app.patch(
+        &a.key,
+        "/v1/agency/settings",
+        &json!({"timezone": "Europe/Berlin"}),
+    )
+    .await
+    .expect(200);
+    // Fridays 19:00–20:00 Berlin time, 4 hosts: 18:00 UTC in winter, 17:00 UTC once summer time starts on
+    // Sunday 2027-03-28.
+    for (day, offset) in [
+        ("2027-03-12", "+01:00"),
+        ("2027-03-19", "+01:00"),
+        ("2027-03-26", "+01:00"),
+        ("2027-04-02", "+02:00"),
+        ("2027-04-09", "+02:00"),
+    ] {
+        app.post_order(
+            &a,
+            &order_at(
+                VENUE,
+                &format!("{day}T19:00:00{offset}"),
+                &format!("{day}T20:00:00{offset}"),
+                &[("host", 4)],
+            ),
+        )
+        .await;
+    }
+    app.advance_to("2027-04-12T00:00:00Z").await;
+    let f = app
+        .get(&a.key, "/v1/forecast?from=2027-04-12&to=2027-04-19")
+        .await
+        .expect(200);
+    assert_eq!(f["model"]["timezone"], "Europe/Berlin");
+    // One hour of the week, Friday 19:00 local (hour 115), seen all five weeks: 4 slots next Friday 17:00 UTC.
+    let host = series(&f, &cell(VENUE), "host");
+    assert_eq!(
+        hours(host),
+        vec![("2027-04-16T17:00:00Z".to_string(), 115, 4.0, 4.0)]
+    );
 }
