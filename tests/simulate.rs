@@ -69,6 +69,7 @@ async fn a_small_week_with_signals_replays_with_zero_differences() {
         seed: 7,
         standby: StandbyPolicy::Auto,
         signals: true,
+        reserve: false,
     };
     let engine = engine_at(&from, week::start_time(&cfg)).await;
     let outcome = week::run(&engine, cfg, &mut |_, _| {}).await.unwrap();
@@ -185,6 +186,7 @@ async fn a_week_that_reserves_on_call_workers_replays_with_zero_differences() {
         seed: 7,
         standby: StandbyPolicy::None,
         reserve: true,
+        signals: false,
     };
     let engine = engine_at(&from, week::start_time(&cfg)).await;
     let outcome = week::run(&engine, cfg, &mut |_, _| {}).await.unwrap();

@@ -126,7 +126,8 @@ impl OrderState {
 
     /// Whether the order wants standbys: its setting, or a worker at risk.
     pub fn wants_standby(&self) -> bool {
-        self.order.standby.per_order() || (0..self.order.roles.len()).any(|r| self.at_risk_for(r) > 0)
+        self.order.standby.per_order()
+            || (0..self.order.roles.len()).any(|r| self.at_risk_for(r) > 0)
     }
 
     /// Workers already in the order: offered (in any state) or assigned.
