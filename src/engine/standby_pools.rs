@@ -746,7 +746,7 @@ impl Engine {
         .bind(after)
         .bind(from.map(ms))
         .bind(to.map(ms))
-        .bind(limit as i64)
+        .bind(limit)
         .fetch_all(db)
         .await
         .map_err(store::db_error)?;
