@@ -202,3 +202,27 @@ async fn a_week_that_reserves_on_call_workers_replays_with_zero_differences() {
     assert_eq!(report.differences, 0, "{report}");
     assert_eq!(report.unsupported, 0, "{report}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_week_of_pooled_standby_replays_with_zero_differences() {
+    let dir = tempfile::tempdir().unwrap();
+    let (from, into) = (url(&dir, "pooled.db"), url(&dir, "replay.db"));
+    let cfg = WeekConfig {
+        workers: 300,
+        orders: 20,
+        seed: 7,
+        standby: StandbyPolicy::Pooled,
+        signals: false,
+        reserve: false,
+    };
+    let engine = engine_at(&from, week::start_time(&cfg)).await;
+    let outcome = week::run(&engine, cfg, &mut |_, _| {}).await.unwrap();
+    let k = &outcome.kpis;
+    assert!(k.standbys > 0, "no floater was held: {k:?}");
+    let store = Store::connect(&from).await.unwrap();
+    let log = all_events(&store).await.unwrap();
+    assert!(log.iter().any(|e| e.kind == "standby_pool_opened"));
+    let report = crewcall::cli::replay::run(&from, &into).await.unwrap();
+    assert_eq!(report.events as u64, k.events);
+    assert_eq!(report.differences, 0, "{report}");
+}

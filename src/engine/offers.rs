@@ -389,7 +389,8 @@ impl Engine {
                 self.dispatch(tx, &mut st, now, false).await?;
             }
         }
-        Ok(())
+        // The worker's floaters belong to their pools, not to the orders above.
+        self.release_floaters_of(tx, worker, reason, now).await
     }
 
     /// Fills a slot of `role` that was lost (no-show, cancellation): promotes the best fitting standby of the

@@ -456,7 +456,7 @@ impl Engine {
         st.offered = store::orders::offered_workers(&mut **tx, st.row.id).await?;
         st.assignments = store::orders::assignments_of_order(&mut **tx, st.row.id).await?;
         if matches!(st.order.standby, StandbySpec::Pooled(_)) {
-            st.pool = super::standby_pools::link(&mut **tx, st.row.id).await?;
+            st.pool = super::standby_pools::link(tx, st.row.id).await?;
         }
         // `at_risk` is read with the order and changed only by `watch_risk`, which keeps `st` in step.
         Ok(())
@@ -516,7 +516,7 @@ impl Engine {
             }
             if standbys && matches!(st.order.standby, StandbySpec::Pooled(_)) {
                 self.top_up_pool(tx, st, now, &ranked).await?;
-                st.pool = super::standby_pools::link(&mut **tx, st.row.id).await?;
+                st.pool = super::standby_pools::link(tx, st.row.id).await?;
             }
             if st.order.dispatch.mode == DispatchMode::Offer {
                 self.watch_risk(tx, st, now, urgent).await?;

@@ -633,6 +633,39 @@ impl Engine {
         Ok(true)
     }
 
+    /// Releases every floater a worker who may no longer work (suspended, deleted) holds, each pool locked
+    /// after the orders the caller holds. Their pools fill again at the next dispatch of one of their orders.
+    pub(super) async fn release_floaters_of(
+        &self,
+        tx: &mut Tx,
+        worker: WorkerId,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> crate::Result<()> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT id, pool_id FROM assignments WHERE worker_id = $1 AND pool_id IS NOT NULL \
+             AND status = 'standby' ORDER BY pool_id, id",
+        )
+        .bind(worker.get() as i64)
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(store::db_error)?;
+        for (id, pool) in rows {
+            let Some(pool) = lock_pool(tx, pool).await? else {
+                continue;
+            };
+            let Some(a) = store::orders::assignment(&mut **tx, id)
+                .await?
+                .filter(|a| a.status == "standby")
+            else {
+                continue;
+            };
+            self.end_floater(tx, &pool, &a, "released", reason, now)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Ends a floater's assignment (promoted, released), with its event.
     async fn end_floater(
         &self,
@@ -746,7 +779,7 @@ impl Engine {
         .bind(after)
         .bind(from.map(ms))
         .bind(to.map(ms))
-        .bind(limit as i64)
+        .bind(limit)
         .fetch_all(db)
         .await
         .map_err(store::db_error)?;

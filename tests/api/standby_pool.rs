@@ -296,3 +296,46 @@ async fn a_session_with_pooled_orders_replays_with_zero_differences() {
     assert_eq!(report.differences, 0, "{report}");
     assert_eq!(report.unsupported, 0, "{report}");
 }
+
+#[tokio::test]
+async fn a_floater_who_is_deleted_is_released_from_the_pool() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let ws = promoters(&app, &a, 16).await;
+    let o = app.post_order(&a, &pooled("c1", 4, 0.0)).await;
+    let pool = s(&o["standby"], "pool");
+    let p = app
+        .get(&a.key, &format!("/v1/standby-pools/{pool}"))
+        .await
+        .expect(200);
+    let held = p["held"].as_u64().expect("held");
+    assert!(held > 0, "{p}");
+    let gone = s(&p["floaters"][0], "worker_id");
+    let token = ws
+        .iter()
+        .find(|w| s(w, "id") == gone)
+        .map(|w| s(w, "app_token"))
+        .expect("the floater's token");
+    let before = app.get(&token, "/v1/me/assignments").await.expect(200);
+    let asg = s(&before["items"][0], "id");
+    let r = app.delete(&a.key, &format!("/v1/workers/{gone}")).await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let p = app
+        .get(&a.key, &format!("/v1/standby-pools/{pool}"))
+        .await
+        .expect(200);
+    assert_eq!(p["held"], held - 1, "{p}");
+    assert!(!ids(&p["floaters"], "worker_id").contains(&gone), "{p}");
+    let w = app
+        .get(&a.key, &format!("/v1/assignments?worker={gone}"))
+        .await
+        .expect(200);
+    let row = w["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|x| x["id"] == json!(asg))
+        .unwrap_or_else(|| panic!("{asg} in {w}"))
+        .clone();
+    assert_eq!(row["status"], "released", "{w}");
+}
