@@ -124,10 +124,19 @@ impl OrderState {
             .count() as u32
     }
 
-    /// Whether the order wants standbys: its setting, or a worker at risk.
+    /// Whether the order wants standbys of any kind: its own or its pool's (its setting), or one for a worker
+    /// at risk.
     pub fn wants_standby(&self) -> bool {
-        self.order.standby.per_order()
+        self.order.standby != StandbySpec::Fixed(0)
             || (0..self.order.roles.len()).any(|r| self.at_risk_for(r) > 0)
+    }
+
+    /// Whether the order wants standbys of its own: a per-order setting, or a worker at risk — except in a
+    /// pooled order, whose pool covers its workers at risk by counting them as not coming.
+    pub fn wants_own_standby(&self) -> bool {
+        self.order.standby.per_order()
+            || (self.order.standby.pool_target().is_none()
+                && (0..self.order.roles.len()).any(|r| self.at_risk_for(r) > 0))
     }
 
     /// Workers already in the order: offered (in any state) or assigned.
@@ -1074,8 +1083,11 @@ impl Engine {
     /// for open slots, the next candidates). See [`standby::plan`].
     fn standby_wanted(&self, st: &OrderState, ranked: &[Vec<(WorkerId, f64)>]) -> Vec<u32> {
         // A confirmed worker who missed a re-confirmation is counted as not coming: one more standby for
-        // their role, whatever the order's standby setting.
+        // their role, whatever the order's standby setting — unless the order is pooled, where the pool does.
         let mut wanted = self.standby_planned(st, ranked);
+        if st.order.standby.pool_target().is_some() {
+            return wanted;
+        }
         for (r, w) in wanted.iter_mut().enumerate() {
             *w += st.at_risk_for(r);
         }
@@ -1136,7 +1148,7 @@ impl Engine {
         now: DateTime<Utc>,
         ranked: &[Vec<(WorkerId, f64)>],
     ) -> crate::Result<usize> {
-        if !st.wants_standby() {
+        if !st.wants_own_standby() {
             return Ok(0);
         }
         let mut sent = 0;
@@ -1194,7 +1206,7 @@ impl Engine {
     /// candidates).
     pub fn standby_wanted_now(&self, st: &OrderState) -> Vec<u32> {
         match st.order.standby {
-            StandbySpec::Fixed(0) | StandbySpec::Pooled(_) if !st.wants_standby() => {
+            StandbySpec::Fixed(0) | StandbySpec::Pooled(_) if !st.wants_own_standby() => {
                 vec![0; st.order.roles.len()]
             }
             _ => {

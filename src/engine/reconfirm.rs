@@ -197,9 +197,10 @@ impl Engine {
         }
     }
 
-    /// Covers a worker at risk who keeps their assignment: today the order's own standby, which counts each
+    /// Covers a worker at risk who keeps their assignment: the order's own standby, which counts each
     /// confirmed worker who missed a re-confirmation as one more standby wanted for their role (see
-    /// [`OrderState::at_risk_for`]), topped up now. A pooled standby is wired in here.
+    /// [`OrderState::at_risk_for`]), or, for a pooled order, its pool, which counts them as not coming; either
+    /// is topped up by the order's dispatch, now.
     pub(super) async fn at_risk_top_up(
         &self,
         tx: &mut Tx,

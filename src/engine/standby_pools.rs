@@ -260,7 +260,15 @@ impl Engine {
                             && a.role_idx as usize == r
                             && FILLING.contains(&a.status.as_str())
                     })
-                    .map(|a| self.show_p(prior, WorkerId::new(a.worker_id as u64)))
+                    // A worker who missed a re-confirmation and keeps the slot is counted as not coming,
+                    // as the order's own standby counts them (see `OrderState::at_risk_for`).
+                    .map(|a| {
+                        if a.reconfirm_missed_at.is_some() {
+                            0.0
+                        } else {
+                            self.show_p(prior, WorkerId::new(a.worker_id as u64))
+                        }
+                    })
                     .collect();
                 let headcount = st.order.roles[r].headcount as usize;
                 let open = headcount.saturating_sub(crew.len());
