@@ -104,6 +104,8 @@ pub struct WeekOutcome {
     pub kpis: Kpis,
     /// Hourly slots wanted and filled, for the chart.
     pub samples: Vec<Sample>,
+    /// The instant of the samples' hour 0 (the first shift's start).
+    pub samples_from: DateTime<Utc>,
     /// Each order's measure.
     pub measures: Vec<OrderMeasure>,
 }
@@ -296,6 +298,7 @@ pub async fn run(
     Ok(WeekOutcome {
         kpis,
         samples: week.samples,
+        samples_from: t0,
         measures,
     })
 }
