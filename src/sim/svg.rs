@@ -226,7 +226,7 @@ pub fn chart(title: &str, start: DateTime<Utc>, series: &[Series<'_>]) -> String
     }
     // The legend, top right: wanted, then each policy with its total gap in slot-hours.
     let mut ly = 40.0;
-    let lx = W - PAD_R - 250.0;
+    let lx = W - PAD_R - 300.0;
     let _ = writeln!(
         out,
         r##"<line x1="{lx}" y1="{ly}" x2="{}" y2="{ly}" stroke="#777" stroke-dasharray="5,3"/><text x="{}" y="{}">slots wanted (same orders for all)</text>"##,
