@@ -266,6 +266,13 @@ enum Command {
         /// The seed of everything.
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// Runs every policy on each of these seeds (comma-separated, e.g. `42,43,44`) and prints, after each
+        /// seed's table, each figure's mean and spread over the seeds; overrides `--seed`.
+        #[arg(long, value_delimiter = ',')]
+        seeds: Vec<u64>,
+        /// Weeks simulated at once (default: one per core).
+        #[arg(long, default_value_t = 0)]
+        jobs: usize,
         /// The database, recreated for the run (`sqlite://…`).
         #[arg(long, default_value = "sqlite://sim.db")]
         db: String,
@@ -492,6 +499,8 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             workers,
             orders,
             seed,
+            seeds,
+            jobs,
             db,
             standby,
             compare_standby,
@@ -510,6 +519,8 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 workers,
                 orders,
                 seed,
+                seeds,
+                jobs,
                 db,
                 standby,
                 compare,

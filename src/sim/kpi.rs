@@ -319,6 +319,10 @@ impl Kpis {
                 "show-up Brier score",
                 format!("{:.4}", self.calibration.brier),
             ),
+            (
+                "show-up Brier, constant prior",
+                format!("{:.4}", self.calibration.brier_constant_prior),
+            ),
             ("events", self.events.to_string()),
         ]
         .into_iter()
@@ -371,16 +375,205 @@ impl Kpis {
 
 /// Prints runs side by side: one column per named run.
 pub fn table(runs: &[(String, &Kpis)]) -> String {
-    use std::fmt::Write as _;
-    let rows: Vec<Vec<(&'static str, String)>> = runs.iter().map(|(_, k)| k.rows()).collect();
-    let label_w = rows.first().map_or(0, |r| {
-        r.iter().map(|(l, _)| l.chars().count()).max().unwrap_or(0)
-    });
-    let col_w: Vec<usize> = runs
+    let columns: Vec<(String, Vec<(&'static str, String)>)> =
+        runs.iter().map(|(n, k)| (n.clone(), k.rows())).collect();
+    grid(&columns)
+}
+
+/// The mean and spread of one figure over several runs (seeds).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spread {
+    /// Runs that had the figure.
+    pub n: usize,
+    /// Their mean.
+    pub mean: f64,
+    /// The sample standard deviation (divided by `n − 1`; 0 for a single run).
+    pub sd: f64,
+    /// The smallest value.
+    pub min: f64,
+    /// The largest value.
+    pub max: f64,
+}
+
+/// The mean, standard deviation and range of `values`, or `None` when there are none.
+pub fn spread(values: &[f64]) -> Option<Spread> {
+    let n = values.len();
+    if n == 0 {
+        return None;
+    }
+    let mean = values.iter().sum::<f64>() / n as f64;
+    let sd = if n > 1 {
+        (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
+    } else {
+        0.0
+    };
+    Some(Spread {
+        n,
+        mean,
+        sd,
+        min: values.iter().copied().fold(f64::INFINITY, f64::min),
+        max: values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    })
+}
+
+/// How a summarised figure is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// A share, printed as a percentage.
+    Percent,
+    /// A count of things.
+    Count,
+    /// Minutes.
+    Minutes,
+    /// A ratio with two decimals.
+    Ratio,
+    /// A score with four decimals (Brier).
+    Score,
+}
+
+impl Unit {
+    fn show(self, v: f64) -> String {
+        match self {
+            Unit::Percent => format!("{:.2}", 100.0 * v),
+            Unit::Count | Unit::Minutes => format!("{v:.1}"),
+            Unit::Ratio => format!("{v:.2}"),
+            Unit::Score => format!("{v:.4}"),
+        }
+    }
+
+    fn suffix(self) -> &'static str {
+        match self {
+            Unit::Percent => "%",
+            _ => "",
+        }
+    }
+}
+
+impl Kpis {
+    /// The figures that can be averaged over runs: a label, how it is printed, and the value (if the run had
+    /// one; a week without lost slots has no time to replace).
+    pub fn figures(&self) -> Vec<(&'static str, Unit, Option<f64>)> {
+        let n = |v: u64| Some(v as f64);
+        vec![
+            (
+                "fill rate at start",
+                Unit::Percent,
+                Some(self.fill_rate_at_start),
+            ),
+            (
+                "slots without candidates at posting",
+                Unit::Count,
+                n(self.short_at_post),
+            ),
+            (
+                "time to fill, median (min)",
+                Unit::Minutes,
+                self.fill_median_min,
+            ),
+            ("time to fill, p95 (min)", Unit::Minutes, self.fill_p95_min),
+            ("no-shows", Unit::Count, n(self.no_shows)),
+            (
+                "cancellations by workers",
+                Unit::Count,
+                n(self.cancellations),
+            ),
+            (
+                "standby promotions",
+                Unit::Count,
+                n(self.standby_promotions),
+            ),
+            ("lost slots", Unit::Count, n(self.lost)),
+            ("replaced slots", Unit::Count, n(self.replaced)),
+            (
+                "time to replace, median (min)",
+                Unit::Minutes,
+                self.replace_median_min,
+            ),
+            ("standbys held", Unit::Count, n(self.standbys)),
+            (
+                "standby overhead (h/h)",
+                Unit::Percent,
+                Some(self.standby_overhead),
+            ),
+            (
+                "offers per filled slot",
+                Unit::Ratio,
+                Some(self.offers_per_filled_slot),
+            ),
+            ("shifts completed", Unit::Count, n(self.completed)),
+            (
+                "show-up predicted",
+                Unit::Percent,
+                (self.calibration.shifts > 0).then_some(self.calibration.predicted),
+            ),
+            (
+                "show-up observed",
+                Unit::Percent,
+                (self.calibration.shifts > 0).then_some(self.calibration.observed),
+            ),
+            (
+                "show-up Brier score",
+                Unit::Score,
+                (self.calibration.shifts > 0).then_some(self.calibration.brier),
+            ),
+            (
+                "show-up Brier, constant prior",
+                Unit::Score,
+                (self.calibration.shifts > 0).then_some(self.calibration.brier_constant_prior),
+            ),
+            ("events", Unit::Count, n(self.events)),
+        ]
+    }
+}
+
+/// One cell of the summary: `mean ± sd (min–max)`, with the unit after the mean.
+fn spread_cell(unit: Unit, s: Option<Spread>) -> String {
+    match s {
+        None => "–".to_string(),
+        Some(s) => format!(
+            "{}{} ± {} ({}–{})",
+            unit.show(s.mean),
+            unit.suffix(),
+            unit.show(s.sd),
+            unit.show(s.min),
+            unit.show(s.max)
+        ),
+    }
+}
+
+/// The summary over seeds: one column per named policy, each cell the mean ± standard deviation of the
+/// figure over that policy's runs, with its range.
+pub fn summary(runs: &[(String, Vec<&Kpis>)]) -> String {
+    let columns: Vec<(String, Vec<(&'static str, String)>)> = runs
         .iter()
-        .zip(&rows)
-        .map(|((name, _), r)| {
-            r.iter()
+        .map(|(name, ks)| {
+            let per_run: Vec<_> = ks.iter().map(|k| k.figures()).collect();
+            let labels = Kpis::default().figures();
+            let cells = labels
+                .iter()
+                .enumerate()
+                .map(|(i, (label, unit, _))| {
+                    let values: Vec<f64> = per_run.iter().filter_map(|f| f[i].2).collect();
+                    (*label, spread_cell(*unit, spread(&values)))
+                })
+                .collect();
+            (name.clone(), cells)
+        })
+        .collect();
+    grid(&columns)
+}
+
+/// Prints named columns of (label, value) rows side by side, labels on the left.
+fn grid(columns: &[(String, Vec<(&'static str, String)>)]) -> String {
+    use std::fmt::Write as _;
+    let rows = columns.first().map_or(0, |(_, c)| c.len());
+    let label_w = columns.first().map_or(0, |(_, c)| {
+        c.iter().map(|(l, _)| l.chars().count()).max().unwrap_or(0)
+    });
+    let col_w: Vec<usize> = columns
+        .iter()
+        .map(|(name, c)| {
+            c.iter()
                 .map(|(_, v)| v.chars().count())
                 .chain([name.chars().count()])
                 .max()
@@ -389,14 +582,14 @@ pub fn table(runs: &[(String, &Kpis)]) -> String {
         .collect();
     let mut out = String::new();
     let _ = write!(out, "{:label_w$}", "");
-    for ((name, _), w) in runs.iter().zip(&col_w) {
+    for ((name, _), w) in columns.iter().zip(&col_w) {
         let _ = write!(out, "  {name:>w$}");
     }
     out.push('\n');
-    for i in 0..rows.first().map_or(0, Vec::len) {
-        let _ = write!(out, "{:label_w$}", rows[0][i].0);
-        for (r, w) in rows.iter().zip(&col_w) {
-            let _ = write!(out, "  {:>w$}", r[i].1);
+    for i in 0..rows {
+        let _ = write!(out, "{:label_w$}", columns[0].1[i].0);
+        for ((_, c), w) in columns.iter().zip(&col_w) {
+            let _ = write!(out, "  {:>w$}", c[i].1);
         }
         out.push('\n');
     }
@@ -476,5 +669,55 @@ mod tests {
         assert_eq!(quantile(&v, 0.5), Some(2.0));
         assert_eq!(quantile(&v, 0.95), Some(4.0));
         assert_eq!(quantile(&[], 0.5), None);
+    }
+
+    #[test]
+    fn the_spread_over_runs_is_the_mean_the_sample_deviation_and_the_range() {
+        let s = spread(&[2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]).unwrap();
+        assert_eq!(s.n, 8);
+        assert!((s.mean - 5.0).abs() < 1e-12);
+        // Sum of squared deviations 32, over n − 1 = 7.
+        assert!((s.sd - (32.0f64 / 7.0).sqrt()).abs() < 1e-12);
+        assert_eq!((s.min, s.max), (2.0, 9.0));
+        let one = spread(&[0.25]).unwrap();
+        assert_eq!(
+            (one.mean, one.sd, one.min, one.max),
+            (0.25, 0.0, 0.25, 0.25)
+        );
+        assert_eq!(spread(&[]), None);
+    }
+
+    #[test]
+    fn the_summary_shows_mean_and_spread_per_policy_and_skips_missing_figures() {
+        let run = |fill: f64, no_shows: u64, replace: Option<f64>| Kpis {
+            fill_rate_at_start: fill,
+            no_shows,
+            replace_median_min: replace,
+            ..Kpis::default()
+        };
+        let (a, b, c) = (
+            run(0.99, 10, Some(1.0)),
+            run(0.97, 14, None),
+            run(0.98, 12, Some(3.0)),
+        );
+        let (d, e) = (run(0.90, 20, None), run(0.90, 20, None));
+        let text = summary(&[
+            ("standby auto".into(), vec![&a, &b, &c]),
+            ("standby none".into(), vec![&d, &e]),
+        ]);
+        let line = |label: &str| {
+            text.lines()
+                .find(|l| l.starts_with(label))
+                .unwrap_or_else(|| panic!("no {label} row in\n{text}"))
+                .to_string()
+        };
+        assert!(text.lines().next().unwrap().contains("standby auto"));
+        assert!(line("fill rate at start").contains("98.00% ± 1.00 (97.00–99.00)"));
+        assert!(line("fill rate at start").contains("90.00% ± 0.00 (90.00–90.00)"));
+        assert!(line("no-shows").contains("12.0 ± 2.0 (10.0–14.0)"));
+        // The run without a replacement is left out of the mean, and a policy with none at all shows a dash.
+        let replace = line("time to replace, median (min)");
+        assert!(replace.contains("2.0 ± 1.4 (1.0–3.0)"), "{replace}");
+        assert!(replace.trim_end().ends_with('–'), "{replace}");
     }
 }

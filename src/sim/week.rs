@@ -136,6 +136,8 @@ pub struct WeekOutcome {
     pub kpis: Kpis,
     /// Hourly slots wanted and filled, for the chart.
     pub samples: Vec<Sample>,
+    /// The instant of the samples' hour 0 (the first shift's start).
+    pub samples_from: DateTime<Utc>,
     /// Each order's measure.
     pub measures: Vec<OrderMeasure>,
     /// The demand forecast fitted on eight generated weeks before this one, and its error on this week.
@@ -416,6 +418,7 @@ pub async fn run(
     Ok(WeekOutcome {
         kpis,
         samples: week.samples,
+        samples_from: t0,
         measures,
         forecast: week.forecast,
         reserve: week.reserve,
@@ -593,12 +596,10 @@ impl Week<'_> {
         let st = self.engine.post_order(self.agency, body).await?;
         let id = st.row.id;
         // How thin the pool is for this order: slots no eligible worker could take at posting.
+        // A role whose post already involved as many workers as it has slots cannot be short, whatever the
+        // ranking says, so it is ranked again only when that is not the case (ranking is most of a post's time).
         let mut short_at_post = 0;
         for (r, role) in st.order.roles.iter().enumerate() {
-            let (_, _, ranking) = self
-                .engine
-                .order_candidates(self.agency, st.order.id, Some(&role.name), 0)
-                .await?;
             let involved = st
                 .offers
                 .iter()
@@ -608,6 +609,13 @@ impl Week<'_> {
                     .iter()
                     .filter(|a| a.role_idx as usize == r && a.kind == "shift")
                     .count();
+            if involved >= role.headcount as usize {
+                continue;
+            }
+            let (_, _, ranking) = self
+                .engine
+                .order_candidates(self.agency, st.order.id, Some(&role.name), 0)
+                .await?;
             short_at_post += role
                 .headcount
                 .saturating_sub((ranking.eligible + involved) as u32);
