@@ -11,6 +11,7 @@ CREATE TABLE standby_pools (
     anchor_order BIGINT NOT NULL REFERENCES orders(id),
     start_at     BIGINT NOT NULL,
     end_at       BIGINT NOT NULL,
+    release_at   BIGINT NOT NULL,
     target       DOUBLE PRECISION NOT NULL,
     wanted       BIGINT NOT NULL,
     status       TEXT NOT NULL,
@@ -19,7 +20,7 @@ CREATE TABLE standby_pools (
 );
 CREATE UNIQUE INDEX standby_pools_by_key ON standby_pools (agency_id, cell, block_start, skills);
 CREATE INDEX standby_pools_by_agency ON standby_pools (agency_id, start_at, id);
-CREATE INDEX standby_pools_by_end ON standby_pools (status, end_at);
+CREATE INDEX standby_pools_by_release ON standby_pools (status, release_at);
 
 -- Each role of a pooled order is in the pool of its own skill signature.
 CREATE TABLE standby_pool_orders (

@@ -7,7 +7,8 @@
 //! overlap exclusion holds as for any booking; its `order_id` is the pool's anchor (first) order, which the
 //! orders' own views leave out. A lost slot of a pooled order (no-show, late cancellation, release) is filled
 //! from the order's own standbys first, then from the pool's best floater who fits the role and reaches the
-//! venue. The pool's floaters not promoted are released when its window ends (timer kind 8).
+//! venue. The pool's floaters not promoted are released a few minutes after its orders' last no-show check
+//! (`release_at`, timer kind 8): every loss they cover has happened by then.
 //!
 //! Changes to a pool serialise on its row (`FOR UPDATE` on PostgreSQL), always taken after the order's row, so
 //! two commands lock in one direction only. Events: `standby_pool_opened`, `standby_pool_joined`,
@@ -32,8 +33,9 @@ use crate::error::Error;
 use crate::store::{self, Tx};
 use crate::wire::standby_pool::{FloaterView, StandbyPoolView};
 
-/// The H3 resolution of a pool's area: cells about 7 km across, a city district.
-pub const POOL_RESOLUTION: Resolution = Resolution::Six;
+/// The H3 resolution of a pool's area: cells about 18 km across (250 km²), a large city district; a floater is
+/// promoted only into an order whose venue is within their own reach.
+pub const POOL_RESOLUTION: Resolution = Resolution::Five;
 
 /// The hours of the day's blocks: a pool gathers orders starting in the same block (agency's timezone).
 const BLOCK_HOURS: u32 = 6;
@@ -57,16 +59,25 @@ pub struct PoolRow {
     pub start_at: i64,
     /// The window's end, unix ms.
     pub end_at: i64,
+    /// When its floaters not promoted are released, unix ms: [`RELEASE_AFTER`] after the last no-show check
+    /// of its orders (`start + grace`). Every loss a floater covers happens by then (a no-show at its check, a
+    /// cancellation before the start), so holding floaters to the end of the shifts would idle them for
+    /// nothing; released, they are free for other work.
+    pub release_at: i64,
     /// The probability that every order is full at start it aims for.
     pub target: f64,
     /// Floaters wanted, as last sized.
     pub wanted: i64,
-    /// `open` until its window ends, then `closed`.
+    /// `open` until its floaters are released, then `closed`.
     pub status: String,
 }
 
-const POOL_COLS: &str = "id, agency_id, cell, block_start, skills, anchor_order, start_at, end_at, target, \
-    wanted, status";
+const POOL_COLS: &str = "id, agency_id, cell, block_start, skills, anchor_order, start_at, end_at, \
+    release_at, target, wanted, status";
+
+/// How long after its orders' last no-show check a pool keeps its floaters (the check and the promotion it
+/// leads to come first).
+pub const RELEASE_AFTER: Duration = Duration::minutes(5);
 
 /// A floater as stored: the assignment and the worker.
 type Floater = store::orders::AssignmentRow;
@@ -329,12 +340,13 @@ impl Engine {
         let agency = st.order.agency;
         let (cell, block_start, skills) = pool_key(&st.order, role, tz);
         let (start, end) = (ms(st.order.shift.start()), ms(st.order.shift.end()));
+        let release = ms(st.order.no_show_at() + RELEASE_AFTER);
         // Two orders opening one pool at once: the unique key makes the second insert do nothing, and it then
         // waits for the first's row lock.
         let opened: Option<(i64,)> = sqlx::query_as(
             "INSERT INTO standby_pools (agency_id, cell, block_start, skills, anchor_order, start_at, end_at, \
-             target, wanted, status, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 'open', $9, $9) \
+             release_at, target, wanted, status, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $10, $8, 0, 'open', $9, $9) \
              ON CONFLICT DO NOTHING RETURNING id",
         )
         .bind(agency.get() as i64)
@@ -346,6 +358,7 @@ impl Engine {
         .bind(end)
         .bind(target)
         .bind(ms(now))
+        .bind(release)
         .fetch_optional(&mut **tx)
         .await
         .map_err(store::db_error)?;
@@ -384,16 +397,18 @@ impl Engine {
             .await?
             .ok_or_else(|| Error::Internal("standby pool vanished".into()))?;
         let (start, end) = (pool.start_at.min(start), pool.end_at.max(end));
+        let release = pool.release_at.max(release);
         let target = pool.target.max(target);
         sqlx::query(
             "UPDATE standby_pools SET start_at = $1, end_at = $2, target = $3, status = 'open', \
-             updated_at = $4 WHERE id = $5",
+             updated_at = $4, release_at = $6 WHERE id = $5",
         )
         .bind(start)
         .bind(end)
         .bind(target)
         .bind(ms(now))
         .bind(id)
+        .bind(release)
         .execute(&mut **tx)
         .await
         .map_err(store::db_error)?;
@@ -420,6 +435,7 @@ impl Engine {
         Ok(PoolRow {
             start_at: start,
             end_at: end,
+            release_at: release,
             target,
             status: "open".into(),
             ..pool
@@ -705,8 +721,8 @@ impl Engine {
     /// The next pool whose window has ended, with its end (timer kind 8).
     pub(super) async fn next_pool_end(&self, until: i64) -> crate::Result<Option<(i64, i64)>> {
         sqlx::query_as(
-            "SELECT end_at, id FROM standby_pools WHERE status = 'open' AND end_at <= $1 \
-             ORDER BY end_at, id LIMIT 1",
+            "SELECT release_at, id FROM standby_pools WHERE status = 'open' AND release_at <= $1 \
+             ORDER BY release_at, id LIMIT 1",
         )
         .bind(until)
         .fetch_optional(self.store.pool())
@@ -740,7 +756,7 @@ impl Engine {
         }
         let Some(pool) = pool_by_id(&mut *tx, id)
             .await?
-            .filter(|p| p.status == "open" && p.end_at <= ms(now))
+            .filter(|p| p.status == "open" && p.release_at <= ms(now))
         else {
             return Ok(true);
         };
@@ -845,6 +861,7 @@ impl Engine {
             block_start: format_instant(from_ms(p.block_start)),
             start: format_instant(from_ms(p.start_at)),
             end: format_instant(from_ms(p.end_at)),
+            release_at: format_instant(from_ms(p.release_at)),
             skills: if p.skills.is_empty() {
                 Vec::new()
             } else {

@@ -5,13 +5,14 @@
 //! - time to fill: from posting to each slot's first confirmation (median, p95);
 //! - no-shows, standby promotions, cancellations by workers, workers at risk replaced ahead of the start;
 //! - time to replace: from a lost slot (no-show, cancellation) to the next confirmation in that order (median);
-//! - standby overhead: hours of the standbys held over the hours booked (a pool's floater for the pool's window);
+//! - standby overhead: hours of the standbys held over the hours booked (an order's standby for its shift, a
+//!   pool's floater from the start of the pool's window until promoted or released);
 //! - offers per filled slot;
 //! - show-up calibration: predicted at booking against observed at start (`calibration.rs`).
 //! - SLA compliance per tier (from the engine's SLA report): orders staffed within their tier's target, and
 //!   the median time to fill.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use serde_json::{Value, json};
 
@@ -168,6 +169,8 @@ pub fn compute(events: &[StoredEvent], measures: &[OrderMeasure]) -> Kpis {
     let mut shift_kind: BTreeMap<String, bool> = BTreeMap::new();
     let mut lost: BTreeMap<String, VecDeque<i64>> = BTreeMap::new();
     let mut standby_h = 0.0;
+    // Floaters held and not yet ended: their window (start, end), unix ms.
+    let mut floaters: HashMap<String, (i64, i64)> = HashMap::new();
     for e in events {
         let p = &e.payload;
         match e.kind.as_str() {
@@ -183,14 +186,17 @@ pub fn compute(events: &[StoredEvent], measures: &[OrderMeasure]) -> Kpis {
                 shift_kind.insert(str_of(p, "assignment").to_string(), shift);
                 if !shift {
                     k.standbys += 1;
-                    // A pool's floater is held for the pool's window, which its event carries.
-                    let held_ms = match (p.get("pool"), p.get("start"), p.get("end")) {
+                    // A pool's floater is held from the start of the pool's window, which its event carries,
+                    // until it is promoted or released (counted then); an order's standby for the shift.
+                    match (p.get("pool"), p.get("start"), p.get("end")) {
                         (Some(_), Some(s), Some(e)) => {
-                            e.as_i64().unwrap_or(0) - s.as_i64().unwrap_or(0)
+                            floaters.insert(
+                                str_of(p, "assignment").to_string(),
+                                (s.as_i64().unwrap_or(0), e.as_i64().unwrap_or(0)),
+                            );
                         }
-                        _ => m.end_ms - m.start_ms,
-                    };
-                    standby_h += held_ms as f64 / 3_600_000.0;
+                        _ => standby_h += (m.end_ms - m.start_ms) as f64 / 3_600_000.0,
+                    }
                     continue;
                 }
                 if let Some(t) = lost.get_mut(order).and_then(VecDeque::pop_front) {
@@ -205,6 +211,9 @@ pub fn compute(events: &[StoredEvent], measures: &[OrderMeasure]) -> Kpis {
                 }
             }
             "assignment_ended" => {
+                if let Some((from, to)) = floaters.remove(str_of(p, "assignment")) {
+                    standby_h += (e.at_ms.clamp(from, to) - from) as f64 / 3_600_000.0;
+                }
                 let status = str_of(p, "status");
                 let was_shift = shift_kind
                     .get(str_of(p, "assignment"))
@@ -238,6 +247,11 @@ pub fn compute(events: &[StoredEvent], measures: &[OrderMeasure]) -> Kpis {
             _ => {}
         }
     }
+    // A floater still held when the log ends is counted for its whole window.
+    standby_h += floaters
+        .values()
+        .map(|(from, to)| (to - from) as f64 / 3_600_000.0)
+        .sum::<f64>();
     fill_min.sort_by(f64::total_cmp);
     replace_min.sort_by(f64::total_cmp);
     k.fill_median_min = quantile(&fill_min, 0.5);

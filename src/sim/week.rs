@@ -109,6 +109,11 @@ impl StandbyPolicy {
     }
 }
 
+/// With `signals`, how long before a shift the agency asks its workers to confirm again, in hours.
+pub const SIGNALS_RECONFIRM_LEAD_H: i64 = 6;
+/// With `signals`, the deadline of that request, in hours before the shift.
+pub const SIGNALS_RECONFIRM_DEADLINE_H: i64 = 2;
+
 /// What to simulate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WeekConfig {
@@ -272,8 +277,13 @@ pub async fn run(
     if cfg.signals {
         use crate::wire::pay::{PreShiftBody, ReconfirmBody, SettingsBody};
         let on = SettingsBody {
+            // Most of the week's bookings are made within a day of their shift (orders are posted 1 to 240 hours
+            // ahead, log-uniformly): asking 6 hours ahead reaches about two thirds of them and leaves 4 hours
+            // to replace one who does not answer by 2 hours before the start.
             reconfirm: Some(ReconfirmBody {
                 enabled: Some(true),
+                lead_h: Some(SIGNALS_RECONFIRM_LEAD_H),
+                deadline_h: Some(SIGNALS_RECONFIRM_DEADLINE_H),
                 ..Default::default()
             }),
             pre_shift: Some(PreShiftBody {

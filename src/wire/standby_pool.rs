@@ -19,6 +19,9 @@ pub struct StandbyPoolView {
     pub start: String,
     /// The window's end.
     pub end: String,
+    /// When its floaters not promoted are released: a few minutes after its orders' last no-show check
+    /// (`start + grace`), when no loss at the start is left to cover.
+    pub release_at: String,
     /// The required skills of its roles, sorted: every floater fits every role.
     pub skills: Vec<String>,
     /// The probability that every order of the pool is full at start it aims for.
