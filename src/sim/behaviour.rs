@@ -188,13 +188,15 @@ pub struct Signals {
 }
 
 /// Draws a booking's signals. `arrives_after_start_min` is the arrival draw (minutes after the start,
-/// negative when early), `None` for a worker who will not come; `grace_min` is the order's no-show grace and
-/// `speed_kmh` the agency's plausible speed.
+/// negative when early), `None` for a worker who will not come; `grace_min` is the order's no-show grace,
+/// `speed_kmh` the agency's plausible speed and `answer_within_h` the hours from the re-confirmation request to
+/// its deadline.
 pub fn signals(
     rng: &mut Rng,
     arrives_after_start_min: Option<f64>,
     grace_min: f64,
     speed_kmh: f64,
+    answer_within_h: f64,
 ) -> Signals {
     let coming = arrives_after_start_min.is_some();
     let p = if coming {
@@ -203,8 +205,9 @@ pub fn signals(
         RECONFIRM_IF_NOT_COMING
     };
     let confirms = rng.bernoulli(p);
-    // Most answers come within a few hours of the request (a morning's glance at the phone).
-    let after_h = rng.range_f64(0.1, 6.0);
+    // A worker who confirms does so at a glance at the phone some time in the first three quarters of the span
+    // the request gives them.
+    let after_h = rng.range_f64(0.02, 0.75) * answer_within_h;
     let opted_in = rng.bernoulli(SIGNALS_OPT_IN);
     let before_min = rng.range_f64(30.0, 90.0);
     let far = rng.bernoulli(FAR_SIGNAL_IF_NOT_COMING);
@@ -292,10 +295,10 @@ mod tests {
         let mut rng = Rng::new(12);
         let n = 20_000;
         let coming: Vec<Signals> = (0..n)
-            .map(|_| signals(&mut rng, Some(-5.0), 15.0, 25.0))
+            .map(|_| signals(&mut rng, Some(-5.0), 15.0, 25.0, 4.0))
             .collect();
         let absent: Vec<Signals> = (0..n)
-            .map(|_| signals(&mut rng, None, 15.0, 25.0))
+            .map(|_| signals(&mut rng, None, 15.0, 25.0, 4.0))
             .collect();
         let share = |v: &[Signals], f: &dyn Fn(&Signals) -> bool| {
             v.iter().filter(|s| f(s)).count() as f64 / v.len() as f64

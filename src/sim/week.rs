@@ -37,7 +37,6 @@ const SALT_SIGNALS: u64 = 0x5169_a150;
 
 /// The agency's re-confirmation lead and deadline and its plausible speed when the run turns signals on
 /// (the defaults of the agency settings).
-const RECONFIRM_LEAD_H: i64 = 24;
 const SIGNAL_SPEED_KMH: f64 = 25.0;
 const SALT_INVITE: u64 = 0x1471_7e00;
 
@@ -904,8 +903,14 @@ impl Week<'_> {
             return;
         }
         let mut rng = Rng::stream(self.cfg.seed ^ SALT_SIGNALS, a.id as u64);
-        let s = behaviour::signals(&mut rng, arrives, f64::from(grace), SIGNAL_SPEED_KMH);
-        let asked = start - Duration::hours(RECONFIRM_LEAD_H);
+        let s = behaviour::signals(
+            &mut rng,
+            arrives,
+            f64::from(grace),
+            SIGNAL_SPEED_KMH,
+            (SIGNALS_RECONFIRM_LEAD_H - SIGNALS_RECONFIRM_DEADLINE_H) as f64,
+        );
+        let asked = start - Duration::hours(SIGNALS_RECONFIRM_LEAD_H);
         if let Some(after_h) = s.reconfirm_after_h
             && created <= asked
         {
