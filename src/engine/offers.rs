@@ -486,7 +486,7 @@ impl Engine {
         r
     }
 
-    /// The standby of the order who fits `role` best: holds its skills, languages and certifications; one
+    /// The standby of the order who fits `role` best (see [`can_step_in`]): holds its skills, languages and certifications; one
     /// held for this very role first, then by show-up probability, then id.
     fn best_standby(&self, st: &OrderState, role: usize) -> Option<AssignmentRow> {
         let r = &st.order.roles[role];
@@ -496,13 +496,7 @@ impl Engine {
             let Some(w) = self.index.get(WorkerId::new(a.worker_id as u64)) else {
                 continue;
             };
-            let fits = w.status == WorkerStatus::Active
-                && r.skills
-                    .iter()
-                    .all(|s| w.skill_level(&s.name).is_some_and(|l| l >= s.min_level))
-                && r.languages.iter().all(|l| w.speaks(l))
-                && r.certifications.iter().all(|c| w.certified(c));
-            if !fits {
+            if !can_step_in(&w, r) {
                 continue;
             }
             let p = (
@@ -607,4 +601,16 @@ impl Engine {
         .await?;
         Ok(())
     }
+}
+
+/// Whether a held standby or floater can step into a slot of `role` now: active, with the role's skills at their
+/// levels, its languages and its certifications. The one check behind promotion from an order's standbys and
+/// from a pool (the rest of the hard filters were passed when they were booked).
+pub(super) fn can_step_in(w: &crate::domain::Worker, r: &crate::domain::Role) -> bool {
+    w.status == WorkerStatus::Active
+        && r.skills
+            .iter()
+            .all(|s| w.skill_level(&s.name).is_some_and(|l| l >= s.min_level))
+        && r.languages.iter().all(|l| w.speaks(l))
+        && r.certifications.iter().all(|c| w.certified(c))
 }

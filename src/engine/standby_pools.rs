@@ -26,9 +26,7 @@ use super::{Engine, from_ms, ms};
 use crate::dispatch::pool::{self as sizing, Slots};
 use crate::dispatch::standby;
 use crate::domain::time::format_instant;
-use crate::domain::{
-    AgencyId, AssignmentId, Order, OrderId, StandbyPoolId, WorkerId, WorkerStats, WorkerStatus,
-};
+use crate::domain::{AgencyId, AssignmentId, Order, OrderId, StandbyPoolId, WorkerId, WorkerStats};
 use crate::error::Error;
 use crate::store::{self, Tx};
 use crate::wire::standby_pool::{FloaterView, StandbyPoolView};
@@ -596,14 +594,9 @@ impl Engine {
                 .order
                 .max_travel_km
                 .map_or(w.max_travel_km.km(), |t| t.km().min(w.max_travel_km.km()));
-            let fits = w.status == WorkerStatus::Active
-                && a.start_at <= start
+            let fits = a.start_at <= start
                 && a.end_at >= end
-                && r.skills
-                    .iter()
-                    .all(|s| w.skill_level(&s.name).is_some_and(|l| l >= s.min_level))
-                && r.languages.iter().all(|l| w.speaks(l))
-                && r.certifications.iter().all(|c| w.certified(c))
+                && super::offers::can_step_in(&w, r)
                 && w.home.distance_km(st.order.venue.location) <= reach;
             if !fits {
                 continue;
