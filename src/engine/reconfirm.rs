@@ -67,33 +67,29 @@ const REQUEST_DUE: &str = "a.status = 'confirmed' AND a.kind = 'shift' AND a.rec
 const DEADLINE_DUE: &str = "status = 'confirmed' AND reconfirm_deadline IS NOT NULL AND reconfirmed_at IS NULL \
      AND reconfirm_missed_at IS NULL AND reconfirm_deadline <= $1";
 
+/// The head of the re-confirmation requests due by `$1` (kind 9), a subquery of the timers' heads.
+pub(super) fn request_head() -> String {
+    format!(
+        "SELECT a.start_at - s.reconfirm_lead_ms AS at, 9 AS kind, a.id AS id, 0 AS ord \
+         FROM assignments a JOIN agency_settings s ON s.agency_id = a.agency_id \
+         JOIN orders o ON o.id = a.order_id WHERE {REQUEST_DUE} ORDER BY 1, a.id LIMIT 1"
+    )
+}
+
+/// The head of the re-confirmation deadlines due by `$1` (kind 10), a subquery of the timers' heads.
+pub(super) fn deadline_head() -> String {
+    format!(
+        "SELECT reconfirm_deadline AS at, 10 AS kind, id, 0 AS ord FROM assignments \
+         WHERE {DEADLINE_DUE} ORDER BY reconfirm_deadline, id LIMIT 1"
+    )
+}
+
 /// A coordinate rounded to 3 decimals (about 100 m), before it is stored or used.
 fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
 impl Engine {
-    /// The earliest re-confirmation timers due by `until` (unix ms): `(at, kind, assignment)`, kind 9 for a
-    /// request, 10 for a deadline.
-    pub(super) async fn next_reconfirm_due(
-        &self,
-        until: i64,
-    ) -> crate::Result<Vec<(i64, i64, i64)>> {
-        let pool = self.store.pool();
-        let sql = format!(
-            "SELECT at, kind, id FROM (SELECT a.start_at - s.reconfirm_lead_ms AS at, 9 AS kind, a.id AS id \
-               FROM assignments a JOIN agency_settings s ON s.agency_id = a.agency_id \
-               JOIN orders o ON o.id = a.order_id WHERE {REQUEST_DUE} ORDER BY 1, a.id LIMIT 1) r \
-             UNION ALL SELECT at, kind, id FROM (SELECT reconfirm_deadline AS at, 10 AS kind, id FROM assignments \
-               WHERE {DEADLINE_DUE} ORDER BY reconfirm_deadline, id LIMIT 1) d"
-        );
-        sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(until)
-            .fetch_all(pool)
-            .await
-            .map_err(store::db_error)
-    }
-
     /// Timer kind 9: asks a confirmed worker to confirm again, if the request is still due under the order's
     /// lock (the same condition the timer was found by).
     pub(super) async fn fire_reconfirm_request(

@@ -70,6 +70,10 @@ pub struct PoolRow {
     pub status: String,
 }
 
+/// The head of the pools whose window ends by `$1` (kind 8), a subquery of the timers' heads.
+pub(super) const POOL_END_HEAD: &str = "SELECT release_at AS at, 8 AS kind, id, 0 AS ord FROM standby_pools \
+     WHERE status = 'open' AND release_at <= $1 ORDER BY release_at, id LIMIT 1";
+
 const POOL_COLS: &str = "id, agency_id, cell, block_start, skills, anchor_order, start_at, end_at, \
     release_at, target, wanted, status";
 
@@ -709,18 +713,6 @@ impl Engine {
         )
         .await?;
         Ok(())
-    }
-
-    /// The next pool whose window has ended, with its end (timer kind 8).
-    pub(super) async fn next_pool_end(&self, until: i64) -> crate::Result<Option<(i64, i64)>> {
-        sqlx::query_as(
-            "SELECT release_at, id FROM standby_pools WHERE status = 'open' AND release_at <= $1 \
-             ORDER BY release_at, id LIMIT 1",
-        )
-        .bind(until)
-        .fetch_optional(self.store.pool())
-        .await
-        .map_err(store::db_error)
     }
 
     /// Closes a pool whose window has ended: its floaters not promoted are released. Claimed on the pool's

@@ -50,94 +50,51 @@ enum Timer {
 }
 
 impl Engine {
-    /// The earliest timer due at or before `until`, with its instant: one query for the offer expiries and
-    /// the order starts and ends (each the head of its own index), one for the no-shows.
+    /// The earliest timer due at or before `until`, with its instant, from one statement: the head of each
+    /// kind (each the head of its own index), and the confirmed workers of started orders, whose no-show is
+    /// due at their order's grace after the start.
     async fn next_due(
         &self,
         until: DateTime<Utc>,
     ) -> crate::Result<Option<(DateTime<Utc>, Timer)>> {
-        let pool = self.store.pool();
         let u = ms(until);
-        let heads: Vec<(i64, i64, i64)> = sqlx::query_as(
-            "SELECT at, kind, id FROM (SELECT expires_at AS at, 0 AS kind, id FROM offers \
-               WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at, id LIMIT 1) e \
-             UNION ALL SELECT at, kind, id FROM (SELECT start_at AS at, 2 AS kind, id FROM orders \
-               WHERE status IN ('open', 'filled') AND start_at <= $1 ORDER BY start_at, id LIMIT 1) s \
-             UNION ALL SELECT at, kind, id FROM (SELECT end_at AS at, 3 AS kind, id FROM orders \
-               WHERE status IN ('open', 'filled', 'in_progress') AND end_at <= $1 ORDER BY end_at, id LIMIT 1) f \
-             UNION ALL SELECT at, kind, id FROM (SELECT due_at AS at, 4 AS kind, id FROM reviews \
-               WHERE status = 'open' AND overdue_at IS NULL AND due_at <= $1 ORDER BY due_at, id LIMIT 1) r \
-             UNION ALL SELECT at, kind, id FROM (SELECT due_at AS at, 7 AS kind, order_id AS id FROM order_sla \
-               WHERE due_at IS NOT NULL AND due_at <= $1 ORDER BY due_at, order_id LIMIT 1) q",
-        )
-        .bind(u)
-        .fetch_all(pool)
-        .await
-        .map_err(store::db_error)?;
-        let mut heads = heads;
-        heads.extend(self.next_reconfirm_due(u).await?);
-        if let Some((at, id)) = self.next_auto_approval(u).await? {
-            heads.push((at, 6, id));
-        }
-        if let Some((at, id)) = self.next_pool_end(u).await? {
-            heads.push((at, 8, id));
-        }
+        let sql = heads_sql(self.reoffer_after.is_some());
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(u);
         if let Some(pause) = self.reoffer_after {
-            // Expired shift offers of orders at risk, not yet considered: due when the pause has passed and
-            // the order is at risk (whichever is later), if the order has not started by then.
-            let at =
-                "CASE WHEN r.since > o.expires_at + $2 THEN r.since ELSE o.expires_at + $2 END";
-            let sql = format!(
-                "SELECT {at}, 5, o.order_id FROM offers o JOIN order_risks r ON r.order_id = o.order_id \
-                 JOIN orders d ON d.id = o.order_id WHERE o.status = 'expired' AND o.kind = 'shift' \
-                 AND o.reask = 0 AND d.status = 'open' AND {at} <= $1 AND d.start_at > {at} \
-                 ORDER BY 1, o.order_id LIMIT 1"
-            );
-            let reoffer: Option<(i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(u)
-                .bind(pause)
-                .fetch_optional(pool)
-                .await
-                .map_err(store::db_error)?;
-            heads.extend(reoffer);
+            query = query.bind(pause);
         }
-        let mut due: Vec<(i64, Timer)> = heads
-            .into_iter()
-            .filter_map(|(at, kind, id)| {
-                let timer = match kind {
-                    0 => Timer::OfferExpiry { offer: id },
-                    2 => Timer::OrderStart { order: id },
-                    3 => Timer::OrderEnd { order: id },
-                    4 => Timer::ReviewOverdue { review: id },
-                    5 => Timer::Reoffer { order: id },
-                    6 => Timer::AutoApprove { timesheet: id },
-                    7 => Timer::Sla { order: id },
-                    8 => Timer::PoolEnd { pool: id },
-                    9 => Timer::ReconfirmRequest { assignment: id },
-                    10 => Timer::ReconfirmDeadline { assignment: id },
-                    _ => return None,
-                };
-                Some((at, timer))
-            })
-            .collect();
-        // Confirmed workers of started orders: the grace is per order, and it runs from the start or, for a
-        // replacement confirmed after the start, from its confirmation (it cannot be on site before then).
-        let confirmed: Vec<(i64, i64, i64)> = sqlx::query_as(
-            "SELECT a.id, CASE WHEN a.created_at > a.start_at THEN a.created_at ELSE a.start_at END, a.order_id \
-             FROM assignments a WHERE a.status = 'confirmed' \
-             AND a.kind = 'shift' AND a.start_at <= $1 ORDER BY a.start_at, a.id LIMIT 1000",
-        )
-        .bind(u)
-        .fetch_all(pool)
-        .await
-        .map_err(store::db_error)?;
-        for (id, from, order) in confirmed {
-            let Some(grace) = self.grace_ms(order).await? else {
-                continue;
+        let heads: Vec<(i64, i64, i64, i64)> = query
+            .fetch_all(self.store.pool())
+            .await
+            .map_err(store::db_error)?;
+        let mut due: Vec<(i64, Timer)> = Vec::new();
+        for (at, kind, id, order) in heads {
+            let timer = match kind {
+                0 => Timer::OfferExpiry { offer: id },
+                1 => {
+                    // `at` is when the worker could first be on site: the start or, for a replacement confirmed
+                    // after the start, the confirmation.
+                    let Some(grace) = self.grace_ms(order).await? else {
+                        continue;
+                    };
+                    if at + grace > u {
+                        continue;
+                    }
+                    due.push((at + grace, Timer::NoShow { assignment: id }));
+                    continue;
+                }
+                2 => Timer::OrderStart { order: id },
+                3 => Timer::OrderEnd { order: id },
+                4 => Timer::ReviewOverdue { review: id },
+                5 => Timer::Reoffer { order: id },
+                6 => Timer::AutoApprove { timesheet: id },
+                7 => Timer::Sla { order: id },
+                8 => Timer::PoolEnd { pool: id },
+                9 => Timer::ReconfirmRequest { assignment: id },
+                10 => Timer::ReconfirmDeadline { assignment: id },
+                _ => continue,
             };
-            if from + grace <= u {
-                due.push((from + grace, Timer::NoShow { assignment: id }));
-            }
+            due.push((at, timer));
         }
         Ok(due.into_iter().min().map(|(at, t)| (from_ms(at), t)))
     }
@@ -479,3 +436,62 @@ impl Engine {
 }
 
 use serde_json::json;
+
+/// The heads of every timer kind due by `$1`, as rows `(at, kind, id, order)`: one subquery per kind, each
+/// the first row of its own index; the asking-again head (kind 5, with the pause after an expiry as `$2`)
+/// only when the engine asks again. Kind 1 rows are the confirmed workers of started orders (up to 1,000,
+/// earliest first) with the instant their grace runs from and their order, whose grace decides the no-show.
+fn heads_sql(reoffer: bool) -> &'static str {
+    static WITH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    static WITHOUT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let build = |reoffer: bool| {
+        let mut parts = vec![
+            "SELECT expires_at AS at, 0 AS kind, id, 0 AS ord FROM offers \
+             WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at, id LIMIT 1"
+                .to_string(),
+            "SELECT start_at AS at, 2 AS kind, id, 0 AS ord FROM orders \
+             WHERE status IN ('open', 'filled') AND start_at <= $1 ORDER BY start_at, id LIMIT 1"
+                .to_string(),
+            "SELECT end_at AS at, 3 AS kind, id, 0 AS ord FROM orders \
+             WHERE status IN ('open', 'filled', 'in_progress') AND end_at <= $1 ORDER BY end_at, id LIMIT 1"
+                .to_string(),
+            "SELECT due_at AS at, 4 AS kind, id, 0 AS ord FROM reviews \
+             WHERE status = 'open' AND overdue_at IS NULL AND due_at <= $1 ORDER BY due_at, id LIMIT 1"
+                .to_string(),
+            "SELECT due_at AS at, 7 AS kind, order_id AS id, 0 AS ord FROM order_sla \
+             WHERE due_at IS NOT NULL AND due_at <= $1 ORDER BY due_at, order_id LIMIT 1"
+                .to_string(),
+            super::pay::AUTO_APPROVAL_HEAD.to_string(),
+            super::standby_pools::POOL_END_HEAD.to_string(),
+            super::reconfirm::request_head(),
+            super::reconfirm::deadline_head(),
+            "SELECT CASE WHEN a.created_at > a.start_at THEN a.created_at ELSE a.start_at END AS at, \
+             1 AS kind, a.id AS id, a.order_id AS ord FROM assignments a WHERE a.status = 'confirmed' \
+             AND a.kind = 'shift' AND a.start_at <= $1 ORDER BY a.start_at, a.id LIMIT 1000"
+                .to_string(),
+        ];
+        if reoffer {
+            // Expired shift offers of orders at risk, not yet considered: due when the pause has passed and
+            // the order is at risk (whichever is later), if the order has not started by then.
+            let at =
+                "CASE WHEN r.since > o.expires_at + $2 THEN r.since ELSE o.expires_at + $2 END";
+            parts.push(format!(
+                "SELECT {at} AS at, 5 AS kind, o.order_id AS id, 0 AS ord FROM offers o \
+                 JOIN order_risks r ON r.order_id = o.order_id JOIN orders d ON d.id = o.order_id \
+                 WHERE o.status = 'expired' AND o.kind = 'shift' AND o.reask = 0 AND d.status = 'open' \
+                 AND {at} <= $1 AND d.start_at > {at} ORDER BY 1, o.order_id LIMIT 1"
+            ));
+        }
+        parts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| format!("SELECT at, kind, id, ord FROM ({p}) h{i}"))
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ")
+    };
+    if reoffer {
+        WITH.get_or_init(|| build(true))
+    } else {
+        WITHOUT.get_or_init(|| build(false))
+    }
+}

@@ -12,6 +12,7 @@ mod settings;
 mod timesheets;
 
 pub use timesheets::{STATUSES as TIMESHEET_STATUSES, TimesheetFilter};
+pub(super) use timesheets::AUTO_APPROVAL_HEAD;
 
 use crate::domain::pay::PaySettings;
 use crate::store::{self, Tx};

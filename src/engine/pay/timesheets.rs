@@ -50,6 +50,12 @@ pub(crate) struct TimesheetRow {
     pub created_at: i64,
 }
 
+/// The head of the undisputed timesheets whose window ends by `$1` (kind 6), a subquery of the timers'
+/// heads.
+pub(crate) const AUTO_APPROVAL_HEAD: &str = "SELECT dispute_until AS at, 6 AS kind, id, 0 AS ord FROM timesheets \
+     WHERE status = 'submitted' AND dispute_until <= $1 AND settlement_week IS NULL \
+     ORDER BY dispute_until, id LIMIT 1";
+
 pub(crate) const COLS: &str = "id, agency_id, assignment_id, order_id, worker_id, client_ref, role_name, start_at, \
     end_at, checked_in_at, checked_out_at, break_minutes, worked_minutes, rate_minor, bill_rate_minor, status, \
     dispute_until, disputed_at, dispute_reason, approved_at, approved_by, resolution, original, corrections, \
@@ -635,21 +641,6 @@ impl Engine {
         row.dispute_reason = Some(reason);
         self.committed(tx).await?;
         Ok(row.view(&s, false))
-    }
-
-    /// The next undisputed timesheet whose window has ended by `until`: `(dispute_until, id)`.
-    pub(in crate::engine) async fn next_auto_approval(
-        &self,
-        until: i64,
-    ) -> crate::Result<Option<(i64, i64)>> {
-        sqlx::query_as(
-            "SELECT dispute_until, id FROM timesheets WHERE status = 'submitted' AND dispute_until <= $1 \
-             AND settlement_week IS NULL ORDER BY dispute_until, id LIMIT 1",
-        )
-        .bind(until)
-        .fetch_optional(self.store.pool())
-        .await
-        .map_err(store::db_error)
     }
 
     /// Timer kind 6: approves an undisputed timesheet at the end of its window, once: the row is claimed
