@@ -31,14 +31,11 @@ pub fn quota_met_by(q: &Quota, w: &Worker) -> bool {
         && q.certifications.iter().all(|c| w.certified(c))
 }
 
-/// Retrieves and ranks the candidates of `ctx.role`: the best `limit`, with the exclusion counts.
-pub fn candidates(index: &WorkerIndex, ctx: &MatchContext<'_>, limit: usize) -> Ranking {
+/// What the index is asked for the candidates of `ctx.role`, or `None` when nobody can be within reach.
+fn retrieval(index: &WorkerIndex, ctx: &MatchContext<'_>) -> Option<RetrievalQuery> {
     let order_limit = ctx.order.max_travel_km.map_or(f64::INFINITY, |t| t.km());
     let radius_km = order_limit.min(index.max_travel_km());
-    if radius_km <= 0.0 {
-        return rank::<Arc<Worker>>(ctx, &[], limit);
-    }
-    let query = RetrievalQuery {
+    (radius_km > 0.0).then(|| RetrievalQuery {
         agency: ctx.order.agency,
         center: ctx.order.venue.location,
         radius_km,
@@ -47,9 +44,54 @@ pub fn candidates(index: &WorkerIndex, ctx: &MatchContext<'_>, limit: usize) -> 
         certifications: ctx.role.certifications.clone(),
         min_rating: None,
         shift: Some(ctx.order.shift),
+    })
+}
+
+/// Retrieves and ranks the candidates of `ctx.role`: the best `limit`, with the exclusion counts.
+pub fn candidates(index: &WorkerIndex, ctx: &MatchContext<'_>, limit: usize) -> Ranking {
+    let Some(query) = retrieval(index, ctx) else {
+        return rank::<Arc<Worker>>(ctx, &[], limit);
     };
     // The profiles are borrowed from the index while they are ranked (see `WorkerIndex::with_retrieved`).
     index.with_retrieved(&query, |pool| rank(ctx, pool, limit))
+}
+
+/// Retrieves the candidates of `ctx.role` and ranks them in priority groups: the workers of a higher
+/// `priority` (a client's favourites, a role's named workers, `star` workers on an important order) before
+/// any of a lower one, each group in the ranking's own order (score, then id) and at most `limit` of each.
+///
+/// The first `limit` of the answer are the first `limit` of the whole ranking sorted by (priority, score,
+/// id), found by ranking each group on its own with the bounded ranking instead of scoring every eligible
+/// worker exactly to sort them all.
+pub fn candidates_by_priority(
+    index: &WorkerIndex,
+    ctx: &MatchContext<'_>,
+    limit: usize,
+    priority: &dyn Fn(&Worker) -> f64,
+) -> Vec<Scored> {
+    let Some(query) = retrieval(index, ctx) else {
+        return Vec::new();
+    };
+    index.with_retrieved(&query, |pool| {
+        let keyed: Vec<f64> = pool.iter().map(|c| priority(c)).collect();
+        let mut levels = keyed.clone();
+        levels.sort_by(|a, b| b.total_cmp(a));
+        levels.dedup();
+        if levels.len() <= 1 {
+            return rank(ctx, pool, limit).ranked;
+        }
+        let mut out = Vec::new();
+        for level in levels {
+            let group: Vec<_> = pool
+                .iter()
+                .zip(&keyed)
+                .filter(|(_, k)| k.total_cmp(&level).is_eq())
+                .map(|(c, _)| *c)
+                .collect();
+            out.extend(rank(ctx, &group, limit).ranked);
+        }
+        out
+    })
 }
 
 /// The candidates considered for one role of a crew.
@@ -256,13 +298,16 @@ pub fn plan_offers(
             now,
             exclude,
         };
-        let limit = if deep || !role.quotas.is_empty() {
-            usize::MAX
+        // Priorities that lift a worker above any score are ranked group by group, each as deep as the plan
+        // needs; a quota needs the whole ranking (the plan may skip any number of workers who do not meet it).
+        let ranked_role = if !role.quotas.is_empty() {
+            candidates(index, &ctx, usize::MAX).ranked
+        } else if deep {
+            candidates_by_priority(index, &ctx, depth, &|w| priority(r, w))
         } else {
-            depth
+            candidates(index, &ctx, depth).ranked
         };
-        let mut all: Vec<(Scored, f64)> = candidates(index, &ctx, limit)
-            .ranked
+        let mut all: Vec<(Scored, f64)> = ranked_role
             .into_iter()
             .map(|s| {
                 let p = s.score + priority(r, &s.worker);

@@ -720,23 +720,27 @@ impl Engine {
         };
         let stars = st.order.priority.favours_stars();
         // Without favourites or stars to put first, dispatch order is the ranking's own order (score, then
-        // id), so only the first `limit` need their explanations built.
+        // id); with them, each priority group is ranked on its own, so either way only the first `limit` of
+        // each need an exact score.
         let favourites = live
             .favourites(st.order.agency, &st.order.client_ref)
             .is_some_and(|f| !f.is_empty());
-        let keep = if stars || favourites {
-            usize::MAX
+        let is_star = |w: &Worker| stars && w.stats.tier() == crate::domain::Tier::Star;
+        let ranked = if stars || favourites {
+            let priority = |w: &Worker| {
+                let favourite = live.is_favourite(st.order.agency, &st.order.client_ref, w.id);
+                f64::from(u8::from(favourite) * 2 + u8::from(is_star(w)))
+            };
+            crate::dispatch::plan::candidates_by_priority(&self.index, &ctx, limit, &priority)
         } else {
-            limit
+            candidates(&self.index, &ctx, limit).ranked
         };
-        let ranking = candidates(&self.index, &ctx, keep);
-        let mut ranked: Vec<(bool, bool, f64, WorkerId)> = ranking
-            .ranked
+        let mut ranked: Vec<(bool, bool, f64, WorkerId)> = ranked
             .iter()
             .map(|s| {
                 (
                     live.is_favourite(st.order.agency, &st.order.client_ref, s.worker.id),
-                    stars && s.worker.stats.tier() == crate::domain::Tier::Star,
+                    is_star(&s.worker),
                     s.score,
                     s.worker.id,
                 )

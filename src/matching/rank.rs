@@ -6,7 +6,7 @@
 //! selection and only they are rebuilt with their explanation.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BinaryHeap, HashSet};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -333,7 +333,7 @@ pub fn rank<C: Candidate>(ctx: &MatchContext<'_>, candidates: &[C], limit: usize
         }
     }
     let eligible = known.len() + bounded;
-    let best = best_exact(
+    let (best, exact) = best_exact(
         &prep,
         candidates,
         &outcomes,
@@ -341,24 +341,36 @@ pub fn rank<C: Candidate>(ctx: &MatchContext<'_>, candidates: &[C], limit: usize
         head,
         limit.min(eligible),
     );
-    explained(&prep, candidates, &best, eligible, &counts)
+    explained(&prep, candidates, &best, &exact, eligible, &counts)
 }
 
-/// The ranking of `picked` (best first): each rebuilt on its profile with its explanation, beside the eligible
-/// count and the counts per exclusion reason (only reasons that left someone out).
+/// The ranking of `picked` (best first), each with its explanation — kept from its exact scoring where
+/// `exact` holds it (by candidate index: distance and explanation), otherwise rebuilt on its profile — beside
+/// the eligible count and the counts per exclusion reason (only reasons that left someone out).
 fn explained<C: Candidate>(
     prep: &Prepared<'_>,
     candidates: &[C],
     picked: &[(f64, WorkerId, u32)],
+    exact: &HashMap<u32, (f64, Explanation)>,
     eligible: usize,
     counts: &[usize; Reason::COUNT],
 ) -> Ranking {
     let mut zones = Zones::default();
     let ranked = picked
         .iter()
-        .map(|(_, _, i)| {
-            prep.scored(candidates[*i as usize].profile(), &mut zones)
-                .expect("a worker that passed once passes again")
+        .map(|&(score, _, i)| {
+            let w = candidates[i as usize].profile();
+            match exact.get(&i) {
+                Some(&(distance_km, explain)) => Scored {
+                    worker: Arc::clone(w),
+                    score,
+                    distance_km,
+                    explain,
+                },
+                None => prep
+                    .scored(w, &mut zones)
+                    .expect("a worker that passed once passes again"),
+            }
         })
         .collect();
     Ranking {
@@ -402,9 +414,10 @@ fn best_exact<C: Candidate>(
     mut known: Vec<(f64, WorkerId, u32)>,
     head: TopK,
     k: usize,
-) -> Vec<(f64, WorkerId, u32)> {
+) -> (Vec<(f64, WorkerId, u32)>, HashMap<u32, (f64, Explanation)>) {
+    let mut scored_here: HashMap<u32, (f64, Explanation)> = HashMap::new();
     if k == 0 {
-        return Vec::new();
+        return (Vec::new(), scored_here);
     }
     let mut zones = Zones::default();
     let mut exact = |(_, id, i): (f64, WorkerId, u32)| -> Option<(f64, WorkerId, u32)> {
@@ -416,7 +429,11 @@ fn best_exact<C: Candidate>(
             scored.is_some(),
             "{id:?}: the record passed a worker its profile fails"
         );
-        scored.map(|(score, _, _)| (score, id, i))
+        scored.map(|(score, distance_km, explain)| {
+            // Kept for the explanation of the ranked few, so that they are not scored a second time.
+            scored_here.insert(i, (distance_km, explain));
+            (score, id, i)
+        })
     };
     // Which candidates the head holds, so the pass below does not score them twice.
     let mut in_head = vec![0u64; candidates.len().div_ceil(64)];
@@ -462,7 +479,7 @@ fn best_exact<C: Candidate>(
             top.push(s);
         }
     }
-    top.into_sorted()
+    (top.into_sorted(), scored_here)
 }
 
 #[cfg(test)]
@@ -603,7 +620,7 @@ pub fn rank_exhaustive<C: Candidate>(
         pass.truncate(limit);
     }
     pass.sort_unstable_by(better);
-    explained(&prep, candidates, &pass, eligible, &counts)
+    explained(&prep, candidates, &pass, &HashMap::new(), eligible, &counts)
 }
 
 /// Filters and scores one worker: its score and explanation, or the first hard filter it fails. Meant for
