@@ -471,6 +471,42 @@ impl Engine {
         Ok(())
     }
 
+    /// Checks that the order's state kept in step with its writes equals the state read again (debug builds,
+    /// so that every test that dispatches checks it).
+    #[cfg(debug_assertions)]
+    async fn check_state(&self, tx: &mut Tx, st: &OrderState) -> crate::Result<()> {
+        let offers = store::orders::pending_offers_of_order(&mut **tx, st.row.id).await?;
+        let mut offered = store::orders::offered_workers(&mut **tx, st.row.id).await?;
+        let assignments = store::orders::assignments_of_order(&mut **tx, st.row.id).await?;
+        let ids = |o: &[OfferRow]| {
+            o.iter()
+                .map(|o| (o.id, o.status.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            ids(&st.offers),
+            ids(&offers),
+            "pending offers of order {}",
+            st.row.id
+        );
+        let mut kept = st.offered.clone();
+        kept.sort_unstable();
+        offered.sort_unstable();
+        assert_eq!(kept, offered, "offered workers of order {}", st.row.id);
+        let keys = |a: &[store::orders::AssignmentRow]| {
+            a.iter()
+                .map(|a| (a.id, a.status.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            keys(&st.assignments),
+            keys(&assignments),
+            "assignments of order {}",
+            st.row.id
+        );
+        Ok(())
+    }
+
     /// Tops an order up: assignments (assign mode) or offers (offer mode) for open slots, standbys, and the
     /// order's status. Called after every change to the order. `urgent` marks replacement offers (5-minute TTL).
     pub(super) async fn dispatch(
@@ -513,16 +549,22 @@ impl Engine {
             } else {
                 Vec::new()
             };
-            let wrote = match st.order.dispatch.mode {
-                DispatchMode::Assign => self.assign_open(tx, st, now, pre_crew).await?,
-                DispatchMode::Offer => self.offer_open(tx, st, now, urgent).await?,
+            // Offers sent are added to the order's state as they are written; assignments made are read
+            // again (with what they change in the order's rows).
+            let assign = st.order.dispatch.mode == DispatchMode::Assign;
+            let wrote = if assign {
+                self.assign_open(tx, st, now, pre_crew).await?
+            } else {
+                self.offer_open(tx, st, now, urgent).await?
             };
-            if wrote > 0 {
+            if wrote > 0 && assign {
                 self.refresh(tx, st).await?;
             }
-            if standbys && self.top_up_standby(tx, st, now, &ranked).await? > 0 {
+            if standbys && self.top_up_standby(tx, st, now, &ranked).await? > 0 && assign {
                 self.refresh(tx, st).await?;
             }
+            #[cfg(debug_assertions)]
+            self.check_state(tx, st).await?;
             if standbys && matches!(st.order.standby, StandbySpec::Pooled(_)) {
                 self.top_up_pool(tx, st, now, &ranked).await?;
                 st.pool = super::standby_pools::link(tx, st.row.id).await?;
@@ -1024,7 +1066,7 @@ impl Engine {
     pub(super) async fn send_offer(
         &self,
         tx: &mut Tx,
-        st: &OrderState,
+        st: &mut OrderState,
         worker: WorkerId,
         role: usize,
         kind: &str,
@@ -1037,7 +1079,7 @@ impl Engine {
         let expires = (now + ttl).min(st.order.shift.end());
         // An urgent offer for a slot says whose slot it fills.
         let replaces = st.replacing.filter(|_| urgent && kind == "shift");
-        let id = store::orders::insert_offer(
+        let row = store::orders::insert_offer(
             tx,
             st.row.id,
             st.row.agency_id,
@@ -1050,6 +1092,12 @@ impl Engine {
             replaces,
         )
         .await?;
+        let id = row.id;
+        // The order's state follows the write: the offer is pending, and its worker offered.
+        st.offers.push(row);
+        if !st.offered.contains(&(worker.get() as i64)) {
+            st.offered.push(worker.get() as i64);
+        }
         store::events::append(
             tx,
             ms(now),

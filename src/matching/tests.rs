@@ -1,6 +1,7 @@
 //! The bounded ranking against the exhaustive one, on random instances through the index: the same best
 //! workers in the same order, the same scores and explanations to the last bit, the same eligible count and
-//! the same counts per exclusion reason.
+//! the same counts per exclusion reason; and the ranking by priority groups (favourites, stars) against the
+//! exhaustive ranking sorted by group.
 //!
 //! The workers are the simulator's metropolis workers, then shaken so that every way a record can fall short
 //! shows up: blackouts near the shifts, windows on odd minutes and across midnight, other timezones (Berlin,
@@ -19,6 +20,7 @@ use super::filters::{Prepared, Zones};
 use super::rank::EXACT_SCORED;
 use super::{Booking, Candidate, LiveState, MatchContext, Policy, Ranking, rank_exhaustive};
 use crate::dispatch::candidates;
+use crate::dispatch::plan::candidates_by_priority;
 use crate::domain::time::shift;
 use crate::domain::{
     AgencyId, Availability, Days, Interval, Language, LatLon, Level, MinStars, OrderId, Priority,
@@ -304,6 +306,36 @@ fn the_bounded_ranking_equals_the_exhaustive_ranking_on_random_queries() {
             fingerprint(&exhaustive),
             "query {q}: order {:?} role {role_ix} limit {limit}",
             order.id
+        );
+        // Priority groups (the client's favourites, then `star` workers on important orders), each ranked
+        // on its own, against the whole exhaustive ranking sorted by (group, score, id).
+        let stars = order.priority.favours_stars();
+        let group = |w: &Worker| {
+            let favourite = live.is_favourite(order.agency, &order.client_ref, w.id);
+            let star = stars && w.stats.tier() == crate::domain::Tier::Star;
+            f64::from(u8::from(favourite) * 2 + u8::from(star))
+        };
+        let grouped = candidates_by_priority(&index, &ctx, limit, &group);
+        let mut all = rank_exhaustive(&ctx, &index.retrieve(&query), usize::MAX).ranked;
+        all.sort_by(|a, b| {
+            group(&b.worker)
+                .total_cmp(&group(&a.worker))
+                .then(b.score.total_cmp(&a.score))
+                .then(a.worker.id.cmp(&b.worker.id))
+        });
+        all.truncate(limit);
+        let picks = |list: &[super::Scored]| -> Vec<(u64, u64, Vec<u64>)> {
+            list.iter()
+                .map(|s| {
+                    let explain = s.explain.iter().map(|(_, c)| c.to_bits()).collect();
+                    (s.worker.id.get(), s.score.to_bits(), explain)
+                })
+                .collect()
+        };
+        assert_eq!(
+            picks(&grouped[..grouped.len().min(limit)]),
+            picks(&all),
+            "query {q}: priority groups, limit {limit}"
         );
         compared += 1;
         ranked += bounded.ranked.len();

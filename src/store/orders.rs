@@ -254,11 +254,11 @@ pub async fn insert_offer(
     now: i64,
     expires_at: i64,
     replaces: Option<i64>,
-) -> crate::Result<i64> {
-    let (id,): (i64,) = sqlx::query_as(
+) -> crate::Result<OfferRow> {
+    sqlx::query_as(q(format!(
         "INSERT INTO offers (order_id, agency_id, worker_id, role_idx, kind, status, urgent, created_at, expires_at, replaces) \
-         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9) RETURNING id",
-    )
+         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9) RETURNING {OFFER_COLS}"
+    )))
     .bind(order)
     .bind(agency)
     .bind(worker)
@@ -270,8 +270,7 @@ pub async fn insert_offer(
     .bind(replaces)
     .fetch_one(&mut **tx)
     .await
-    .map_err(db_error)?;
-    Ok(id)
+    .map_err(db_error)
 }
 
 /// Moves a pending offer to `status`; false when it was no longer pending (so it leaves pending once).

@@ -11,8 +11,8 @@ mod runs;
 mod settings;
 mod timesheets;
 
-pub use timesheets::{STATUSES as TIMESHEET_STATUSES, TimesheetFilter};
 pub(super) use timesheets::AUTO_APPROVAL_HEAD;
+pub use timesheets::{STATUSES as TIMESHEET_STATUSES, TimesheetFilter};
 
 use crate::domain::pay::PaySettings;
 use crate::store::{self, Tx};
