@@ -344,6 +344,9 @@ pub fn rank<C: Candidate>(ctx: &MatchContext<'_>, candidates: &[C], limit: usize
     explained(&prep, candidates, &best, &exact, eligible, &counts)
 }
 
+/// The distance and explanation of candidates scored exactly, by candidate index.
+type ExactScores = HashMap<u32, (f64, Explanation)>;
+
 /// The ranking of `picked` (best first), each with its explanation — kept from its exact scoring where
 /// `exact` holds it (by candidate index: distance and explanation), otherwise rebuilt on its profile — beside
 /// the eligible count and the counts per exclusion reason (only reasons that left someone out).
@@ -351,7 +354,7 @@ fn explained<C: Candidate>(
     prep: &Prepared<'_>,
     candidates: &[C],
     picked: &[(f64, WorkerId, u32)],
-    exact: &HashMap<u32, (f64, Explanation)>,
+    exact: &ExactScores,
     eligible: usize,
     counts: &[usize; Reason::COUNT],
 ) -> Ranking {
@@ -414,8 +417,8 @@ fn best_exact<C: Candidate>(
     mut known: Vec<(f64, WorkerId, u32)>,
     head: TopK,
     k: usize,
-) -> (Vec<(f64, WorkerId, u32)>, HashMap<u32, (f64, Explanation)>) {
-    let mut scored_here: HashMap<u32, (f64, Explanation)> = HashMap::new();
+) -> (Vec<(f64, WorkerId, u32)>, ExactScores) {
+    let mut scored_here = ExactScores::new();
     if k == 0 {
         return (Vec::new(), scored_here);
     }
