@@ -67,12 +67,18 @@ const REQUEST_DUE: &str = "a.status = 'confirmed' AND a.kind = 'shift' AND a.rec
 const DEADLINE_DUE: &str = "status = 'confirmed' AND reconfirm_deadline IS NOT NULL AND reconfirmed_at IS NULL \
      AND reconfirm_missed_at IS NULL AND reconfirm_deadline <= $1";
 
-/// The head of the re-confirmation requests due by `$1` (kind 9), a subquery of the timers' heads.
+/// The head of the re-confirmation requests due by `$1` (kind 9), a subquery of the timers' heads: per agency
+/// that asks, its first due request by start (its lead is the same for all its assignments, so that is its
+/// earliest), read along `assignments_reconfirm_ask` up to the start that is due by `$1`; then the earliest
+/// of those.
 pub(super) fn request_head() -> String {
     format!(
-        "SELECT a.start_at - s.reconfirm_lead_ms AS at, 9 AS kind, a.id AS id, 0 AS ord \
-         FROM assignments a JOIN agency_settings s ON s.agency_id = a.agency_id \
-         JOIN orders o ON o.id = a.order_id WHERE {REQUEST_DUE} ORDER BY 1, a.id LIMIT 1"
+        "SELECT x.start_at - s.reconfirm_lead_ms AS at, 9 AS kind, x.id AS id, 0 AS ord \
+         FROM agency_settings s JOIN assignments x ON x.id = (SELECT a.id FROM assignments a \
+           JOIN orders o ON o.id = a.order_id WHERE a.agency_id = s.agency_id \
+           AND a.start_at <= $1 + s.reconfirm_lead_ms AND {REQUEST_DUE} \
+           ORDER BY a.start_at, a.id LIMIT 1) \
+         WHERE s.reconfirm_lead_ms IS NOT NULL ORDER BY 1, x.id LIMIT 1"
     )
 }
 

@@ -215,37 +215,30 @@ async fn live_members(
     Ok(out)
 }
 
-/// What a pooled order's answer shows of its pools: the pools of its roles, their floaters wanted and held.
+/// What a pooled order's answer shows of its pools: the pools of its roles (in the order of their first role),
+/// their floaters wanted and held — read in one statement, since every load of a pooled order reads it.
 pub(super) async fn link(
     conn: &mut sqlx::AnyConnection,
     order: i64,
 ) -> crate::Result<Option<PoolLink>> {
-    let mut ids: Vec<i64> = pools_of_order(&mut *conn, order)
-        .await?
-        .into_iter()
-        .map(|(_, p)| p)
-        .collect();
-    ids.dedup();
-    if ids.is_empty() {
+    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT p.id, p.wanted, (SELECT COUNT(*) FROM assignments a WHERE a.pool_id = p.id \
+           AND a.status = 'standby') \
+         FROM standby_pool_orders j JOIN standby_pools p ON p.id = j.pool_id WHERE j.order_id = $1 \
+         GROUP BY p.id, p.wanted ORDER BY MIN(j.role_idx)",
+    )
+    .bind(order)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(store::db_error)?;
+    if rows.is_empty() {
         return Ok(None);
     }
     let mut link = PoolLink::default();
-    for id in ids {
-        let Some(pool) = pool_by_id(&mut *conn, id).await? else {
-            continue;
-        };
-        let (held,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM assignments WHERE pool_id = $1 AND status = 'standby'",
-        )
-        .bind(id)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(store::db_error)?;
-        if !link.ids.contains(&StandbyPoolId::new(id as u64)) {
-            link.ids.push(StandbyPoolId::new(id as u64));
-            link.wanted += pool.wanted as u32;
-            link.held += held as u32;
-        }
+    for (id, wanted, held) in rows {
+        link.ids.push(StandbyPoolId::new(id as u64));
+        link.wanted += wanted as u32;
+        link.held += held as u32;
     }
     Ok(Some(link))
 }

@@ -59,6 +59,10 @@ const SQLITE: &[(i64, &str)] = &[
         17,
         include_str!("../../migrations/sqlite/0017_on_call_invites.sql"),
     ),
+    (
+        18,
+        include_str!("../../migrations/sqlite/0018_reconfirm_request_index.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
@@ -122,6 +126,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         17,
         include_str!("../../migrations/postgres/0017_on_call_invites.sql"),
+    ),
+    (
+        18,
+        include_str!("../../migrations/postgres/0018_reconfirm_request_index.sql"),
     ),
 ];
 
