@@ -1355,7 +1355,6 @@ impl Engine {
         let offer = self
             .send_offer(tx, st, worker, r, "shift", false, now, score)
             .await?;
-        self.refresh(tx, st).await?;
         self.dispatch(tx, st, now, false).await?;
         store::orders::offer(&mut **tx, offer)
             .await?
