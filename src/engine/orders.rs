@@ -762,42 +762,24 @@ impl Engine {
         };
         let stars = st.order.priority.favours_stars();
         // Without favourites or stars to put first, dispatch order is the ranking's own order (score, then
-        // id); with them, each priority group is ranked on its own, so either way only the first `limit` of
-        // each need an exact score.
-        let favourites = live
-            .favourites(st.order.agency, &st.order.client_ref)
-            .is_some_and(|f| !f.is_empty());
-        let is_star = |w: &Worker| stars && w.stats.tier() == crate::domain::Tier::Star;
-        let ranked = if stars || favourites {
+        // id); with them, each priority group is ranked on its own and the groups come in priority order
+        // (`candidates_by_priority`), so either way the answer is in dispatch order and only the first `limit`
+        // of each group need an exact score.
+        let favourites = live.favourites(st.order.agency, &st.order.client_ref);
+        let ranked = if stars || favourites.is_some() {
             let priority = |w: &Worker| {
-                let favourite = live.is_favourite(st.order.agency, &st.order.client_ref, w.id);
-                f64::from(u8::from(favourite) * 2 + u8::from(is_star(w)))
+                let favourite = favourites.is_some_and(|f| f.contains(&w.id));
+                let star = stars && w.stats.tier() == crate::domain::Tier::Star;
+                f64::from(u8::from(favourite) * 2 + u8::from(star))
             };
             crate::dispatch::plan::candidates_by_priority(&self.index, &ctx, limit, &priority)
         } else {
             candidates(&self.index, &ctx, limit).ranked
         };
-        let mut ranked: Vec<(bool, bool, f64, WorkerId)> = ranked
-            .iter()
-            .map(|s| {
-                (
-                    live.is_favourite(st.order.agency, &st.order.client_ref, s.worker.id),
-                    is_star(&s.worker),
-                    s.score,
-                    s.worker.id,
-                )
-            })
-            .collect();
-        ranked.sort_by(|a, b| {
-            b.0.cmp(&a.0)
-                .then(b.1.cmp(&a.1))
-                .then(b.2.total_cmp(&a.2))
-                .then(a.3.cmp(&b.3))
-        });
         ranked
             .into_iter()
             .take(limit)
-            .map(|(_, _, s, w)| (w, s))
+            .map(|s| (s.worker.id, s.score))
             .collect()
     }
 
