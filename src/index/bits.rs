@@ -11,6 +11,10 @@ pub(crate) struct Bits {
     words: Vec<u64>,
     lo: usize,
     hi: usize,
+    /// When known, the runs of words `[a, b)` (sorted, disjoint, inside `lo..hi`) outside which every word is
+    /// zero: a union of reach cells is a few runs scattered over the segment (one per travel band), and the
+    /// intersections after it then read only those words instead of everything between the first and the last.
+    runs: Option<Vec<(usize, usize)>>,
 }
 
 impl Bits {
@@ -20,6 +24,7 @@ impl Bits {
             words: vec![0; (max_doc as usize).div_ceil(64)],
             lo: usize::MAX,
             hi: 0,
+            runs: None,
         }
     }
 
@@ -33,7 +38,12 @@ impl Bits {
             *last = (1u64 << tail) - 1;
         }
         let hi = words.len();
-        Self { words, lo: 0, hi }
+        Self {
+            words,
+            lo: 0,
+            hi,
+            runs: None,
+        }
     }
 
     /// Adds a document (which must be below `max_doc`) to a set being built: one made by [`Bits::empty`]
@@ -79,6 +89,29 @@ impl Bits {
         self.hi = self.hi.max(wb + 1);
     }
 
+    /// Marks a set being built (see [`Bits::insert`]) as holding members only in the given runs of words
+    /// `[a, b)`, in any order and possibly overlapping: every word outside them must be zero. Later
+    /// intersections and walks then read those words only.
+    pub(crate) fn set_runs(&mut self, mut runs: Vec<(usize, usize)>) {
+        runs.retain(|&(a, b)| a < b);
+        runs.sort_unstable();
+        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(runs.len());
+        for (a, b) in runs {
+            match merged.last_mut() {
+                Some(last) if a <= last.1 => last.1 = last.1.max(b),
+                _ => merged.push((a, b)),
+            }
+        }
+        debug_assert!(
+            self.words
+                .iter()
+                .enumerate()
+                .all(|(i, &w)| w == 0 || merged.iter().any(|&(a, b)| (a..b).contains(&i))),
+            "a word outside the runs holds members"
+        );
+        self.runs = Some(merged);
+    }
+
     /// Keeps only the documents also in `other` (a set over the same segment).
     pub(crate) fn and(&mut self, other: &Bits) {
         let lo = self.lo.max(other.lo);
@@ -86,10 +119,31 @@ impl Bits {
         if lo >= hi {
             self.lo = usize::MAX;
             self.hi = 0;
+            if let Some(runs) = &mut self.runs {
+                runs.clear();
+            }
             return;
         }
-        for (a, b) in self.words[lo..hi].iter_mut().zip(&other.words[lo..hi]) {
-            *a &= *b;
+        match &mut self.runs {
+            Some(runs) => {
+                // Runs outside `lo..hi` meet only zero words of `other`: they are dropped, and the words they
+                // held are never read again.
+                runs.retain_mut(|r| {
+                    r.0 = r.0.max(lo);
+                    r.1 = r.1.min(hi);
+                    r.0 < r.1
+                });
+                for &(a, b) in runs.iter() {
+                    for (x, y) in self.words[a..b].iter_mut().zip(&other.words[a..b]) {
+                        *x &= *y;
+                    }
+                }
+            }
+            None => {
+                for (a, b) in self.words[lo..hi].iter_mut().zip(&other.words[lo..hi]) {
+                    *a &= *b;
+                }
+            }
         }
         self.lo = lo;
         self.hi = hi;
@@ -113,13 +167,26 @@ impl Bits {
     /// Calls `f` with every document of the set, in increasing order.
     #[inline]
     pub(crate) fn for_each(&self, mut f: impl FnMut(u32)) {
-        for (i, &w) in self.live().iter().enumerate() {
-            let mut w = w;
-            let base = ((self.lo + i) * 64) as u32;
-            while w != 0 {
-                f(base + w.trailing_zeros());
-                w &= w - 1;
+        let mut walk = |from: usize, words: &[u64]| {
+            for (i, &w) in words.iter().enumerate() {
+                let mut w = w;
+                let base = ((from + i) * 64) as u32;
+                while w != 0 {
+                    f(base + w.trailing_zeros());
+                    w &= w - 1;
+                }
             }
+        };
+        match &self.runs {
+            Some(runs) => {
+                for &(a, b) in runs {
+                    let (a, b) = (a.max(self.lo), b.min(self.hi));
+                    if a < b {
+                        walk(a, &self.words[a..b]);
+                    }
+                }
+            }
+            None => walk(self.lo.min(self.hi), self.live()),
         }
     }
 }
@@ -170,5 +237,38 @@ mod tests {
         let mut full = Bits::full(200);
         full.and(&b);
         assert_eq!(docs(&full), [5, 64, 100, 199]);
+    }
+
+    #[test]
+    fn a_set_with_runs_intersects_and_walks_only_its_runs_with_the_same_answer() {
+        // Members in words 0, 2–3 and 9 of a 640-document segment, the runs given out of order and overlapping.
+        let mut a = Bits::empty(640);
+        a.insert_all(&[1, 130, 200, 255]);
+        a.insert_range(600, 610);
+        a.set_runs(vec![(9, 10), (2, 3), (0, 1), (2, 4), (3, 4)]);
+        let mut plain = Bits::empty(640);
+        plain.insert_all(&[1, 130, 200, 255]);
+        plain.insert_range(600, 610);
+        let mut expected: Vec<u32> = vec![1, 130, 200, 255];
+        expected.extend(600..610);
+        assert_eq!(docs(&a), expected);
+        // Another set whose range starts inside the second run and ends before the last one.
+        let mut b = Bits::empty(640);
+        b.insert_all(&[1, 150, 200, 255, 300, 605]);
+        let mut narrow = Bits::empty(640);
+        narrow.insert_range(140, 400);
+        b.and(&narrow);
+        assert_eq!(docs(&b), [150, 200, 255, 300]);
+        let mut with_runs = a.clone();
+        with_runs.and(&b);
+        plain.and(&b);
+        assert_eq!(docs(&with_runs), docs(&plain));
+        assert_eq!(docs(&with_runs), [200, 255]);
+        assert_eq!(with_runs.count(), 2);
+        // Disjoint: nothing is left, and nothing is walked.
+        let mut early = Bits::empty(640);
+        early.insert(0);
+        with_runs.and(&early);
+        assert_eq!(docs(&with_runs), Vec::<u32>::new());
     }
 }

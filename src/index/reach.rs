@@ -45,12 +45,22 @@ pub(crate) fn cells(aux: &SegmentAux, max_doc: u32, terms: &[u64], lead: u64) ->
         return None;
     }
     let mut bits = Bits::empty(max_doc);
+    let mut runs = Vec::with_capacity(lists.len());
     for docs in lists {
         match docs {
-            ReachDocs::Run(a, b) => bits.insert_range(a, b),
-            ReachDocs::List(d) => bits.insert_all(d),
+            ReachDocs::Run(a, b) => {
+                bits.insert_range(a, b);
+                if a < b {
+                    runs.push((a as usize / 64, (b as usize - 1) / 64 + 1));
+                }
+            }
+            ReachDocs::List(d) => {
+                bits.insert_all(d);
+                runs.extend(d.iter().map(|&x| (x as usize / 64, x as usize / 64 + 1)));
+            }
         }
     }
+    bits.set_runs(runs);
     Some(bits)
 }
 

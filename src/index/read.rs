@@ -28,8 +28,10 @@ use crate::matching::{Candidate, Checked, Fast, Near, Record};
 const CARD_PREFETCH: usize = 12;
 
 /// From this many documents left after the term sets, their cards are checked on every core (from a few in
-/// tests, so that they go both ways).
-const PARALLEL_DOCS: usize = if cfg!(test) { 64 } else { 8192 };
+/// tests, so that they go both ways). Below it, waking the pool's other thread costs more than it saves: on a
+/// virtual machine whose other core sleeps, the wake-up alone took 1–3 ms, while 16,000 cards are checked in
+/// about half a millisecond on one core (docs/BENCHMARKS.md, issue 15).
+const PARALLEL_DOCS: usize = if cfg!(test) { 64 } else { 16_384 };
 
 /// How many venues and radii keep their reach terms cached; the cache starts over when full.
 const REACH_CACHE_SIZE: usize = 4096;

@@ -17,7 +17,7 @@
 use super::features::{self, Feature};
 use super::filters::{Prepared, Reason, Zones};
 use super::live::{conflicts_in, hours_in};
-use super::record::{Fast, Record};
+use super::record::{Fast, Record, skill_bit};
 use crate::domain::Tier;
 
 /// Added to every bound: far above the rounding of any feature, far below any difference between scores that
@@ -76,6 +76,8 @@ pub(crate) struct Bounds<'p, 'a> {
     shift_min: (i64, i64),
     /// The policy's weight of each feature, in [`Feature::ALL`] order.
     weights: [f64; Feature::COUNT],
+    /// The [`skill_bit`] of each of the role's preferred skills.
+    preferred: Vec<u16>,
 }
 
 impl<'p, 'a> Bounds<'p, 'a> {
@@ -94,6 +96,13 @@ impl<'p, 'a> Bounds<'p, 'a> {
             client_experience: Saturation::new(policy.client_experience_saturation),
             shift_min: (start, end),
             weights: Feature::ALL.map(|f| policy.weight(f)),
+            preferred: prep
+                .ctx
+                .role
+                .preferred_skills
+                .iter()
+                .map(|s| skill_bit(s.as_str()))
+                .collect(),
         }
     }
 
@@ -188,13 +197,20 @@ impl<'p, 'a> Bounds<'p, 'a> {
         let favourite = prep.favourites.is_some_and(|fav| fav.contains(&r.id));
         let star = ctx.order.priority.favours_stars() && stats.tier() == Tier::Star;
         let pooled = matches!(prep.pool, Some((m, false)) if m.contains(&r.id));
+        // As `features::values` counts the preferred skills held, counting those the record may hold.
+        let preferred_skills = if self.preferred.is_empty() {
+            1.0
+        } else {
+            let held = self.preferred.iter().filter(|&&b| r.may_hold(b)).count();
+            held as f64 / self.preferred.len() as f64
+        };
         let values = [
             proximity,
             features::rating(&stats, policy),
             features::reliability(&stats, policy),
             self.experience.at_most(stats.completed_shifts),
             self.client_experience.at_most(client_shifts),
-            1.0,
+            preferred_skills,
             fairness,
             f64::from(u8::from(favourite)),
             f64::from(u8::from(pooled)),

@@ -161,8 +161,10 @@ const MIN_CHUNK: usize = 512;
 /// Up to this many candidates are ranked on the calling thread: waking the pool costs more than it saves.
 const SEQUENTIAL_MAX: usize = 2 * MIN_CHUNK;
 
-/// Up to this many candidates with ranking records are ranked on the calling thread.
-const SEQUENTIAL_MAX_RECORDS: usize = 8 * SEQUENTIAL_MAX;
+/// Up to this many candidates with ranking records are ranked on the calling thread: a record decides a
+/// candidate in tens of nanoseconds, and waking a sleeping core took 1–3 ms on a virtual machine (see
+/// `index::read::PARALLEL_DOCS`).
+const SEQUENTIAL_MAX_RECORDS: usize = 16 * SEQUENTIAL_MAX;
 
 /// How far ahead the profile itself is fetched; its lists are fetched half as far ahead, once the profile
 /// that points to them has arrived (the names in them are inline, see `domain::terms`).

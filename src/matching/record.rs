@@ -60,6 +60,9 @@ pub struct Record {
     sure: [u8; WEEK_HOURS / 8],
     /// `ACTIVE`, `DECIDES`.
     flags: u8,
+    /// The worker's skills, each as one bit (`skill_bit`): a skill whose bit is clear is surely not held, so
+    /// the preferred-skills feature is bounded by the preferred skills whose bits are set.
+    skills: u16,
 }
 
 const _: () = assert!(std::mem::size_of::<Record>() == 64);
@@ -102,7 +105,16 @@ impl Record {
             tz: w.availability.tz(),
             sure: sure_hours(&w.availability),
             flags,
+            skills: w
+                .skills
+                .iter()
+                .fold(0, |bits, s| bits | skill_bit(s.name.as_str())),
         }
+    }
+
+    /// Whether the worker may hold the skill whose [`skill_bit`] is `bit`: `false` is certain, `true` is not.
+    pub(crate) fn may_hold(&self, bit: u16) -> bool {
+        self.skills & bit != 0
     }
 
     /// Whether the worker is active (the agency's status; a live suspension is checked apart).
@@ -154,6 +166,15 @@ impl Record {
     pub(crate) fn covers(&self, touched: &Touched) -> bool {
         (touched.first..=touched.last).all(|i| touched.mask[i] & !self.sure[i] == 0)
     }
+}
+
+/// A skill name's bit in [`Record::may_hold`]: FNV-1a of its bytes, one of 16 bits.
+pub(crate) fn skill_bit(name: &str) -> u16 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in name.bytes() {
+        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    1 << (h % 16)
 }
 
 /// The local hours of the week a shift touches, for [`Record::covers`].

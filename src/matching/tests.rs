@@ -393,6 +393,8 @@ fn a_record_never_disagrees_with_the_profile() {
     let policy = Policy::default();
     let specs = orders(&city, 40, 4, agency, week);
     let none = HashSet::new();
+    // Candidates holding none of their role's preferred skills, and how many of them the bound counts none for.
+    let (mut lacking, mut tight) = (0usize, 0usize);
     for s in &specs {
         let mut order = s.order.clone();
         order.client_ref = "c1".into();
@@ -422,10 +424,25 @@ fn a_record_never_disagrees_with_the_profile() {
                             let (score, _, _) = exact.expect("passes");
                             assert!(b >= score, "{:?}: bound {b} < score {score}", c.id);
                             assert!(b - score <= policy.weights.preferred_skills + 1e-3);
+                            if !role.preferred_skills.is_empty()
+                                && role
+                                    .preferred_skills
+                                    .iter()
+                                    .all(|p| c.skill_level(p).is_none())
+                            {
+                                lacking += 1;
+                                if b - score < policy.weights.preferred_skills / 4.0 {
+                                    tight += 1;
+                                }
+                            }
                         }
                     }
                 }
             });
         }
     }
+    // The record's skill bits tell most of those who lack a preferred skill (a few share a bit with a skill
+    // they hold): their bound does not count the feature whole.
+    assert!(lacking > 100, "{lacking}");
+    assert!(tight * 2 > lacking, "{tight} of {lacking}");
 }
