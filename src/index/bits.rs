@@ -150,9 +150,18 @@ impl Bits {
     }
 
     /// How many documents the set holds.
-    #[cfg(test)]
     pub(crate) fn count(&self) -> u64 {
-        self.live().iter().map(|w| u64::from(w.count_ones())).sum()
+        let ones = |w: &[u64]| w.iter().map(|w| u64::from(w.count_ones())).sum::<u64>();
+        match &self.runs {
+            Some(runs) => runs
+                .iter()
+                .map(|&(a, b)| {
+                    let (a, b) = (a.max(self.lo), b.min(self.hi));
+                    if a < b { ones(&self.words[a..b]) } else { 0 }
+                })
+                .sum(),
+            None => ones(self.live()),
+        }
     }
 
     /// The words that can hold members.

@@ -204,8 +204,9 @@ impl Plan {
         // skill's holders are scattered lines of memory, and waiting for each in turn would cost most of the
         // time. Many documents (a dense venue) are checked on both cores, in order, unless a ranking is
         // running already (the cores are busy with it).
-        let mut docs = Vec::new();
+        let mut docs = Vec::with_capacity(set.count() as usize);
         set.for_each(|doc| docs.push(doc));
+        out.reserve(docs.len());
         let check = |docs: &[u32], out: &mut Vec<Hit>| {
             for (i, &doc) in docs.iter().enumerate() {
                 if let Some(&ahead) = docs.get(i + CARD_PREFETCH)
@@ -278,18 +279,16 @@ impl WorkerIndex {
             languages: q.languages.clone(),
             certifications: q.certifications.clone(),
         };
-        let found: Vec<Retrieved<'_>> = hits
-            .iter()
-            .filter_map(|h| {
-                let i = h.slot as usize;
-                Some(Retrieved {
-                    profile: st.roster.slots.get(i)?.as_ref()?,
-                    record: st.roster.records.get(i)?,
-                    near: h.near,
-                    checked: &checked,
-                })
+        let mut found: Vec<Retrieved<'_>> = Vec::with_capacity(hits.len());
+        found.extend(hits.iter().filter_map(|h| {
+            let i = h.slot as usize;
+            Some(Retrieved {
+                profile: st.roster.slots.get(i)?.as_ref()?,
+                record: st.roster.records.get(i)?,
+                near: h.near,
+                checked: &checked,
             })
-            .collect();
+        }));
         f(&found)
     }
 
