@@ -17,6 +17,9 @@ pub(crate) struct Bits {
     runs: Option<Vec<(usize, usize)>>,
 }
 
+/// What walking one more run costs beside its words, in words (see [`Bits::set_runs`]).
+const RUN_COST: usize = 4;
+
 impl Bits {
     /// The empty set over `max_doc` documents.
     pub(crate) fn empty(max_doc: u32) -> Self {
@@ -91,7 +94,8 @@ impl Bits {
 
     /// Marks a set being built (see [`Bits::insert`]) as holding members only in the given runs of words
     /// `[a, b)`, in any order and possibly overlapping: every word outside them must be zero. Later
-    /// intersections and walks then read those words only.
+    /// intersections and walks then read those words only — unless the runs are so many and short that walking
+    /// them would cost more than reading every word from the first to the last, in which case they are dropped.
     pub(crate) fn set_runs(&mut self, mut runs: Vec<(usize, usize)>) {
         runs.retain(|&(a, b)| a < b);
         runs.sort_unstable();
@@ -103,13 +107,29 @@ impl Bits {
             }
         }
         debug_assert!(
-            self.words
-                .iter()
-                .enumerate()
-                .all(|(i, &w)| w == 0 || merged.iter().any(|&(a, b)| (a..b).contains(&i))),
+            {
+                let mut k = 0;
+                self.words.iter().enumerate().all(|(i, &w)| {
+                    while merged.get(k).is_some_and(|r| r.1 <= i) {
+                        k += 1;
+                    }
+                    w == 0 || merged.get(k).is_some_and(|r| r.0 <= i)
+                })
+            },
             "a word outside the runs holds members"
         );
-        self.runs = Some(merged);
+        let walked: usize = merged.iter().map(|&(a, b)| b - a + RUN_COST).sum();
+        self.runs = (walked < self.hi.saturating_sub(self.lo)).then_some(merged);
+    }
+
+    /// The runs of words that can hold members: the known runs, or `lo..hi` as one.
+    fn spans<'r>(
+        runs: &'r Option<Vec<(usize, usize)>>,
+        lo: usize,
+        hi: usize,
+    ) -> impl Iterator<Item = (usize, usize)> + 'r {
+        let whole = (runs.is_none() && lo < hi).then_some((lo, hi));
+        runs.iter().flatten().copied().chain(whole)
     }
 
     /// Keeps only the documents also in `other` (a set over the same segment).
@@ -124,25 +144,18 @@ impl Bits {
             }
             return;
         }
-        match &mut self.runs {
-            Some(runs) => {
-                // Runs outside `lo..hi` meet only zero words of `other`: they are dropped, and the words they
-                // held are never read again.
-                runs.retain_mut(|r| {
-                    r.0 = r.0.max(lo);
-                    r.1 = r.1.min(hi);
-                    r.0 < r.1
-                });
-                for &(a, b) in runs.iter() {
-                    for (x, y) in self.words[a..b].iter_mut().zip(&other.words[a..b]) {
-                        *x &= *y;
-                    }
-                }
-            }
-            None => {
-                for (a, b) in self.words[lo..hi].iter_mut().zip(&other.words[lo..hi]) {
-                    *a &= *b;
-                }
+        if let Some(runs) = &mut self.runs {
+            // Runs outside `lo..hi` meet only zero words of `other`: they are cut to it, and the words left
+            // outside are never read again.
+            runs.retain_mut(|r| {
+                r.0 = r.0.max(lo);
+                r.1 = r.1.min(hi);
+                r.0 < r.1
+            });
+        }
+        for (a, b) in Self::spans(&self.runs, lo, hi) {
+            for (x, y) in self.words[a..b].iter_mut().zip(&other.words[a..b]) {
+                *x &= *y;
             }
         }
         self.lo = lo;
@@ -151,51 +164,24 @@ impl Bits {
 
     /// How many documents the set holds.
     pub(crate) fn count(&self) -> u64 {
-        let ones = |w: &[u64]| w.iter().map(|w| u64::from(w.count_ones())).sum::<u64>();
-        match &self.runs {
-            Some(runs) => runs
-                .iter()
-                .map(|&(a, b)| {
-                    let (a, b) = (a.max(self.lo), b.min(self.hi));
-                    if a < b { ones(&self.words[a..b]) } else { 0 }
-                })
-                .sum(),
-            None => ones(self.live()),
-        }
-    }
-
-    /// The words that can hold members.
-    fn live(&self) -> &[u64] {
-        if self.lo < self.hi {
-            &self.words[self.lo..self.hi]
-        } else {
-            &[]
-        }
+        Self::spans(&self.runs, self.lo, self.hi)
+            .flat_map(|(a, b)| &self.words[a..b])
+            .map(|w| u64::from(w.count_ones()))
+            .sum()
     }
 
     /// Calls `f` with every document of the set, in increasing order.
     #[inline]
     pub(crate) fn for_each(&self, mut f: impl FnMut(u32)) {
-        let mut walk = |from: usize, words: &[u64]| {
-            for (i, &w) in words.iter().enumerate() {
+        for (a, b) in Self::spans(&self.runs, self.lo, self.hi) {
+            for (i, &w) in self.words[a..b].iter().enumerate() {
                 let mut w = w;
-                let base = ((from + i) * 64) as u32;
+                let base = ((a + i) * 64) as u32;
                 while w != 0 {
                     f(base + w.trailing_zeros());
                     w &= w - 1;
                 }
             }
-        };
-        match &self.runs {
-            Some(runs) => {
-                for &(a, b) in runs {
-                    let (a, b) = (a.max(self.lo), b.min(self.hi));
-                    if a < b {
-                        walk(a, &self.words[a..b]);
-                    }
-                }
-            }
-            None => walk(self.lo.min(self.hi), self.live()),
         }
     }
 }
@@ -250,22 +236,27 @@ mod tests {
 
     #[test]
     fn a_set_with_runs_intersects_and_walks_only_its_runs_with_the_same_answer() {
-        // Members in words 0, 2–3 and 9 of a 640-document segment, the runs given out of order and overlapping.
-        let mut a = Bits::empty(640);
-        a.insert_all(&[1, 130, 200, 255]);
-        a.insert_range(600, 610);
-        a.set_runs(vec![(9, 10), (2, 3), (0, 1), (2, 4), (3, 4)]);
-        let mut plain = Bits::empty(640);
-        plain.insert_all(&[1, 130, 200, 255]);
-        plain.insert_range(600, 610);
+        // Members in words 0, 2–3 and 998 of a 64,000-document segment, the runs given out of order and
+        // overlapping.
+        let members = |b: &mut Bits| {
+            b.insert_all(&[1, 130, 200, 255]);
+            b.insert_range(63_900, 63_910);
+        };
+        let mut a = Bits::empty(64_000);
+        members(&mut a);
+        a.set_runs(vec![(998, 999), (2, 3), (0, 1), (2, 4), (3, 4)]);
+        assert_eq!(a.runs, Some(vec![(0, 1), (2, 4), (998, 999)]));
+        let mut plain = Bits::empty(64_000);
+        members(&mut plain);
         let mut expected: Vec<u32> = vec![1, 130, 200, 255];
-        expected.extend(600..610);
+        expected.extend(63_900..63_910);
         assert_eq!(docs(&a), expected);
+        assert_eq!(a.count(), 14);
         // Another set whose range starts inside the second run and ends before the last one.
-        let mut b = Bits::empty(640);
-        b.insert_all(&[1, 150, 200, 255, 300, 605]);
-        let mut narrow = Bits::empty(640);
-        narrow.insert_range(140, 400);
+        let mut b = Bits::empty(64_000);
+        b.insert_all(&[1, 150, 200, 255, 300, 63_905]);
+        let mut narrow = Bits::empty(64_000);
+        narrow.insert_range(140, 40_000);
         b.and(&narrow);
         assert_eq!(docs(&b), [150, 200, 255, 300]);
         let mut with_runs = a.clone();
@@ -274,10 +265,28 @@ mod tests {
         assert_eq!(docs(&with_runs), docs(&plain));
         assert_eq!(docs(&with_runs), [200, 255]);
         assert_eq!(with_runs.count(), 2);
+        // The runs are cut to the range both sets share (words 2 to 624), not to what is left in them.
+        assert_eq!(with_runs.runs, Some(vec![(2, 4)]));
         // Disjoint: nothing is left, and nothing is walked.
-        let mut early = Bits::empty(640);
+        let mut early = Bits::empty(64_000);
         early.insert(0);
         with_runs.and(&early);
         assert_eq!(docs(&with_runs), Vec::<u32>::new());
+        assert_eq!(with_runs.count(), 0);
+    }
+
+    #[test]
+    fn runs_that_would_cost_more_than_the_words_between_them_are_dropped() {
+        // One document in every other word: 50 runs of one word cost more to walk than the 99 words.
+        let mut a = Bits::empty(6_400);
+        let ds: Vec<u32> = (0..50).map(|k| k * 128).collect();
+        a.insert_all(&ds);
+        a.set_runs(
+            ds.iter()
+                .map(|&d| (d as usize / 64, d as usize / 64 + 1))
+                .collect(),
+        );
+        assert_eq!(a.runs, None);
+        assert_eq!(docs(&a), ds);
     }
 }

@@ -56,7 +56,14 @@ pub(crate) fn cells(aux: &SegmentAux, max_doc: u32, terms: &[u64], lead: u64) ->
             }
             ReachDocs::List(d) => {
                 bits.insert_all(d);
-                runs.extend(d.iter().map(|&x| (x as usize / 64, x as usize / 64 + 1)));
+                // The list is sorted: neighbouring documents share a run of words.
+                for &x in d {
+                    let w = x as usize / 64;
+                    match runs.last_mut() {
+                        Some((start, end)) if *start <= w && w <= *end => *end = w + 1,
+                        _ => runs.push((w, w + 1)),
+                    }
+                }
             }
         }
     }

@@ -27,11 +27,13 @@ use crate::matching::{Candidate, Checked, Fast, Near, Record};
 /// How many documents ahead retrieval asks for the card it will check.
 const CARD_PREFETCH: usize = 12;
 
-/// From this many documents left after the term sets, their cards are checked on every core (from a few in
-/// tests, so that they go both ways). Below it, waking the pool's other thread costs more than it saves: on a
-/// virtual machine whose other core sleeps, the wake-up alone took 1–3 ms, while 16,000 cards are checked in
-/// about half a millisecond on one core (docs/BENCHMARKS.md, issue 15).
-const PARALLEL_DOCS: usize = if cfg!(test) { 64 } else { 16_384 };
+/// From this many documents left after the term sets, their cards are checked on every core: the same
+/// threshold as ranking's (from a few in tests, so that they go both ways).
+const PARALLEL_DOCS: usize = if cfg!(test) {
+    64
+} else {
+    crate::matching::rank::SEQUENTIAL_MAX_RECORDS
+};
 
 /// How many venues and radii keep their reach terms cached; the cache starts over when full.
 const REACH_CACHE_SIZE: usize = 4096;

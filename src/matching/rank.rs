@@ -6,7 +6,7 @@
 //! selection and only they are rebuilt with their explanation.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BinaryHeap, HashSet};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -161,10 +161,11 @@ const MIN_CHUNK: usize = 512;
 /// Up to this many candidates are ranked on the calling thread: waking the pool costs more than it saves.
 const SEQUENTIAL_MAX: usize = 2 * MIN_CHUNK;
 
-/// Up to this many candidates with ranking records are ranked on the calling thread: a record decides a
-/// candidate in tens of nanoseconds, and waking a sleeping core took 1–3 ms on a virtual machine (see
-/// `index::read::PARALLEL_DOCS`).
-const SEQUENTIAL_MAX_RECORDS: usize = 16 * SEQUENTIAL_MAX;
+/// Up to this many candidates with ranking records are ranked on the calling thread, and up to this many
+/// retrieved documents are checked on their cards there (`index::read`): a record or a card is decided in tens
+/// of nanoseconds, while waking the pool's sleeping thread took 1–3 ms on a virtual machine (docs/BENCHMARKS.md,
+/// issue 15).
+pub(crate) const SEQUENTIAL_MAX_RECORDS: usize = 16 * SEQUENTIAL_MAX;
 
 /// How far ahead the profile itself is fetched; its lists are fetched half as far ahead, once the profile
 /// that points to them has arrived (the names in them are inline, see `domain::terms`).
@@ -346,30 +347,8 @@ pub fn rank<C: Candidate>(ctx: &MatchContext<'_>, candidates: &[C], limit: usize
     explained(&prep, candidates, &best, &exact, eligible, &counts)
 }
 
-/// The distance and explanation of candidates scored exactly, by candidate index: a few dozen, kept in a list
-/// and sorted once before they are looked up.
-#[derive(Debug, Default)]
-struct ExactScores(Vec<(u32, f64, Explanation)>);
-
-impl ExactScores {
-    fn insert(&mut self, i: u32, distance_km: f64, explain: Explanation) {
-        self.0.push((i, distance_km, explain));
-    }
-
-    /// Sorts the list for [`Self::get`].
-    fn sealed(mut self) -> Self {
-        self.0.sort_unstable_by_key(|e| e.0);
-        self
-    }
-
-    /// The distance and explanation of candidate `i`, if it was scored exactly (the list must be sealed).
-    fn get(&self, i: u32) -> Option<(f64, Explanation)> {
-        self.0
-            .binary_search_by_key(&i, |e| e.0)
-            .ok()
-            .map(|k| (self.0[k].1, self.0[k].2))
-    }
-}
+/// The distance and explanation of candidates scored exactly, by candidate index.
+type ExactScores = HashMap<u32, (f64, Explanation)>;
 
 /// The ranking of `picked` (best first), each with its explanation — kept from its exact scoring where
 /// `exact` holds it (by candidate index: distance and explanation), otherwise rebuilt on its profile — beside
@@ -387,8 +366,8 @@ fn explained<C: Candidate>(
         .iter()
         .map(|&(score, _, i)| {
             let w = candidates[i as usize].profile();
-            match exact.get(i) {
-                Some((distance_km, explain)) => Scored {
+            match exact.get(&i) {
+                Some(&(distance_km, explain)) => Scored {
                     worker: Arc::clone(w),
                     score,
                     distance_km,
@@ -442,7 +421,7 @@ fn best_exact<C: Candidate>(
     head: TopK,
     k: usize,
 ) -> (Vec<(f64, WorkerId, u32)>, ExactScores) {
-    let mut scored_here = ExactScores::default();
+    let mut scored_here = ExactScores::new();
     if k == 0 {
         return (Vec::new(), scored_here);
     }
@@ -458,7 +437,7 @@ fn best_exact<C: Candidate>(
         );
         scored.map(|(score, distance_km, explain)| {
             // Kept for the explanation of the ranked few, so that they are not scored a second time.
-            scored_here.insert(i, distance_km, explain);
+            scored_here.insert(i, (distance_km, explain));
             (score, id, i)
         })
     };
@@ -506,7 +485,7 @@ fn best_exact<C: Candidate>(
             top.push(s);
         }
     }
-    (top.into_sorted(), scored_here.sealed())
+    (top.into_sorted(), scored_here)
 }
 
 #[cfg(test)]
@@ -647,14 +626,7 @@ pub fn rank_exhaustive<C: Candidate>(
         pass.truncate(limit);
     }
     pass.sort_unstable_by(better);
-    explained(
-        &prep,
-        candidates,
-        &pass,
-        &ExactScores::default(),
-        eligible,
-        &counts,
-    )
+    explained(&prep, candidates, &pass, &HashMap::new(), eligible, &counts)
 }
 
 /// Filters and scores one worker: its score and explanation, or the first hard filter it fails. Meant for
