@@ -52,8 +52,29 @@ pub(super) async fn write(
     conn: &mut sqlx::AnyConnection,
     events: Vec<NewEvent>,
 ) -> crate::Result<Vec<StoredEvent>> {
+    write_then(conn, events, "").await
+}
+
+/// Writes events in order, then runs `then` (statements without parameters, each ended by `;`) in the same
+/// round trip to the database as the last of them; answers the events with their positions. On SQLite, where
+/// every statement is handed to the connection's own thread and back, this saves a hand-off per command.
+pub(super) async fn write_then(
+    conn: &mut sqlx::AnyConnection,
+    events: Vec<NewEvent>,
+    then: &str,
+) -> crate::Result<Vec<StoredEvent>> {
+    if events.is_empty() {
+        if !then.is_empty() {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(then.to_string()))
+                .execute(&mut *conn)
+                .await
+                .map_err(db_error)?;
+        }
+        return Ok(Vec::new());
+    }
+    let chunks = events.len().div_ceil(WRITE_CHUNK);
     let mut out = Vec::with_capacity(events.len());
-    for chunk in events.chunks(WRITE_CHUNK) {
+    for (n, chunk) in events.chunks(WRITE_CHUNK).enumerate() {
         let mut sql =
             String::from("INSERT INTO events (at, agency_id, kind, payload, worker_id) VALUES ");
         for i in 0..chunk.len() {
@@ -71,6 +92,10 @@ pub(super) async fn write(
             ));
         }
         sql.push_str(" RETURNING seq");
+        if n + 1 == chunks && !then.is_empty() {
+            sql.push_str("; ");
+            sql.push_str(then);
+        }
         let texts: Vec<String> = chunk.iter().map(|e| e.payload.to_string()).collect();
         let mut q = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(sql));
         for (e, text) in chunk.iter().zip(&texts) {

@@ -3,8 +3,14 @@
 //! SQLite has one writer, and with `synchronous=FULL` every commit waits for the disk (about 2 ms here), which
 //! would cap the server at a few hundred writes a second. So writing commands take turns on one connection:
 //! each runs inside a `SAVEPOINT` of a transaction that stays open across commands (the first opens the
-//! transaction itself), and is acknowledged only after the `COMMIT` that holds it. A command that fails rolls back to its savepoint and leaves the others
-//! alone. The command that finishes first queues for the connection again behind everyone who arrived while it
+//! transaction itself), and is acknowledged only after the `COMMIT` that holds it. A command that fails rolls
+//! back to its savepoint and leaves the others alone.
+//!
+//! Every statement is handed to SQLite's connection thread and back, and that hand-off, not SQLite's work,
+//! is what a command's turn mostly costs; the turn is what bounds the writes per second. So a command's last
+//! statements go in one hand-off: its events, the `RELEASE` of its savepoint and the `SAVEPOINT` of whoever
+//! writes next (the next command finds it open). If that round trip fails, the whole batch is rolled back and
+//! its members are told: none of them was acknowledged. The command that finishes first queues for the connection again behind everyone who arrived while it
 //! ran; when its turn comes it commits the whole batch, so a batch holds exactly the commands that were waiting,
 //! and a lone command commits at once.
 
@@ -22,6 +28,8 @@ pub(super) struct Writer {
     conn: Option<PoolConnection<Any>>,
     /// Whether a transaction is open on the connection.
     open: bool,
+    /// Whether a savepoint is open that no command owns yet: the next command's (see [`Command::commit`]).
+    armed: bool,
     /// A `BEGIN` was sent whose outcome nobody saw (its command was cancelled): the connection may be inside a
     /// transaction that `open` does not know of.
     unsure: bool,
@@ -49,6 +57,7 @@ impl Group {
             gate: Arc::new(Mutex::new(Writer {
                 conn: None,
                 open: false,
+                armed: false,
                 unsure: false,
                 members: 0,
                 batch: 0,
@@ -78,7 +87,11 @@ impl Group {
         // savepoint: undoing it is rolling the transaction back.
         let savepoint = guard.open;
         if guard.open {
-            exec(&mut guard, "SAVEPOINT command").await?;
+            if guard.armed {
+                guard.armed = false;
+            } else {
+                exec(&mut guard, "SAVEPOINT command").await?;
+            }
         } else {
             if guard.unsure {
                 // Whatever that transaction held was never acknowledged.
@@ -117,6 +130,21 @@ async fn commit_batch(w: &mut Writer) {
         w.failed.push_back((w.batch, e.to_string()));
     }
     w.open = false;
+    w.armed = false;
+    w.members = 0;
+    w.batch += 1;
+}
+
+/// Rolls the open batch back after a round trip whose outcome is not known statement by statement, and tells
+/// its members.
+async fn abandon_batch(w: &mut Writer, error: &crate::Error) {
+    let _ = exec(w, "ROLLBACK").await;
+    if w.failed.len() == FAILED_KEPT {
+        w.failed.pop_front();
+    }
+    w.failed.push_back((w.batch, error.to_string()));
+    w.open = false;
+    w.armed = false;
     w.members = 0;
     w.batch += 1;
 }
@@ -149,11 +177,6 @@ impl Command {
     /// Writes the command's events, releases its savepoint into the batch, and waits until the batch is
     /// durably committed (committing it when this command's turn comes first).
     pub(super) async fn commit(mut self, events: Vec<NewEvent>) -> crate::Result<Vec<StoredEvent>> {
-        let stored = if events.is_empty() {
-            Vec::new()
-        } else {
-            super::events::write(self.conn_mut(), events).await?
-        };
         // From here the command joins the batch, and the batch must be committed whether or not anyone still
         // waits for this command's answer: the rest runs as a task of its own, which a cancelled request cannot
         // stop half-way (a savepoint released but not counted, a batch left open, a COMMIT whose outcome the
@@ -162,10 +185,23 @@ impl Command {
         let savepoint = self.savepoint;
         let gate = self.group.gate.clone();
         let outcome = tokio::spawn(async move {
-            if savepoint && let Err(e) = exec(&mut guard, "RELEASE command").await {
-                let _ = undo(&mut guard, savepoint).await;
-                return Err(e);
-            }
+            // The events, this command's release and the next writer's savepoint, in one round trip.
+            let then = if savepoint {
+                "RELEASE command; SAVEPOINT command;"
+            } else {
+                "SAVEPOINT command;"
+            };
+            let conn = guard.conn.as_deref_mut().expect("the writer connection");
+            let stored = match super::events::write_then(conn, events, then).await {
+                Ok(stored) => stored,
+                Err(e) => {
+                    // Which of the statements ran is not known: the batch goes, and none of it was
+                    // acknowledged.
+                    abandon_batch(&mut guard, &e).await;
+                    return Err(e);
+                }
+            };
+            guard.armed = true;
             guard.members += 1;
             let batch = guard.batch;
             drop(guard);
@@ -174,17 +210,20 @@ impl Command {
             if guard.batch == batch && guard.open {
                 commit_batch(&mut guard).await;
             }
-            Ok(guard
-                .failed
-                .iter()
-                .find(|(b, _)| *b == batch)
-                .map(|(_, e)| e.clone()))
+            Ok((
+                stored,
+                guard
+                    .failed
+                    .iter()
+                    .find(|(b, _)| *b == batch)
+                    .map(|(_, e)| e.clone()),
+            ))
         })
         .await
         .map_err(|e| crate::Error::Internal(format!("the commit task failed: {e}")))??;
         match outcome {
-            Some(e) => Err(crate::Error::Unavailable(format!("commit failed: {e}"))),
-            None => Ok(stored),
+            (_, Some(e)) => Err(crate::Error::Unavailable(format!("commit failed: {e}"))),
+            (stored, None) => Ok(stored),
         }
     }
 
@@ -198,14 +237,17 @@ impl Command {
 }
 
 async fn undo(w: &mut Writer, savepoint: bool) -> crate::Result<()> {
-    if savepoint {
-        exec(w, "ROLLBACK TO command").await?;
-        exec(w, "RELEASE command").await?;
-    }
     if w.members == 0 {
-        // Nothing else in the batch: end the empty transaction so the file's write lock is not held.
+        // Nothing else in the batch: end the transaction so the file's write lock is not held.
         exec(w, "ROLLBACK").await?;
         w.open = false;
+        w.armed = false;
+        return Ok(());
+    }
+    if savepoint {
+        // `ROLLBACK TO` keeps the savepoint open, empty: the next command's.
+        exec(w, "ROLLBACK TO command").await?;
+        w.armed = true;
     }
     Ok(())
 }

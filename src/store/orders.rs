@@ -449,6 +449,114 @@ pub async fn insert_assignment(
     Ok(id.map(|(id,)| id))
 }
 
+/// What a set of new assignments of one order share: all are picks among candidates, none waits for a worker.
+#[derive(Debug, Clone, Copy)]
+pub struct NewAssignments<'a> {
+    /// The order.
+    pub order: i64,
+    /// Its agency.
+    pub agency: i64,
+    /// `shift` or `standby`.
+    pub kind: &'a str,
+    /// `confirmed` or `standby`.
+    pub status: &'a str,
+    /// The shift's start, unix ms.
+    pub start_at: i64,
+    /// The shift's end, unix ms.
+    pub end_at: i64,
+    /// Half the minimum rest gap, ms: the guard range is the shift widened by it on each side.
+    pub half_gap_ms: i64,
+    /// Now, unix ms.
+    pub now: i64,
+}
+
+/// Rows per statement of [`insert_assignments`] (two parameters each).
+const BOOK_CHUNK: usize = 400;
+
+/// Inserts assignments for those of `picks` (distinct workers, each with its role) who hold no live assignment
+/// within the rest gap; answers each pick's new id, or `None` for a worker already booked.
+///
+/// On SQLite one statement checks and inserts them all: the writer's turn is held for one statement, not two
+/// per worker. SQLite reads the statement's `SELECT` in full before it inserts (it reads the table it writes),
+/// so the picks are checked against the assignments before the statement, and distinct workers cannot clash
+/// with each other. On PostgreSQL each worker is claimed and inserted in turn ([`insert_assignment`]).
+pub async fn insert_assignments(
+    tx: &mut Tx,
+    new: NewAssignments<'_>,
+    picks: &[(i64, i64)],
+) -> crate::Result<Vec<Option<i64>>> {
+    let distinct = {
+        let mut workers: Vec<i64> = picks.iter().map(|(w, _)| *w).collect();
+        workers.sort_unstable();
+        workers.windows(2).all(|p| p[0] != p[1])
+    };
+    if tx.backend() == super::Backend::Postgres || !distinct {
+        let mut out = Vec::with_capacity(picks.len());
+        for &(worker, role) in picks {
+            out.push(
+                insert_assignment(
+                    tx,
+                    new.order,
+                    new.agency,
+                    worker,
+                    role,
+                    new.kind,
+                    new.status,
+                    new.start_at,
+                    new.end_at,
+                    new.half_gap_ms,
+                    None,
+                    None,
+                    new.now,
+                    false,
+                )
+                .await?,
+            );
+        }
+        return Ok(out);
+    }
+    let guard_start = new.start_at - new.half_gap_ms;
+    let guard_end = new.end_at + new.half_gap_ms;
+    let mut ids: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
+    for chunk in picks.chunks(BOOK_CHUNK) {
+        const SHARED: usize = 9;
+        let mut values = String::new();
+        for i in 0..chunk.len() {
+            if i > 0 {
+                values.push_str(", ");
+            }
+            let b = SHARED + 2 * i;
+            values.push_str(&format!("(${}, ${})", b + 1, b + 2));
+        }
+        let sql = format!(
+            "INSERT INTO assignments (order_id, agency_id, worker_id, role_idx, kind, status, start_at, end_at, \
+             guard_start, guard_end, offer_id, replaces, created_at, updated_at) \
+             SELECT $1, $2, p.column1, p.column2, $3, $4, $5, $6, $7, $8, NULL, NULL, $9, $9 \
+             FROM (VALUES {values}) AS p \
+             WHERE NOT EXISTS (SELECT 1 FROM assignments a WHERE a.worker_id = p.column1 AND a.status IN {LIVE} \
+             AND a.guard_start < $8 AND a.guard_end > $7) \
+             RETURNING id, worker_id"
+        );
+        let mut q = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql))
+            .bind(new.order)
+            .bind(new.agency)
+            .bind(new.kind)
+            .bind(new.status)
+            .bind(new.start_at)
+            .bind(new.end_at)
+            .bind(guard_start)
+            .bind(guard_end)
+            .bind(new.now);
+        for &(worker, role) in chunk {
+            q = q.bind(worker).bind(role);
+        }
+        for (id, worker) in q.fetch_all(&mut **tx).await.map_err(db_error)? {
+            ids.insert(worker, id);
+        }
+    }
+    Ok(picks.iter().map(|(w, _)| ids.get(w).copied()).collect())
+}
+
 /// Whether the worker holds a live assignment whose guard range meets `[guard_start, guard_end)`.
 pub async fn overlapping_live(
     tx: &mut Tx,

@@ -29,6 +29,9 @@ const LEASE_RETRY: Duration = Duration::from_secs(1);
 const TICK: Duration = Duration::from_secs(1);
 /// Attempts in flight at once, over every webhook.
 const MAX_IN_FLIGHT: usize = 32;
+/// The least time between two passes woken by the log: under a stream of commits one pass takes in many of
+/// them, instead of one pass (and its reads of the webhooks) per commit.
+const LOG_PASS_GAP: Duration = Duration::from_millis(20);
 /// Events read from the log per query while scheduling.
 const PAGE: i64 = 500;
 /// How much of an answer's body is read (the rest is dropped).
@@ -80,11 +83,17 @@ async fn deliver(engine: &Arc<Engine>, hooks: &Arc<Webhooks>, lease: &mut Lease)
     let mut busy: HashMap<tokio::task::Id, (i64, String)> = HashMap::new();
     let mut purged_at = i64::MIN;
     loop {
+        let passed_at = tokio::time::Instant::now();
         if let Err(e) = pass(engine, hooks, &mut inflight, &mut busy).await {
             tracing::warn!(error = %e, "a webhook delivery pass failed");
         }
         tokio::select! {
-            changed = log.changed() => if changed.is_err() { return },
+            changed = log.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                tokio::time::sleep_until(passed_at + LOG_PASS_GAP).await;
+            }
             _ = hooks.kick.notified() => {}
             _ = tick.tick() => {
                 if !lease.alive().await {

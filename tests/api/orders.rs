@@ -235,3 +235,39 @@ async fn the_order_list_filters_by_status_and_pages_with_a_cursor() {
     assert_eq!(seen, open_ids);
     app.get(&a.key, "/v1/orders?status=bogus").await.expect(422);
 }
+
+#[tokio::test]
+async fn concurrent_assign_orders_for_one_shift_never_book_a_worker_twice() {
+    // Every order plans its crew from the same views before it writes, so they all pick the same best
+    // promoters; the database check inside the writing transaction refuses a booked worker and the order
+    // plans again without them.
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    promoters(&app, &a, 12).await;
+    let posts = (0..6).map(|i| {
+        let app = &app;
+        let a = &a;
+        async move {
+            app.post_order(a, &order_json(&format!("c{i}"), 3, "assign", 1))
+                .await
+        }
+    });
+    let orders = futures_util::future::join_all(posts).await;
+    let mut booked = std::collections::HashSet::new();
+    let mut confirmed = 0;
+    for o in &orders {
+        let got = app.order(&a, &s(o, "id")).await;
+        let crew = assignments_with(&got, "confirmed");
+        assert!(crew.len() <= 3, "an order over its headcount: {got}");
+        for c in &crew {
+            assert!(
+                booked.insert(s(c, "worker_id")),
+                "{} is confirmed twice for one shift",
+                s(c, "worker_id")
+            );
+        }
+        confirmed += crew.len();
+    }
+    // The first order to write gets its whole crew, the second plans again once.
+    assert!(confirmed >= 6, "only {confirmed} confirmed");
+}
