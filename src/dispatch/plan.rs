@@ -103,6 +103,11 @@ pub struct RolePlan {
     pub considered: Vec<Scored>,
     /// How many passed every hard filter.
     pub eligible: usize,
+    /// For a role whose crew is simply its best candidates (no quota, no named workers): the next best after
+    /// `considered`, best first, up to as many again. A worker of the crew found booked when the crew is
+    /// written is replaced by the next of these, which is the crew planning again without them would pick,
+    /// without ranking again while the writer waits.
+    pub spares: Vec<Scored>,
 }
 
 /// The best crew for the open slots of an order.
@@ -146,6 +151,7 @@ pub fn plan_crew(
                 open: 0,
                 considered: Vec::new(),
                 eligible: 0,
+                spares: Vec::new(),
             });
             continue;
         }
@@ -159,11 +165,8 @@ pub fn plan_crew(
         };
         // Only the top `n` are handed to the solver (and, for a quota, the top `n` that meet it, who may
         // rank further down): ranking deeper than that builds explanations nobody reads.
-        let depth = if role.quotas.is_empty() && role.workers.is_empty() {
-            n as usize
-        } else {
-            usize::MAX
-        };
+        let simple = role.quotas.is_empty() && role.workers.is_empty();
+        let depth = if simple { 2 * n as usize } else { usize::MAX };
         let all = candidates(index, &ctx, depth);
         let mut considered: Vec<Scored> = all.ranked.iter().take(n as usize).cloned().collect();
         // Named workers who passed the filters are always handed to the solver, where they come first.
@@ -185,10 +188,18 @@ pub fn plan_crew(
                     .cloned(),
             );
         }
+        // With one role, its best candidates are the crew; with several, a worker refused in one role may be
+        // the best choice of another, so only planning again gives the optimal crew.
+        let spares = if simple && order.roles.len() == 1 {
+            all.ranked.iter().skip(n as usize).cloned().collect()
+        } else {
+            Vec::new()
+        };
         roles.push(RolePlan {
             open: want,
             considered,
             eligible: all.eligible,
+            spares,
         });
     }
     let problem = problem(order, &roles);
@@ -451,4 +462,60 @@ pub fn plan_offers(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::plan_crew;
+    use crate::domain::{AgencyId, WorkerId};
+    use crate::index::WorkerIndex;
+    use crate::matching::{LiveState, Policy};
+    use crate::sim::workers::default_week_start;
+    use crate::sim::{City, orders, workers};
+
+    #[test]
+    fn a_one_role_crews_spares_are_the_crew_planned_again_without_it() {
+        let week = default_week_start();
+        let city = City::metropolis(3);
+        let agency = AgencyId::new(1);
+        let index = WorkerIndex::bulk_build(workers(&city, 3_000, 5, agency)).unwrap();
+        let live = LiveState::new();
+        let policy = Policy::default();
+        let mut checked = 0;
+        for spec in orders(&city, 60, 9, agency, week) {
+            let mut order = spec.order.clone();
+            order.roles.truncate(1);
+            order.roles[0].quotas.clear();
+            order.roles[0].workers.clear();
+            let now = order.shift.start() - chrono::Duration::days(1);
+            let open = [order.roles[0].headcount];
+            let plan = plan_crew(&index, &live, &policy, &order, &open, &HashSet::new(), now);
+            let spares = &plan.roles[0].spares;
+            if plan.crew.picks.len() < open[0] as usize || spares.len() < open[0] as usize {
+                continue;
+            }
+            // Every worker of the crew refused: planning again without them picks the spares, in order.
+            let crew: HashSet<WorkerId> = plan.crew.picks.iter().map(|p| p.worker).collect();
+            let again = plan_crew(&index, &live, &policy, &order, &open, &crew, now);
+            let mut want: Vec<WorkerId> = spares
+                .iter()
+                .take(open[0] as usize)
+                .map(|s| s.worker.id)
+                .collect();
+            let mut got: Vec<WorkerId> = again.crew.picks.iter().map(|p| p.worker).collect();
+            want.sort();
+            got.sort();
+            assert_eq!(got, want, "order {:?}", order.title);
+            for (s, a) in spares.iter().zip(&again.roles[0].considered) {
+                assert_eq!((s.worker.id, s.score), (a.worker.id, a.score));
+            }
+            checked += 1;
+        }
+        assert!(
+            checked >= 10,
+            "only {checked} orders had a crew and its spares"
+        );
+    }
 }

@@ -632,47 +632,70 @@ impl Engine {
         mut planned: Option<CrewPlan>,
     ) -> crate::Result<usize> {
         // The views may not yet hold a booking another transaction has just made: the database refuses such a
-        // pick, and the crew is planned again without those workers (a few rounds at most).
+        // pick. A one-role crew takes the next best of the plan's spares in its place (what planning again
+        // without the refused would pick, found without ranking again while the writer waits); otherwise, or
+        // when the spares run out, the crew is planned again without those workers (a few rounds at most).
         const ROUNDS: usize = 3;
         let mut made = 0;
         let mut refused: HashSet<WorkerId> = HashSet::new();
-        for _ in 0..ROUNDS {
+        let mut spares: std::collections::VecDeque<(WorkerId, f64)> = Default::default();
+        let mut plans = 0;
+        loop {
             let open = self.open_slots(st);
             if open.iter().all(|n| *n == 0) {
                 break;
             }
-            let plan = match planned.take() {
-                Some(plan) => plan,
-                None => {
-                    let mut exclude = st.involved();
-                    exclude.extend(refused.iter().copied());
-                    let live = self.live.read().expect("live state lock");
-                    plan_crew(
-                        &self.index,
-                        &live,
-                        &self.policy,
-                        &st.order,
-                        &open,
-                        &exclude,
-                        now,
-                    )
+            let involved = st.involved();
+            spares.retain(|(w, _)| !involved.contains(w) && !refused.contains(w));
+            let mut picks: Vec<(WorkerId, usize, f64)> = if made + refused.len() > 0
+                && st.order.roles.len() == 1
+                && spares.len() >= open[0] as usize
+            {
+                spares
+                    .drain(..open[0] as usize)
+                    .map(|(w, score)| (w, 0, score))
+                    .collect()
+            } else {
+                if plans == ROUNDS {
+                    break;
                 }
+                plans += 1;
+                let plan = match planned.take() {
+                    Some(plan) => plan,
+                    None => {
+                        let mut exclude = involved;
+                        exclude.extend(refused.iter().copied());
+                        let live = self.live.read().expect("live state lock");
+                        plan_crew(
+                            &self.index,
+                            &live,
+                            &self.policy,
+                            &st.order,
+                            &open,
+                            &exclude,
+                            now,
+                        )
+                    }
+                };
+                spares = match plan.roles.as_slice() {
+                    [one] => one.spares.iter().map(|s| (s.worker.id, s.score)).collect(),
+                    _ => Default::default(),
+                };
+                plan.crew
+                    .picks
+                    .iter()
+                    .map(|p| {
+                        let score = plan.scored(p.role, p.worker).map_or(0.0, |s| s.score);
+                        (p.worker, p.role, score)
+                    })
+                    .collect()
             };
-            if plan.crew.picks.is_empty() {
+            if picks.is_empty() {
                 break;
             }
             let mut refused_now = 0;
             // Workers are booked in id order, so two commands booking overlapping crews on different orders
             // wait for each other in one direction only and never deadlock on the exclusion constraint.
-            let mut picks: Vec<(WorkerId, usize, f64)> = plan
-                .crew
-                .picks
-                .iter()
-                .map(|p| {
-                    let score = plan.scored(p.role, p.worker).map_or(0.0, |s| s.score);
-                    (p.worker, p.role, score)
-                })
-                .collect();
             picks.sort_by_key(|p| p.0);
             let ids = self
                 .make_assignments(tx, st, &picks, "shift", "confirmed", now)
