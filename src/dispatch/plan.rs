@@ -165,8 +165,14 @@ pub fn plan_crew(
         };
         // Only the top `n` are handed to the solver (and, for a quota, the top `n` that meet it, who may
         // rank further down): ranking deeper than that builds explanations nobody reads.
+        // A one-role crew also keeps as many spares again (see `RolePlan::spares`).
         let simple = role.quotas.is_empty() && role.workers.is_empty();
-        let depth = if simple { 2 * n as usize } else { usize::MAX };
+        let one_role = order.roles.len() == 1;
+        let depth = match (simple, one_role) {
+            (true, true) => 2 * n as usize,
+            (true, false) => n as usize,
+            (false, _) => usize::MAX,
+        };
         let all = candidates(index, &ctx, depth);
         let mut considered: Vec<Scored> = all.ranked.iter().take(n as usize).cloned().collect();
         // Named workers who passed the filters are always handed to the solver, where they come first.
@@ -190,7 +196,7 @@ pub fn plan_crew(
         }
         // With one role, its best candidates are the crew; with several, a worker refused in one role may be
         // the best choice of another, so only planning again gives the optimal crew.
-        let spares = if simple && order.roles.len() == 1 {
+        let spares = if simple && one_role {
             all.ranked.iter().skip(n as usize).cloned().collect()
         } else {
             Vec::new()

@@ -753,16 +753,8 @@ impl Engine {
         )
         .await?;
         if let Some(id) = id {
-            let payload =
-                assignment_made(st, id, worker, role, kind, status, offer, replaces, score);
-            store::events::append(
-                tx,
-                ms(now),
-                Some(st.order.agency.get()),
-                "assignment_made",
-                &payload,
-            )
-            .await?;
+            let made = assignment_made(st, id, worker, role, kind, status, offer, replaces, score);
+            append_made(tx, st, &made, now).await?;
         }
         Ok(id)
     }
@@ -799,16 +791,8 @@ impl Engine {
         let ids = store::orders::insert_assignments(tx, new, &rows).await?;
         for (&(worker, role, score), id) in picks.iter().zip(&ids) {
             if let Some(id) = *id {
-                let payload =
-                    assignment_made(st, id, worker, role, kind, status, None, None, score);
-                store::events::append(
-                    tx,
-                    ms(now),
-                    Some(st.order.agency.get()),
-                    "assignment_made",
-                    &payload,
-                )
-                .await?;
+                let made = assignment_made(st, id, worker, role, kind, status, None, None, score);
+                append_made(tx, st, &made, now).await?;
             }
         }
         Ok(ids)
@@ -1817,6 +1801,23 @@ impl Engine {
     pub fn indexed_worker(&self, id: WorkerId) -> Option<std::sync::Arc<Worker>> {
         self.index.get(id)
     }
+}
+
+/// Appends an `assignment_made` event with its payload.
+async fn append_made(
+    tx: &mut Tx,
+    st: &OrderState,
+    payload: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> crate::Result<()> {
+    store::events::append(
+        tx,
+        ms(now),
+        Some(st.order.agency.get()),
+        "assignment_made",
+        payload,
+    )
+    .await
 }
 
 /// The payload of an `assignment_made` event.

@@ -121,28 +121,32 @@ async fn exec(w: &mut Writer, sql: &'static str) -> crate::Result<()> {
 
 /// Commits the open batch and tells its members.
 async fn commit_batch(w: &mut Writer) {
-    if let Err(e) = exec(w, "COMMIT").await {
-        // Whatever SQLite kept of the transaction is gone with it.
-        let _ = exec(w, "ROLLBACK").await;
-        if w.failed.len() == FAILED_KEPT {
-            w.failed.pop_front();
+    let failure = match exec(w, "COMMIT").await {
+        Ok(()) => None,
+        Err(e) => {
+            // Whatever SQLite kept of the transaction is gone with it.
+            let _ = exec(w, "ROLLBACK").await;
+            Some(e.to_string())
         }
-        w.failed.push_back((w.batch, e.to_string()));
-    }
-    w.open = false;
-    w.armed = false;
-    w.members = 0;
-    w.batch += 1;
+    };
+    end_batch(w, failure);
 }
 
 /// Rolls the open batch back after a round trip whose outcome is not known statement by statement, and tells
 /// its members.
 async fn abandon_batch(w: &mut Writer, error: &crate::Error) {
     let _ = exec(w, "ROLLBACK").await;
-    if w.failed.len() == FAILED_KEPT {
-        w.failed.pop_front();
+    end_batch(w, Some(error.to_string()));
+}
+
+/// Closes the batch, remembering its failure for members that read their outcome late.
+fn end_batch(w: &mut Writer, failure: Option<String>) {
+    if let Some(e) = failure {
+        if w.failed.len() == FAILED_KEPT {
+            w.failed.pop_front();
+        }
+        w.failed.push_back((w.batch, e));
     }
-    w.failed.push_back((w.batch, error.to_string()));
     w.open = false;
     w.armed = false;
     w.members = 0;
