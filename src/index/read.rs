@@ -9,7 +9,6 @@
 
 use std::sync::Arc;
 
-use rayon::prelude::*;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery, TermSetQuery};
@@ -21,19 +20,24 @@ use super::card::{Card, CardCheck, EDGE_SLACK_KM};
 use super::segments::{SegmentAux, TermSet};
 use super::{RetrievalQuery, SearchQuery, State, WorkerIndex, cells, hours, reach, schema};
 use crate::domain::{LatLon, Worker, WorkerId};
-use crate::matching::rank::prefetch;
+use crate::matching::rank::{self, prefetch};
+use crate::matching::share::{Warm, share};
 use crate::matching::{Candidate, Checked, Fast, Near, Record};
 
 /// How many documents ahead retrieval asks for the card it will check.
 const CARD_PREFETCH: usize = 12;
 
-/// From this many documents left after the term sets, their cards are checked on every core: the same
-/// threshold as ranking's (from a few in tests, so that they go both ways).
+/// From this many documents left after the term sets, their cards are checked on every core that is awake
+/// (`matching::share`): the same threshold as ranking's (from a few in tests, so that they go both ways).
 const PARALLEL_DOCS: usize = if cfg!(test) {
     64
 } else {
-    crate::matching::rank::SEQUENTIAL_MAX_RECORDS
+    rank::SEQUENTIAL_MAX_RECORDS
 };
+
+/// Documents per chunk when the cards are checked on both cores (`matching::share`): small enough that the
+/// two threads end close together.
+const DOCS_CHUNK: usize = 1024;
 
 /// How many venues and radii keep their reach terms cached; the cache starts over when full.
 const REACH_CACHE_SIZE: usize = 4096;
@@ -227,17 +231,14 @@ impl Plan {
                 }
             }
         };
-        if docs.len() < PARALLEL_DOCS || crate::matching::rank::busy() {
+        if docs.len() < PARALLEL_DOCS || rank::busy() {
             check(&docs, out);
         } else {
-            let parts: Vec<Vec<Hit>> = docs
-                .par_chunks(PARALLEL_DOCS / 2)
-                .map(|part| {
-                    let mut found = Vec::with_capacity(part.len());
-                    check(part, &mut found);
-                    found
-                })
-                .collect();
+            let parts: Vec<Vec<Hit>> = share(docs.chunks(DOCS_CHUNK).collect(), |part| {
+                let mut found = Vec::with_capacity(part.len());
+                check(part, &mut found);
+                found
+            });
             for p in parts {
                 out.extend(p);
             }
@@ -274,6 +275,8 @@ impl WorkerIndex {
         f: impl FnOnce(&[Retrieved<'_>]) -> R,
     ) -> R {
         let st = self.read_state();
+        // An index this large may retrieve enough to share: the helpers are woken now, to be awake by then.
+        let _warm = Warm::begin(st.roster.cards.len() >= PARALLEL_DOCS && !rank::busy());
         let hits = self.slots_for(&st, q);
         let checked = Checked {
             center: q.center,

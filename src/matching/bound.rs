@@ -3,8 +3,10 @@
 //!
 //! The filters run in the same order as on the profile (`filters.rs`), so the reason reported is the same;
 //! the skill, language and certification filters are skipped because retrieval's terms checked them
-//! exactly (`Checked::serves`). Where the record cannot be sure (see `record.rs`), the answer is
-//! [`Quick::Unsure`] and the caller runs the exact filters on the profile.
+//! exactly (`Checked::serves`). Where the record cannot tell whether the shift meets a blackout or lies in
+//! the weekly windows, that one filter reads the profile's list and the record goes on with the rest. Where
+//! it cannot be sure of anything else (see `record.rs`), the answer is [`Quick::Unsure`] and the caller runs
+//! the exact filters on the profile.
 //!
 //! The bound adds up the same contributions, in the same order, as the score (`Explanation::sum`), each
 //! feature value replaced by one at least as large: proximity from the lower bound of the distance and the
@@ -18,7 +20,8 @@ use super::features::{self, Feature};
 use super::filters::{Prepared, Reason, Zones};
 use super::live::{conflicts_in, hours_in};
 use super::record::{Fast, Record, skill_bit};
-use crate::domain::Tier;
+use crate::domain::availability::clear_of_blackouts;
+use crate::domain::{Tier, Worker};
 
 /// Added to every bound: far above the rounding of any feature, far below any difference between scores that
 /// matters. A candidate whose bound is below the threshold by less than this is scored exactly.
@@ -107,8 +110,10 @@ impl<'p, 'a> Bounds<'p, 'a> {
     }
 
     /// Decides one candidate on its record (see the module doc). The caller has checked that the candidates'
-    /// [`Checked`](super::record::Checked) serves this query.
-    pub(crate) fn decide(&self, f: &Fast<'_>, zones: &mut Zones) -> Quick {
+    /// [`Checked`](super::record::Checked) serves this query. `w` is the candidate's profile, read only where
+    /// the record cannot tell whether the shift meets a blackout or lies in the weekly windows: those two
+    /// filters then run on the profile's own lists, exactly as in `filters.rs`, and the record decides the rest.
+    pub(crate) fn decide(&self, f: &Fast<'_>, w: &Worker, zones: &mut Zones) -> Quick {
         let r: &Record = f.record;
         if !r.decides() {
             return Quick::Unsure;
@@ -159,14 +164,16 @@ impl<'p, 'a> Bounds<'p, 'a> {
         if f.near.high() > limit_low {
             return Quick::Unsure;
         }
-        if !r.clear_of_blackouts(self.shift_min.0, self.shift_min.1) {
-            return Quick::Unsure;
-        }
         let shift = &ctx.order.shift;
+        if !r.clear_of_blackouts(self.shift_min.0, self.shift_min.1)
+            && !clear_of_blackouts(&w.blackouts, shift)
+        {
+            return Quick::Out(Reason::Blackout);
+        }
         let zone = zones.get(r.tz, shift);
-        match zone.touched {
-            Some(t) if r.covers(&t) => {}
-            _ => return Quick::Unsure,
+        let covered = zone.touched.is_some_and(|t| r.covers(&t));
+        if !covered && !w.availability.covers_local(&zone.local) {
+            return Quick::Out(Reason::Unavailable);
         }
         let bookings = live.map_or(&[][..], |l| l.bookings.as_slice());
         if conflicts_in(bookings, shift, ctx.policy.rest_gap) {

@@ -10,7 +10,9 @@
 //!   bound read, in one cache line — and what retrieval hands over with each candidate ([`Fast`]).
 //! - `bound.rs`: a candidate decided on its record: the exact outcome of the filters and an upper bound of
 //!   its score, or "unsure" (the profile decides).
-//! - `rank.rs`: [`rank`] decides candidates in parallel (rayon), on their records where it can, and scores
+//! - `share.rs`: one query's chunks of work shared between the calling thread and helper threads woken at the
+//!   query's start, so that the calling thread never sleeps waiting for a core to wake.
+//! - `rank.rs`: [`rank`] decides candidates in parallel (`share.rs`), on their records where it can, and scores
 //!   exactly only those whose bound can reach the best `limit` ([`rank_exhaustive`] scores every one, the
 //!   reference); every [`Scored`] worker carries an [`Explanation`] whose contributions sum to its score.
 //!
@@ -24,6 +26,7 @@ pub mod live;
 pub mod policy;
 pub mod rank;
 pub mod record;
+pub mod share;
 #[cfg(test)]
 mod tests;
 

@@ -18,6 +18,7 @@ use super::filters::{Prepared, Reason, Zones};
 use super::live::LiveState;
 use super::policy::Policy;
 use super::record::{Checked, Fast};
+use super::share::share;
 use crate::domain::{Order, Role, Worker, WorkerId};
 
 /// Everything a ranking depends on besides the candidates. `now` is an argument: matching never reads the
@@ -161,11 +162,11 @@ const MIN_CHUNK: usize = 512;
 /// Up to this many candidates are ranked on the calling thread: waking the pool costs more than it saves.
 const SEQUENTIAL_MAX: usize = 2 * MIN_CHUNK;
 
-/// Up to this many candidates with ranking records are ranked on the calling thread, and up to this many
-/// retrieved documents are checked on their cards there (`index::read`): a record or a card is decided in tens
-/// of nanoseconds, while waking the pool's sleeping thread took 1–3 ms on a virtual machine (docs/BENCHMARKS.md,
-/// issue 15).
-pub(crate) const SEQUENTIAL_MAX_RECORDS: usize = 16 * SEQUENTIAL_MAX;
+/// Up to this many candidates with ranking records are ranked on the calling thread alone, and up to this
+/// many retrieved documents are checked on their cards there (`index::read`); more are shared with the
+/// helpers that are awake (`share.rs`). A record or a card is decided in tens of nanoseconds: fewer than a
+/// few chunks are not worth handing over.
+pub(crate) const SEQUENTIAL_MAX_RECORDS: usize = 4 * MIN_CHUNK;
 
 /// How far ahead the profile itself is fetched; its lists are fetched half as far ahead, once the profile
 /// that points to them has arrived (the names in them are inline, see `domain::terms`).
@@ -282,7 +283,7 @@ pub fn rank<C: Candidate>(ctx: &MatchContext<'_>, candidates: &[C], limit: usize
             let quick = match &fast {
                 Some(f) => {
                     prefetch_records(candidates, i);
-                    bounds.decide(f, &mut zones)
+                    bounds.decide(f, cand.profile(), &mut zones)
                 }
                 None => {
                     prefetch_ahead(candidates, i);
@@ -305,15 +306,18 @@ pub fn rank<C: Candidate>(ctx: &MatchContext<'_>, candidates: &[C], limit: usize
             };
         }
     };
-    // Candidates decided on records cost a fraction of those checked on profiles: more of them are done
-    // sooner on this thread than handed to the pool and waited for.
-    let sequential = if candidates.first().is_some_and(|c| c.fast().is_some()) {
+    // Candidates retrieved with records are shared with the helpers that retrieval woke (`share.rs`); the
+    // others cost a profile each, enough to wake the pool for.
+    let records = candidates.first().is_some_and(|c| c.fast().is_some());
+    let sequential = if records {
         SEQUENTIAL_MAX_RECORDS
     } else {
         SEQUENTIAL_MAX
     };
     if candidates.len() <= sequential || busy {
         outcomes.chunks_mut(MIN_CHUNK).enumerate().for_each(chunk);
+    } else if records {
+        share(outcomes.chunks_mut(MIN_CHUNK).enumerate().collect(), chunk);
     } else {
         outcomes
             .par_chunks_mut(MIN_CHUNK)

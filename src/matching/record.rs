@@ -4,16 +4,22 @@
 //! A profile is a tree of heap allocations (skills, languages, availability windows, blackouts); reading it
 //! is what ranking tens of thousands of candidates costs. The index keeps a [`Record`] per roster slot beside
 //! the card, and hands it to ranking with each retrieved candidate ([`Fast`]). From the record, the live
-//! state and the distance bounds retrieval computed on the card, [`Prepared::quick`](super::filters) either
+//! state and the distance bounds retrieval computed on the card, `Bounds::decide` (`bound.rs`) either
 //! decides a candidate exactly — the reason it is left out, or that it passes every filter and an upper
 //! bound of its score — or says it cannot tell, and the candidate goes through the exact filters on its
-//! profile. It cannot tell when the record is not enough to be sure:
+//! profile. Two filters read one list of the profile where the record is not enough, and the record decides
+//! the rest:
 //!
-//! - the shift comes near one of the worker's blackouts (the record keeps their hull);
-//! - the shift touches a local hour the weekly windows do not cover whole, or crosses an offset change;
+//! - the blackouts, when the shift comes near one (the record keeps their hull and the longest gap between
+//!   them);
+//! - the weekly windows, when the shift touches a local hour they do not cover whole, or crosses an offset
+//!   change.
+//!
+//! It cannot tell at all when:
+//!
 //! - the home lies within a few centimetres of the travel limit;
-//! - the worker's counters do not fit the record's 16 bits, a travel or hours cap does not fit an `f32`
-//!   exactly, or the profile's term lists are not sorted (so its binary searches could disagree with the
+//! - the worker's counters do not fit the record's 16 bits, the hours cap is not a whole number of 1/64
+//!   hours, or the profile's term lists are not sorted (so its binary searches could disagree with the
 //!   index's terms).
 //!
 //! Every figure that enters a score is either kept exactly (the rating counts, completed shifts, no-shows,
@@ -43,15 +49,20 @@ const DECIDES: u8 = 2;
 pub struct Record {
     /// The worker.
     pub(crate) id: WorkerId,
-    /// The cancellation weight, rounded down (reliability falls as it grows, so the bound can only rise).
-    cancellation_low: f32,
     /// The travel limit in km, as the nearest `f32`.
     travel_km: f32,
-    /// The weekly hours cap, exactly (`DECIDES` is off otherwise); infinite when there is none.
-    hours_cap: f32,
+    /// The cancellation weight in 1/1024ths, rounded down and capped (reliability falls as it grows, so the
+    /// bound can only rise).
+    cancellation_low: u16,
+    /// The weekly hours cap in 1/64ths of an hour, exactly (`DECIDES` is off otherwise); `NO_CAP` when there
+    /// is none.
+    hours_cap: u16,
     /// The hull of the blackouts in minutes since 1970, start rounded down and end up; `[MAX, MIN]` when
     /// there is none.
     blackouts: [i32; 2],
+    /// The longest gap between blackouts inside the hull, in whole hours after the hull's start (its start
+    /// rounded up and its end down, capped): a shift inside it is clear of them. `[1, 0]` when there is none.
+    gap_hours: [u16; 2],
     /// Completed shifts, no-shows, late arrivals, rating sum, rating count.
     counts: [u16; 5],
     /// The worker's timezone.
@@ -79,15 +90,21 @@ impl Record {
             s.rating_count,
         ];
         let fits = counts.iter().all(|&c| c <= u32::from(u16::MAX));
-        let cancellation_low = round_down(s.cancellation_weight);
-        let cap = w.max_hours_per_week.unwrap_or(f64::INFINITY);
-        let cap_exact = (cap as f32) as f64 == cap;
+        let cancellation_low = cancellation_units(s.cancellation_weight);
+        let cap = match w.max_hours_per_week {
+            None => Some(NO_CAP),
+            Some(h) => {
+                let units = h * CAP_UNITS;
+                (units.fract() == 0.0 && units >= 0.0 && units < f64::from(NO_CAP))
+                    .then_some(units as u16)
+            }
+        };
         let sorted = w.skills.windows(2).all(|p| p[0].name < p[1].name)
             && w.languages.windows(2).all(|p| p[0] < p[1])
             && w.certifications.windows(2).all(|p| p[0] < p[1]);
         let blackouts = blackout_hull(w);
         let decides =
-            fits && cancellation_low.is_some() && cap_exact && sorted && blackouts.is_some();
+            fits && cancellation_low.is_some() && cap.is_some() && sorted && blackouts.is_some();
         let mut flags = 0;
         if w.status == WorkerStatus::Active {
             flags |= ACTIVE;
@@ -97,10 +114,11 @@ impl Record {
         }
         Self {
             id: w.id,
-            cancellation_low: cancellation_low.unwrap_or(0.0),
+            cancellation_low: cancellation_low.unwrap_or(0),
             travel_km: w.max_travel_km.km() as f32,
-            hours_cap: cap as f32,
+            hours_cap: cap.unwrap_or(NO_CAP),
             blackouts: blackouts.unwrap_or([i32::MIN, i32::MAX]),
+            gap_hours: blackouts.map_or([1, 0], |hull| blackout_gap(w, hull[0])),
             counts: counts.map(|c| c.min(u32::from(u16::MAX)) as u16),
             tz: w.availability.tz(),
             sure: sure_hours(&w.availability),
@@ -137,7 +155,7 @@ impl Record {
             no_shows,
             late_arrivals: late,
             cancellations: 0,
-            cancellation_weight: f64::from(self.cancellation_low),
+            cancellation_weight: f64::from(self.cancellation_low) / CANCELLATION_UNITS,
             rating_sum: sum,
             rating_count: count,
         }
@@ -151,15 +169,17 @@ impl Record {
 
     /// The weekly hours cap (exact), if any.
     pub(crate) fn hours_cap(&self) -> Option<f64> {
-        self.hours_cap
-            .is_finite()
-            .then_some(f64::from(self.hours_cap))
+        (self.hours_cap != NO_CAP).then(|| f64::from(self.hours_cap) / CAP_UNITS)
     }
 
     /// Whether a shift running over `[start, end]` (minutes since 1970, start rounded down and end up) is
     /// surely clear of every blackout.
     pub(crate) fn clear_of_blackouts(&self, start_min: i64, end_min: i64) -> bool {
-        end_min <= i64::from(self.blackouts[0]) || start_min >= i64::from(self.blackouts[1])
+        let first = i64::from(self.blackouts[0]);
+        end_min <= first
+            || start_min >= i64::from(self.blackouts[1])
+            || (start_min >= first + 60 * i64::from(self.gap_hours[0])
+                && end_min <= first + 60 * i64::from(self.gap_hours[1]))
     }
 
     /// Whether the weekly windows cover every local hour in `touched` whole.
@@ -206,16 +226,62 @@ impl Touched {
     }
 }
 
-/// The cancellation weight as an `f32` no larger than it; `None` when it is not a finite number.
-fn round_down(x: f64) -> Option<f32> {
-    if !x.is_finite() {
+/// [`Record::hours_cap`]'s unit: 1/64 of an hour, so that caps in quarter hours are kept exactly.
+const CAP_UNITS: f64 = 64.0;
+/// No weekly hours cap.
+const NO_CAP: u16 = u16::MAX;
+/// [`Record::stats`]' unit of the cancellation weight: 1/1024.
+const CANCELLATION_UNITS: f64 = 1024.0;
+
+/// A cancellation weight in 1/1024ths, rounded down (negative weights count as 0, as in the reliability
+/// feature) and capped at what 16 bits hold; `None` when it is not a number.
+fn cancellation_units(x: f64) -> Option<u16> {
+    if x.is_nan() {
         return None;
     }
-    let f = x as f32;
-    if !f.is_finite() {
-        return None;
+    // Scaling by a power of two is exact, and `floor` too: the value kept is at most the weight.
+    Some(
+        (x.max(0.0) * CANCELLATION_UNITS)
+            .floor()
+            .min(f64::from(u16::MAX)) as u16,
+    )
+}
+
+/// The longest gap between the worker's blackouts, as [`Record::gap_hours`] keeps it: whole hours after
+/// `first` (the hull's start in minutes), the gap's start rounded up and its end down; `[1, 0]` when there is
+/// no gap of a whole hour.
+fn blackout_gap(w: &Worker, first: i32) -> [u16; 2] {
+    let mut spans: Vec<(i64, i64)> = w
+        .blackouts
+        .iter()
+        // Seconds: starts rounded down and ends up, so that the gap between them can only shrink.
+        .map(|b| {
+            let end = b.end();
+            (
+                b.start().timestamp(),
+                end.timestamp() + i64::from(end.timestamp_subsec_nanos() > 0),
+            )
+        })
+        .collect();
+    spans.sort_unstable();
+    let mut best = [1, 0];
+    let mut best_len = 0;
+    let mut reach = i64::MIN;
+    for (start, end) in spans {
+        if reach != i64::MIN && start > reach {
+            // A gap from `reach` to `start`, in seconds: whole hours after the hull's start, inward.
+            let base = i64::from(first) * 60;
+            let from =
+                (reach - base).div_euclid(3600) + i64::from((reach - base).rem_euclid(3600) > 0);
+            let to = ((start - base).div_euclid(3600)).min(i64::from(u16::MAX));
+            if to - from > best_len && from >= 0 {
+                best_len = to - from;
+                best = [from as u16, to as u16];
+            }
+        }
+        reach = reach.max(end);
     }
-    Some(if f64::from(f) > x { f.next_down() } else { f })
+    best
 }
 
 /// The hull of the blackouts in whole minutes since 1970 (start down, end up); `[MAX, MIN]` (clear of
@@ -372,5 +438,72 @@ impl<'a> Fast<'a> {
             near,
             checked,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Record;
+    use crate::domain::Interval;
+    use crate::domain::availability::clear_of_blackouts;
+    use crate::matching::fixtures::worker;
+    use chrono::{DateTime, Duration, Utc};
+    use rand::{Rng, SeedableRng};
+
+    /// The shift in minutes as ranking gives it to the record: start rounded down, end up.
+    fn minutes(shift: &Interval) -> (i64, i64) {
+        let end = shift.end();
+        let secs = end.timestamp() + i64::from(end.timestamp_subsec_nanos() > 0);
+        (
+            shift.start().timestamp().div_euclid(60),
+            secs.div_euclid(60) + i64::from(secs.rem_euclid(60) > 0),
+        )
+    }
+
+    /// Random blackouts (none to four, at any second, overlapping or not) and shifts around them: whenever the
+    /// record says a shift is clear, the exact check agrees; and a shift well inside the gap between two
+    /// blackouts is decided clear on the record, not left to the profile.
+    #[test]
+    fn the_record_never_clears_a_shift_that_meets_a_blackout() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        let base = DateTime::<Utc>::from_timestamp(1_795_000_000, 0).unwrap();
+        let at = |s: i64| base + Duration::seconds(s);
+        let (mut cleared, mut in_gaps, mut gaps_cleared) = (0, 0, 0);
+        for _ in 0..20_000 {
+            let mut w = worker(1);
+            let n = rng.random_range(0..5);
+            w.blackouts = (0..n)
+                .map(|_| {
+                    let s = rng.random_range(0..60 * 86_400);
+                    Interval::new(at(s), at(s + rng.random_range(60..10 * 86_400))).unwrap()
+                })
+                .collect();
+            w.blackouts.sort();
+            let r = Record::new(&w);
+            let s = rng.random_range(-86_400..70 * 86_400);
+            let shift = Interval::new(at(s), at(s + rng.random_range(600..14 * 3600))).unwrap();
+            let (a, b) = minutes(&shift);
+            let exact = clear_of_blackouts(&w.blackouts, &shift);
+            if r.clear_of_blackouts(a, b) {
+                assert!(exact, "{:?} {shift:?}", w.blackouts);
+                cleared += 1;
+            }
+            // Two blackouts a week apart and a shift in the middle of the gap.
+            if n == 2 && w.blackouts[0].end() + Duration::days(7) < w.blackouts[1].start() {
+                let mid =
+                    w.blackouts[0].end() + (w.blackouts[1].start() - w.blackouts[0].end()) / 2;
+                let shift = Interval::new(mid, mid + Duration::hours(9)).unwrap();
+                let (a, b) = minutes(&shift);
+                in_gaps += 1;
+                if r.clear_of_blackouts(a, b) {
+                    gaps_cleared += 1;
+                }
+            }
+        }
+        assert!(cleared > 5_000, "{cleared}");
+        assert!(
+            in_gaps > 500 && gaps_cleared == in_gaps,
+            "{gaps_cleared} of {in_gaps}"
+        );
     }
 }

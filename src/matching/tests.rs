@@ -349,7 +349,7 @@ fn the_bounded_ranking_equals_the_exhaustive_ranking_on_random_queries() {
                 seen += 1;
                 let f = c.fast().unwrap();
                 if f.checked.serves(order.venue.location, ctx.role)
-                    && bounds.decide(&f, &mut zones) != Quick::Unsure
+                    && bounds.decide(&f, c.profile(), &mut zones) != Quick::Unsure
                 {
                     decided += 1;
                 }
@@ -417,7 +417,7 @@ fn a_record_never_disagrees_with_the_profile() {
                         continue;
                     }
                     let exact = prep.score(c.profile(), &mut zones);
-                    match bounds.decide(&f, &mut zones) {
+                    match bounds.decide(&f, c.profile(), &mut zones) {
                         Quick::Unsure => {}
                         Quick::Out(r) => assert_eq!(exact.map(|_| ()), Err(r), "{:?}", c.id),
                         Quick::Bound(b) => {

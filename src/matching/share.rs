@@ -1,0 +1,169 @@
+//! Sharing one query's chunks of work between the calling thread and helper threads that are already awake.
+//!
+//! A rayon parallel iterator called from outside the pool hands the whole job to the pool and puts the
+//! calling thread to sleep until the pool is done: two thread wake-ups per call. On the benchmark's virtual
+//! machine a sleeping thread took 50–60 µs to wake, and waking one is most of what a country query of a
+//! million workers costs in all (docs/BENCHMARKS.md, issue 15). So a query that will have enough to share:
+//!
+//! - starts with a [`Warm`] guard, which wakes the helper threads (a pool of its own, one thread fewer than
+//!   the cores) and keeps them spinning until work comes or the query ends;
+//! - hands each stage's chunks to [`share`], where the calling thread and the helpers take chunks from one
+//!   counter. The calling thread never sleeps while chunks are left; a helper that comes late finds little
+//!   or nothing to do.
+//!
+//! A helper spins for at most [`WARM_FOR`] and only while a query runs; when the cores are busy with other
+//! rankings, queries do not warm helpers or share at all (`rank::busy`). Which thread ran a chunk changes no
+//! result: every chunk's output goes to its own place, in order.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// How long a warm helper spins for work before it goes back to sleep: longer than the stages between
+/// two shares of one query.
+const WARM_FOR: Duration = Duration::from_micros(500);
+
+/// Bumped whenever work is posted or a query ends: warm helpers stop spinning, and take the work.
+static POSTED: AtomicUsize = AtomicUsize::new(0);
+
+/// Helpers spinning now: [`share`] hands work only to helpers that are awake, so that the calling thread
+/// never waits for one to wake.
+static AWAKE: AtomicUsize = AtomicUsize::new(0);
+
+/// The helper threads: one fewer than the cores, since the calling thread works too. `None` on one core.
+fn helpers() -> Option<&'static rayon::ThreadPool> {
+    static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        if cores < 2 {
+            return None;
+        }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(cores - 1)
+            .thread_name(|i| format!("crewcall-helper-{i}"))
+            .build()
+            .ok()
+    })
+    .as_ref()
+}
+
+thread_local! {
+    /// Whether a [`Warm`] guard is alive on this thread: [`share`] then warms the helpers again for the next
+    /// stage.
+    static WARM: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Keeps the helpers awake for one query (see the module doc); dropping it lets them sleep.
+pub(crate) struct Warm {
+    on: bool,
+}
+
+impl Warm {
+    /// Wakes the helpers if `wanted` (the query is large enough to share) and none is warm on this thread
+    /// already.
+    pub(crate) fn begin(wanted: bool) -> Self {
+        let on = wanted && !WARM.with(std::cell::Cell::get) && helpers().is_some();
+        if on {
+            WARM.with(|w| w.set(true));
+            spin_helpers();
+        }
+        Self { on }
+    }
+}
+
+impl Drop for Warm {
+    fn drop(&mut self) {
+        if self.on {
+            WARM.with(|w| w.set(false));
+            POSTED.fetch_add(1, Ordering::Release);
+        }
+    }
+}
+
+/// Sets every helper spinning until work is posted, the query ends, or [`WARM_FOR`] passes.
+fn spin_helpers() {
+    let Some(pool) = helpers() else { return };
+    let seen = POSTED.load(Ordering::Acquire);
+    for _ in 0..pool.current_num_threads() {
+        pool.spawn(move || {
+            AWAKE.fetch_add(1, Ordering::AcqRel);
+            let t0 = Instant::now();
+            while POSTED.load(Ordering::Acquire) == seen && t0.elapsed() < WARM_FOR {
+                std::hint::spin_loop();
+            }
+            AWAKE.fetch_sub(1, Ordering::AcqRel);
+        });
+    }
+}
+
+/// Runs `f` on every item and returns the outputs in the items' order: on the calling thread and on the
+/// helpers that are awake, or on the calling thread alone when none is (see the module doc).
+pub(crate) fn share<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+    let n = items.len();
+    let awake = AWAKE.load(Ordering::Acquire);
+    let pool = match helpers() {
+        Some(pool) if n > 1 && awake > 0 => pool,
+        _ => return items.into_iter().map(f).collect(),
+    };
+    let inputs: Vec<Mutex<Option<T>>> = items.into_iter().map(|t| Mutex::new(Some(t))).collect();
+    let outputs: Vec<Mutex<Option<R>>> = (0..n).map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let work = || {
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(input) = inputs.get(i) else { break };
+            let item = lock(input).take().expect("each chunk is taken once");
+            let out = f(item);
+            *lock(&outputs[i]) = Some(out);
+        }
+    };
+    pool.in_place_scope(|s| {
+        for _ in 0..awake.min(n - 1) {
+            s.spawn(|_| work());
+        }
+        POSTED.fetch_add(1, Ordering::Release);
+        work();
+    });
+    if WARM.with(std::cell::Cell::get) {
+        spin_helpers();
+    }
+    outputs
+        .into_iter()
+        .map(|m| {
+            m.into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .expect("every chunk was run")
+        })
+        .collect()
+}
+
+/// A lock whose holder cannot have left its data half-changed (each slot is written whole).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Warm, share};
+
+    #[test]
+    fn every_item_is_run_once_and_the_outputs_keep_the_items_order() {
+        let runs = std::sync::atomic::AtomicUsize::new(0);
+        let square = |x: u64| {
+            runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            x * x
+        };
+        let expected: Vec<u64> = (0..1000u64).map(|x| x * x).collect();
+        assert_eq!(share((0..1000).collect(), square), expected);
+        {
+            let _warm = Warm::begin(true);
+            // Shared once a helper is awake.
+            std::thread::sleep(std::time::Duration::from_millis(1));
+            assert_eq!(share((0..1000).collect(), square), expected);
+            assert_eq!(share((0..1000).collect(), square), expected);
+        }
+        assert_eq!(runs.into_inner(), 3000);
+        assert_eq!(share(Vec::<u8>::new(), |x| x), Vec::<u8>::new());
+        assert_eq!(share(vec![7u8], |x| x + 1), vec![8]);
+    }
+}
