@@ -9,7 +9,8 @@
 //!   the cores) and keeps them spinning until work comes or the query ends;
 //! - hands each stage's chunks to [`share`], where the calling thread and the helpers take chunks from one
 //!   counter. The calling thread never sleeps while chunks are left; a helper that comes late finds little
-//!   or nothing to do.
+//!   or nothing to do. Where no helper is awake, a few chunks stay on the calling thread, and many (a dense
+//!   venue: milliseconds of work) wake the helpers and share anyway.
 //!
 //! A helper spins for at most [`WARM_FOR`] and only while a query runs; when the cores are busy with other
 //! rankings, queries do not warm helpers or share at all (`rank::busy`). Which thread ran a chunk changes no
@@ -23,11 +24,15 @@ use std::time::{Duration, Instant};
 /// two shares of one query.
 const WARM_FOR: Duration = Duration::from_micros(500);
 
+/// From this many chunks, [`share`] wakes sleeping helpers: thousands of candidates' work, milliseconds
+/// against a wake-up's tens of microseconds.
+const WAKE_FOR_CHUNKS: usize = 16;
+
 /// Bumped whenever work is posted or a query ends: warm helpers stop spinning, and take the work.
 static POSTED: AtomicUsize = AtomicUsize::new(0);
 
-/// Helpers spinning now: [`share`] hands work only to helpers that are awake, so that the calling thread
-/// never waits for one to wake.
+/// Helpers spinning now: [`share`] hands short work only to helpers that are awake, so that the calling
+/// thread never waits for one to wake.
 static AWAKE: AtomicUsize = AtomicUsize::new(0);
 
 /// The helper threads: one fewer than the cores, since the calling thread works too. `None` on one core.
@@ -97,13 +102,19 @@ fn spin_helpers() {
 }
 
 /// Runs `f` on every item and returns the outputs in the items' order: on the calling thread and on the
-/// helpers that are awake, or on the calling thread alone when none is (see the module doc).
+/// helpers that are awake, or on the calling thread alone when none is and there are few items (see the
+/// module doc).
 pub(crate) fn share<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
     let n = items.len();
-    let awake = AWAKE.load(Ordering::Acquire);
-    let pool = match helpers() {
-        Some(pool) if n > 1 && awake > 0 => pool,
-        _ => return items.into_iter().map(f).collect(),
+    let Some(pool) = helpers().filter(|_| n > 1) else {
+        return items.into_iter().map(f).collect();
+    };
+    // Helpers asleep are woken only for work long enough to be worth their waking (and the wait for them to
+    // begin, at the end).
+    let helping = match AWAKE.load(Ordering::Acquire) {
+        0 if n >= WAKE_FOR_CHUNKS => pool.current_num_threads(),
+        0 => return items.into_iter().map(f).collect(),
+        awake => awake,
     };
     let inputs: Vec<Mutex<Option<T>>> = items.into_iter().map(|t| Mutex::new(Some(t))).collect();
     let outputs: Vec<Mutex<Option<R>>> = (0..n).map(|_| Mutex::new(None)).collect();
@@ -118,7 +129,7 @@ pub(crate) fn share<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) 
         }
     };
     pool.in_place_scope(|s| {
-        for _ in 0..awake.min(n - 1) {
+        for _ in 0..helping.min(n - 1) {
             s.spawn(|_| work());
         }
         POSTED.fetch_add(1, Ordering::Release);
