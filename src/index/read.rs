@@ -21,7 +21,7 @@ use super::segments::{SegmentAux, TermSet};
 use super::{RetrievalQuery, SearchQuery, State, WorkerIndex, cells, hours, reach, schema};
 use crate::domain::{LatLon, Worker, WorkerId};
 use crate::matching::rank::{self, prefetch};
-use crate::matching::share::{Warm, share};
+use crate::matching::share::{self, share};
 use crate::matching::{Candidate, Checked, Fast, Near, Record};
 
 /// How many documents ahead retrieval asks for the card it will check.
@@ -210,7 +210,13 @@ impl Plan {
         // skill's holders are scattered lines of memory, and waiting for each in turn would cost most of the
         // time. Many documents (a dense venue) are checked on both cores, in order, unless a ranking is
         // running already (the cores are busy with it).
-        let mut docs = Vec::with_capacity(set.count() as usize);
+        let count = set.count() as usize;
+        if count >= PARALLEL_DOCS {
+            // Enough to share, in the card checks below or in the ranking after: the helpers are woken now,
+            // to be awake by then.
+            share::wake();
+        }
+        let mut docs = Vec::with_capacity(count);
         set.for_each(|doc| docs.push(doc));
         out.reserve(docs.len());
         let check = |docs: &[u32], out: &mut Vec<Hit>| {
@@ -275,8 +281,8 @@ impl WorkerIndex {
         f: impl FnOnce(&[Retrieved<'_>]) -> R,
     ) -> R {
         let st = self.read_state();
-        // An index this large may retrieve enough to share: the helpers are woken now, to be awake by then.
-        let _warm = Warm::begin(st.roster.cards.len() >= PARALLEL_DOCS && !rank::busy());
+        // Helpers woken by retrieval (see `Plan::segment`) spin until the ranking in `f` is done.
+        let _query = share::Query::begin();
         let hits = self.slots_for(&st, q);
         let checked = Checked {
             center: q.center,

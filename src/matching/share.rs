@@ -5,8 +5,9 @@
 //! machine a sleeping thread took 50–60 µs to wake, and waking one is most of what a country query of a
 //! million workers costs in all (docs/BENCHMARKS.md, issue 15). So a query that will have enough to share:
 //!
-//! - starts with a [`Warm`] guard, which wakes the helper threads (a pool of its own, one thread fewer than
-//!   the cores) and keeps them spinning until work comes or the query ends;
+//! - runs inside a [`Query`] guard, and calls [`wake`] as soon as it knows it will share (retrieval, once its
+//!   term sets leave enough documents): that wakes the helper threads (a pool of its own, one thread fewer
+//!   than the cores) and keeps them spinning until work comes or the query ends;
 //! - hands each stage's chunks to [`share`], where the calling thread and the helpers take chunks from one
 //!   counter. The calling thread never sleeps while chunks are left; a helper that comes late finds little
 //!   or nothing to do. Where no helper is awake, a few chunks stay on the calling thread, and many (a dense
@@ -52,36 +53,50 @@ fn helpers() -> Option<&'static rayon::ThreadPool> {
     .as_ref()
 }
 
+/// Where this thread stands: outside any query, inside one, or inside one that has woken the helpers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Idle,
+    Query,
+    Warm,
+}
+
 thread_local! {
-    /// Whether a [`Warm`] guard is alive on this thread: [`share`] then warms the helpers again for the next
-    /// stage.
-    static WARM: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// This thread's [`Stage`]: inside a warm query, [`share`] warms the helpers again for the next stage.
+    static STAGE: std::cell::Cell<Stage> = const { std::cell::Cell::new(Stage::Idle) };
 }
 
-/// Keeps the helpers awake for one query (see the module doc); dropping it lets them sleep.
-pub(crate) struct Warm {
-    on: bool,
+/// One query on this thread (see the module doc): when it ends, helpers it woke stop spinning. A query inside
+/// another is part of it.
+pub(crate) struct Query {
+    outer: bool,
 }
 
-impl Warm {
-    /// Wakes the helpers if `wanted` (the query is large enough to share) and none is warm on this thread
-    /// already.
-    pub(crate) fn begin(wanted: bool) -> Self {
-        let on = wanted && !WARM.with(std::cell::Cell::get) && helpers().is_some();
-        if on {
-            WARM.with(|w| w.set(true));
-            spin_helpers();
+impl Query {
+    /// Begins a query on this thread.
+    pub(crate) fn begin() -> Self {
+        let outer = STAGE.with(|s| s.get()) == Stage::Idle;
+        if outer {
+            STAGE.with(|s| s.set(Stage::Query));
         }
-        Self { on }
+        Self { outer }
     }
 }
 
-impl Drop for Warm {
+impl Drop for Query {
     fn drop(&mut self) {
-        if self.on {
-            WARM.with(|w| w.set(false));
+        if self.outer && STAGE.with(|s| s.replace(Stage::Idle)) == Stage::Warm {
             POSTED.fetch_add(1, Ordering::Release);
         }
+    }
+}
+
+/// Wakes the helpers for the rest of this thread's query, once: the query will share work soon. Outside a
+/// [`Query`], or when the cores are busy with other rankings (`rank::busy`), it does nothing.
+pub(crate) fn wake() {
+    if helpers().is_some() && STAGE.with(|s| s.get()) == Stage::Query && !super::rank::busy() {
+        STAGE.with(|s| s.set(Stage::Warm));
+        spin_helpers();
     }
 }
 
@@ -135,7 +150,7 @@ pub(crate) fn share<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) 
         POSTED.fetch_add(1, Ordering::Release);
         work();
     });
-    if WARM.with(std::cell::Cell::get) {
+    if STAGE.with(|s| s.get()) == Stage::Warm {
         spin_helpers();
     }
     outputs
@@ -155,7 +170,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Warm, share};
+    use super::{Query, share, wake};
 
     #[test]
     fn every_item_is_run_once_and_the_outputs_keep_the_items_order() {
@@ -167,7 +182,8 @@ mod tests {
         let expected: Vec<u64> = (0..1000u64).map(|x| x * x).collect();
         assert_eq!(share((0..1000).collect(), square), expected);
         {
-            let _warm = Warm::begin(true);
+            let _query = Query::begin();
+            wake();
             // Shared once a helper is awake.
             std::thread::sleep(std::time::Duration::from_millis(1));
             assert_eq!(share((0..1000).collect(), square), expected);
