@@ -6,6 +6,12 @@ use crewcall::app::{Application, ClockKind, Config};
 use crewcall::domain::time::parse_instant;
 use crewcall::http::limits::{Limits, RateSetting, Rates};
 
+/// Requests allocate many small, short-lived buffers on every thread (tokio's workers, SQLite's connection
+/// threads, rayon's); mimalloc's per-thread free lists serve them without the contention and consolidation
+/// work of the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "crewcall",

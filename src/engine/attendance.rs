@@ -180,13 +180,8 @@ impl Engine {
             let evidence =
                 json!({"lat": at.lat(), "lon": at.lon(), "device_time": device_time}).to_string();
             let mut tx = self.store.begin().await?;
-            if !store::orders::check_in(&mut tx, a.id, ms(now), late_minutes, distance_m, &evidence)
-                .await?
-            {
-                // Changed since it was read (a no-show, a cancellation, the same check-in twice).
-                tx.rollback().await?;
-                continue;
-            }
+            let write =
+                store::orders::check_in_guard(a.id, ms(now), late_minutes, distance_m, &evidence);
             store::events::append(
                 &mut tx,
                 ms(now),
@@ -196,13 +191,28 @@ impl Engine {
                         "lat": at.lat(), "lon": at.lon()}),
             )
             .await?;
-            if late_minutes > 0 {
-                self.bump_stats(&mut tx, WorkerId::new(a.worker_id as u64), now, |s| {
-                    s.late_arrivals += 1
-                })
-                .await?;
+            // The write is conditional: it finds the assignment changed since it was read (a no-show, a
+            // cancellation, the same check-in twice) and then nothing of this turn is kept.
+            let done = if late_minutes > 0 {
+                // The worker's record changes too, and only if the check-in does: the write goes first.
+                if write.run(&mut tx).await? {
+                    self.bump_stats(&mut tx, WorkerId::new(a.worker_id as u64), now, |s| {
+                        s.late_arrivals += 1
+                    })
+                    .await?;
+                    self.committed(tx).await?;
+                    true
+                } else {
+                    tx.rollback().await?;
+                    false
+                }
+            } else {
+                // On time, the write is the turn's only one: on SQLite it goes with the event in one round trip.
+                self.committed_if(tx, write).await?
+            };
+            if !done {
+                continue;
             }
-            self.committed(tx).await?;
             let assignment = AssignmentRow {
                 status: "checked_in".into(),
                 checked_in_at: Some(ms(now)),

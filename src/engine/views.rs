@@ -188,6 +188,22 @@ impl Engine {
         Ok(())
     }
 
+    /// Commits behind a guard ([`Tx::commit_if`]) and applies what was written: `false` when the guard
+    /// changed no row and nothing was kept.
+    pub(super) async fn committed_if(
+        &self,
+        tx: Tx,
+        guard: store::events::Guard,
+    ) -> crate::Result<bool> {
+        match tx.commit_if(guard).await? {
+            Some(events) => {
+                self.absorb(events).await;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
     /// Applies events this node has just committed (and, first, any that precede them in the log).
     pub(crate) async fn absorb(&self, events: Vec<StoredEvent>) {
         let Some(last) = events.last().map(|e| e.seq) else {

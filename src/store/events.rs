@@ -63,6 +63,138 @@ pub(super) async fn write_then(
     events: Vec<NewEvent>,
     then: &str,
 ) -> crate::Result<Vec<StoredEvent>> {
+    Ok(write_guarded(conn, None, events, then)
+        .await?
+        .unwrap_or_default())
+}
+
+/// A conditional write that a command's events depend on: one statement that must change exactly one row
+/// (an `UPDATE … WHERE status = 'confirmed'`, say), its parameters numbered from `$1`. The command's events are
+/// written only if it did; on SQLite the statement, the events and what follows them go in one round trip.
+#[derive(Debug, Clone)]
+pub struct Guard {
+    sql: &'static str,
+    params: Vec<Param>,
+}
+
+/// A parameter of a [`Guard`].
+#[derive(Debug, Clone)]
+pub enum Param {
+    /// An integer.
+    Int(i64),
+    /// A real number.
+    Real(f64),
+    /// A text.
+    Text(String),
+}
+
+impl Guard {
+    /// A guard of one statement and its parameters, in the order of their numbers.
+    pub fn new(sql: &'static str, params: Vec<Param>) -> Self {
+        Guard { sql, params }
+    }
+
+    /// Runs the statement now: whether it changed exactly one row.
+    pub async fn run(&self, conn: &mut sqlx::AnyConnection) -> crate::Result<bool> {
+        let mut q = sqlx::query(self.sql);
+        for p in &self.params {
+            q = match p {
+                Param::Int(v) => q.bind(*v),
+                Param::Real(v) => q.bind(*v),
+                Param::Text(v) => q.bind(v.clone()),
+            };
+        }
+        let r = q.execute(&mut *conn).await.map_err(db_error)?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Whether the guard and `events` fit in one statement list (one chunk of events).
+    pub(super) fn fits(events: &[NewEvent]) -> bool {
+        !events.is_empty() && events.len() <= WRITE_CHUNK
+    }
+}
+
+/// [`write_then`] behind an optional [`Guard`]: with one, the guard runs first in the same round trip and the
+/// events are inserted only if it changed exactly one row (SQLite's `changes()`, the count of the statement
+/// completed last); `None` when it did not, and nothing was written. A guard needs [`Guard::fits`].
+pub(super) async fn write_guarded(
+    conn: &mut sqlx::AnyConnection,
+    guard: Option<&Guard>,
+    events: Vec<NewEvent>,
+    then: &str,
+) -> crate::Result<Option<Vec<StoredEvent>>> {
+    if let Some(g) = guard {
+        debug_assert!(Guard::fits(&events));
+        let shift = g.params.len();
+        let mut sql = format!(
+            "{}; INSERT INTO events (at, agency_id, kind, payload, worker_id) SELECT * FROM (VALUES ",
+            g.sql
+        );
+        for i in 0..events.len() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            let b = shift + i * 5;
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5
+            ));
+        }
+        sql.push_str(") WHERE changes() = 1 RETURNING seq; ");
+        sql.push_str(then);
+        let texts: Vec<String> = events.iter().map(|e| e.payload.to_string()).collect();
+        let mut q = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(sql));
+        for p in &g.params {
+            q = match p {
+                Param::Int(v) => q.bind(*v),
+                Param::Real(v) => q.bind(*v),
+                Param::Text(v) => q.bind(v.clone()),
+            };
+        }
+        for (e, text) in events.iter().zip(&texts) {
+            q = q
+                .bind(e.at_ms)
+                .bind(e.agency)
+                .bind(&e.kind)
+                .bind(text)
+                .bind(worker_of(&e.payload));
+        }
+        let mut seqs: Vec<i64> = q
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_error)?
+            .into_iter()
+            .map(|(s,)| s)
+            .collect();
+        if seqs.is_empty() {
+            return Ok(None);
+        }
+        if seqs.len() != events.len() {
+            return Err(crate::Error::Internal(format!(
+                "{} of {} events written behind a guard",
+                seqs.len(),
+                events.len()
+            )));
+        }
+        seqs.sort_unstable();
+        return Ok(Some(
+            events
+                .into_iter()
+                .zip(seqs)
+                .map(|(e, seq)| StoredEvent {
+                    seq,
+                    at_ms: e.at_ms,
+                    agency: e.agency,
+                    kind: e.kind,
+                    payload: e.payload,
+                })
+                .collect(),
+        ));
+    }
     if events.is_empty() {
         if !then.is_empty() {
             sqlx::raw_sql(sqlx::AssertSqlSafe(then.to_string()))
@@ -70,7 +202,7 @@ pub(super) async fn write_then(
                 .await
                 .map_err(db_error)?;
         }
-        return Ok(Vec::new());
+        return Ok(Some(Vec::new()));
     }
     let chunks = events.len().div_ceil(WRITE_CHUNK);
     let mut out = Vec::with_capacity(events.len());
@@ -126,7 +258,7 @@ pub(super) async fn write_then(
             });
         }
     }
-    Ok(out)
+    Ok(Some(out))
 }
 
 /// One stored event.

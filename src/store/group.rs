@@ -21,7 +21,7 @@ use sqlx::{Any, AnyPool};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use super::db_error;
-use super::events::{NewEvent, StoredEvent};
+use super::events::{Guard, NewEvent, StoredEvent};
 
 /// The writer connection and the batch open on it.
 pub(super) struct Writer {
@@ -180,7 +180,18 @@ impl Command {
 
     /// Writes the command's events, releases its savepoint into the batch, and waits until the batch is
     /// durably committed (committing it when this command's turn comes first).
-    pub(super) async fn commit(mut self, events: Vec<NewEvent>) -> crate::Result<Vec<StoredEvent>> {
+    pub(super) async fn commit(self, events: Vec<NewEvent>) -> crate::Result<Vec<StoredEvent>> {
+        Ok(self.commit_guarded(None, events).await?.unwrap_or_default())
+    }
+
+    /// [`Self::commit`] behind a guard ([`Guard`], which needs [`Guard::fits`]): the guard, the events, this
+    /// command's release and the next writer's savepoint in one round trip. `None` when the guard changed no
+    /// row: the command wrote nothing, and nothing of it is in the batch.
+    pub(super) async fn commit_guarded(
+        mut self,
+        condition: Option<Guard>,
+        events: Vec<NewEvent>,
+    ) -> crate::Result<Option<Vec<StoredEvent>>> {
         // From here the command joins the batch, and the batch must be committed whether or not anyone still
         // waits for this command's answer: the rest runs as a task of its own, which a cancelled request cannot
         // stop half-way (a savepoint released but not counted, a batch left open, a COMMIT whose outcome the
@@ -196,15 +207,16 @@ impl Command {
                 "SAVEPOINT command;"
             };
             let conn = guard.conn.as_deref_mut().expect("the writer connection");
-            let stored = match super::events::write_then(conn, events, then).await {
-                Ok(stored) => stored,
-                Err(e) => {
-                    // Which of the statements ran is not known: the batch goes, and none of it was
-                    // acknowledged.
-                    abandon_batch(&mut guard, &e).await;
-                    return Err(e);
-                }
-            };
+            let stored =
+                match super::events::write_guarded(conn, condition.as_ref(), events, then).await {
+                    Ok(stored) => stored,
+                    Err(e) => {
+                        // Which of the statements ran is not known: the batch goes, and none of it was
+                        // acknowledged.
+                        abandon_batch(&mut guard, &e).await;
+                        return Err(e);
+                    }
+                };
             guard.armed = true;
             guard.members += 1;
             let batch = guard.batch;

@@ -126,6 +126,49 @@ impl Tx {
         self.commit_now().await
     }
 
+    /// Commits behind a guard: `guard`, the transaction's last write, must change exactly one row, and
+    /// otherwise nothing of the transaction is kept (`None`). On SQLite the guard, the events and the release
+    /// of the command's savepoint go to the database in one round trip, so the guard must come after every
+    /// other write of the transaction; on PostgreSQL, and inside a keyed request, it runs at once.
+    pub async fn commit_if(
+        self,
+        guard: events::Guard,
+    ) -> crate::Result<Option<Vec<events::StoredEvent>>> {
+        let deferred = self.scope.is_none()
+            && matches!(self.inner, TxConn::Sqlite(_))
+            && events::Guard::fits(&self.events);
+        let Tx {
+            inner,
+            backend,
+            pool,
+            events,
+            scope,
+        } = self;
+        match inner {
+            TxConn::Sqlite(c) if deferred => {
+                let stored = c.commit_guarded(Some(guard), events).await?;
+                if stored.is_some() {
+                    count_commit();
+                }
+                Ok(stored)
+            }
+            inner => {
+                let mut tx = Tx {
+                    inner,
+                    backend,
+                    pool,
+                    events,
+                    scope,
+                };
+                if !guard.run(&mut tx).await? {
+                    tx.rollback().await?;
+                    return Ok(None);
+                }
+                tx.commit().await.map(Some)
+            }
+        }
+    }
+
     /// Writes the buffered events and commits.
     pub(crate) async fn commit_now(self) -> crate::Result<Vec<events::StoredEvent>> {
         match self.inner {

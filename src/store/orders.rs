@@ -6,6 +6,7 @@
 
 use sqlx::{Any, Executor};
 
+use super::events::{Guard, Param};
 use super::{Tx, db_error};
 
 /// Assignment statuses that hold the worker's time.
@@ -594,28 +595,26 @@ pub async fn set_assignment_status(
     Ok(())
 }
 
-/// Records a check-in.
-pub async fn check_in(
-    tx: &mut Tx,
+/// The write of a check-in, conditional on the assignment still being confirmed: a [`Guard`] that changes
+/// its row only then.
+pub fn check_in_guard(
     id: i64,
     at: i64,
     late_minutes: i64,
     distance_m: f64,
     evidence: &str,
-) -> crate::Result<bool> {
-    let r = sqlx::query(
+) -> Guard {
+    Guard::new(
         "UPDATE assignments SET status = 'checked_in', checked_in_at = $1, late_minutes = $2, distance_m = $3, \
          check_in = $4, updated_at = $1 WHERE id = $5 AND status = 'confirmed'",
+        vec![
+            Param::Int(at),
+            Param::Int(late_minutes),
+            Param::Real(distance_m),
+            Param::Text(evidence.to_string()),
+            Param::Int(id),
+        ],
     )
-    .bind(at)
-    .bind(late_minutes)
-    .bind(distance_m)
-    .bind(evidence)
-    .bind(id)
-    .execute(&mut **tx)
-    .await
-    .map_err(db_error)?;
-    Ok(r.rows_affected() == 1)
 }
 
 /// Records a check-out.

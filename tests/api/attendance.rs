@@ -108,6 +108,36 @@ async fn the_same_check_in_twice_answers_the_same() {
 }
 
 #[tokio::test]
+async fn concurrent_check_ins_on_time_are_logged_once_and_answer_alike() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let (w, oid, asg) = booked(&app, &a, "c").await;
+    app.advance_to("2026-11-28T08:50:00+08:00").await;
+    let token = s(&w, "app_token");
+    let answers =
+        futures_util::future::join_all((0..6).map(|_| app.check_in(&token, &asg, VENUE))).await;
+    let bodies: Vec<Value> = answers.into_iter().map(|r| r.expect(200)).collect();
+    for b in &bodies {
+        assert_eq!(b, &bodies[0]);
+    }
+    assert_eq!(bodies[0]["assignment"]["status"], "checked_in");
+    assert_eq!(bodies[0]["late_minutes"], 0);
+    let o = app.order(&a, &oid).await;
+    assert_eq!(o["assignments"][0]["status"], "checked_in");
+    // The log holds the check-in once, with what the answer said.
+    let events = app.get(&a.key, "/v1/events?limit=500").await.expect(200);
+    let logged: Vec<&Value> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "checked_in")
+        .collect();
+    assert_eq!(logged.len(), 1, "{events}");
+    assert_eq!(logged[0]["data"]["assignment"], asg.as_str());
+    assert_eq!(logged[0]["data"]["distance_m"], bodies[0]["distance_m"]);
+}
+
+#[tokio::test]
 async fn a_check_out_before_check_in_is_409() {
     let app = spawn_app().await;
     let a = app.create_agency().await;
