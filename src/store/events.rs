@@ -125,27 +125,12 @@ pub(super) async fn write_guarded(
 ) -> crate::Result<Option<Vec<StoredEvent>>> {
     if let Some(g) = guard {
         debug_assert!(Guard::fits(&events));
-        let shift = g.params.len();
-        let mut sql = format!(
-            "{}; INSERT INTO events (at, agency_id, kind, payload, worker_id) SELECT * FROM (VALUES ",
-            g.sql
+        let sql = format!(
+            "{}; INSERT INTO events (at, agency_id, kind, payload, worker_id) SELECT * FROM (VALUES {}) \
+             WHERE changes() = 1 RETURNING seq; {then}",
+            g.sql,
+            event_rows(g.params.len(), events.len())
         );
-        for i in 0..events.len() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            let b = shift + i * 5;
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5
-            ));
-        }
-        sql.push_str(") WHERE changes() = 1 RETURNING seq; ");
-        sql.push_str(then);
         let texts: Vec<String> = events.iter().map(|e| e.payload.to_string()).collect();
         let mut q = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(sql));
         for p in &g.params {
@@ -155,21 +140,7 @@ pub(super) async fn write_guarded(
                 Param::Text(v) => q.bind(v.clone()),
             };
         }
-        for (e, text) in events.iter().zip(&texts) {
-            q = q
-                .bind(e.at_ms)
-                .bind(e.agency)
-                .bind(&e.kind)
-                .bind(text)
-                .bind(worker_of(&e.payload));
-        }
-        let mut seqs: Vec<i64> = q
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db_error)?
-            .into_iter()
-            .map(|(s,)| s)
-            .collect();
+        let seqs = positions(conn, bind_events(q, &events, &texts)).await?;
         if seqs.is_empty() {
             return Ok(None);
         }
@@ -180,7 +151,6 @@ pub(super) async fn write_guarded(
                 events.len()
             )));
         }
-        seqs.sort_unstable();
         return Ok(Some(
             events
                 .into_iter()
@@ -207,47 +177,17 @@ pub(super) async fn write_guarded(
     let chunks = events.len().div_ceil(WRITE_CHUNK);
     let mut out = Vec::with_capacity(events.len());
     for (n, chunk) in events.chunks(WRITE_CHUNK).enumerate() {
-        let mut sql =
-            String::from("INSERT INTO events (at, agency_id, kind, payload, worker_id) VALUES ");
-        for i in 0..chunk.len() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            let b = i * 5;
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5
-            ));
-        }
-        sql.push_str(" RETURNING seq");
+        let mut sql = format!(
+            "INSERT INTO events (at, agency_id, kind, payload, worker_id) VALUES {} RETURNING seq",
+            event_rows(0, chunk.len())
+        );
         if n + 1 == chunks && !then.is_empty() {
             sql.push_str("; ");
             sql.push_str(then);
         }
         let texts: Vec<String> = chunk.iter().map(|e| e.payload.to_string()).collect();
-        let mut q = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(sql));
-        for (e, text) in chunk.iter().zip(&texts) {
-            q = q
-                .bind(e.at_ms)
-                .bind(e.agency)
-                .bind(&e.kind)
-                .bind(text)
-                .bind(worker_of(&e.payload));
-        }
-        let mut seqs: Vec<i64> = q
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db_error)?
-            .into_iter()
-            .map(|(s,)| s)
-            .collect();
-        // Rows of one statement take their numbers in the order of the VALUES list; the order of RETURNING
-        // rows is not promised, so the numbers are sorted back onto the events.
-        seqs.sort_unstable();
+        let q = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(sql));
+        let seqs = positions(conn, bind_events(q, chunk, &texts)).await?;
         for (e, seq) in chunk.iter().zip(seqs) {
             out.push(StoredEvent {
                 seq,
@@ -259,6 +199,58 @@ pub(super) async fn write_guarded(
         }
     }
     Ok(Some(out))
+}
+
+/// The `VALUES` rows of `rows` events, five parameters each, numbered after the first `before`.
+fn event_rows(before: usize, rows: usize) -> String {
+    (0..rows)
+        .map(|i| {
+            let b = before + i * 5;
+            format!(
+                "(${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+type EventInsert<'q> = sqlx::query::QueryAs<'q, sqlx::Any, (i64,), sqlx::any::AnyArguments>;
+
+/// Binds the columns of each event, in the order of [`event_rows`]; `texts` are their payloads as text.
+fn bind_events<'q>(
+    mut q: EventInsert<'q>,
+    events: &'q [NewEvent],
+    texts: &'q [String],
+) -> EventInsert<'q> {
+    for (e, text) in events.iter().zip(texts) {
+        q = q
+            .bind(e.at_ms)
+            .bind(e.agency)
+            .bind(&e.kind)
+            .bind(text)
+            .bind(worker_of(&e.payload));
+    }
+    q
+}
+
+/// Runs an insert of events and answers the positions it gave them, in the order of its rows: rows of one
+/// statement take their numbers in the order of the `VALUES` list, while the order of `RETURNING` rows is not
+/// promised, so the numbers are sorted.
+async fn positions(conn: &mut sqlx::AnyConnection, q: EventInsert<'_>) -> crate::Result<Vec<i64>> {
+    let mut seqs: Vec<i64> = q
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(|(s,)| s)
+        .collect();
+    seqs.sort_unstable();
+    Ok(seqs)
 }
 
 /// One stored event.
