@@ -179,22 +179,21 @@ impl Engine {
             let late_minutes = ((now - due).num_seconds().max(0)) / 60;
             let evidence =
                 json!({"lat": at.lat(), "lon": at.lon(), "device_time": device_time}).to_string();
-            let mut tx = self.store.begin().await?;
             let write =
                 store::orders::check_in_guard(a.id, ms(now), late_minutes, distance_m, &evidence);
-            store::events::append(
-                &mut tx,
-                ms(now),
-                Some(order.agency.get()),
-                "checked_in",
-                &json!({"assignment": id.to_string(), "late_minutes": late_minutes, "distance_m": distance_m,
-                        "lat": at.lat(), "lon": at.lon()}),
-            )
-            .await?;
+            let event = store::events::NewEvent {
+                at_ms: ms(now),
+                agency: Some(order.agency.get() as i64),
+                kind: "checked_in".into(),
+                payload: json!({"assignment": id.to_string(), "late_minutes": late_minutes,
+                                "distance_m": distance_m, "lat": at.lat(), "lon": at.lon()}),
+            };
             // The write is conditional: it finds the assignment changed since it was read (a no-show, a
-            // cancellation, the same check-in twice) and then nothing of this turn is kept.
+            // cancellation, the same check-in twice) and then nothing of this command is kept.
             let done = if late_minutes > 0 {
                 // The worker's record changes too, and only if the check-in does: the write goes first.
+                let mut tx = self.store.begin().await?;
+                tx.push_event(event);
                 if write.run(&mut tx).await? {
                     self.bump_stats(&mut tx, WorkerId::new(a.worker_id as u64), now, |s| {
                         s.late_arrivals += 1
@@ -207,8 +206,9 @@ impl Engine {
                     false
                 }
             } else {
-                // On time, the write is the turn's only one: on SQLite it goes with the event in one round trip.
-                self.committed_if(tx, write).await?
+                // On time, the write is the command's only one: on SQLite it shares a round trip to the
+                // writer with the other check-ins that arrive meanwhile.
+                self.written_if(write, vec![event]).await?
             };
             if !done {
                 continue;

@@ -188,14 +188,14 @@ impl Engine {
         Ok(())
     }
 
-    /// Commits behind a guard ([`Tx::commit_if`]) and applies what was written: `false` when the guard
-    /// changed no row and nothing was kept.
-    pub(super) async fn committed_if(
+    /// Runs a command whose one write is `guard` ([`store::Store::write_if`]) and applies what was written:
+    /// `false` when the guard changed no row and nothing was kept.
+    pub(super) async fn written_if(
         &self,
-        tx: Tx,
         guard: store::events::Guard,
+        events: Vec<store::events::NewEvent>,
     ) -> crate::Result<bool> {
-        match tx.commit_if(guard).await? {
+        match self.store.write_if(guard, events).await? {
             Some(events) => {
                 self.absorb(events).await;
                 Ok(true)

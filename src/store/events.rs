@@ -55,19 +55,6 @@ pub(super) async fn write(
     write_then(conn, events, "").await
 }
 
-/// Writes events in order, then runs `then` (statements without parameters, each ended by `;`) in the same
-/// round trip to the database as the last of them; answers the events with their positions. On SQLite, where
-/// every statement is handed to the connection's own thread and back, this saves a hand-off per command.
-pub(super) async fn write_then(
-    conn: &mut sqlx::AnyConnection,
-    events: Vec<NewEvent>,
-    then: &str,
-) -> crate::Result<Vec<StoredEvent>> {
-    Ok(write_guarded(conn, None, events, then)
-        .await?
-        .unwrap_or_default())
-}
-
 /// A conditional write that a command's events depend on: one statement that must change exactly one row
 /// (an `UPDATE … WHERE status = 'confirmed'`, say), its parameters numbered from `$1`. The command's events are
 /// written only if it did; on SQLite the statement, the events and what follows them go in one round trip.
@@ -114,57 +101,13 @@ impl Guard {
     }
 }
 
-/// [`write_then`] behind an optional [`Guard`]: with one, the guard runs first in the same round trip and the
-/// events are inserted only if it changed exactly one row (SQLite's `changes()`, the count of the statement
-/// completed last); `None` when it did not, and nothing was written. A guard needs [`Guard::fits`].
-pub(super) async fn write_guarded(
+/// Writes events in order, then `then`, in one round trip per chunk of events (`then` with the last); answers
+/// the events with their positions.
+pub(super) async fn write_then(
     conn: &mut sqlx::AnyConnection,
-    guard: Option<&Guard>,
     events: Vec<NewEvent>,
     then: &str,
-) -> crate::Result<Option<Vec<StoredEvent>>> {
-    if let Some(g) = guard {
-        debug_assert!(Guard::fits(&events));
-        let sql = format!(
-            "{}; INSERT INTO events (at, agency_id, kind, payload, worker_id) SELECT * FROM (VALUES {}) \
-             WHERE changes() = 1 RETURNING seq; {then}",
-            g.sql,
-            event_rows(g.params.len(), events.len())
-        );
-        let texts: Vec<String> = events.iter().map(|e| e.payload.to_string()).collect();
-        let mut q = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(sql));
-        for p in &g.params {
-            q = match p {
-                Param::Int(v) => q.bind(*v),
-                Param::Real(v) => q.bind(*v),
-                Param::Text(v) => q.bind(v.clone()),
-            };
-        }
-        let seqs = positions(conn, bind_events(q, &events, &texts)).await?;
-        if seqs.is_empty() {
-            return Ok(None);
-        }
-        if seqs.len() != events.len() {
-            return Err(crate::Error::Internal(format!(
-                "{} of {} events written behind a guard",
-                seqs.len(),
-                events.len()
-            )));
-        }
-        return Ok(Some(
-            events
-                .into_iter()
-                .zip(seqs)
-                .map(|(e, seq)| StoredEvent {
-                    seq,
-                    at_ms: e.at_ms,
-                    agency: e.agency,
-                    kind: e.kind,
-                    payload: e.payload,
-                })
-                .collect(),
-        ));
-    }
+) -> crate::Result<Vec<StoredEvent>> {
     if events.is_empty() {
         if !then.is_empty() {
             sqlx::raw_sql(sqlx::AssertSqlSafe(then.to_string()))
@@ -172,7 +115,7 @@ pub(super) async fn write_guarded(
                 .await
                 .map_err(db_error)?;
         }
-        return Ok(Some(Vec::new()));
+        return Ok(Vec::new());
     }
     let chunks = events.len().div_ceil(WRITE_CHUNK);
     let mut out = Vec::with_capacity(events.len());
@@ -187,18 +130,116 @@ pub(super) async fn write_guarded(
         }
         let texts: Vec<String> = chunk.iter().map(|e| e.payload.to_string()).collect();
         let q = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(sql));
-        let seqs = positions(conn, bind_events(q, chunk, &texts)).await?;
-        for (e, seq) in chunk.iter().zip(seqs) {
-            out.push(StoredEvent {
-                seq,
-                at_ms: e.at_ms,
-                agency: e.agency,
-                kind: e.kind.clone(),
-                payload: e.payload.clone(),
-            });
-        }
+        let mut seqs: Vec<i64> = bind_events(q, chunk, &texts)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_error)?
+            .into_iter()
+            .map(|(s,)| s)
+            .collect();
+        // Rows of one statement take their numbers in the order of the `VALUES` list, while the order of
+        // `RETURNING` rows is not promised: the numbers are sorted.
+        seqs.sort_unstable();
+        out.extend(stored_as(chunk.to_vec(), seqs));
     }
-    Ok(Some(out))
+    Ok(out)
+}
+
+/// Guarded writes of several commands, each with its events, in one statement list and one round trip,
+/// after `first` and followed by `then` (statements without parameters, each ended by `;`); answers each command's events with their positions, or `None` where its guard changed
+/// no row and nothing of it was written. Each command's events are inserted only if its guard changed exactly
+/// one row (SQLite's `changes()`, the count of the statement completed last). Every guard needs
+/// [`Guard::fits`]; their parameters are numbered again to follow each other.
+pub(super) async fn write_guarded(
+    conn: &mut sqlx::AnyConnection,
+    first: &str,
+    writes: &[(&Guard, &[NewEvent])],
+    then: &str,
+) -> crate::Result<Vec<Option<Vec<StoredEvent>>>> {
+    let mut sql = first.to_string();
+    let mut before = 0;
+    for (i, (guard, events)) in writes.iter().enumerate() {
+        debug_assert!(Guard::fits(events));
+        sql.push_str(&renumber(guard.sql, before));
+        before += guard.params.len();
+        sql.push_str(&format!(
+            "; INSERT INTO events (at, agency_id, kind, payload, worker_id) SELECT * FROM (VALUES {}) \
+             WHERE changes() = 1 RETURNING seq, {i}; ",
+            event_rows(before, events.len())
+        ));
+        before += 5 * events.len();
+    }
+    sql.push_str(then);
+    let texts: Vec<Vec<String>> = writes
+        .iter()
+        .map(|(_, events)| events.iter().map(|e| e.payload.to_string()).collect())
+        .collect();
+    let mut q = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql));
+    for ((guard, events), texts) in writes.iter().zip(&texts) {
+        for p in &guard.params {
+            q = match p {
+                Param::Int(v) => q.bind(*v),
+                Param::Real(v) => q.bind(*v),
+                Param::Text(v) => q.bind(v.as_str()),
+            };
+        }
+        q = bind_events(q, events, texts);
+    }
+    let mut seqs: Vec<Vec<i64>> = vec![Vec::new(); writes.len()];
+    for (seq, i) in q.fetch_all(&mut *conn).await.map_err(db_error)? {
+        seqs[i as usize].push(seq);
+    }
+    writes
+        .iter()
+        .zip(seqs)
+        .map(|((_, events), mut seqs)| {
+            if seqs.is_empty() {
+                return Ok(None);
+            }
+            if seqs.len() != events.len() {
+                return Err(crate::Error::Internal(format!(
+                    "{} of {} events written behind a guard",
+                    seqs.len(),
+                    events.len()
+                )));
+            }
+            seqs.sort_unstable();
+            Ok(Some(stored_as(events.to_vec(), seqs)))
+        })
+        .collect()
+}
+
+/// Events with the positions the log gave them, in order.
+fn stored_as(events: Vec<NewEvent>, seqs: Vec<i64>) -> Vec<StoredEvent> {
+    events
+        .into_iter()
+        .zip(seqs)
+        .map(|(e, seq)| StoredEvent {
+            seq,
+            at_ms: e.at_ms,
+            agency: e.agency,
+            kind: e.kind,
+            payload: e.payload,
+        })
+        .collect()
+}
+
+/// `sql` with each parameter `$n` numbered `$(n + by)` (a guard's statement has no other `$`).
+fn renumber(sql: &str, by: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut rest = sql;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..=at]);
+        rest = &rest[at + 1..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let n: usize = rest[..digits]
+            .parse()
+            .expect("a guard's parameters are numbered");
+        out.push_str(&(n + by).to_string());
+        rest = &rest[digits..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The `VALUES` rows of `rows` events, five parameters each, numbered after the first `before`.
@@ -219,14 +260,14 @@ fn event_rows(before: usize, rows: usize) -> String {
         .join(", ")
 }
 
-type EventInsert<'q> = sqlx::query::QueryAs<'q, sqlx::Any, (i64,), sqlx::any::AnyArguments>;
+type EventInsert<'q, O> = sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments>;
 
 /// Binds the columns of each event, in the order of [`event_rows`]; `texts` are their payloads as text.
-fn bind_events<'q>(
-    mut q: EventInsert<'q>,
+fn bind_events<'q, O>(
+    mut q: EventInsert<'q, O>,
     events: &'q [NewEvent],
     texts: &'q [String],
-) -> EventInsert<'q> {
+) -> EventInsert<'q, O> {
     for (e, text) in events.iter().zip(texts) {
         q = q
             .bind(e.at_ms)
@@ -236,21 +277,6 @@ fn bind_events<'q>(
             .bind(worker_of(&e.payload));
     }
     q
-}
-
-/// Runs an insert of events and answers the positions it gave them, in the order of its rows: rows of one
-/// statement take their numbers in the order of the `VALUES` list, while the order of `RETURNING` rows is not
-/// promised, so the numbers are sorted.
-async fn positions(conn: &mut sqlx::AnyConnection, q: EventInsert<'_>) -> crate::Result<Vec<i64>> {
-    let mut seqs: Vec<i64> = q
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db_error)?
-        .into_iter()
-        .map(|(s,)| s)
-        .collect();
-    seqs.sort_unstable();
-    Ok(seqs)
 }
 
 /// One stored event.

@@ -10,15 +10,19 @@
 //! is what a command's turn mostly costs; the turn is what bounds the writes per second. So a command's last
 //! statements go in one hand-off: its events, the `RELEASE` of its savepoint and the `SAVEPOINT` of whoever
 //! writes next (the next command finds it open). If that round trip fails, the whole batch is rolled back and
-//! its members are told: none of them was acknowledged. The command that finishes first queues for the connection again behind everyone who arrived while it
-//! ran; when its turn comes it commits the whole batch, so a batch holds exactly the commands that were waiting,
-//! and a lone command commits at once.
+//! its members are told: none of them was acknowledged. The command that finishes first queues for the
+//! connection again behind everyone who arrived while it ran; when its turn comes it commits the whole batch,
+//! so a batch holds exactly the commands that were waiting, and a lone command commits at once.
+//!
+//! A command whose one write is a guard (a conditional write of one row, a check-in say) needs no turn of its
+//! own ([`Group::write_if`]): it queues, and the next turn runs every queued guard, each followed by its events,
+//! in one round trip.
 
 use std::sync::Arc;
 
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyPool};
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
 
 use super::db_error;
 use super::events::{Guard, NewEvent, StoredEvent};
@@ -37,6 +41,8 @@ pub(super) struct Writer {
     members: usize,
     /// Counts commits; a command remembers the batch it joined.
     batch: u64,
+    /// The checkpointer, once the writer has its connection (see [`Group::connect`]).
+    checkpoint: Option<Checkpointer>,
     /// Batches whose commit failed (the latest few), with the error's text.
     failed: std::collections::VecDeque<(u64, String)>,
 }
@@ -49,10 +55,35 @@ const FAILED_KEPT: usize = 64;
 pub(super) struct Group {
     gate: Arc<Mutex<Writer>>,
     pool: AnyPool,
+    /// Guarded writes waiting for a turn ([`Group::write_if`]).
+    queue: Arc<std::sync::Mutex<Vec<Queued>>>,
+    /// The checkpointer ([`checkpoints`]).
+    checkpoint: Checkpointer,
 }
 
+/// A command whose one write is a guard, waiting to be run in someone's turn.
+struct Queued {
+    guard: Guard,
+    events: Vec<NewEvent>,
+    answer: oneshot::Sender<crate::Result<Option<Vec<StoredEvent>>>>,
+}
+
+/// Queued writes per round trip: a few hundred parameters, well under SQLite's limit.
+const COMBINED: usize = 64;
+
 impl Group {
+    /// The writer over `pool`, with its checkpointer (a task that ends when the last handle is dropped).
     pub(super) fn new(pool: AnyPool) -> Self {
+        let (wake, wanted) = tokio::sync::mpsc::channel(1);
+        let checkpoint = Checkpointer {
+            wake,
+            catch_up: Default::default(),
+        };
+        tokio::spawn(checkpoints(
+            pool.clone(),
+            wanted,
+            checkpoint.catch_up.clone(),
+        ));
         Group {
             gate: Arc::new(Mutex::new(Writer {
                 conn: None,
@@ -61,9 +92,12 @@ impl Group {
                 unsure: false,
                 members: 0,
                 batch: 0,
+                checkpoint: None,
                 failed: Default::default(),
             })),
             pool,
+            queue: Default::default(),
+            checkpoint,
         }
     }
 
@@ -80,9 +114,34 @@ impl Group {
     /// Takes a turn on the writer connection and opens a savepoint for one command.
     pub(super) async fn begin(&self) -> crate::Result<Command> {
         let mut guard = self.gate.clone().lock_owned().await;
+        let savepoint = self.open(&mut guard).await?;
+        Ok(Command {
+            guard: Some(guard),
+            group: self.clone(),
+            savepoint,
+        })
+    }
+
+    /// Takes the writer's connection from the pool, the first time. The writer leaves checkpoints to the
+    /// checkpointer, so that no commit holds everyone's turn while it copies the log into the database; a log
+    /// file grown large (by a big import, say) is cut back to 64 MiB when the log starts over.
+    async fn connect(&self, guard: &mut Writer) -> crate::Result<()> {
         if guard.conn.is_none() {
-            guard.conn = Some(self.pool.acquire().await.map_err(db_error)?);
+            let mut conn = self.pool.acquire().await.map_err(db_error)?;
+            sqlx::raw_sql("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864")
+                .execute(&mut *conn)
+                .await
+                .map_err(db_error)?;
+            guard.conn = Some(conn);
+            guard.checkpoint = Some(self.checkpoint.clone());
         }
+        Ok(())
+    }
+
+    /// Readies the writer for a command whose turn has come: connects, and opens the batch's transaction or
+    /// the command's savepoint inside it. Answers whether the command runs in a savepoint.
+    async fn open(&self, guard: &mut Writer) -> crate::Result<bool> {
+        self.connect(guard).await?;
         // The first command of a batch runs alone in the transaction until it is released, so it needs no
         // savepoint: undoing it is rolling the transaction back.
         let savepoint = guard.open;
@@ -90,24 +149,186 @@ impl Group {
             if guard.armed {
                 guard.armed = false;
             } else {
-                exec(&mut guard, "SAVEPOINT command").await?;
+                exec(guard, "SAVEPOINT command").await?;
             }
         } else {
             if guard.unsure {
                 // Whatever that transaction held was never acknowledged.
-                let _ = exec(&mut guard, "ROLLBACK").await;
+                let _ = exec(guard, "ROLLBACK").await;
             }
             guard.unsure = true;
-            exec(&mut guard, "BEGIN IMMEDIATE").await?;
+            exec(guard, "BEGIN IMMEDIATE").await?;
             guard.unsure = false;
             guard.open = true;
         }
-        Ok(Command {
-            guard: Some(guard),
-            group: self.clone(),
-            savepoint,
-        })
+        Ok(savepoint)
     }
+
+    /// Runs a command whose one write is `guard` (which must change exactly one row, and needs
+    /// [`Guard::fits`]), with its events, written only if the guard changed its row; answers after the batch
+    /// holding it is durably committed, `None` when the guard changed nothing and nothing was written.
+    ///
+    /// Such commands need no turn of their own: those that arrive while the writer is busy queue, and the next
+    /// turn runs all of them in one round trip to the database, each guard followed by its events.
+    pub(super) async fn write_if(
+        &self,
+        guard: Guard,
+        events: Vec<NewEvent>,
+    ) -> crate::Result<Option<Vec<StoredEvent>>> {
+        let (answer, answered) = oneshot::channel();
+        let first = {
+            let mut queue = self.queue.lock().expect("the writer's queue");
+            queue.push(Queued {
+                guard,
+                events,
+                answer,
+            });
+            queue.len() == 1
+        };
+        // The first to queue sees to it that the queue is run; those after it are taken along. The run is a
+        // task of its own, which a cancelled request cannot stop half-way.
+        if first {
+            let group = self.clone();
+            tokio::spawn(async move { group.run_queued().await });
+        }
+        answered
+            .await
+            .map_err(|_| crate::Error::Internal("a queued write was dropped".into()))?
+    }
+
+    /// Takes a turn, runs every queued write in it, and answers them once their batch is committed.
+    async fn run_queued(self) {
+        let mut guard = self.gate.clone().lock_owned().await;
+        let queued = std::mem::take(&mut *self.queue.lock().expect("the writer's queue"));
+        if queued.is_empty() {
+            return;
+        }
+        let fail = |queued: Vec<Queued>, e: &crate::Error| {
+            for q in queued {
+                let _ = q
+                    .answer
+                    .send(Err(crate::Error::Unavailable(format!("write failed: {e}"))));
+            }
+        };
+        if let Err(e) = self.connect(&mut guard).await {
+            return fail(queued, &e);
+        }
+        // The guards need no savepoint of their own (each writes its events only if it changed its row, and a
+        // failed round trip takes the whole batch with it), and a write inside one costs a copy of every page
+        // it touches: the first round trip opens the batch, or releases the savepoint left open for the next
+        // writer, and the last opens it again.
+        let first = if !guard.open {
+            if guard.unsure {
+                // Whatever that transaction held was never acknowledged.
+                let _ = exec(&mut guard, "ROLLBACK").await;
+                guard.unsure = false;
+            }
+            "BEGIN IMMEDIATE; "
+        } else if guard.armed {
+            "RELEASE command; "
+        } else {
+            ""
+        };
+        guard.armed = false;
+        let mut written = Vec::with_capacity(queued.len());
+        let rounds = queued.len().div_ceil(COMBINED);
+        for (n, part) in queued.chunks(COMBINED).enumerate() {
+            let before = if n == 0 { first } else { "" };
+            let then = if n + 1 == rounds {
+                "SAVEPOINT command;"
+            } else {
+                ""
+            };
+            let writes: Vec<(&Guard, &[NewEvent])> = part
+                .iter()
+                .map(|q| (&q.guard, q.events.as_slice()))
+                .collect();
+            let conn = guard.conn.as_deref_mut().expect("the writer connection");
+            match super::events::write_guarded(conn, before, &writes, then).await {
+                Ok(stored) => written.extend(stored),
+                Err(e) => {
+                    // Which of the statements ran is not known: the batch goes, and none of it was
+                    // acknowledged.
+                    abandon_batch(&mut guard, &e).await;
+                    return fail(queued, &e);
+                }
+            }
+        }
+        guard.open = true;
+        guard.armed = true;
+        guard.members += 1;
+        let failure = committed(guard, &self.gate).await;
+        for (q, stored) in queued.into_iter().zip(written) {
+            let _ = q.answer.send(match &failure {
+                Some(e) => Err(crate::Error::Unavailable(format!("commit failed: {e}"))),
+                None => Ok(stored),
+            });
+        }
+    }
+}
+
+/// The checkpointer's side of the writer.
+#[derive(Clone)]
+struct Checkpointer {
+    /// Wakes it after a commit (a wake-up already pending will do).
+    wake: tokio::sync::mpsc::Sender<()>,
+    /// Set by the checkpointer when the log has grown past [`RESTART_AT`]: the writer is to copy what is left
+    /// of it itself, between two batches.
+    catch_up: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// Pages of log past which the writer catches up with the checkpointer, so that the log starts over from
+/// its beginning (16 MiB at SQLite's page size).
+const RESTART_AT: i64 = 4_096;
+
+/// Rest between two checkpoints, so that under load the checkpointer takes no more than its share.
+const CHECKPOINT_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// The checkpointer: copies the log into the database (SQLite's `PASSIVE` checkpoint, on a connection of its
+/// own, beside the writer) after commits, at most one checkpoint per [`CHECKPOINT_PAUSE`].
+///
+/// The log starts over from its beginning only when a writer finds it all copied, and under steady load the
+/// checkpointer never quite catches up with the writer: once the log is past [`RESTART_AT`] pages, the writer
+/// is asked to copy the rest itself after its next commit (little, after the checkpointer).
+async fn checkpoints(
+    pool: AnyPool,
+    mut wanted: tokio::sync::mpsc::Receiver<()>,
+    catch_up: Arc<std::sync::atomic::AtomicBool>,
+) {
+    while wanted.recv().await.is_some() {
+        if pool.is_closed() {
+            break;
+        }
+        // `busy`, the pages in the log, the pages copied.
+        match sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(&pool)
+            .await
+        {
+            Ok((_, log, _)) if log >= RESTART_AT => {
+                catch_up.store(true, std::sync::atomic::Ordering::Relaxed)
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "a checkpoint failed"),
+        }
+        tokio::time::sleep(CHECKPOINT_PAUSE).await;
+    }
+}
+
+/// Leaves the writer to whoever waits, then waits for the batch the turn joined to be committed (committing
+/// it when this turn comes first): the batch's failure, if it failed.
+async fn committed(guard: OwnedMutexGuard<Writer>, gate: &Arc<Mutex<Writer>>) -> Option<String> {
+    let batch = guard.batch;
+    drop(guard);
+    // Queue again: everyone who arrived meanwhile runs first and joins this batch.
+    let mut guard = gate.clone().lock_owned().await;
+    if guard.batch == batch && guard.open {
+        commit_batch(&mut guard).await;
+    }
+    guard
+        .failed
+        .iter()
+        .find(|(b, _)| *b == batch)
+        .map(|(_, e)| e.clone())
 }
 
 async fn exec(w: &mut Writer, sql: &'static str) -> crate::Result<()> {
@@ -122,7 +343,18 @@ async fn exec(w: &mut Writer, sql: &'static str) -> crate::Result<()> {
 /// Commits the open batch and tells its members.
 async fn commit_batch(w: &mut Writer) {
     let failure = match exec(w, "COMMIT").await {
-        Ok(()) => None,
+        Ok(()) => {
+            if let Some(checkpoint) = w.checkpoint.clone() {
+                let _ = checkpoint.wake.try_send(());
+                if checkpoint
+                    .catch_up
+                    .swap(false, std::sync::atomic::Ordering::Relaxed)
+                {
+                    let _ = exec(w, "PRAGMA wal_checkpoint(PASSIVE)").await;
+                }
+            }
+            None
+        }
         Err(e) => {
             // Whatever SQLite kept of the transaction is gone with it.
             let _ = exec(w, "ROLLBACK").await;
@@ -180,18 +412,7 @@ impl Command {
 
     /// Writes the command's events, releases its savepoint into the batch, and waits until the batch is
     /// durably committed (committing it when this command's turn comes first).
-    pub(super) async fn commit(self, events: Vec<NewEvent>) -> crate::Result<Vec<StoredEvent>> {
-        Ok(self.commit_guarded(None, events).await?.unwrap_or_default())
-    }
-
-    /// [`Self::commit`] behind a guard ([`Guard`], which needs [`Guard::fits`]): the guard, the events, this
-    /// command's release and the next writer's savepoint in one round trip. `None` when the guard changed no
-    /// row: the command wrote nothing, and nothing of it is in the batch.
-    pub(super) async fn commit_guarded(
-        mut self,
-        condition: Option<Guard>,
-        events: Vec<NewEvent>,
-    ) -> crate::Result<Option<Vec<StoredEvent>>> {
+    pub(super) async fn commit(mut self, events: Vec<NewEvent>) -> crate::Result<Vec<StoredEvent>> {
         // From here the command joins the batch, and the batch must be committed whether or not anyone still
         // waits for this command's answer: the rest runs as a task of its own, which a cancelled request cannot
         // stop half-way (a savepoint released but not counted, a batch left open, a COMMIT whose outcome the
@@ -207,33 +428,18 @@ impl Command {
                 "SAVEPOINT command;"
             };
             let conn = guard.conn.as_deref_mut().expect("the writer connection");
-            let stored =
-                match super::events::write_guarded(conn, condition.as_ref(), events, then).await {
-                    Ok(stored) => stored,
-                    Err(e) => {
-                        // Which of the statements ran is not known: the batch goes, and none of it was
-                        // acknowledged.
-                        abandon_batch(&mut guard, &e).await;
-                        return Err(e);
-                    }
-                };
+            let stored = match super::events::write_then(conn, events, then).await {
+                Ok(stored) => stored,
+                Err(e) => {
+                    // Which of the statements ran is not known: the batch goes, and none of it was
+                    // acknowledged.
+                    abandon_batch(&mut guard, &e).await;
+                    return Err(e);
+                }
+            };
             guard.armed = true;
             guard.members += 1;
-            let batch = guard.batch;
-            drop(guard);
-            // Queue again: everyone who arrived meanwhile runs first and joins this batch.
-            let mut guard = gate.lock_owned().await;
-            if guard.batch == batch && guard.open {
-                commit_batch(&mut guard).await;
-            }
-            Ok((
-                stored,
-                guard
-                    .failed
-                    .iter()
-                    .find(|(b, _)| *b == batch)
-                    .map(|(_, e)| e.clone()),
-            ))
+            Ok((stored, committed(guard, &gate).await))
         })
         .await
         .map_err(|e| crate::Error::Internal(format!("the commit task failed: {e}")))??;

@@ -127,46 +127,16 @@ impl Tx {
     }
 
     /// Commits behind a guard: `guard`, the transaction's last write, must change exactly one row, and
-    /// otherwise nothing of the transaction is kept (`None`). On SQLite the guard, the events and the release
-    /// of the command's savepoint go to the database in one round trip, so the guard must come after every
-    /// other write of the transaction; on PostgreSQL, and inside a keyed request, it runs at once.
+    /// otherwise nothing of the transaction is kept (`None`).
     pub async fn commit_if(
-        self,
+        mut self,
         guard: events::Guard,
     ) -> crate::Result<Option<Vec<events::StoredEvent>>> {
-        let deferred = self.scope.is_none()
-            && matches!(self.inner, TxConn::Sqlite(_))
-            && events::Guard::fits(&self.events);
-        let Tx {
-            inner,
-            backend,
-            pool,
-            events,
-            scope,
-        } = self;
-        match inner {
-            TxConn::Sqlite(c) if deferred => {
-                let stored = c.commit_guarded(Some(guard), events).await?;
-                if stored.is_some() {
-                    count_commit();
-                }
-                Ok(stored)
-            }
-            inner => {
-                let mut tx = Tx {
-                    inner,
-                    backend,
-                    pool,
-                    events,
-                    scope,
-                };
-                if !guard.run(&mut tx).await? {
-                    tx.rollback().await?;
-                    return Ok(None);
-                }
-                tx.commit().await.map(Some)
-            }
+        if !guard.run(&mut self).await? {
+            self.rollback().await?;
+            return Ok(None);
         }
+        self.commit().await.map(Some)
     }
 
     /// Writes the buffered events and commits.
@@ -343,6 +313,34 @@ impl Store {
             tx.scope = Some(scope);
         }
         Ok(tx)
+    }
+
+    /// Runs a command whose one write is `guard` (a conditional write that must change exactly one row) with
+    /// its `events`, which are written only if it did: `None` when it changed nothing and nothing was kept.
+    ///
+    /// On SQLite, outside a keyed request, such commands need no turn of their own on the writer: those that
+    /// arrive together go to the database in one round trip (see `group`). Elsewhere this is [`Store::begin`]
+    /// and [`Tx::commit_if`].
+    pub async fn write_if(
+        &self,
+        guard: events::Guard,
+        events: Vec<events::NewEvent>,
+    ) -> crate::Result<Option<Vec<events::StoredEvent>>> {
+        if let Some(group) = &self.group
+            && idempotency::current_scope().is_none()
+            && events::Guard::fits(&events)
+        {
+            let stored = group.write_if(guard, events).await?;
+            if stored.is_some() {
+                count_commit();
+            }
+            return Ok(stored);
+        }
+        let mut tx = self.begin().await?;
+        for e in events {
+            tx.push_event(e);
+        }
+        tx.commit_if(guard).await
     }
 
     /// The transaction a keyed request's commands share, when one is waiting for the end of the request: a

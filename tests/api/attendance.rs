@@ -138,6 +138,59 @@ async fn concurrent_check_ins_on_time_are_logged_once_and_answer_alike() {
 }
 
 #[tokio::test]
+async fn a_crew_checking_in_at_once_is_logged_once_each_and_answered_alike() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let ws = promoters(&app, &a, 8).await;
+    let o = app.post_order(&a, &order_json("c", 8, "assign", 1)).await;
+    let booked: Vec<(String, String)> = o["assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|asg| {
+            let w = ws
+                .iter()
+                .find(|w| w["id"] == asg["worker_id"])
+                .expect("a promoter of ours");
+            (s(w, "app_token"), s(asg, "id"))
+        })
+        .collect();
+    assert_eq!(booked.len(), 8, "{o}");
+    app.advance_to("2026-11-28T08:50:00+08:00").await;
+    // Every worker twice, all at once: the writes of one turn on the writer mix check-ins that change their row
+    // with repeats that find it changed.
+    let answers = futures_util::future::join_all(
+        booked
+            .iter()
+            .chain(booked.iter())
+            .map(|(token, asg)| app.check_in(token, asg, VENUE)),
+    )
+    .await;
+    let bodies: Vec<Value> = answers.into_iter().map(|r| r.expect(200)).collect();
+    for (i, (_, asg)) in booked.iter().enumerate() {
+        assert_eq!(bodies[i], bodies[i + booked.len()], "{asg}");
+        assert_eq!(bodies[i]["assignment"]["id"], asg.as_str());
+        assert_eq!(bodies[i]["assignment"]["status"], "checked_in");
+    }
+    let o = app.order(&a, &s(&o, "id")).await;
+    for asg in o["assignments"].as_array().unwrap() {
+        assert_eq!(asg["status"], "checked_in", "{o}");
+    }
+    let events = app.get(&a.key, "/v1/events?limit=500").await.expect(200);
+    let mut logged: Vec<&str> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "checked_in")
+        .map(|e| e["data"]["assignment"].as_str().unwrap())
+        .collect();
+    logged.sort_unstable();
+    let mut expected: Vec<&str> = booked.iter().map(|(_, asg)| asg.as_str()).collect();
+    expected.sort_unstable();
+    assert_eq!(logged, expected, "{events}");
+}
+
+#[tokio::test]
 async fn a_check_out_before_check_in_is_409() {
     let app = spawn_app().await;
     let a = app.create_agency().await;
