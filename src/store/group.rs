@@ -43,6 +43,8 @@ pub(super) struct Writer {
     batch: u64,
     /// The checkpointer, once the writer has its connection (see [`Group::connect`]).
     checkpoint: Option<Checkpointer>,
+    /// What makes commits durable, once the writer has its connection, when commits do not sync themselves.
+    syncer: Option<Arc<Syncer>>,
     /// Batches whose commit failed (the latest few), with the error's text.
     failed: std::collections::VecDeque<(u64, String)>,
 }
@@ -59,6 +61,10 @@ pub(super) struct Group {
     queue: Arc<std::sync::Mutex<Vec<Queued>>>,
     /// The checkpointer ([`checkpoints`]).
     checkpoint: Checkpointer,
+    /// Whether commits must be durable (see [`Syncer`]).
+    durable: bool,
+    /// The writer's syncer, for readers who wait for what is committed to be on disk.
+    syncer: Arc<std::sync::OnceLock<Arc<Syncer>>>,
 }
 
 /// A command whose one write is a guard, waiting to be run in someone's turn.
@@ -73,7 +79,7 @@ const COMBINED: usize = 64;
 
 impl Group {
     /// The writer over `pool`, with its checkpointer (a task that ends when the last handle is dropped).
-    pub(super) fn new(pool: AnyPool) -> Self {
+    pub(super) fn new(pool: AnyPool, durable: bool) -> Self {
         let (wake, wanted) = tokio::sync::mpsc::channel(1);
         let checkpoint = Checkpointer {
             wake,
@@ -93,11 +99,14 @@ impl Group {
                 members: 0,
                 batch: 0,
                 checkpoint: None,
+                syncer: None,
                 failed: Default::default(),
             })),
             pool,
             queue: Default::default(),
             checkpoint,
+            durable,
+            syncer: Default::default(),
         }
     }
 
@@ -108,7 +117,18 @@ impl Group {
         if guard.open {
             commit_batch(&mut guard).await;
         }
+        if let Some(syncer) = &guard.syncer {
+            syncer.sync_through(guard.batch).await;
+        }
         guard.conn = None;
+    }
+
+    /// Waits until everything committed so far is on disk.
+    pub(super) async fn flush(&self) {
+        if let Some(syncer) = self.syncer.get() {
+            let through = syncer.committed.load(std::sync::atomic::Ordering::SeqCst);
+            syncer.sync_through(through).await;
+        }
     }
 
     /// Takes a turn on the writer connection and opens a savepoint for one command.
@@ -132,6 +152,26 @@ impl Group {
                 .execute(&mut *conn)
                 .await
                 .map_err(db_error)?;
+            if self.durable {
+                // `(seq, name, file)` of each database on the connection; an in-memory one has no file.
+                let databases: Vec<(i64, String, String)> = sqlx::query_as("PRAGMA database_list")
+                    .fetch_all(&mut *conn)
+                    .await
+                    .map_err(db_error)?;
+                if let Some((_, _, file)) = databases
+                    .into_iter()
+                    .find(|(_, name, file)| name == "main" && !file.is_empty())
+                {
+                    sqlx::raw_sql("PRAGMA synchronous = NORMAL")
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(db_error)?;
+                    let syncer = self
+                        .syncer
+                        .get_or_init(|| Arc::new(Syncer::new(format!("{file}-wal").into())));
+                    guard.syncer = Some(syncer.clone());
+                }
+            }
             guard.conn = Some(conn);
             guard.checkpoint = Some(self.checkpoint.clone());
         }
@@ -315,7 +355,7 @@ async fn checkpoints(
 }
 
 /// Leaves the writer to whoever waits, then waits for the batch the turn joined to be committed (committing
-/// it when this turn comes first): the batch's failure, if it failed.
+/// it when this turn comes first) and on disk: the batch's failure, if it failed.
 async fn committed(guard: OwnedMutexGuard<Writer>, gate: &Arc<Mutex<Writer>>) -> Option<String> {
     let batch = guard.batch;
     drop(guard);
@@ -324,11 +364,79 @@ async fn committed(guard: OwnedMutexGuard<Writer>, gate: &Arc<Mutex<Writer>>) ->
     if guard.batch == batch && guard.open {
         commit_batch(&mut guard).await;
     }
-    guard
+    let failure = guard
         .failed
         .iter()
         .find(|(b, _)| *b == batch)
-        .map(|(_, e)| e.clone())
+        .map(|(_, e)| e.clone());
+    let syncer = guard.syncer.clone();
+    // The next batch goes on while this one goes to disk.
+    drop(guard);
+    if failure.is_none()
+        && let Some(syncer) = syncer
+    {
+        syncer.sync_through(batch + 1).await;
+    }
+    failure
+}
+
+/// Makes commits durable off the writer's turn. The writer commits with `synchronous=NORMAL`, which in WAL
+/// mode writes the log without waiting for the disk; before a batch is acknowledged, the log file is synced
+/// (`fdatasync`) once for every batch committed by then, while the writer goes on with the next. So the disk's
+/// wait is shared by every batch committed meanwhile, and no turn holds the writer through it.
+///
+/// A log that starts over is copied into the database and that synced first (checkpoints sync), so syncing
+/// the log file covers every commit still in it. A failed sync ends the process: the kernel may have dropped
+/// the pages it could not write, and a later sync would not say so (PostgreSQL does the same).
+pub(super) struct Syncer {
+    /// The log file (`<database>-wal`).
+    wal: std::path::PathBuf,
+    /// Batches numbered below this are committed.
+    committed: std::sync::atomic::AtomicU64,
+    /// Batches numbered below this are on disk.
+    synced: std::sync::atomic::AtomicU64,
+    /// One sync at a time.
+    turn: Mutex<()>,
+}
+
+impl Syncer {
+    fn new(wal: std::path::PathBuf) -> Self {
+        Syncer {
+            wal,
+            committed: Default::default(),
+            synced: Default::default(),
+            turn: Mutex::new(()),
+        }
+    }
+
+    /// Records that batches numbered below `batches` are committed.
+    fn committed(&self, batches: u64) {
+        self.committed
+            .fetch_max(batches, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Waits until every batch numbered below `batches` that committed is on disk.
+    async fn sync_through(&self, batches: u64) {
+        use std::sync::atomic::Ordering::SeqCst;
+        if self.synced.load(SeqCst) >= batches {
+            return;
+        }
+        let _turn = self.turn.lock().await;
+        if self.synced.load(SeqCst) >= batches {
+            return;
+        }
+        let through = self.committed.load(SeqCst);
+        let wal = self.wal.clone();
+        let synced = tokio::task::spawn_blocking(move || std::fs::File::open(&wal)?.sync_data())
+            .await
+            .map_err(std::io::Error::other)
+            .and_then(|r| r);
+        if let Err(e) = synced {
+            tracing::error!(error = %e, wal = %self.wal.display(), "syncing the database's log failed; stopping");
+            std::process::abort();
+        }
+        self.synced.fetch_max(through, SeqCst);
+    }
 }
 
 async fn exec(w: &mut Writer, sql: &'static str) -> crate::Result<()> {
@@ -344,6 +452,9 @@ async fn exec(w: &mut Writer, sql: &'static str) -> crate::Result<()> {
 async fn commit_batch(w: &mut Writer) {
     let failure = match exec(w, "COMMIT").await {
         Ok(()) => {
+            if let Some(syncer) = &w.syncer {
+                syncer.committed(w.batch + 1);
+            }
             if let Some(checkpoint) = w.checkpoint.clone() {
                 let _ = checkpoint.wake.try_send(());
                 if checkpoint

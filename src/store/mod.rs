@@ -273,7 +273,8 @@ impl Store {
             }
         }
         .map_err(db_error)?;
-        let group = (backend == Backend::Sqlite).then(|| group::Group::new(pool.clone()));
+        let group = (backend == Backend::Sqlite)
+            .then(|| group::Group::new(pool.clone(), durability == Durability::Full));
         Ok(Store {
             pool,
             backend,
@@ -365,11 +366,15 @@ impl Store {
         })
     }
 
-    /// Waits until everything committed so far is on disk (PostgreSQL; SQLite commits durably already).
+    /// Waits until everything committed so far is on disk: a commit may be visible to readers before it is
+    /// (see [`Tx`], and SQLite's group commit).
     pub async fn flush(&self) -> crate::Result<()> {
-        match self.backend {
-            Backend::Postgres => flush(&self.pool).await,
-            Backend::Sqlite => Ok(()),
+        match &self.group {
+            Some(group) => {
+                group.flush().await;
+                Ok(())
+            }
+            None => flush(&self.pool).await,
         }
     }
 
