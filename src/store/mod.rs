@@ -30,7 +30,7 @@ use crate::error::Error;
 /// Which database is behind the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
-    /// A local SQLite file, in WAL mode with `synchronous=FULL` (see [`Durability`]).
+    /// A local SQLite file, in WAL mode, every commit on disk before it is acknowledged (see [`Durability`]).
     Sqlite,
     /// PostgreSQL, for several nodes.
     Postgres,
@@ -39,7 +39,9 @@ pub enum Backend {
 /// How hard SQLite works to keep a commit across a power loss.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Durability {
-    /// `synchronous=FULL`: every commit is on disk before it is acknowledged. The server's setting.
+    /// Every commit is on disk before it is acknowledged. The server's setting: connections run with
+    /// `synchronous=FULL`, except the writer's, which commits with `NORMAL` and syncs the log before it
+    /// acknowledges (see `group::Syncer`).
     #[default]
     Full,
     /// `synchronous=OFF` in WAL mode: commits are handed to the operating system and never waited for, not
