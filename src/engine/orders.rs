@@ -694,18 +694,48 @@ impl Engine {
                 break;
             }
             let mut refused_now = 0;
-            // Workers are booked in id order, so two commands booking overlapping crews on different orders
-            // wait for each other in one direction only and never deadlock on the exclusion constraint.
-            picks.sort_by_key(|p| p.0);
-            let ids = self
-                .make_assignments(tx, st, &picks, "shift", "confirmed", now)
-                .await?;
-            for ((worker, _, _), id) in picks.iter().zip(&ids) {
-                match id {
-                    Some(_) => made += 1,
-                    None => {
-                        refused.insert(*worker);
-                        refused_now += 1;
+            if st.order.roles.len() == 1
+                && tx.backend() == store::Backend::Sqlite
+                && !spares.is_empty()
+            {
+                // SQLite books a one-role crew with its spares in one statement: the first of them who are free,
+                // picks first, as many as the picks. A pick booked meanwhile gives way to the next spare in the
+                // same statement instead of costing another.
+                let wanted = picks.len();
+                picks.extend(spares.drain(..).map(|(w, score)| (w, 0, score)));
+                let ids = self
+                    .make_assignments(tx, st, &picks, "shift", "confirmed", now, Some(wanted))
+                    .await?;
+                let booked = ids.iter().flatten().count();
+                let last = ids.iter().rposition(Option::is_some);
+                for (i, ((worker, _, _), id)) in picks.iter().zip(&ids).enumerate() {
+                    match id {
+                        Some(_) => made += 1,
+                        // Those passed over were booked; those after the last one booked were not needed.
+                        None if booked < wanted || last.is_some_and(|l| i < l) => {
+                            refused.insert(*worker);
+                            refused_now += 1;
+                        }
+                        None => {}
+                    }
+                }
+                if booked == wanted {
+                    break;
+                }
+            } else {
+                // Workers are booked in id order, so two commands booking overlapping crews on different orders
+                // wait for each other in one direction only and never deadlock on the exclusion constraint.
+                picks.sort_by_key(|p| p.0);
+                let ids = self
+                    .make_assignments(tx, st, &picks, "shift", "confirmed", now, None)
+                    .await?;
+                for ((worker, _, _), id) in picks.iter().zip(&ids) {
+                    match id {
+                        Some(_) => made += 1,
+                        None => {
+                            refused.insert(*worker);
+                            refused_now += 1;
+                        }
                     }
                 }
             }
@@ -761,7 +791,10 @@ impl Engine {
 
     /// Books picks among candidates (distinct workers, each with its role and score) for those still free,
     /// with an event for each assignment made, in the picks' order; answers each pick's assignment, or `None`
-    /// for a worker booked meanwhile. Like [`Self::make_assignment`] for each pick, in fewer statements.
+    /// for a worker booked meanwhile. Like [`Self::make_assignment`] for each pick, in fewer statements. With
+    /// `limit`, the picks are in order of preference, only the first `limit` free ones are booked, and their
+    /// events come in worker order.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn make_assignments(
         &self,
         tx: &mut Tx,
@@ -770,6 +803,7 @@ impl Engine {
         kind: &str,
         status: &str,
         now: DateTime<Utc>,
+        limit: Option<usize>,
     ) -> crate::Result<Vec<Option<i64>>> {
         if picks.is_empty() {
             return Ok(Vec::new());
@@ -788,12 +822,19 @@ impl Engine {
             .iter()
             .map(|(w, r, _)| (w.get() as i64, *r as i64))
             .collect();
-        let ids = store::orders::insert_assignments(tx, new, &rows).await?;
-        for (&(worker, role, score), id) in picks.iter().zip(&ids) {
-            if let Some(id) = *id {
-                let made = assignment_made(st, id, worker, role, kind, status, None, None, score);
-                append_made(tx, st, &made, now).await?;
-            }
+        let ids = store::orders::insert_assignments(tx, new, &rows, limit).await?;
+        let mut made: Vec<(WorkerId, usize, f64, i64)> = picks
+            .iter()
+            .zip(&ids)
+            .filter_map(|(&(worker, role, score), id)| id.map(|id| (worker, role, score, id)))
+            .collect();
+        if limit.is_some() {
+            // In worker order, as the crew's rows were inserted.
+            made.sort_by_key(|m| m.0);
+        }
+        for (worker, role, score, id) in made {
+            let made = assignment_made(st, id, worker, role, kind, status, None, None, score);
+            append_made(tx, st, &made, now).await?;
         }
         Ok(ids)
     }
@@ -1279,7 +1320,7 @@ impl Engine {
                 DispatchMode::Assign => {
                     let picks: Vec<(WorkerId, usize, f64)> =
                         picks.into_iter().map(|(w, score)| (w, r, score)).collect();
-                    self.make_assignments(tx, st, &picks, "standby", "standby", now)
+                    self.make_assignments(tx, st, &picks, "standby", "standby", now, None)
                         .await?;
                 }
                 DispatchMode::Offer => {

@@ -481,10 +481,14 @@ const BOOK_CHUNK: usize = 400;
 /// per worker. SQLite reads the statement's `SELECT` in full before it inserts (it reads the table it writes),
 /// so the picks are checked against the assignments before the statement, and distinct workers cannot clash
 /// with each other. On PostgreSQL each worker is claimed and inserted in turn ([`insert_assignment`]).
+///
+/// With `limit`, `picks` are candidates in order of preference, and only the first `limit` of them who are free
+/// are booked (the rest answer `None` too): on SQLite still in one statement.
 pub async fn insert_assignments(
     tx: &mut Tx,
     new: NewAssignments<'_>,
     picks: &[(i64, i64)],
+    limit: Option<usize>,
 ) -> crate::Result<Vec<Option<i64>>> {
     let distinct = {
         let mut workers: Vec<i64> = picks.iter().map(|(w, _)| *w).collect();
@@ -494,6 +498,10 @@ pub async fn insert_assignments(
     if tx.backend() == super::Backend::Postgres || !distinct {
         let mut out = Vec::with_capacity(picks.len());
         for &(worker, role) in picks {
+            if limit.is_some_and(|l| out.iter().flatten().count() >= l) {
+                out.push(None);
+                continue;
+            }
             out.push(
                 insert_assignment(
                     tx,
@@ -519,7 +527,12 @@ pub async fn insert_assignments(
     let guard_start = new.start_at - new.half_gap_ms;
     let guard_end = new.end_at + new.half_gap_ms;
     let mut ids: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
-    for chunk in picks.chunks(BOOK_CHUNK) {
+    // The best `limit` free candidates are among the first `BOOK_CHUNK`.
+    let chunks: Vec<&[(i64, i64)]> = match limit {
+        Some(_) => vec![&picks[..picks.len().min(BOOK_CHUNK)]],
+        None => picks.chunks(BOOK_CHUNK).collect(),
+    };
+    for chunk in chunks {
         const SHARED: usize = 9;
         let mut values = String::new();
         for i in 0..chunk.len() {
@@ -527,15 +540,25 @@ pub async fn insert_assignments(
                 values.push_str(", ");
             }
             let b = SHARED + 2 * i;
-            values.push_str(&format!("(${}, ${})", b + 1, b + 2));
+            values.push_str(&format!("(${}, ${}, {i})", b + 1, b + 2));
         }
+        let free = format!(
+            "SELECT p.column1 AS worker, p.column2 AS role FROM (VALUES {values}) AS p \
+             WHERE NOT EXISTS (SELECT 1 FROM assignments a WHERE a.worker_id = p.column1 AND a.status IN {LIVE} \
+             AND a.guard_start < $8 AND a.guard_end > $7)"
+        );
+        // With a limit, the first free in order of preference; either way inserted in worker order.
+        let chosen = match limit {
+            Some(n) => {
+                format!("SELECT * FROM ({free} ORDER BY p.column3 LIMIT {n}) ORDER BY worker")
+            }
+            None => free,
+        };
         let sql = format!(
             "INSERT INTO assignments (order_id, agency_id, worker_id, role_idx, kind, status, start_at, end_at, \
              guard_start, guard_end, offer_id, replaces, created_at, updated_at) \
-             SELECT $1, $2, p.column1, p.column2, $3, $4, $5, $6, $7, $8, NULL, NULL, $9, $9 \
-             FROM (VALUES {values}) AS p \
-             WHERE NOT EXISTS (SELECT 1 FROM assignments a WHERE a.worker_id = p.column1 AND a.status IN {LIVE} \
-             AND a.guard_start < $8 AND a.guard_end > $7) \
+             SELECT $1, $2, c.worker, c.role, $3, $4, $5, $6, $7, $8, NULL, NULL, $9, $9 \
+             FROM ({chosen}) AS c \
              RETURNING id, worker_id"
         );
         let mut q = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql))
