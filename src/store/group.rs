@@ -321,8 +321,8 @@ struct Checkpointer {
 /// its beginning (16 MiB at SQLite's page size).
 const RESTART_AT: i64 = 4_096;
 
-/// Rest between two checkpoints, so that under load the checkpointer takes no more than its share.
-const CHECKPOINT_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
+/// Rest between two checkpoints: under load, fewer and larger checkpoints copy a page written many times once.
+const CHECKPOINT_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// The checkpointer: copies the log into the database (SQLite's `PASSIVE` checkpoint, on a connection of its
 /// own, beside the writer) after commits, at most one checkpoint per [`CHECKPOINT_PAUSE`].
