@@ -146,8 +146,9 @@ pub(super) async fn write_then(
 }
 
 /// Guarded writes of several commands, each with its events, in one statement list and one round trip,
-/// after `first` and followed by `then` (statements without parameters, each ended by `;`); answers each command's events with their positions, or `None` where its guard changed
-/// no row and nothing of it was written. Each command's events are inserted only if its guard changed exactly
+/// after `first` and followed by `then` (statements without parameters, each ended by `;`); answers the
+/// positions of each command's events, in order, or `None` where its guard changed no row and nothing of it
+/// was written. Each command's events are inserted only if its guard changed exactly
 /// one row (SQLite's `changes()`, the count of the statement completed last). Every guard needs
 /// [`Guard::fits`]; their parameters are numbered again to follow each other.
 pub(super) async fn write_guarded(
@@ -155,7 +156,7 @@ pub(super) async fn write_guarded(
     first: &str,
     writes: &[(&Guard, &[NewEvent])],
     then: &str,
-) -> crate::Result<Vec<Option<Vec<StoredEvent>>>> {
+) -> crate::Result<Vec<Option<Vec<i64>>>> {
     let mut sql = first.to_string();
     let mut before = 0;
     for (i, (guard, events)) in writes.iter().enumerate() {
@@ -204,13 +205,13 @@ pub(super) async fn write_guarded(
                 )));
             }
             seqs.sort_unstable();
-            Ok(Some(stored_as(events.to_vec(), seqs)))
+            Ok(Some(seqs))
         })
         .collect()
 }
 
 /// Events with the positions the log gave them, in order.
-fn stored_as(events: Vec<NewEvent>, seqs: Vec<i64>) -> Vec<StoredEvent> {
+pub(super) fn stored_as(events: Vec<NewEvent>, seqs: Vec<i64>) -> Vec<StoredEvent> {
     events
         .into_iter()
         .zip(seqs)

@@ -41,10 +41,6 @@ pub(super) struct Writer {
     members: usize,
     /// Counts commits; a command remembers the batch it joined.
     batch: u64,
-    /// The checkpointer, once the writer has its connection (see [`Group::connect`]).
-    checkpoint: Option<Checkpointer>,
-    /// What makes commits durable, once the writer has its connection, when commits do not sync themselves.
-    syncer: Option<Arc<Syncer>>,
     /// Batches whose commit failed (the latest few), with the error's text.
     failed: std::collections::VecDeque<(u64, String)>,
 }
@@ -63,8 +59,9 @@ pub(super) struct Group {
     checkpoint: Checkpointer,
     /// Whether commits must be durable (see [`Syncer`]).
     durable: bool,
-    /// The writer's syncer, for readers who wait for what is committed to be on disk.
-    syncer: Arc<std::sync::OnceLock<Arc<Syncer>>>,
+    /// What makes commits durable when they do not sync themselves: set when the writer connects to a
+    /// database file.
+    syncer: Arc<std::sync::OnceLock<Syncer>>,
 }
 
 /// A command whose one write is a guard, waiting to be run in someone's turn.
@@ -98,8 +95,6 @@ impl Group {
                 unsure: false,
                 members: 0,
                 batch: 0,
-                checkpoint: None,
-                syncer: None,
                 failed: Default::default(),
             })),
             pool,
@@ -115,9 +110,9 @@ impl Group {
     pub(super) async fn close(&self) {
         let mut guard = self.gate.lock().await;
         if guard.open {
-            commit_batch(&mut guard).await;
+            self.commit_batch(&mut guard).await;
         }
-        if let Some(syncer) = &guard.syncer {
+        if let Some(syncer) = self.syncer.get() {
             syncer.sync_through(guard.batch).await;
         }
         guard.conn = None;
@@ -166,14 +161,11 @@ impl Group {
                         .execute(&mut *conn)
                         .await
                         .map_err(db_error)?;
-                    let syncer = self
-                        .syncer
-                        .get_or_init(|| Arc::new(Syncer::new(format!("{file}-wal").into())));
-                    guard.syncer = Some(syncer.clone());
+                    self.syncer
+                        .get_or_init(|| Syncer::new(format!("{file}-wal").into()));
                 }
             }
             guard.conn = Some(conn);
-            guard.checkpoint = Some(self.checkpoint.clone());
         }
         Ok(())
     }
@@ -270,7 +262,7 @@ impl Group {
             ""
         };
         guard.armed = false;
-        let mut written = Vec::with_capacity(queued.len());
+        let mut positions = Vec::with_capacity(queued.len());
         let rounds = queued.len().div_ceil(COMBINED);
         for (n, part) in queued.chunks(COMBINED).enumerate() {
             let before = if n == 0 { first } else { "" };
@@ -285,7 +277,7 @@ impl Group {
                 .collect();
             let conn = guard.conn.as_deref_mut().expect("the writer connection");
             match super::events::write_guarded(conn, before, &writes, then).await {
-                Ok(stored) => written.extend(stored),
+                Ok(seqs) => positions.extend(seqs),
                 Err(e) => {
                     // Which of the statements ran is not known: the batch goes, and none of it was
                     // acknowledged.
@@ -297,13 +289,67 @@ impl Group {
         guard.open = true;
         guard.armed = true;
         guard.members += 1;
-        let failure = committed(guard, &self.gate).await;
-        for (q, stored) in queued.into_iter().zip(written) {
+        let failure = self.committed(guard).await;
+        for (q, seqs) in queued.into_iter().zip(positions) {
             let _ = q.answer.send(match &failure {
                 Some(e) => Err(crate::Error::Unavailable(format!("commit failed: {e}"))),
-                None => Ok(stored),
+                None => Ok(seqs.map(|seqs| super::events::stored_as(q.events, seqs))),
             });
         }
+    }
+}
+
+impl Group {
+    /// Leaves the writer to whoever waits, then waits for the batch the turn joined to be committed
+    /// (committing it when this turn comes first) and on disk: the batch's failure, if it failed.
+    async fn committed(&self, guard: OwnedMutexGuard<Writer>) -> Option<String> {
+        let batch = guard.batch;
+        drop(guard);
+        // Queue again: everyone who arrived meanwhile runs first and joins this batch.
+        let mut guard = self.gate.clone().lock_owned().await;
+        if guard.batch == batch && guard.open {
+            self.commit_batch(&mut guard).await;
+        }
+        let failure = guard
+            .failed
+            .iter()
+            .find(|(b, _)| *b == batch)
+            .map(|(_, e)| e.clone());
+        // The next batch goes on while this one goes to disk.
+        drop(guard);
+        if failure.is_none()
+            && let Some(syncer) = self.syncer.get()
+        {
+            syncer.sync_through(batch + 1).await;
+        }
+        failure
+    }
+
+    /// Commits the open batch and tells its members; wakes the checkpointer, and copies the rest of the log
+    /// into the database when the checkpointer asked for it.
+    async fn commit_batch(&self, w: &mut Writer) {
+        let failure = match exec(w, "COMMIT").await {
+            Ok(()) => {
+                if let Some(syncer) = self.syncer.get() {
+                    syncer.committed(w.batch + 1);
+                }
+                let _ = self.checkpoint.wake.try_send(());
+                if self
+                    .checkpoint
+                    .catch_up
+                    .swap(false, std::sync::atomic::Ordering::Relaxed)
+                {
+                    let _ = exec(w, "PRAGMA wal_checkpoint(PASSIVE)").await;
+                }
+                None
+            }
+            Err(e) => {
+                // Whatever SQLite kept of the transaction is gone with it.
+                let _ = exec(w, "ROLLBACK").await;
+                Some(e.to_string())
+            }
+        };
+        end_batch(w, failure);
     }
 }
 
@@ -352,32 +398,6 @@ async fn checkpoints(
         }
         tokio::time::sleep(CHECKPOINT_PAUSE).await;
     }
-}
-
-/// Leaves the writer to whoever waits, then waits for the batch the turn joined to be committed (committing
-/// it when this turn comes first) and on disk: the batch's failure, if it failed.
-async fn committed(guard: OwnedMutexGuard<Writer>, gate: &Arc<Mutex<Writer>>) -> Option<String> {
-    let batch = guard.batch;
-    drop(guard);
-    // Queue again: everyone who arrived meanwhile runs first and joins this batch.
-    let mut guard = gate.clone().lock_owned().await;
-    if guard.batch == batch && guard.open {
-        commit_batch(&mut guard).await;
-    }
-    let failure = guard
-        .failed
-        .iter()
-        .find(|(b, _)| *b == batch)
-        .map(|(_, e)| e.clone());
-    let syncer = guard.syncer.clone();
-    // The next batch goes on while this one goes to disk.
-    drop(guard);
-    if failure.is_none()
-        && let Some(syncer) = syncer
-    {
-        syncer.sync_through(batch + 1).await;
-    }
-    failure
 }
 
 /// Makes commits durable off the writer's turn. The writer commits with `synchronous=NORMAL`, which in WAL
@@ -448,33 +468,6 @@ async fn exec(w: &mut Writer, sql: &'static str) -> crate::Result<()> {
         .map_err(db_error)
 }
 
-/// Commits the open batch and tells its members.
-async fn commit_batch(w: &mut Writer) {
-    let failure = match exec(w, "COMMIT").await {
-        Ok(()) => {
-            if let Some(syncer) = &w.syncer {
-                syncer.committed(w.batch + 1);
-            }
-            if let Some(checkpoint) = w.checkpoint.clone() {
-                let _ = checkpoint.wake.try_send(());
-                if checkpoint
-                    .catch_up
-                    .swap(false, std::sync::atomic::Ordering::Relaxed)
-                {
-                    let _ = exec(w, "PRAGMA wal_checkpoint(PASSIVE)").await;
-                }
-            }
-            None
-        }
-        Err(e) => {
-            // Whatever SQLite kept of the transaction is gone with it.
-            let _ = exec(w, "ROLLBACK").await;
-            Some(e.to_string())
-        }
-    };
-    end_batch(w, failure);
-}
-
 /// Rolls the open batch back after a round trip whose outcome is not known statement by statement, and tells
 /// its members.
 async fn abandon_batch(w: &mut Writer, error: &crate::Error) {
@@ -530,7 +523,7 @@ impl Command {
         // writer never records).
         let mut guard = self.guard.take().expect("a command holds the writer");
         let savepoint = self.savepoint;
-        let gate = self.group.gate.clone();
+        let group = self.group.clone();
         let outcome = tokio::spawn(async move {
             // The events, this command's release and the next writer's savepoint, in one round trip.
             let then = if savepoint {
@@ -550,7 +543,7 @@ impl Command {
             };
             guard.armed = true;
             guard.members += 1;
-            Ok((stored, committed(guard, &gate).await))
+            Ok((stored, group.committed(guard).await))
         })
         .await
         .map_err(|e| crate::Error::Internal(format!("the commit task failed: {e}")))??;

@@ -497,30 +497,31 @@ pub async fn insert_assignments(
     };
     if tx.backend() == super::Backend::Postgres || !distinct {
         let mut out = Vec::with_capacity(picks.len());
+        let mut booked = 0;
         for &(worker, role) in picks {
-            if limit.is_some_and(|l| out.iter().flatten().count() >= l) {
+            if limit.is_some_and(|l| booked >= l) {
                 out.push(None);
                 continue;
             }
-            out.push(
-                insert_assignment(
-                    tx,
-                    new.order,
-                    new.agency,
-                    worker,
-                    role,
-                    new.kind,
-                    new.status,
-                    new.start_at,
-                    new.end_at,
-                    new.half_gap_ms,
-                    None,
-                    None,
-                    new.now,
-                    false,
-                )
-                .await?,
-            );
+            let id = insert_assignment(
+                tx,
+                new.order,
+                new.agency,
+                worker,
+                role,
+                new.kind,
+                new.status,
+                new.start_at,
+                new.end_at,
+                new.half_gap_ms,
+                None,
+                None,
+                new.now,
+                false,
+            )
+            .await?;
+            booked += usize::from(id.is_some());
+            out.push(id);
         }
         return Ok(out);
     }
