@@ -63,6 +63,10 @@ const SQLITE: &[(i64, &str)] = &[
         18,
         include_str!("../../migrations/sqlite/0018_reconfirm_request_index.sql"),
     ),
+    (
+        19,
+        include_str!("../../migrations/sqlite/0019_assignments_by_worker_covering.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
@@ -130,6 +134,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         18,
         include_str!("../../migrations/postgres/0018_reconfirm_request_index.sql"),
+    ),
+    (
+        19,
+        include_str!("../../migrations/postgres/0019_assignments_by_worker_covering.sql"),
     ),
 ];
 
