@@ -173,14 +173,42 @@ impl Bits {
     /// Calls `f` with every document of the set, in increasing order.
     #[inline]
     pub(crate) fn for_each(&self, mut f: impl FnMut(u32)) {
+        for span in Self::spans(&self.runs, self.lo, self.hi) {
+            self.for_each_in(span, &mut f);
+        }
+    }
+
+    /// How many words can hold members (those [`Bits::for_each`] reads).
+    pub(crate) fn span_words(&self) -> usize {
+        Self::spans(&self.runs, self.lo, self.hi)
+            .map(|(a, b)| b - a)
+            .sum()
+    }
+
+    /// The words that can hold members cut into pieces `[a, b)` of at most `words` words each, in order: the
+    /// documents of the pieces, each walked with [`Bits::for_each_in`], are the set's, in the same order.
+    pub(crate) fn pieces(&self, words: usize) -> Vec<(usize, usize)> {
+        let words = words.max(1);
+        let mut out = Vec::new();
         for (a, b) in Self::spans(&self.runs, self.lo, self.hi) {
-            for (i, &w) in self.words[a..b].iter().enumerate() {
-                let mut w = w;
-                let base = ((a + i) * 64) as u32;
-                while w != 0 {
-                    f(base + w.trailing_zeros());
-                    w &= w - 1;
-                }
+            let mut at = a;
+            while at < b {
+                out.push((at, (at + words).min(b)));
+                at += words;
+            }
+        }
+        out
+    }
+
+    /// Calls `f` with every document in the words `a..b` (a piece of [`Bits::pieces`]), in increasing order.
+    #[inline]
+    pub(crate) fn for_each_in(&self, (a, b): (usize, usize), mut f: impl FnMut(u32)) {
+        for (i, &w) in self.words[a..b].iter().enumerate() {
+            let mut w = w;
+            let base = ((a + i) * 64) as u32;
+            while w != 0 {
+                f(base + w.trailing_zeros());
+                w &= w - 1;
             }
         }
     }
@@ -288,5 +316,31 @@ mod tests {
         );
         assert_eq!(a.runs, None);
         assert_eq!(docs(&a), ds);
+    }
+
+    #[test]
+    fn the_pieces_of_a_set_walk_its_documents_in_order_each_once() {
+        let mut a = Bits::empty(64_000);
+        a.insert_all(&[1, 130, 200, 255]);
+        a.insert_range(63_900, 63_910);
+        a.insert_range(6_400, 7_000);
+        let mut with_runs = a.clone();
+        with_runs.set_runs(vec![(0, 4), (100, 110), (998, 999)]);
+        let mut empty = Bits::empty(64_000);
+        empty.and(&Bits::empty(64_000));
+        for set in [&a, &with_runs, &Bits::full(1_000), &empty] {
+            assert_eq!(set.span_words(), set.pieces(1).len());
+            for words in [0, 1, 2, 3, 7, 64, 100_000] {
+                let pieces = set.pieces(words);
+                assert!(pieces.iter().all(|&(x, y)| x < y && y - x <= words.max(1)));
+                let mut walked = Vec::new();
+                for &p in &pieces {
+                    set.for_each_in(p, |d| walked.push(d));
+                }
+                assert_eq!(walked, docs(set), "{words}");
+            }
+        }
+        assert_eq!(with_runs.span_words(), 15);
+        assert_eq!(docs(&with_runs).len(), 4 + 10 + 600);
     }
 }

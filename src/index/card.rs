@@ -63,6 +63,13 @@ const _: () = assert!(std::mem::size_of::<Card>() == 32);
 const F32_BELOW: f64 = 2.4e-7;
 
 impl Card {
+    /// The card of an empty slot: no query's check passes it (its travel limit is below any distance), so
+    /// retrieval never hands out a slot without a profile.
+    pub(crate) fn empty(mut self) -> Self {
+        self.travel = f64::NEG_INFINITY;
+        self
+    }
+
     /// The card of a profile.
     pub(crate) fn new(w: &Worker) -> Self {
         let lat = w.home.lat().to_radians();

@@ -130,7 +130,9 @@ pub(crate) struct Hit {
 /// dereferences to the profile.
 #[derive(Debug, Clone, Copy)]
 pub struct Retrieved<'a> {
-    profile: &'a Arc<Worker>,
+    /// The candidate's roster slot, read only when the profile is: a slot retrieval hands out always holds
+    /// one (an emptied slot's card passes no check, see `Card::empty`).
+    profile: &'a Option<Arc<Worker>>,
     record: &'a Record,
     near: Near,
     checked: &'a Checked,
@@ -139,6 +141,8 @@ pub struct Retrieved<'a> {
 impl Candidate for Retrieved<'_> {
     fn profile(&self) -> &Arc<Worker> {
         self.profile
+            .as_ref()
+            .expect("a retrieved slot holds a profile")
     }
 
     fn fast(&self) -> Option<Fast<'_>> {
@@ -150,7 +154,7 @@ impl std::ops::Deref for Retrieved<'_> {
     type Target = Arc<Worker>;
 
     fn deref(&self) -> &Arc<Worker> {
-        self.profile
+        self.profile()
     }
 }
 
@@ -208,17 +212,15 @@ impl Plan {
         let alive = reader.alive_bitset();
         // The documents first, then their cards, each asked for a few documents ahead: the cards of a
         // skill's holders are scattered lines of memory, and waiting for each in turn would cost most of the
-        // time. Many documents (a dense venue) are checked on both cores, in order, unless a ranking is
-        // running already (the cores are busy with it).
+        // time. Many documents (a dense venue) are listed and checked on both cores, in pieces of the set, in
+        // order, unless a ranking is running already (the cores are busy with it).
         let count = set.count() as usize;
         if count >= PARALLEL_DOCS {
             // Enough to share, in the card checks below or in the ranking after: the helpers are woken now,
             // to be awake by then.
             share::wake();
         }
-        let mut docs = Vec::with_capacity(count);
-        set.for_each(|doc| docs.push(doc));
-        out.reserve(docs.len());
+        out.reserve(count);
         let check = |docs: &[u32], out: &mut Vec<Hit>| {
             for (i, &doc) in docs.iter().enumerate() {
                 if let Some(&ahead) = docs.get(i + CARD_PREFETCH)
@@ -237,12 +239,19 @@ impl Plan {
                 }
             }
         };
-        if docs.len() < PARALLEL_DOCS || rank::busy() {
+        if count < PARALLEL_DOCS || rank::busy() {
+            let mut docs = Vec::with_capacity(count);
+            set.for_each(|doc| docs.push(doc));
             check(&docs, out);
         } else {
-            let parts: Vec<Vec<Hit>> = share(docs.chunks(DOCS_CHUNK).collect(), |part| {
-                let mut found = Vec::with_capacity(part.len());
-                check(part, &mut found);
+            // Pieces of the set's words holding about `DOCS_CHUNK` documents each, listed and checked on
+            // whichever core takes them.
+            let words = set.span_words() * DOCS_CHUNK / count;
+            let parts: Vec<Vec<Hit>> = share(set.pieces(words), |piece| {
+                let mut docs = Vec::with_capacity(2 * DOCS_CHUNK);
+                set.for_each_in(piece, |doc| docs.push(doc));
+                let mut found = Vec::with_capacity(docs.len());
+                check(&docs, &mut found);
                 found
             });
             for p in parts {
@@ -268,7 +277,7 @@ impl WorkerIndex {
     /// availability, bookings and status are left to matching.
     pub fn retrieve(&self, q: &RetrievalQuery) -> Vec<Arc<Worker>> {
         self.with_retrieved(q, |pool| {
-            pool.iter().map(|c| Arc::clone(c.profile)).collect()
+            pool.iter().map(|c| Arc::clone(c.profile())).collect()
         })
     }
 
@@ -291,11 +300,13 @@ impl WorkerIndex {
             certifications: q.certifications.clone(),
         };
         let mut found: Vec<Retrieved<'_>> = Vec::with_capacity(hits.len());
+        // Only the addresses of each candidate's slot and record: neither is read here.
+        let (slots, records) = (&st.roster.slots, &st.roster.records);
         found.extend(hits.iter().filter_map(|h| {
             let i = h.slot as usize;
             Some(Retrieved {
-                profile: st.roster.slots.get(i)?.as_ref()?,
-                record: st.roster.records.get(i)?,
+                profile: slots.get(i)?,
+                record: records.get(i)?,
                 near: h.near,
                 checked: &checked,
             })

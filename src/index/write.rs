@@ -57,7 +57,9 @@ impl Roster {
 
     /// Empties a slot.
     fn clear(&mut self, slot: u32) {
-        if let Some(old) = self.slots[slot as usize].take() {
+        let i = slot as usize;
+        self.cards[i] = self.cards[i].empty();
+        if let Some(old) = self.slots[i].take() {
             self.by_id.remove(&old.id);
             self.forget_travel(old.max_travel_km.km());
             self.count_attendance(&old, false);

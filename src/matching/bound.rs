@@ -4,7 +4,8 @@
 //! The filters run in the same order as on the profile (`filters.rs`), so the reason reported is the same;
 //! the skill, language and certification filters are skipped because retrieval's terms checked them
 //! exactly (`Checked::serves`). Where the record cannot tell whether the shift meets a blackout or lies in
-//! the weekly windows, that one filter reads the profile's list and the record goes on with the rest. Where
+//! the weekly windows (see `record.rs` for when it can), that one filter reads the profile's list and the
+//! record goes on with the rest. Where
 //! it cannot be sure of anything else (see `record.rs`), the answer is [`Quick::Unsure`] and the caller runs
 //! the exact filters on the profile.
 //!
@@ -19,9 +20,10 @@
 use super::features::{self, Feature};
 use super::filters::{Prepared, Reason, Zones};
 use super::live::{conflicts_in, hours_in};
+use super::rank::Candidate;
 use super::record::{Fast, Record, skill_bit};
+use crate::domain::Tier;
 use crate::domain::availability::clear_of_blackouts;
-use crate::domain::{Tier, Worker};
 
 /// Added to every bound: far above the rounding of any feature, far below any difference between scores that
 /// matters. A candidate whose bound is below the threshold by less than this is scored exactly.
@@ -77,6 +79,8 @@ pub(crate) struct Bounds<'p, 'a> {
     client_experience: Saturation,
     /// The shift in minutes since 1970, start rounded down and end up.
     shift_min: (i64, i64),
+    /// Whether both ends of the shift are whole minutes (then `shift_min` is the shift itself).
+    shift_whole_min: bool,
     /// The policy's weight of each feature, in [`Feature::ALL`] order.
     weights: [f64; Feature::COUNT],
     /// The [`skill_bit`] of each of the role's preferred skills.
@@ -93,8 +97,12 @@ impl<'p, 'a> Bounds<'p, 'a> {
             let secs = e.timestamp() + i64::from(e.timestamp_subsec_nanos() > 0);
             secs.div_euclid(60) + i64::from(secs.rem_euclid(60) > 0)
         };
+        let whole = |t: chrono::DateTime<chrono::Utc>| {
+            t.timestamp_subsec_nanos() == 0 && t.timestamp().rem_euclid(60) == 0
+        };
         Self {
             prep,
+            shift_whole_min: whole(shift.start()) && whole(shift.end()),
             experience: Saturation::new(policy.experience_saturation),
             client_experience: Saturation::new(policy.client_experience_saturation),
             shift_min: (start, end),
@@ -110,10 +118,10 @@ impl<'p, 'a> Bounds<'p, 'a> {
     }
 
     /// Decides one candidate on its record (see the module doc). The caller has checked that the candidates'
-    /// [`Checked`](super::record::Checked) serves this query. `w` is the candidate's profile, read only where
+    /// [`Checked`](super::record::Checked) serves this query. The candidate's profile is read only where
     /// the record cannot tell whether the shift meets a blackout or lies in the weekly windows: those two
     /// filters then run on the profile's own lists, exactly as in `filters.rs`, and the record decides the rest.
-    pub(crate) fn decide(&self, f: &Fast<'_>, w: &Worker, zones: &mut Zones) -> Quick {
+    pub(crate) fn decide<C: Candidate>(&self, f: &Fast<'_>, cand: &C, zones: &mut Zones) -> Quick {
         let r: &Record = f.record;
         if !r.decides() {
             return Quick::Unsure;
@@ -165,14 +173,21 @@ impl<'p, 'a> Bounds<'p, 'a> {
             return Quick::Unsure;
         }
         let shift = &ctx.order.shift;
+        // Where the record is exact, what it does not clear meets a blackout; elsewhere the profile's list
+        // decides.
         if !r.clear_of_blackouts(self.shift_min.0, self.shift_min.1)
-            && !clear_of_blackouts(&w.blackouts, shift)
+            && ((self.shift_whole_min && r.blackouts_exact())
+                || !clear_of_blackouts(&cand.profile().blackouts, shift))
         {
             return Quick::Out(Reason::Blackout);
         }
         let zone = zones.get(r.tz, shift);
-        let covered = zone.touched.is_some_and(|t| r.covers(&t));
-        if !covered && !w.availability.covers_local(&zone.local) {
+        let unavailable = match &zone.touched {
+            Some(t) if r.covers(t) => false,
+            Some(_) if r.windows_whole() => true,
+            _ => !cand.profile().availability.covers_local(&zone.local),
+        };
+        if unavailable {
             return Quick::Out(Reason::Unavailable);
         }
         let bookings = live.map_or(&[][..], |l| l.bookings.as_slice());

@@ -283,7 +283,7 @@ pub fn rank<C: Candidate>(ctx: &MatchContext<'_>, candidates: &[C], limit: usize
             let quick = match &fast {
                 Some(f) => {
                     prefetch_records(candidates, i);
-                    bounds.decide(f, cand.profile(), &mut zones)
+                    bounds.decide(f, cand, &mut zones)
                 }
                 None => {
                     prefetch_ahead(candidates, i);

@@ -11,9 +11,11 @@
 //! the rest:
 //!
 //! - the blackouts, when the shift comes near one (the record keeps their hull and the longest gap between
-//!   them);
-//! - the weekly windows, when the shift touches a local hour they do not cover whole, or crosses an offset
-//!   change.
+//!   them) and the record does not hold them exactly (more than two periods, an end off a whole minute, a gap
+//!   off whole hours) or the shift does not start and end on whole minutes;
+//! - the weekly windows, when the shift touches a local hour they do not cover whole and some window starts or
+//!   ends inside an hour (with windows on whole hours, such a shift is surely outside them), or when the shift
+//!   crosses an offset change.
 //!
 //! It cannot tell at all when:
 //!
@@ -42,6 +44,13 @@ const WEEK_MIN: u32 = 7 * DAY_MIN;
 const ACTIVE: u8 = 1;
 /// The record decides for this worker (see the module doc for when it does not).
 const DECIDES: u8 = 2;
+/// Every weekly window starts and ends on a whole hour: the union of the windows is a union of whole local
+/// hours, so a shift that touches an hour outside [`Record::sure`] is surely not inside it.
+const WHOLE_HOURS: u8 = 4;
+/// The blackouts are exactly the hull less the gap kept (at most two periods, on whole minutes, and the gap
+/// on whole hours after the hull's start): a shift on whole minutes that the record does not clear surely
+/// meets one.
+const EXACT_BLACKOUTS: u8 = 8;
 
 /// What ranking reads of one worker before, and mostly instead of, the profile. One cache line.
 #[derive(Debug, Clone, Copy)]
@@ -103,6 +112,7 @@ impl Record {
             && w.languages.windows(2).all(|p| p[0] < p[1])
             && w.certifications.windows(2).all(|p| p[0] < p[1]);
         let blackouts = blackout_hull(w);
+        let gap_hours = blackouts.map_or([1, 0], |hull| blackout_gap(w, hull[0]));
         let decides =
             fits && cancellation_low.is_some() && cap.is_some() && sorted && blackouts.is_some();
         let mut flags = 0;
@@ -112,13 +122,23 @@ impl Record {
         if decides {
             flags |= DECIDES;
         }
+        if w.availability
+            .windows()
+            .iter()
+            .all(|x| x.from_min() % 60 == 0 && x.to_min() % 60 == 0)
+        {
+            flags |= WHOLE_HOURS;
+        }
+        if blackouts.is_some_and(|hull| blackouts_exact(w, hull, gap_hours)) {
+            flags |= EXACT_BLACKOUTS;
+        }
         Self {
             id: w.id,
             cancellation_low: cancellation_low.unwrap_or(0),
             travel_km: w.max_travel_km.km() as f32,
             hours_cap: cap.unwrap_or(NO_CAP),
             blackouts: blackouts.unwrap_or([i32::MIN, i32::MAX]),
-            gap_hours: blackouts.map_or([1, 0], |hull| blackout_gap(w, hull[0])),
+            gap_hours,
             counts: counts.map(|c| c.min(u32::from(u16::MAX)) as u16),
             tz: w.availability.tz(),
             sure: sure_hours(&w.availability),
@@ -182,9 +202,21 @@ impl Record {
                 && end_min <= first + 60 * i64::from(self.gap_hours[1]))
     }
 
+    /// Whether a shift on whole minutes running over `[start, end]` (minutes since 1970) that
+    /// [`Self::clear_of_blackouts`] does not clear surely meets a blackout.
+    pub(crate) fn blackouts_exact(&self) -> bool {
+        self.flags & EXACT_BLACKOUTS != 0
+    }
+
     /// Whether the weekly windows cover every local hour in `touched` whole.
     pub(crate) fn covers(&self, touched: &Touched) -> bool {
         (touched.first..=touched.last).all(|i| touched.mask[i] & !self.sure[i] == 0)
+    }
+
+    /// Whether a shift whose local hours [`Self::covers`] refuses is surely outside the weekly windows: they
+    /// start and end on whole hours, so every hour the shift touches must lie whole in their union.
+    pub(crate) fn windows_whole(&self) -> bool {
+        self.flags & WHOLE_HOURS != 0
     }
 }
 
@@ -282,6 +314,45 @@ fn blackout_gap(w: &Worker, first: i32) -> [u16; 2] {
         reach = reach.max(end);
     }
     best
+}
+
+/// Whether the blackouts are exactly the `hull` (whole minutes since 1970) less the `gap` (whole hours after
+/// its start, as [`blackout_gap`] keeps it): their union is one period, or two with that gap between them,
+/// every end on a whole minute.
+fn blackouts_exact(w: &Worker, hull: [i32; 2], gap: [u16; 2]) -> bool {
+    let mut spans: Vec<(i64, i64)> = Vec::with_capacity(w.blackouts.len());
+    for b in &w.blackouts {
+        let (s, e) = (b.start(), b.end());
+        if s.timestamp_subsec_nanos() != 0
+            || e.timestamp_subsec_nanos() != 0
+            || s.timestamp().rem_euclid(60) != 0
+            || e.timestamp().rem_euclid(60) != 0
+            || s >= e
+        {
+            return false;
+        }
+        spans.push((s.timestamp() / 60, e.timestamp() / 60));
+    }
+    spans.sort_unstable();
+    // The union, as periods that neither overlap nor touch.
+    let mut union: Vec<(i64, i64)> = Vec::with_capacity(2);
+    for (s, e) in spans {
+        match union.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => union.push((s, e)),
+        }
+    }
+    let first = i64::from(hull[0]);
+    let gap = (
+        first + 60 * i64::from(gap[0]),
+        first + 60 * i64::from(gap[1]),
+    );
+    match union.as_slice() {
+        [] => true,
+        [(s, e)] => (*s, *e) == (first, i64::from(hull[1])) && gap.0 > gap.1,
+        [(s0, e0), (s1, e1)] => (*s0, *e1) == (first, i64::from(hull[1])) && (*e0, *s1) == gap,
+        _ => false,
+    }
 }
 
 /// The hull of the blackouts in whole minutes since 1970 (start down, end up); `[MAX, MIN]` (clear of
@@ -444,8 +515,9 @@ impl<'a> Fast<'a> {
 #[cfg(test)]
 mod tests {
     use super::Record;
-    use crate::domain::Interval;
     use crate::domain::availability::clear_of_blackouts;
+    use crate::domain::{Availability, Days, Interval, WeeklyWindow};
+    use crate::matching::filters::Zones;
     use crate::matching::fixtures::worker;
     use chrono::{DateTime, Duration, Utc};
     use rand::{Rng, SeedableRng};
@@ -504,6 +576,137 @@ mod tests {
         assert!(
             in_gaps > 500 && gaps_cleared == in_gaps,
             "{gaps_cleared} of {in_gaps}"
+        );
+    }
+
+    /// Random blackouts made of whole minutes (one or two periods, the gap between two on whole hours after the
+    /// first's start, or not) and shifts around them: where the record says it holds the blackouts exactly, a
+    /// shift on whole minutes that it does not clear meets one; and most such sets are held exactly.
+    #[test]
+    fn a_shift_the_record_does_not_clear_of_exact_blackouts_meets_one() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(12);
+        let base = DateTime::<Utc>::from_timestamp(1_795_000_020, 0).unwrap();
+        let at = |min: i64| base + Duration::minutes(min);
+        let (mut exact_sets, mut met, mut shifts) = (0, 0, 0);
+        for _ in 0..20_000 {
+            let mut w = worker(1);
+            let first = rng.random_range(0..30 * 1440);
+            let len = if rng.random_bool(0.5) {
+                60 * rng.random_range(1..240)
+            } else {
+                rng.random_range(1..10 * 1440)
+            };
+            w.blackouts = vec![Interval::new(at(first), at(first + len)).unwrap()];
+            if rng.random_bool(0.6) {
+                // A second period after a gap of whole hours (or a few minutes more), touching or overlapping.
+                let odd = if rng.random_bool(0.2) { 7 } else { 0 };
+                let start = (first + len + 60 * rng.random_range(-3..200) + odd).max(first);
+                let end = start + rng.random_range(1..5 * 1440);
+                w.blackouts.push(Interval::new(at(start), at(end)).unwrap());
+            }
+            if rng.random_bool(0.05) {
+                w.blackouts
+                    .push(Interval::new(at(first + 1), at(first + 2)).unwrap());
+                w.blackouts
+                    .push(Interval::new(at(first + 30 * 1440), at(first + 31 * 1440)).unwrap());
+            }
+            let r = Record::new(&w);
+            if !r.blackouts_exact() {
+                continue;
+            }
+            exact_sets += 1;
+            for _ in 0..8 {
+                let s = first + rng.random_range(-1440..40 * 1440);
+                let shift = Interval::new(at(s), at(s + rng.random_range(1..14 * 60))).unwrap();
+                let (a, b) = minutes(&shift);
+                if !r.clear_of_blackouts(a, b) {
+                    shifts += 1;
+                    assert!(
+                        !clear_of_blackouts(&w.blackouts, &shift),
+                        "{:?} {shift:?}",
+                        w.blackouts
+                    );
+                } else {
+                    assert!(
+                        clear_of_blackouts(&w.blackouts, &shift),
+                        "{:?} {shift:?}",
+                        w.blackouts
+                    );
+                }
+                met += usize::from(!clear_of_blackouts(&w.blackouts, &shift));
+            }
+        }
+        assert!(exact_sets > 8_000, "{exact_sets}");
+        assert!(shifts > 10_000 && met == shifts, "{met} {shifts}");
+    }
+
+    /// Random weekly windows (on whole hours or not, across midnight or not) in three timezones and random
+    /// shifts, some across a change of Berlin's or New York's clocks: where the record covers the hours a shift
+    /// touches, the exact check accepts the shift; where it does not and the windows are on whole hours, the
+    /// exact check refuses it.
+    #[test]
+    fn windows_on_whole_hours_decide_every_shift_on_the_record() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(13);
+        let zones = [
+            chrono_tz::Asia::Shanghai,
+            chrono_tz::Europe::Berlin,
+            chrono_tz::America::New_York,
+        ];
+        // A week with Berlin's and New York's autumn changes in it.
+        let base = DateTime::<Utc>::from_timestamp(1_792_450_000, 0).unwrap();
+        let (mut refused, mut accepted, mut left) = (0, 0, 0);
+        for _ in 0..20_000 {
+            let whole = rng.random_bool(0.6);
+            let tz = zones[rng.random_range(0..3)];
+            let windows: Vec<WeeklyWindow> = (0..rng.random_range(0..4))
+                .filter_map(|_| {
+                    let step = if whole { 60 } else { 15 };
+                    let from = step * rng.random_range(0..1440 / step);
+                    let to = step * rng.random_range(1..=1440 / step);
+                    (from != to && from < 1440).then(|| {
+                        WeeklyWindow::new(
+                            Days::from_bits(rng.random_range(1..128)),
+                            from as u16,
+                            to as u16,
+                        )
+                    })
+                })
+                .collect();
+            let mut w = worker(1);
+            w.availability = Availability::new(tz, windows);
+            let r = Record::new(&w);
+            if whole {
+                assert!(r.windows_whole());
+            }
+            let start = base + Duration::seconds(rng.random_range(0..21 * 86_400));
+            let start = if rng.random_bool(0.5) {
+                start - Duration::seconds(start.timestamp().rem_euclid(3600))
+            } else {
+                start
+            };
+            let shift = Interval::new(
+                start,
+                start + Duration::minutes(rng.random_range(1..16 * 60)),
+            )
+            .unwrap();
+            let mut zs = Zones::default();
+            let zone = zs.get(tz, &shift);
+            let exact = w.availability.covers_local(&zone.local);
+            match &zone.touched {
+                Some(t) if r.covers(t) => {
+                    assert!(exact, "{:?} {shift:?}", w.availability);
+                    accepted += 1;
+                }
+                Some(_) if r.windows_whole() => {
+                    assert!(!exact, "{:?} {shift:?}", w.availability);
+                    refused += 1;
+                }
+                _ => left += 1,
+            }
+        }
+        assert!(
+            refused > 5_000 && accepted > 1_000 && left > 1_000,
+            "{refused} {accepted} {left}"
         );
     }
 }
