@@ -190,11 +190,10 @@ impl<'p, 'a> Bounds<'p, 'a> {
         if unavailable {
             return Quick::Out(Reason::Unavailable);
         }
-        let bookings = live.map_or(&[][..], |l| l.bookings.as_slice());
-        if conflicts_in(bookings, shift, ctx.policy.rest_gap) {
+        if conflicts_in(live, shift, ctx.policy.rest_gap) {
             return Quick::Out(Reason::Overlap);
         }
-        let week_hours = hours_in(bookings, &zone.week);
+        let week_hours = hours_in(live, &zone.week);
         if let Some(cap) = r.hours_cap()
             && week_hours + prep.shift_hours > cap + 1e-9
         {

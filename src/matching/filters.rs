@@ -271,11 +271,10 @@ impl<'a> Prepared<'a> {
         if !w.availability.covers_local(&zone.local) {
             return Err(Reason::Unavailable);
         }
-        let bookings = live.map_or(&[][..], |l| l.bookings.as_slice());
-        if conflicts_in(bookings, shift, ctx.policy.rest_gap) {
+        if conflicts_in(live, shift, ctx.policy.rest_gap) {
             return Err(Reason::Overlap);
         }
-        let week_hours = hours_in(bookings, &zone.week);
+        let week_hours = hours_in(live, &zone.week);
         if let Some(cap) = w.max_hours_per_week
             && week_hours + self.shift_hours > cap + 1e-9
         {

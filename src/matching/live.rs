@@ -45,11 +45,29 @@ pub struct OnCall {
 pub(crate) struct WorkerLive {
     /// Sorted by interval (start, then end).
     pub(crate) bookings: Vec<Booking>,
+    /// At least the length of every booking in `bookings` (the longest ever recorded), so that the bookings
+    /// that can meet a period are found by their starts alone ([`WorkerLive::meeting`]).
+    longest: Duration,
     pub(crate) suspended_until: Option<DateTime<Utc>>,
     /// Sorted by start.
     on_call: Vec<OnCall>,
     /// Completed shifts per client.
     pub(crate) client_shifts: HashMap<ClientRef, u32>,
+}
+
+impl WorkerLive {
+    /// The bookings that can meet `[from, to)`: every booking that ends after `from` and starts before `to`
+    /// is among them. The bookings are sorted by start, and one that ends after `from` starts after
+    /// `from - longest`, so a worker booked on many days is not read booking by booking.
+    fn meeting(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> &[Booking] {
+        let list = &self.bookings;
+        let Some(earliest) = from.checked_sub_signed(self.longest) else {
+            return list;
+        };
+        let lo = list.partition_point(|b| b.interval.start() <= earliest);
+        let hi = list.partition_point(|b| b.interval.start() < to);
+        list.get(lo..hi).unwrap_or_default()
+    }
 }
 
 /// A client's lists of favourite and blocked workers.
@@ -183,7 +201,9 @@ impl LiveState {
 
     /// Records a live booking, keeping the worker's bookings sorted by time.
     pub fn add_booking(&mut self, worker: WorkerId, booking: Booking) {
-        let list = &mut self.workers.entry(worker).or_default().bookings;
+        let live = self.workers.entry(worker).or_default();
+        live.longest = live.longest.max(booking.interval.duration());
+        let list = &mut live.bookings;
         let at = list.partition_point(|b| b.interval <= booking.interval);
         list.insert(at, booking);
     }
@@ -204,12 +224,12 @@ impl LiveState {
 
     /// Whether a live booking of the worker comes closer than `gap` to `shift` (the rest rule).
     pub fn conflicts(&self, worker: WorkerId, shift: &Interval, gap: Duration) -> bool {
-        conflicts_in(self.bookings(worker), shift, gap)
+        conflicts_in(self.workers.get(&worker), shift, gap)
     }
 
     /// Booked hours of the worker inside `window`; a booking that sticks out counts only the part inside.
     pub fn hours_in(&self, worker: WorkerId, window: &Interval) -> f64 {
-        hours_in(self.bookings(worker), window)
+        hours_in(self.workers.get(&worker), window)
     }
 
     /// Booked hours in the Monday–Sunday week, in timezone `tz`, that contains `instant`; a booking straddling
@@ -375,14 +395,25 @@ impl LiveState {
     }
 }
 
-/// Whether any booking in `bookings` comes closer than `gap` to `shift`.
-pub(crate) fn conflicts_in(bookings: &[Booking], shift: &Interval, gap: Duration) -> bool {
-    bookings.iter().any(|b| b.interval.within_gap(shift, gap))
+/// Whether any booking of the worker comes closer than `gap` to `shift` (`Interval::within_gap`).
+pub(crate) fn conflicts_in(live: Option<&WorkerLive>, shift: &Interval, gap: Duration) -> bool {
+    let Some(live) = live.filter(|l| !l.bookings.is_empty()) else {
+        return false;
+    };
+    // `b.start < shift.end + gap && shift.start < b.end + gap`, with the shift widened once.
+    let (from, to) = (shift.start() - gap, shift.end() + gap);
+    live.meeting(from, to)
+        .iter()
+        .any(|b| b.interval.start() < to && from < b.interval.end())
 }
 
-/// Hours of `bookings` inside `window`.
-pub(crate) fn hours_in(bookings: &[Booking], window: &Interval) -> f64 {
-    let secs: i64 = bookings
+/// Hours of the worker's bookings inside `window`.
+pub(crate) fn hours_in(live: Option<&WorkerLive>, window: &Interval) -> f64 {
+    let Some(live) = live.filter(|l| !l.bookings.is_empty()) else {
+        return 0.0;
+    };
+    let secs: i64 = live
+        .meeting(window.start(), window.end())
         .iter()
         .map(|b| b.interval.overlap(window).num_seconds())
         .sum();
@@ -521,5 +552,61 @@ mod tests {
         );
         live.expire_on_call(WorkerId::new(3), t("2026-11-29T00:00:00Z"));
         assert_eq!(live.on_call_for(&shift, here), [WorkerId::new(9)]);
+    }
+
+    /// Random bookings (short and long, overlapping, some removed again) against shifts and weeks all around
+    /// them: the rest rule and the booked hours, found from the bookings' starts, equal a check of every
+    /// booking.
+    #[test]
+    fn the_bookings_near_a_shift_answer_as_every_booking_would() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        let base = t("2026-11-23T00:00:00Z");
+        let at = |min: i64| base + Duration::minutes(min);
+        let (mut conflicts, mut hours) = (0, 0);
+        for round in 0..2_000 {
+            let mut live = LiveState::new();
+            for k in 0..rng.random_range(0..40u64) {
+                let s = rng.random_range(0..60 * 1440);
+                let len = if rng.random_bool(0.1) {
+                    rng.random_range(600..1440)
+                } else {
+                    rng.random_range(30..600)
+                };
+                live.add_booking(
+                    W,
+                    Booking {
+                        interval: Interval::new(at(s), at(s + len)).unwrap(),
+                        order: OrderId::new(k),
+                        role: Some(0),
+                        client_ref: "c".parse().unwrap(),
+                    },
+                );
+            }
+            for k in 0..rng.random_range(0..5u64) {
+                live.remove_booking(W, OrderId::new(k));
+            }
+            let all = live.bookings(W).to_vec();
+            for _ in 0..20 {
+                let s = rng.random_range(-1440..62 * 1440);
+                let shift = Interval::new(at(s), at(s + rng.random_range(1..1440))).unwrap();
+                let gap = Duration::minutes(rng.random_range(0..720));
+                let naive = all.iter().any(|b| b.interval.within_gap(&shift, gap));
+                assert_eq!(
+                    live.conflicts(W, &shift, gap),
+                    naive,
+                    "{round} {shift:?} {gap:?}"
+                );
+                conflicts += usize::from(naive);
+                let week = Interval::new(at(s), at(s + 7 * 1440)).unwrap();
+                let secs: i64 = all
+                    .iter()
+                    .map(|b| b.interval.overlap(&week).num_seconds())
+                    .sum();
+                assert_eq!(live.hours_in(W, &week), secs as f64 / 3600.0);
+                hours += usize::from(secs > 0);
+            }
+        }
+        assert!(conflicts > 5_000 && hours > 20_000, "{conflicts} {hours}");
     }
 }
