@@ -562,18 +562,16 @@ impl Engine {
             } else {
                 Vec::new()
             };
-            // Offers sent are added to the order's state as they are written; assignments made are read
-            // again (with what they change in the order's rows).
+            // Offers sent and assignments made are added to the order's state as they are written (or read
+            // again, with what they change in the order's rows).
             let assign = st.order.dispatch.mode == DispatchMode::Assign;
-            let wrote = if assign {
-                self.assign_open(tx, st, now, pre_crew).await?
+            if assign {
+                self.assign_open(tx, st, now, pre_crew).await?;
             } else {
-                self.offer_open(tx, st, now, urgent).await?
-            };
-            // Assign mode writes assignments only: the order's offers are as they were.
-            if wrote > 0 && assign {
-                self.refresh_assignments(tx, st).await?;
+                self.offer_open(tx, st, now, urgent).await?;
             }
+            // Assign mode writes assignments only, and `assign_open` leaves them in the state: the order's
+            // offers are as they were.
             if standbys && self.top_up_standby(tx, st, now, &ranked).await? > 0 && assign {
                 self.refresh_assignments(tx, st).await?;
             }
@@ -640,6 +638,8 @@ impl Engine {
         let mut refused: HashSet<WorkerId> = HashSet::new();
         let mut spares: std::collections::VecDeque<(WorkerId, f64)> = Default::default();
         let mut plans = 0;
+        // Whether `st.assignments` holds every assignment written so far (else they are read again at the end).
+        let mut current = true;
         loop {
             let open = self.open_slots(st);
             if open.iter().all(|n| *n == 0) {
@@ -706,6 +706,31 @@ impl Engine {
                 let ids = self
                     .make_assignments(tx, st, &picks, "shift", "confirmed", now, Some(wanted))
                     .await?;
+                // The rows written are known: they join the order's state without being read back (a pooled
+                // order's pool link is read again at the end).
+                let new = self.new_assignments(st, "shift", "confirmed", now);
+                let mut rows: Vec<store::orders::AssignmentRow> = picks
+                    .iter()
+                    .zip(&ids)
+                    .filter_map(|((w, r, _), id)| {
+                        id.map(|id| new.row(id, w.get() as i64, *r as i64))
+                    })
+                    .collect();
+                rows.sort_by_key(|r| r.id);
+                if !rows.is_empty() && matches!(st.order.standby, StandbySpec::Pooled(_)) {
+                    current = false;
+                }
+                st.assignments.extend(rows);
+                #[cfg(debug_assertions)]
+                {
+                    let stored = store::orders::assignments_of_order(&mut **tx, st.row.id).await?;
+                    assert_eq!(
+                        format!("{stored:?}"),
+                        format!("{:?}", st.assignments),
+                        "assignments of order {} as booked",
+                        st.row.id
+                    );
+                }
                 let booked = ids.iter().flatten().count();
                 let last = ids.iter().rposition(Option::is_some);
                 for (i, ((worker, _, _), id)) in picks.iter().zip(&ids).enumerate() {
@@ -731,7 +756,10 @@ impl Engine {
                     .await?;
                 for ((worker, _, _), id) in picks.iter().zip(&ids) {
                     match id {
-                        Some(_) => made += 1,
+                        Some(_) => {
+                            made += 1;
+                            current = false;
+                        }
                         None => {
                             refused.insert(*worker);
                             refused_now += 1;
@@ -742,6 +770,10 @@ impl Engine {
             if refused_now == 0 {
                 break;
             }
+            self.refresh_assignments(tx, st).await?;
+            current = true;
+        }
+        if !current {
             self.refresh_assignments(tx, st).await?;
         }
         Ok(made)
@@ -808,16 +840,7 @@ impl Engine {
         if picks.is_empty() {
             return Ok(Vec::new());
         }
-        let new = store::orders::NewAssignments {
-            order: st.row.id,
-            agency: st.row.agency_id,
-            kind,
-            status,
-            start_at: ms(st.order.shift.start()),
-            end_at: ms(st.order.shift.end()),
-            half_gap_ms: self.policy.rest_gap.num_milliseconds() / 2,
-            now: ms(now),
-        };
+        let new = self.new_assignments(st, kind, status, now);
         let rows: Vec<(i64, i64)> = picks
             .iter()
             .map(|(w, r, _)| (w.get() as i64, *r as i64))
@@ -837,6 +860,26 @@ impl Engine {
             append_made(tx, st, &made, now).await?;
         }
         Ok(ids)
+    }
+
+    /// What [`Self::make_assignments`] writes for each pick of `st`, beside the worker and the role.
+    fn new_assignments<'k>(
+        &self,
+        st: &OrderState,
+        kind: &'k str,
+        status: &'k str,
+        now: DateTime<Utc>,
+    ) -> store::orders::NewAssignments<'k> {
+        store::orders::NewAssignments {
+            order: st.row.id,
+            agency: st.row.agency_id,
+            kind,
+            status,
+            start_at: ms(st.order.shift.start()),
+            end_at: ms(st.order.shift.end()),
+            half_gap_ms: self.policy.rest_gap.num_milliseconds() / 2,
+            now: ms(now),
+        }
     }
 
     /// Candidates of a role in dispatch order: the client's favourites first, then on `high` and `urgent`

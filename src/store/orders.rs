@@ -471,6 +471,38 @@ pub struct NewAssignments<'a> {
     pub now: i64,
 }
 
+impl NewAssignments<'_> {
+    /// The row [`insert_assignments`] wrote for `worker` in `role` under `id`, as the database holds it
+    /// (every column it does not set is empty), so a caller need not read it back.
+    pub fn row(&self, id: i64, worker: i64, role: i64) -> AssignmentRow {
+        AssignmentRow {
+            id,
+            order_id: self.order,
+            agency_id: self.agency,
+            worker_id: worker,
+            role_idx: role,
+            kind: self.kind.to_string(),
+            status: self.status.to_string(),
+            start_at: self.start_at,
+            end_at: self.end_at,
+            offer_id: None,
+            replaces: None,
+            created_at: self.now,
+            updated_at: self.now,
+            checked_in_at: None,
+            checked_out_at: None,
+            late_minutes: None,
+            distance_m: None,
+            worked_minutes: None,
+            check_out_distance_m: None,
+            reconfirm_requested_at: None,
+            reconfirm_deadline: None,
+            reconfirmed_at: None,
+            reconfirm_missed_at: None,
+        }
+    }
+}
+
 /// Rows per statement of [`insert_assignments`] (two parameters each).
 const BOOK_CHUNK: usize = 400;
 
