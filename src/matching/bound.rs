@@ -21,7 +21,7 @@ use super::features::{self, Feature};
 use super::filters::{Prepared, Reason, Zones};
 use super::live::{conflicts_in, hours_in};
 use super::rank::Candidate;
-use super::record::{Fast, Record, skill_bit};
+use super::record::{Fast, Record, on_whole_minute, skill_bit};
 use crate::domain::Tier;
 use crate::domain::availability::clear_of_blackouts;
 
@@ -97,12 +97,9 @@ impl<'p, 'a> Bounds<'p, 'a> {
             let secs = e.timestamp() + i64::from(e.timestamp_subsec_nanos() > 0);
             secs.div_euclid(60) + i64::from(secs.rem_euclid(60) > 0)
         };
-        let whole = |t: chrono::DateTime<chrono::Utc>| {
-            t.timestamp_subsec_nanos() == 0 && t.timestamp().rem_euclid(60) == 0
-        };
         Self {
             prep,
-            shift_whole_min: whole(shift.start()) && whole(shift.end()),
+            shift_whole_min: on_whole_minute(shift.start()) && on_whole_minute(shift.end()),
             experience: Saturation::new(policy.experience_saturation),
             client_experience: Saturation::new(policy.client_experience_saturation),
             shift_min: (start, end),

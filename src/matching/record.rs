@@ -220,6 +220,11 @@ impl Record {
     }
 }
 
+/// Whether an instant falls on a whole minute (no seconds, no fraction): where the record's minutes are exact.
+pub(crate) fn on_whole_minute(t: chrono::DateTime<chrono::Utc>) -> bool {
+    t.timestamp_subsec_nanos() == 0 && t.timestamp().rem_euclid(60) == 0
+}
+
 /// A skill name's bit in [`Record::may_hold`]: FNV-1a of its bytes, one of 16 bits.
 pub(crate) fn skill_bit(name: &str) -> u16 {
     let mut h: u32 = 0x811c_9dc5;
@@ -323,12 +328,7 @@ fn blackouts_exact(w: &Worker, hull: [i32; 2], gap: [u16; 2]) -> bool {
     let mut spans: Vec<(i64, i64)> = Vec::with_capacity(w.blackouts.len());
     for b in &w.blackouts {
         let (s, e) = (b.start(), b.end());
-        if s.timestamp_subsec_nanos() != 0
-            || e.timestamp_subsec_nanos() != 0
-            || s.timestamp().rem_euclid(60) != 0
-            || e.timestamp().rem_euclid(60) != 0
-            || s >= e
-        {
+        if !on_whole_minute(s) || !on_whole_minute(e) || s >= e {
             return false;
         }
         spans.push((s.timestamp() / 60, e.timestamp() / 60));
