@@ -98,7 +98,11 @@ async fn writer(store: Store, w: u32, seed: u64) -> Result<Written, String> {
         sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2)")
             .bind(&row)
             .bind(format!("writer {w} transaction {n}"))
-            .execute(&mut *tx)
+            .execute(
+                tx.conn()
+                    .await
+                    .map_err(|e| format!("writer {w} tx {n}: the connection: {e}"))?,
+            )
             .await
             .map_err(|e| format!("writer {w} tx {n}: insert the settings row: {e}"))?;
         for i in 0..events_in_tx {

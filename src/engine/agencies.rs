@@ -67,7 +67,7 @@ impl Engine {
         }
         let now = ms(self.now());
         let mut tx = self.store.begin().await?;
-        let live = store::agencies::keys(&mut *tx, agency)
+        let live = store::agencies::keys(tx.conn().await?, agency)
             .await?
             .iter()
             .filter(|k| k.revoked_at.is_none())
@@ -106,7 +106,7 @@ impl Engine {
     pub async fn revoke_agency_key(&self, agency: AgencyId, id: i64) -> crate::Result<()> {
         let now = ms(self.now());
         let mut tx = self.store.begin().await?;
-        let keys = store::agencies::keys(&mut *tx, agency).await?;
+        let keys = store::agencies::keys(tx.conn().await?, agency).await?;
         let Some(key) = keys.iter().find(|k| k.id == id) else {
             return Err(crate::Error::NotFound("key".into()));
         };

@@ -194,7 +194,7 @@ impl Engine {
                 // The worker's record changes too, and only if the check-in does: the write goes first.
                 let mut tx = self.store.begin().await?;
                 tx.push_event(event);
-                if write.run(&mut tx).await? {
+                if write.run(tx.conn().await?).await? {
                     self.bump_stats(&mut tx, WorkerId::new(a.worker_id as u64), now, |s| {
                         s.late_arrivals += 1
                     })
@@ -278,7 +278,7 @@ impl Engine {
         let worked = self
             .complete(&mut tx, &st, &a, now, Some((at, device_time)))
             .await?;
-        let assignment = store::orders::assignment(&mut *tx, a.id)
+        let assignment = store::orders::assignment(tx.conn().await?, a.id)
             .await?
             .ok_or_else(|| Error::Internal("assignment vanished".into()))?;
         self.committed(tx).await?;
@@ -340,7 +340,7 @@ impl Engine {
         .bind(st.row.agency_id)
         .bind(&st.order.client_ref)
         .bind(a.worker_id)
-        .execute(&mut **tx)
+        .execute(tx.conn().await?)
         .await
         .map_err(store::db_error)?;
         Ok(worked)
@@ -368,7 +368,7 @@ impl Engine {
             return Err(Error::Conflict("the shift has not started yet".into()));
         }
         self.no_show(&mut tx, &mut st, &a, now, "reported").await?;
-        let updated = store::orders::assignment(&mut *tx, a.id)
+        let updated = store::orders::assignment(tx.conn().await?, a.id)
             .await?
             .ok_or_else(|| Error::Internal("assignment vanished".into()))?;
         self.committed(tx).await?;
@@ -411,7 +411,7 @@ impl Engine {
         )
         .bind(worker.get() as i64)
         .bind(ms(now - self.no_show_policy.strike_window))
-        .fetch_all(&mut **tx)
+        .fetch_all(tx.conn().await?)
         .await
         .map_err(store::db_error)?;
         let thirds = |r: &(String, Option<f64>)| match r.0.as_str() {
@@ -455,7 +455,7 @@ impl Engine {
             .bind(status.as_str())
             .bind(ms(now))
             .bind(worker.get() as i64)
-            .execute(&mut **tx)
+            .execute(tx.conn().await?)
             .await
             .map_err(store::db_error)?;
         let Some(r) = store::workers::get_any_tx(tx, worker).await? else {
@@ -508,7 +508,7 @@ impl Engine {
         let exists: Option<(i64,)> =
             sqlx::query_as("SELECT assignment_id FROM ratings WHERE assignment_id = $1")
                 .bind(a.id)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(tx.conn().await?)
                 .await
                 .map_err(store::db_error)?;
         if exists.is_some() {
@@ -524,7 +524,7 @@ impl Engine {
         .bind(i64::from(stars.get()))
         .bind(&comment)
         .bind(ms(now))
-        .execute(&mut *tx)
+        .execute(tx.conn().await?)
         .await
         .map_err(store::db_error)?;
         store::events::append(
@@ -554,7 +554,7 @@ impl Engine {
             .bind(a.worker_id)
             .bind(i64::from(fav))
             .bind(i64::from(blocked))
-            .execute(&mut *tx)
+            .execute(tx.conn().await?)
             .await
             .map_err(store::db_error)?;
         }
@@ -570,7 +570,7 @@ impl Engine {
             .bind(i64::from(stars.get()))
             .bind(ms(now + REVIEW_DUE))
             .bind(ms(now))
-            .fetch_one(&mut *tx)
+            .fetch_one(tx.conn().await?)
             .await
             .map_err(store::db_error)?;
             store::events::append(
@@ -655,7 +655,7 @@ impl Engine {
         )))
         .bind(id.get() as i64)
         .bind(agency.get() as i64)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(tx.conn().await?)
         .await
         .map_err(store::db_error)?
         .ok_or_else(|| Error::NotFound("review".into()))?;
@@ -672,7 +672,7 @@ impl Engine {
         .bind(&note)
         .bind(ms(now))
         .bind(review.id)
-        .execute(&mut *tx)
+        .execute(tx.conn().await?)
         .await
         .map_err(store::db_error)?;
         let worker = WorkerId::new(review.worker_id as u64);
@@ -688,7 +688,7 @@ impl Engine {
         match outcome {
             ReviewOutcome::Dismissed | ReviewOutcome::Warning => {}
             ReviewOutcome::Block => {
-                let a = store::orders::assignment(&mut *tx, review.assignment_id)
+                let a = store::orders::assignment(tx.conn().await?, review.assignment_id)
                     .await?
                     .ok_or_else(|| Error::Internal("reviewed assignment vanished".into()))?;
                 let order = self.order_of(a.order_id).await?;

@@ -86,7 +86,7 @@ impl Engine {
             "SELECT COUNT(*) FROM client_links WHERE agency_id = $1 AND revoked_at IS NULL",
         )
         .bind(agency.get() as i64)
-        .fetch_one(&mut *tx)
+        .fetch_one(tx.conn().await?)
         .await
         .map_err(store::db_error)?;
         if live >= MAX_LIVE_LINKS {
@@ -153,7 +153,7 @@ impl Engine {
     pub async fn revoke_client_link(&self, agency: AgencyId, id: i64) -> crate::Result<()> {
         let now = ms(self.now());
         let mut tx = self.store.begin().await?;
-        let link = store::clients::get(&mut *tx, agency.get() as i64, id)
+        let link = store::clients::get(tx.conn().await?, agency.get() as i64, id)
             .await?
             .ok_or_else(|| Error::NotFound("client link".into()))?;
         if link.revoked_at.is_some() {

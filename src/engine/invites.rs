@@ -330,7 +330,7 @@ impl Engine {
                 Error::Internal(format!("the centre of area {cell} is not a position"))
             })?;
             let mut exclude: HashSet<WorkerId> = store::invites::invited_for(
-                &mut *tx,
+                tx.conn().await?,
                 agency.get() as i64,
                 &cell,
                 &p.role,
@@ -546,7 +546,7 @@ impl Engine {
 
 /// The worker's own invitation (404 for another's, as for none).
 async fn own_invite(tx: &mut store::Tx, worker: WorkerId, id: i64) -> crate::Result<InviteRow> {
-    store::invites::get(&mut **tx, id)
+    store::invites::get(tx.conn().await?, id)
         .await?
         .filter(|r| r.worker_id == worker.get() as i64)
         .ok_or_else(|| Error::NotFound("on-call invitation".into()))

@@ -83,13 +83,13 @@ impl Engine {
         // transaction.
         if let Some(mut tx) = self.store.parked() {
             let read = async {
-                let a = store::orders::assignment(&mut *tx, id)
+                let a = store::orders::assignment(tx.conn().await?, id)
                     .await?
                     .ok_or_else(|| Error::NotFound("assignment".into()))?;
-                let row = store::orders::order(&mut *tx, a.order_id)
+                let row = store::orders::order(tx.conn().await?, a.order_id)
                     .await?
                     .ok_or_else(|| Error::Internal("order vanished".into()))?;
-                let st = state_from_row(&mut tx, row).await?;
+                let st = state_from_row(tx.conn().await?, row).await?;
                 Ok::<_, crate::Error>((a, st))
             }
             .await;
@@ -222,7 +222,7 @@ impl Engine {
         .bind(center.lat())
         .bind(center.lon())
         .bind(radius_km)
-        .fetch_one(&mut **tx)
+        .fetch_one(tx.conn().await?)
         .await
         .map_err(store::db_error)?;
         let mut payload = json!({"worker": worker.to_string(), "id": id, "start": ms(start), "end": ms(end),
@@ -282,7 +282,7 @@ impl Engine {
         .bind(agency.get() as i64)
         .bind(worker.get() as i64)
         .bind(ms(now))
-        .fetch_optional(&mut *tx)
+        .fetch_optional(tx.conn().await?)
         .await
         .map_err(store::db_error)?;
         let Some((start, end, lat, lon, radius_km)) = row else {
@@ -290,7 +290,7 @@ impl Engine {
         };
         sqlx::query("DELETE FROM on_call WHERE id = $1")
             .bind(id)
-            .execute(&mut *tx)
+            .execute(tx.conn().await?)
             .await
             .map_err(store::db_error)?;
         store::events::append(

@@ -101,6 +101,15 @@ pub struct Engine {
     orders: moka::sync::Cache<i64, Arc<crate::domain::Order>>,
     /// Bumped whenever an order is evicted, so that a read that raced with it is not cached.
     order_generation: std::sync::atomic::AtomicU64,
+    /// The SLA tier a new order of a client takes, with the agency's tier settings, by agency and
+    /// `client_ref`: a view of the log (emptied by `sla_tiers_set` and `client_tier_set`), so that posting an
+    /// order reads neither table.
+    tiers: moka::sync::Cache<
+        (u64, String),
+        Option<(crate::domain::sla::SlaConfig, crate::domain::sla::SlaTier)>,
+    >,
+    /// Bumped whenever `tiers` is emptied, so that a read that raced with it is not cached.
+    tier_generation: std::sync::atomic::AtomicU64,
 }
 
 /// What the engine needs to start.
@@ -174,6 +183,8 @@ impl Engine {
             token_generation: std::sync::atomic::AtomicU64::new(0),
             orders: moka::sync::Cache::new(100_000),
             order_generation: std::sync::atomic::AtomicU64::new(0),
+            tiers: moka::sync::Cache::new(10_000),
+            tier_generation: std::sync::atomic::AtomicU64::new(0),
         });
         engine.record_config(recorded).await?;
         Ok(Started {
@@ -264,7 +275,8 @@ impl Engine {
     /// other node's clock follows it as it tails the log.
     pub(crate) async fn record_clock(&self, to: DateTime<Utc>) -> crate::Result<()> {
         let mut tx = self.store.begin().await?;
-        crate::store::settings::put(&mut *tx, "manual_clock_ms", &ms(to).to_string()).await?;
+        crate::store::settings::put(tx.conn().await?, "manual_clock_ms", &ms(to).to_string())
+            .await?;
         crate::store::events::append(
             &mut tx,
             ms(to),

@@ -75,7 +75,7 @@ impl Engine {
         worker: WorkerId,
         id: OfferId,
     ) -> crate::Result<(store::orders::OfferRow, OrderState)> {
-        let offer = store::orders::offer(&mut **tx, id.get() as i64)
+        let offer = store::orders::offer(tx.conn().await?, id.get() as i64)
             .await?
             .filter(|o| o.worker_id == worker.get() as i64)
             .ok_or_else(|| Error::NotFound("offer".into()))?;
@@ -272,7 +272,7 @@ impl Engine {
         actor: Actor,
         id: AssignmentId,
     ) -> crate::Result<(AssignmentRow, OrderState)> {
-        let a = actor_assignment(&mut **tx, actor, id).await?;
+        let a = actor_assignment(tx.conn().await?, actor, id).await?;
         let st = self
             .load_order(tx, None, OrderId::new(a.order_id as u64))
             .await?;
@@ -310,7 +310,7 @@ impl Engine {
             sqlx::query("UPDATE assignments SET strike_weight = $1 WHERE id = $2")
                 .bind(cancellation_strike(notice))
                 .bind(a.id)
-                .execute(&mut *tx)
+                .execute(tx.conn().await?)
                 .await
                 .map_err(store::db_error)?;
         }
@@ -324,7 +324,7 @@ impl Engine {
         if let Actor::Worker(w) = actor {
             self.suspend_if_struck_out(&mut tx, w, now).await?;
         }
-        let updated = store::orders::assignment(&mut *tx, a.id)
+        let updated = store::orders::assignment(tx.conn().await?, a.id)
             .await?
             .ok_or_else(|| Error::Internal("assignment vanished".into()))?;
         self.committed(tx).await?;
@@ -351,7 +351,7 @@ impl Engine {
         )
         .bind(worker.get() as i64)
         .bind(ms(now))
-        .fetch_all(&mut **tx)
+        .fetch_all(tx.conn().await?)
         .await
         .map_err(store::db_error)?;
         for (order,) in orders {

@@ -273,15 +273,15 @@ impl Engine {
             // Several nodes may write: the order's row lock serialises changes to its slots (no over-fill).
             sqlx::query("SELECT id FROM orders WHERE id = $1 FOR UPDATE")
                 .bind(id.get() as i64)
-                .execute(&mut **tx)
+                .execute(tx.conn().await?)
                 .await
                 .map_err(store::db_error)?;
         }
-        let row = store::orders::order(&mut **tx, id.get() as i64)
+        let row = store::orders::order(tx.conn().await?, id.get() as i64)
             .await?
             .filter(|r| agency.is_none_or(|a| r.agency_id == a.get() as i64))
             .ok_or_else(|| Error::NotFound("order".into()))?;
-        state_from_row(tx, row).await
+        state_from_row(tx.conn().await?, row).await
     }
 
     /// Reads an order (outside a transaction).
@@ -465,20 +465,20 @@ impl Engine {
         tx: &mut Tx,
         st: &mut OrderState,
     ) -> crate::Result<()> {
-        st.assignments = store::orders::assignments_of_order(&mut **tx, st.row.id).await?;
+        st.assignments = store::orders::assignments_of_order(tx.conn().await?, st.row.id).await?;
         if matches!(st.order.standby, StandbySpec::Pooled(_)) {
-            st.pool = super::standby_pools::link(tx, st.row.id).await?;
+            st.pool = super::standby_pools::link(tx.conn().await?, st.row.id).await?;
         }
         Ok(())
     }
 
     /// Reloads the order's offers and assignments after writes.
     pub(super) async fn refresh(&self, tx: &mut Tx, st: &mut OrderState) -> crate::Result<()> {
-        st.offers = store::orders::pending_offers_of_order(&mut **tx, st.row.id).await?;
-        st.offered = store::orders::offered_workers(&mut **tx, st.row.id).await?;
-        st.assignments = store::orders::assignments_of_order(&mut **tx, st.row.id).await?;
+        st.offers = store::orders::pending_offers_of_order(tx.conn().await?, st.row.id).await?;
+        st.offered = store::orders::offered_workers(tx.conn().await?, st.row.id).await?;
+        st.assignments = store::orders::assignments_of_order(tx.conn().await?, st.row.id).await?;
         if matches!(st.order.standby, StandbySpec::Pooled(_)) {
-            st.pool = super::standby_pools::link(tx, st.row.id).await?;
+            st.pool = super::standby_pools::link(tx.conn().await?, st.row.id).await?;
         }
         // `at_risk` is read with the order and changed only by `watch_risk`, which keeps `st` in step.
         Ok(())
@@ -488,9 +488,9 @@ impl Engine {
     /// so that every test that dispatches checks it).
     #[cfg(debug_assertions)]
     async fn check_state(&self, tx: &mut Tx, st: &OrderState) -> crate::Result<()> {
-        let offers = store::orders::pending_offers_of_order(&mut **tx, st.row.id).await?;
-        let mut offered = store::orders::offered_workers(&mut **tx, st.row.id).await?;
-        let assignments = store::orders::assignments_of_order(&mut **tx, st.row.id).await?;
+        let offers = store::orders::pending_offers_of_order(tx.conn().await?, st.row.id).await?;
+        let mut offered = store::orders::offered_workers(tx.conn().await?, st.row.id).await?;
+        let assignments = store::orders::assignments_of_order(tx.conn().await?, st.row.id).await?;
         let ids = |o: &[OfferRow]| {
             o.iter()
                 .map(|o| (o.id, o.status.clone()))
@@ -579,7 +579,7 @@ impl Engine {
             self.check_state(tx, st).await?;
             if standbys && matches!(st.order.standby, StandbySpec::Pooled(_)) {
                 self.top_up_pool(tx, st, now, &ranked).await?;
-                st.pool = super::standby_pools::link(tx, st.row.id).await?;
+                st.pool = super::standby_pools::link(tx.conn().await?, st.row.id).await?;
             }
             if st.order.dispatch.mode == DispatchMode::Offer {
                 self.watch_risk(tx, st, now, urgent).await?;
@@ -723,7 +723,8 @@ impl Engine {
                 st.assignments.extend(rows);
                 #[cfg(debug_assertions)]
                 {
-                    let stored = store::orders::assignments_of_order(&mut **tx, st.row.id).await?;
+                    let stored =
+                        store::orders::assignments_of_order(tx.conn().await?, st.row.id).await?;
                     assert_eq!(
                         format!("{stored:?}"),
                         format!("{:?}", st.assignments),
@@ -1479,7 +1480,7 @@ impl Engine {
             .send_offer(tx, st, worker, r, "shift", false, now, score)
             .await?;
         self.dispatch(tx, st, now, false).await?;
-        store::orders::offer(&mut **tx, offer)
+        store::orders::offer(tx.conn().await?, offer)
             .await?
             .ok_or_else(|| Error::Internal("the offer just sent is gone".into()))
     }

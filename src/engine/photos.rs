@@ -115,7 +115,7 @@ impl Engine {
         let mut staged = store::photos::stage(&self.photos.storage, upload.data)?;
         let now = ms(self.now());
         let mut tx = self.store.begin().await?;
-        let current = store::orders::assignment(&mut *tx, a.id)
+        let current = store::orders::assignment(tx.conn().await?, a.id)
             .await?
             .ok_or_else(|| Error::NotFound("assignment".into()))?;
         during_shift(&current.status)?;

@@ -137,7 +137,7 @@ impl Engine {
             "SELECT COUNT(*) FROM pools WHERE agency_id = $1 AND deleted_at IS NULL",
         )
         .bind(agency.get() as i64)
-        .fetch_one(&mut *tx)
+        .fetch_one(tx.conn().await?)
         .await
         .map_err(store::db_error)?;
         if count >= MAX_POOLS {
@@ -153,7 +153,7 @@ impl Engine {
         .bind(&name)
         .bind(workers_json(&workers))
         .bind(now)
-        .fetch_one(&mut *tx)
+        .fetch_one(tx.conn().await?)
         .await
         .map_err(store::db_error)?;
         let pool = Pool {
@@ -189,7 +189,7 @@ impl Engine {
         .bind(now)
         .bind(id.get() as i64)
         .bind(agency.get() as i64)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(tx.conn().await?)
         .await
         .map_err(store::db_error)?;
         let (created_at,) = row.ok_or_else(|| Error::NotFound("pool".into()))?;
@@ -216,7 +216,7 @@ impl Engine {
         .bind(now)
         .bind(id.get() as i64)
         .bind(agency.get() as i64)
-        .execute(&mut *tx)
+        .execute(tx.conn().await?)
         .await
         .map_err(store::db_error)?;
         if done.rows_affected() == 0 {

@@ -111,13 +111,13 @@ impl Engine {
         let due: Option<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(ms(now))
             .bind(assignment)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(tx.conn().await?)
             .await
             .map_err(store::db_error)?;
         if due.is_none() {
             return Ok(());
         }
-        let Some(a) = store::orders::assignment(&mut **tx, assignment).await? else {
+        let Some(a) = store::orders::assignment(tx.conn().await?, assignment).await? else {
             return Ok(());
         };
         let s = super::pay::settings_tx(tx, a.agency_id).await?;
@@ -129,7 +129,7 @@ impl Engine {
         .bind(ms(now))
         .bind(deadline)
         .bind(a.id)
-        .execute(&mut **tx)
+        .execute(tx.conn().await?)
         .await
         .map_err(store::db_error)?;
         store::events::append(
@@ -160,7 +160,7 @@ impl Engine {
         let due: Option<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(ms(now))
             .bind(assignment)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(tx.conn().await?)
             .await
             .map_err(store::db_error)?;
         let Some(a) = st
@@ -176,7 +176,7 @@ impl Engine {
         )
         .bind(ms(now))
         .bind(a.id)
-        .execute(&mut **tx)
+        .execute(tx.conn().await?)
         .await
         .map_err(store::db_error)?;
         self.at_risk_event(tx, st, &a, "not_reconfirmed", None, now)
@@ -268,7 +268,7 @@ impl Engine {
         sqlx::query("UPDATE assignments SET reconfirmed_at = $1, updated_at = $1 WHERE id = $2")
             .bind(ms(now))
             .bind(a.id)
-            .execute(&mut *tx)
+            .execute(tx.conn().await?)
             .await
             .map_err(store::db_error)?;
         store::events::append(
@@ -280,7 +280,7 @@ impl Engine {
                     "worker": worker.to_string()}),
         )
         .await?;
-        let updated = store::orders::assignment(&mut *tx, a.id)
+        let updated = store::orders::assignment(tx.conn().await?, a.id)
             .await?
             .ok_or_else(|| Error::Internal("assignment vanished".into()))?;
         self.committed(tx).await?;
@@ -337,7 +337,7 @@ impl Engine {
         let at_risk = arrives > start + grace;
         sqlx::query("DELETE FROM shift_signals WHERE assignment_id = $1")
             .bind(a.id)
-            .execute(&mut *tx)
+            .execute(tx.conn().await?)
             .await
             .map_err(store::db_error)?;
         if let Some(p) = position {
@@ -351,7 +351,7 @@ impl Engine {
             .bind(p.lat())
             .bind(p.lon())
             .bind(ms(now))
-            .execute(&mut *tx)
+            .execute(tx.conn().await?)
             .await
             .map_err(store::db_error)?;
         }
@@ -394,7 +394,7 @@ impl Engine {
     ) -> crate::Result<()> {
         sqlx::query("DELETE FROM shift_signals WHERE assignment_id = $1")
             .bind(assignment)
-            .execute(&mut **tx)
+            .execute(tx.conn().await?)
             .await
             .map_err(store::db_error)?;
         Ok(())
@@ -408,7 +408,7 @@ impl Engine {
     ) -> crate::Result<()> {
         sqlx::query("DELETE FROM shift_signals WHERE order_id = $1")
             .bind(order)
-            .execute(&mut **tx)
+            .execute(tx.conn().await?)
             .await
             .map_err(store::db_error)?;
         Ok(())

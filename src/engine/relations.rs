@@ -117,7 +117,7 @@ impl Engine {
         .bind(agency.get() as i64)
         .bind(&client)
         .bind(worker.get() as i64)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(tx.conn().await?)
         .await
         .map_err(store::db_error)?;
         let (fav, blocked) = current.map_or((false, false), |(f, b)| (f != 0, b != 0));
@@ -150,7 +150,7 @@ impl Engine {
         .bind(worker.get() as i64)
         .bind(i64::from(fav))
         .bind(i64::from(blocked))
-        .execute(&mut **tx)
+        .execute(tx.conn().await?)
         .await
         .map_err(store::db_error)?;
         store::events::append(

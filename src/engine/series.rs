@@ -260,13 +260,13 @@ impl Engine {
         from: Option<NaiveDate>,
         now: DateTime<Utc>,
     ) -> crate::Result<(SeriesRow, Zone, Vec<OrderId>)> {
-        let row = store::series::get(&mut **tx, agency.get() as i64, id.get() as i64)
+        let row = store::series::get(tx.conn().await?, agency.get() as i64, id.get() as i64)
             .await?
             .ok_or_else(|| Error::NotFound("series".into()))?;
         let zone = Zone::parse(&row.zone).ok_or_else(|| {
             Error::Internal(format!("stored series {}: zone {}", row.id, row.zone))
         })?;
-        let ids = store::series::shifts(&mut **tx, row.id)
+        let ids = store::series::shifts(tx.conn().await?, row.id)
             .await?
             .into_iter()
             .filter(|r| r.start_at > ms(now))
@@ -321,7 +321,7 @@ impl Engine {
             }),
         )
         .await?;
-        let st = state_of(&mut tx, row).await?;
+        let st = state_of(tx.conn().await?, row).await?;
         self.committed(tx).await?;
         Ok((st, changed))
     }
@@ -368,7 +368,7 @@ impl Engine {
             }),
         )
         .await?;
-        let st = state_of(&mut tx, row).await?;
+        let st = state_of(tx.conn().await?, row).await?;
         self.committed(tx).await?;
         Ok((st, cancelled))
     }
@@ -473,10 +473,10 @@ impl Engine {
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let (sid, wid) = (id.get() as i64, worker.get() as i64);
-        if !store::series::worker_involved(&mut *tx, sid, wid).await? {
+        if !store::series::worker_involved(tx.conn().await?, sid, wid).await? {
             return Err(Error::NotFound("series".into()));
         }
-        let pending = store::series::pending_offers_of_worker(&mut *tx, sid, wid).await?;
+        let pending = store::series::pending_offers_of_worker(tx.conn().await?, sid, wid).await?;
         let mut outcomes = Vec::new();
         if let Some(only) = &only {
             for (i, o) in only.iter().enumerate() {
@@ -489,7 +489,7 @@ impl Engine {
             }
             for o in only {
                 if !pending.iter().any(|(_, order)| *order == o.get() as i64) {
-                    let at = store::orders::order(&mut *tx, o.get() as i64)
+                    let at = store::orders::order(tx.conn().await?, o.get() as i64)
                         .await?
                         .filter(|r| r.series_id == Some(sid));
                     let (start, end) = at
@@ -546,7 +546,7 @@ impl Engine {
         }
         outcomes.sort_by_key(|o| (o.start, o.order));
         if outcomes.iter().any(|o| o.assignment.is_some()) {
-            let agency = store::series::agency_of(&mut *tx, sid).await?;
+            let agency = store::series::agency_of(tx.conn().await?, sid).await?;
             store::events::append(
                 &mut tx,
                 ms(now),
@@ -586,7 +586,8 @@ impl Engine {
             return Ok(());
         }
         let agency = st.order.agency;
-        let Some(row) = store::series::get(&mut **tx, agency.get() as i64, sid).await? else {
+        let Some(row) = store::series::get(tx.conn().await?, agency.get() as i64, sid).await?
+        else {
             return Ok(());
         };
         let body: OrderBody = serde_json::from_str(&row.body)
@@ -597,7 +598,7 @@ impl Engine {
         let Some(role) = st.order.roles.get(offer.role_idx as usize) else {
             return Ok(());
         };
-        let later: Vec<i64> = store::series::shifts(&mut **tx, sid)
+        let later: Vec<i64> = store::series::shifts(tx.conn().await?, sid)
             .await?
             .into_iter()
             .filter(|r| r.start_at > st.row.start_at && r.start_at > ms(now))

@@ -149,13 +149,14 @@ impl Engine {
         let config = body.parse().map_err(Error::Invalid)?;
         let now = ms(self.now());
         let mut tx = self.store.begin().await?;
-        let old = match store::sla::settings(&mut *tx, agency.get() as i64).await? {
+        let old = match store::sla::settings(tx.conn().await?, agency.get() as i64).await? {
             Some(b) => parse_config(&b)?,
             None => SlaConfig::default(),
         };
         for gone in old.tiers.iter().filter(|t| config.tier(&t.name).is_none()) {
             let held =
-                store::sla::clients_holding(&mut *tx, agency.get() as i64, &gone.name, 5).await?;
+                store::sla::clients_holding(tx.conn().await?, agency.get() as i64, &gone.name, 5)
+                    .await?;
             if !held.is_empty() {
                 return Err(Error::Conflict(format!(
                     "the tier {} is held by clients ({}); give them another tier first",
@@ -223,7 +224,7 @@ impl Engine {
         let client = check_client(client_ref)?.to_string();
         let now = ms(self.now());
         let mut tx = self.store.begin().await?;
-        let config = match store::sla::settings(&mut *tx, agency.get() as i64).await? {
+        let config = match store::sla::settings(tx.conn().await?, agency.get() as i64).await? {
             Some(b) => parse_config(&b)?,
             None => SlaConfig::default(),
         };
@@ -239,7 +240,7 @@ impl Engine {
                 ),
             )]));
         }
-        let own = store::sla::client_tier(&mut *tx, agency.get() as i64, &client).await?;
+        let own = store::sla::client_tier(tx.conn().await?, agency.get() as i64, &client).await?;
         if own.as_ref().map(|(t, _)| t.as_str()) == tier {
             // Nothing changes, and no event says otherwise.
             return Ok(Self::client_tier_of(&config, &client, own));
@@ -280,6 +281,32 @@ impl Engine {
     /// The tier a new order of `client_ref` takes, with the agency's configuration: the client's own, else
     /// the default; `None` when neither (no SLA).
     pub(super) async fn tier_for_new_order(
+        &self,
+        agency: AgencyId,
+        client_ref: &str,
+    ) -> crate::Result<Option<(SlaConfig, SlaTier)>> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let key = (agency.get(), client_ref.trim().to_string());
+        if let Some(tier) = self.tiers.get(&key) {
+            return Ok(tier);
+        }
+        let generation = self.tier_generation.load(SeqCst);
+        let tier = self.read_tier_for_new_order(agency, client_ref).await?;
+        if self.tier_generation.load(SeqCst) == generation {
+            self.tiers.insert(key, tier.clone());
+        }
+        Ok(tier)
+    }
+
+    /// Forgets every tier a new order would take (the log changed an agency's tiers or a client's).
+    pub(super) fn forget_tiers(&self) {
+        self.tier_generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.tiers.invalidate_all();
+    }
+
+    /// [`Self::tier_for_new_order`], read from the tables.
+    async fn read_tier_for_new_order(
         &self,
         agency: AgencyId,
         client_ref: &str,

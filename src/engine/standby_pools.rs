@@ -137,11 +137,11 @@ async fn lock_pool(tx: &mut Tx, id: i64) -> crate::Result<Option<PoolRow>> {
     if tx.backend() == store::Backend::Postgres {
         sqlx::query("SELECT id FROM standby_pools WHERE id = $1 FOR UPDATE")
             .bind(id)
-            .execute(&mut **tx)
+            .execute(tx.conn().await?)
             .await
             .map_err(store::db_error)?;
     }
-    pool_by_id(&mut **tx, id).await
+    pool_by_id(tx.conn().await?, id).await
 }
 
 /// The pools of an order's roles: `(role, pool)`, by role.
@@ -300,7 +300,7 @@ impl Engine {
         let Some(target) = st.order.standby.pool_target() else {
             return Ok(());
         };
-        let joined = pools_of_order(&mut **tx, st.row.id).await?;
+        let joined = pools_of_order(tx.conn().await?, st.row.id).await?;
         let tz = super::pay::settings_tx(tx, st.order.agency.get() as i64)
             .await?
             .timezone;
@@ -354,7 +354,7 @@ impl Engine {
         .bind(target)
         .bind(ms(now))
         .bind(release)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(tx.conn().await?)
         .await
         .map_err(store::db_error)?;
         let id = match opened {
@@ -382,7 +382,7 @@ impl Engine {
                 .bind(cell)
                 .bind(block_start)
                 .bind(skills)
-                .fetch_one(&mut **tx)
+                .fetch_one(tx.conn().await?)
                 .await
                 .map_err(store::db_error)?;
                 id
@@ -404,7 +404,7 @@ impl Engine {
         .bind(ms(now))
         .bind(id)
         .bind(release)
-        .execute(&mut **tx)
+        .execute(tx.conn().await?)
         .await
         .map_err(store::db_error)?;
         sqlx::query(
@@ -413,7 +413,7 @@ impl Engine {
         .bind(st.row.id)
         .bind(role as i64)
         .bind(id)
-        .execute(&mut **tx)
+        .execute(tx.conn().await?)
         .await
         .map_err(store::db_error)?;
         store::events::append(
@@ -447,13 +447,13 @@ impl Engine {
         ranked: &[(WorkerId, f64)],
     ) -> crate::Result<()> {
         let agency = AgencyId::new(pool.agency_id as u64);
-        let orders = live_members(&mut *tx, pool.id, now).await?;
+        let orders = live_members(tx.conn().await?, pool.id, now).await?;
         // Once every order has started, a new floater could not arrive in time for anything but a
         // replacement, which urgent offers cover: the pool stops growing.
         if orders.iter().all(|(o, _)| now >= o.order.shift.start()) {
             return Ok(());
         }
-        let held = floaters(&mut *tx, pool.id).await?;
+        let held = floaters(tx.conn().await?, pool.id).await?;
         let prior = self.show_up_prior(agency);
         let held_p: Vec<f64> = held
             .iter()
@@ -475,7 +475,7 @@ impl Engine {
                 .bind(wanted as i64)
                 .bind(ms(now))
                 .bind(pool.id)
-                .execute(&mut **tx)
+                .execute(tx.conn().await?)
                 .await
                 .map_err(store::db_error)?;
             store::events::append(
@@ -536,7 +536,7 @@ impl Engine {
         sqlx::query("UPDATE assignments SET pool_id = $1 WHERE id = $2")
             .bind(pool.id)
             .bind(id)
-            .execute(&mut **tx)
+            .execute(tx.conn().await?)
             .await
             .map_err(store::db_error)?;
         store::events::append(
@@ -568,7 +568,7 @@ impl Engine {
         lost: Option<i64>,
         now: DateTime<Utc>,
     ) -> crate::Result<bool> {
-        let Some(pool_id) = pools_of_order(&mut **tx, st.row.id)
+        let Some(pool_id) = pools_of_order(tx.conn().await?, st.row.id)
             .await?
             .into_iter()
             .find(|(r, _)| *r == role)
@@ -583,7 +583,7 @@ impl Engine {
         let prior = self.show_up_prior(st.order.agency);
         let (start, end) = (ms(st.order.shift.start()), ms(st.order.shift.end()));
         let mut best: Option<(f64, Floater)> = None;
-        for a in floaters(&mut *tx, pool.id).await? {
+        for a in floaters(tx.conn().await?, pool.id).await? {
             let Some(w) = self.index.get(WorkerId::new(a.worker_id as u64)) else {
                 continue;
             };
@@ -661,14 +661,14 @@ impl Engine {
              AND status = 'standby' ORDER BY pool_id, id",
         )
         .bind(worker.get() as i64)
-        .fetch_all(&mut **tx)
+        .fetch_all(tx.conn().await?)
         .await
         .map_err(store::db_error)?;
         for (id, pool) in rows {
             let Some(pool) = lock_pool(tx, pool).await? else {
                 continue;
             };
-            let Some(a) = store::orders::assignment(&mut **tx, id)
+            let Some(a) = store::orders::assignment(tx.conn().await?, id)
                 .await?
                 .filter(|a| a.status == "standby")
             else {
@@ -725,20 +725,20 @@ impl Engine {
             };
             let got: Option<(i64,)> = sqlx::query_as(sql)
                 .bind(id)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(tx.conn().await?)
                 .await
                 .map_err(store::db_error)?;
             if got.is_none() {
                 return Ok(false);
             }
         }
-        let Some(pool) = pool_by_id(&mut *tx, id)
+        let Some(pool) = pool_by_id(tx.conn().await?, id)
             .await?
             .filter(|p| p.status == "open" && p.release_at <= ms(now))
         else {
             return Ok(true);
         };
-        let held = floaters(&mut tx, id).await?;
+        let held = floaters(tx.conn().await?, id).await?;
         for a in &held {
             self.end_floater(&mut tx, &pool, a, "released", "pool_ended", now)
                 .await?;
@@ -746,7 +746,7 @@ impl Engine {
         sqlx::query("UPDATE standby_pools SET status = 'closed', updated_at = $1 WHERE id = $2")
             .bind(ms(now))
             .bind(id)
-            .execute(&mut *tx)
+            .execute(tx.conn().await?)
             .await
             .map_err(store::db_error)?;
         store::events::append(

@@ -186,13 +186,13 @@ impl Engine {
                 .await;
         }
         let order = match timer {
-            Timer::OfferExpiry { offer } => store::orders::offer(&mut *tx, offer)
+            Timer::OfferExpiry { offer } => store::orders::offer(tx.conn().await?, offer)
                 .await?
                 .map(|o| o.order_id),
             Timer::NoShow { assignment }
             | Timer::ReconfirmRequest { assignment }
             | Timer::ReconfirmDeadline { assignment } => {
-                store::orders::assignment(&mut *tx, assignment)
+                store::orders::assignment(tx.conn().await?, assignment)
                     .await?
                     .map(|a| a.order_id)
             }
@@ -209,7 +209,7 @@ impl Engine {
         match timer {
             Timer::OfferExpiry { offer } => {
                 // Read again under the lock: another node may have fired it, or the worker answered.
-                let Some(o) = store::orders::offer(&mut *tx, offer)
+                let Some(o) = store::orders::offer(tx.conn().await?, offer)
                     .await?
                     .filter(|o| o.status == "pending" && o.expires_at <= ms(now))
                 else {
@@ -225,7 +225,7 @@ impl Engine {
                 self.dispatch(&mut tx, &mut st, now, o.urgent != 0).await?;
             }
             Timer::NoShow { assignment } => {
-                let Some(a) = store::orders::assignment(&mut *tx, assignment)
+                let Some(a) = store::orders::assignment(tx.conn().await?, assignment)
                     .await?
                     .filter(|a| a.status == "confirmed")
                 else {
@@ -372,7 +372,7 @@ impl Engine {
              WHERE id = $1 AND status = 'open' AND overdue_at IS NULL{lock}"
         )))
         .bind(review)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(tx.conn().await?)
         .await
         .map_err(store::db_error)?;
         let Some((id, agency, assignment, due_at)) = row else {
@@ -385,7 +385,7 @@ impl Engine {
         sqlx::query("UPDATE reviews SET overdue_at = $1 WHERE id = $2")
             .bind(ms(now))
             .bind(id)
-            .execute(&mut *tx)
+            .execute(tx.conn().await?)
             .await
             .map_err(store::db_error)?;
         store::events::append(
@@ -419,7 +419,7 @@ impl Engine {
         };
         let row: Option<(i64,)> = sqlx::query_as(sql)
             .bind(order)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(tx.conn().await?)
             .await
             .map_err(store::db_error)?;
         Ok(row.is_some())

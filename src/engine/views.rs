@@ -413,6 +413,7 @@ impl Engine {
                     live.remove_pool(id);
                 }
             }
+            "sla_tiers_set" | "client_tier_set" => self.forget_tiers(),
             "client_lists_set" => {
                 if let (Some(a), Some(w)) = (agency, worker()) {
                     let client = text(p, "client_ref");

@@ -187,7 +187,7 @@ impl Engine {
             // Two patches of one worker on two nodes: the second reads the first's version.
             sqlx::query("SELECT id FROM workers WHERE id = $1 FOR UPDATE")
                 .bind(id.get() as i64)
-                .execute(&mut *tx)
+                .execute(tx.conn().await?)
                 .await
                 .map_err(store::db_error)?;
         }

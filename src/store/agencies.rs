@@ -17,7 +17,7 @@ pub async fn insert(
     .bind(name)
     .bind(api_key_hash)
     .bind(at_ms)
-    .fetch_one(&mut **tx)
+    .fetch_one(tx.conn().await?)
     .await
     .map_err(db_error)?;
     insert_key(
@@ -59,7 +59,7 @@ pub async fn insert_key(
     .bind(key_hash)
     .bind(label)
     .bind(at_ms)
-    .fetch_one(&mut **tx)
+    .fetch_one(tx.conn().await?)
     .await
     .map_err(db_error)?;
     Ok(id)
@@ -87,7 +87,7 @@ pub async fn revoke_key(tx: &mut Tx, agency: AgencyId, id: i64, at_ms: i64) -> c
     .bind(at_ms)
     .bind(id)
     .bind(agency.get() as i64)
-    .execute(&mut **tx)
+    .execute(tx.conn().await?)
     .await
     .map_err(db_error)?;
     Ok(r.rows_affected() == 1)

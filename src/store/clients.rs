@@ -44,7 +44,7 @@ pub async fn insert(
     .bind(token_hash)
     .bind(at_ms)
     .bind(expires_at)
-    .fetch_one(&mut **tx)
+    .fetch_one(tx.conn().await?)
     .await
     .map_err(db_error)?;
     Ok(id)
@@ -109,7 +109,7 @@ pub async fn revoke(tx: &mut Tx, agency: i64, id: i64, at_ms: i64) -> crate::Res
     .bind(at_ms)
     .bind(id)
     .bind(agency)
-    .execute(&mut **tx)
+    .execute(tx.conn().await?)
     .await
     .map_err(db_error)?;
     Ok(r.rows_affected() == 1)

@@ -1,7 +1,7 @@
 //! The event log: every state change, appended in the same transaction as the rows it changes, in commit
 //! order (see [`super::Tx`]). Every in-memory view and every outward feed is a reader of this log.
 
-use super::{Tx, db_error};
+use super::{Later, Tx, db_error};
 use sqlx::AnyPool;
 
 /// An event not yet written: it gets its position in the log when its transaction commits.
@@ -52,7 +52,7 @@ pub(super) async fn write(
     conn: &mut sqlx::AnyConnection,
     events: Vec<NewEvent>,
 ) -> crate::Result<Vec<StoredEvent>> {
-    write_then(conn, events, "").await
+    write_then(conn, Later::default(), events, "").await
 }
 
 /// A conditional write that a command's events depend on: one statement that must change exactly one row
@@ -85,11 +85,7 @@ impl Guard {
     pub async fn run(&self, conn: &mut sqlx::AnyConnection) -> crate::Result<bool> {
         let mut q = sqlx::query(self.sql);
         for p in &self.params {
-            q = match p {
-                Param::Int(v) => q.bind(*v),
-                Param::Real(v) => q.bind(*v),
-                Param::Text(v) => q.bind(v.clone()),
-            };
+            q = bind_param(q, p);
         }
         let r = q.execute(&mut *conn).await.map_err(db_error)?;
         Ok(r.rows_affected() == 1)
@@ -101,35 +97,45 @@ impl Guard {
     }
 }
 
-/// Writes events in order, then `then`, in one round trip per chunk of events (`then` with the last); answers
-/// the events with their positions.
+/// Writes what was held back (`later`), then events in order, then `then` (statements without parameters), in
+/// one round trip per chunk of events (`later` with the first, `then` with the last); answers the events with
+/// their positions.
 pub(super) async fn write_then(
     conn: &mut sqlx::AnyConnection,
+    later: Later,
     events: Vec<NewEvent>,
     then: &str,
 ) -> crate::Result<Vec<StoredEvent>> {
     if events.is_empty() {
-        if !then.is_empty() {
-            sqlx::raw_sql(sqlx::AssertSqlSafe(then.to_string()))
-                .execute(&mut *conn)
-                .await
-                .map_err(db_error)?;
+        let sql = format!("{}{then}", later.sql);
+        if !sql.is_empty() {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for p in &later.params {
+                q = bind_param(q, p);
+            }
+            q.execute(&mut *conn).await.map_err(db_error)?;
         }
         return Ok(Vec::new());
     }
     let chunks = events.len().div_ceil(WRITE_CHUNK);
     let mut out = Vec::with_capacity(events.len());
+    let mut later = Some(later);
     for (n, chunk) in events.chunks(WRITE_CHUNK).enumerate() {
+        let before = later.take().unwrap_or_default();
         let mut sql = format!(
-            "INSERT INTO events (at, agency_id, kind, payload, worker_id) VALUES {} RETURNING seq",
-            event_rows(0, chunk.len())
+            "{}INSERT INTO events (at, agency_id, kind, payload, worker_id) VALUES {} RETURNING seq",
+            before.sql,
+            event_rows(before.params.len(), chunk.len())
         );
         if n + 1 == chunks && !then.is_empty() {
             sql.push_str("; ");
             sql.push_str(then);
         }
         let texts: Vec<String> = chunk.iter().map(|e| e.payload.to_string()).collect();
-        let q = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(sql));
+        let mut q = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(sql));
+        for p in &before.params {
+            q = bind_param_as(q, p);
+        }
         let mut seqs: Vec<i64> = bind_events(q, chunk, &texts)
             .fetch_all(&mut *conn)
             .await
@@ -225,8 +231,32 @@ pub(super) fn stored_as(events: Vec<NewEvent>, seqs: Vec<i64>) -> Vec<StoredEven
         .collect()
 }
 
-/// `sql` with each parameter `$n` numbered `$(n + by)` (a guard's statement has no other `$`).
-fn renumber(sql: &str, by: usize) -> String {
+/// Binds one parameter.
+pub(crate) fn bind_param<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    p: &Param,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    match p {
+        Param::Int(v) => q.bind(*v),
+        Param::Real(v) => q.bind(*v),
+        Param::Text(v) => q.bind(v.clone()),
+    }
+}
+
+/// Binds one parameter, to a query answering rows of `O`.
+pub(crate) fn bind_param_as<'q, O>(
+    q: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments>,
+    p: &Param,
+) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments> {
+    match p {
+        Param::Int(v) => q.bind(*v),
+        Param::Real(v) => q.bind(*v),
+        Param::Text(v) => q.bind(v.clone()),
+    }
+}
+
+/// `sql` with each parameter `$n` numbered `$(n + by)` (the statement has no other `$`).
+pub(crate) fn renumber(sql: &str, by: usize) -> String {
     let mut out = String::with_capacity(sql.len() + 16);
     let mut rest = sql;
     while let Some(at) = rest.find('$') {

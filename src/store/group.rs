@@ -14,6 +14,10 @@
 //! connection again behind everyone who arrived while it ran; when its turn comes it commits the whole batch,
 //! so a batch holds exactly the commands that were waiting, and a lone command commits at once.
 //!
+//! For the same reason a write whose outcome nobody reads (an order's row, whose id the writer hands out, or
+//! its new status) is held back and sent in front of the command's next statement ([`super::Tx::write_later`]):
+//! an order posted and booked takes two round trips, the crew's booking and the events.
+//!
 //! A command whose one write is a guard (a conditional write of one row, a check-in say) needs no turn of its
 //! own ([`Group::write_if`]): it queues, and the next turn runs every queued guard, each followed by its events,
 //! in one round trip.
@@ -43,6 +47,25 @@ pub(super) struct Writer {
     batch: u64,
     /// Batches whose commit failed (the latest few), with the error's text.
     failed: std::collections::VecDeque<(u64, String)>,
+    /// The next id of each table whose ids the writer hands out ([`Command::next_id`]), once read.
+    next_ids: [Option<i64>; Counted::ALL.len()],
+}
+
+/// A table whose ids the writer hands out ahead of the insert, being the file's one writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Counted {
+    /// `orders`.
+    Orders,
+}
+
+impl Counted {
+    const ALL: [Counted; 1] = [Counted::Orders];
+
+    fn table(self) -> &'static str {
+        match self {
+            Counted::Orders => "orders",
+        }
+    }
 }
 
 /// Failed batches remembered for members that read their outcome late.
@@ -96,6 +119,7 @@ impl Group {
                 members: 0,
                 batch: 0,
                 failed: Default::default(),
+                next_ids: Default::default(),
             })),
             pool,
             queue: Default::default(),
@@ -478,6 +502,7 @@ async fn abandon_batch(w: &mut Writer, error: &crate::Error) {
 /// Closes the batch, remembering its failure for members that read their outcome late.
 fn end_batch(w: &mut Writer, failure: Option<String>) {
     if let Some(e) = failure {
+        w.next_ids = Default::default();
         if w.failed.len() == FAILED_KEPT {
             w.failed.pop_front();
         }
@@ -499,14 +524,6 @@ pub(super) struct Command {
 
 impl Command {
     /// The connection, for the command's statements.
-    pub(super) fn conn(&self) -> &sqlx::AnyConnection {
-        self.guard
-            .as_ref()
-            .and_then(|g| g.conn.as_deref())
-            .expect("a command holds the writer")
-    }
-
-    /// The connection, for the command's statements.
     pub(super) fn conn_mut(&mut self) -> &mut sqlx::AnyConnection {
         self.guard
             .as_mut()
@@ -514,9 +531,36 @@ impl Command {
             .expect("a command holds the writer")
     }
 
-    /// Writes the command's events, releases its savepoint into the batch, and waits until the batch is
-    /// durably committed (committing it when this command's turn comes first).
-    pub(super) async fn commit(mut self, events: Vec<NewEvent>) -> crate::Result<Vec<StoredEvent>> {
+    /// The id the next row of `table` takes: one more than the highest, read once and then counted here. An id
+    /// handed to a command that is rolled back is not handed out again (a gap, as `AUTOINCREMENT` leaves).
+    pub(super) async fn next_id(&mut self, table: Counted) -> crate::Result<i64> {
+        let w = self.guard.as_mut().expect("a command holds the writer");
+        let slot = table as usize;
+        let id = match w.next_ids[slot] {
+            Some(id) => id,
+            None => {
+                let conn = w.conn.as_deref_mut().expect("the writer connection");
+                let (max,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT COALESCE(MAX(id), 0) FROM {}",
+                    table.table()
+                )))
+                .fetch_one(conn)
+                .await
+                .map_err(db_error)?;
+                max + 1
+            }
+        };
+        w.next_ids[slot] = Some(id + 1);
+        Ok(id)
+    }
+
+    /// Writes what the command held back and its events, releases its savepoint into the batch, and waits
+    /// until the batch is durably committed (committing it when this command's turn comes first).
+    pub(super) async fn commit(
+        mut self,
+        later: super::Later,
+        events: Vec<NewEvent>,
+    ) -> crate::Result<Vec<StoredEvent>> {
         // From here the command joins the batch, and the batch must be committed whether or not anyone still
         // waits for this command's answer: the rest runs as a task of its own, which a cancelled request cannot
         // stop half-way (a savepoint released but not counted, a batch left open, a COMMIT whose outcome the
@@ -532,7 +576,7 @@ impl Command {
                 "SAVEPOINT command;"
             };
             let conn = guard.conn.as_deref_mut().expect("the writer connection");
-            let stored = match super::events::write_then(conn, events, then).await {
+            let stored = match super::events::write_then(conn, later, events, then).await {
                 Ok(stored) => stored,
                 Err(e) => {
                     // Which of the statements ran is not known: the batch goes, and none of it was
@@ -563,6 +607,9 @@ impl Command {
 }
 
 async fn undo(w: &mut Writer, savepoint: bool) -> crate::Result<()> {
+    // A command fails when the ids it was handed collide with rows the writer did not count (written by
+    // another process, against the rule): they are read again.
+    w.next_ids = Default::default();
     if w.members == 0 {
         // Nothing else in the batch: end the transaction so the file's write lock is not held.
         exec(w, "ROLLBACK").await?;

@@ -114,7 +114,7 @@ pub async fn finish(
     .bind(i64::from(status))
     .bind(body)
     .bind(now_ms)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(tx.conn().await?)
     .await
     .map_err(db_error)?;
     if stored.is_none() {
@@ -137,7 +137,7 @@ pub async fn purge(store: &Store, before_ms: i64) -> crate::Result<u64> {
     let mut tx = store.begin_plain().await?;
     let r = sqlx::query("DELETE FROM idempotency WHERE created_at < $1")
         .bind(before_ms)
-        .execute(&mut *tx)
+        .execute(tx.conn().await?)
         .await
         .map_err(db_error)?;
     tx.commit_now().await?;

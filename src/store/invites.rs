@@ -97,7 +97,7 @@ pub async fn insert(tx: &mut Tx, n: &NewInvite<'_>) -> crate::Result<i64> {
     .bind(n.expected)
     .bind(n.created_at)
     .bind(n.expires_at)
-    .fetch_one(&mut **tx)
+    .fetch_one(tx.conn().await?)
     .await
     .map_err(db_error)?;
     Ok(id)
@@ -150,7 +150,7 @@ pub async fn answer(tx: &mut Tx, id: i64, status: &str, now: i64) -> crate::Resu
     .bind(status)
     .bind(now)
     .bind(id)
-    .execute(&mut **tx)
+    .execute(tx.conn().await?)
     .await
     .map_err(db_error)?;
     Ok(r.rows_affected() == 1)
@@ -161,7 +161,7 @@ pub async fn set_on_call(tx: &mut Tx, id: i64, on_call: i64) -> crate::Result<()
     sqlx::query("UPDATE on_call_invites SET on_call_id = $1 WHERE id = $2")
         .bind(on_call)
         .bind(id)
-        .execute(&mut **tx)
+        .execute(tx.conn().await?)
         .await
         .map_err(db_error)?;
     Ok(())

@@ -9,6 +9,7 @@ pub mod agencies;
 pub mod clients;
 pub mod events;
 mod group;
+pub(crate) use group::Counted;
 pub mod idempotency;
 pub mod invites;
 mod migrate;
@@ -56,8 +57,7 @@ pub enum Durability {
 /// Events are buffered and written at commit, in the order they were appended: on PostgreSQL under a
 /// transaction-scoped advisory lock held until the commit, so the log's sequence numbers commit in order and a
 /// reader that has seen `seq = n` has seen every event below it (no event is ever skipped by a tailer); on
-/// SQLite the single writer gives the same order. The transaction dereferences to its connection, so queries
-/// run on `&mut *tx`.
+/// SQLite the single writer gives the same order. Statements run on [`Tx::conn`].
 ///
 /// On PostgreSQL the lock is held only until the commit is visible, not until it is on disk: the appending
 /// transaction commits with `synchronous_commit = off`, releases the lock, and then waits for the write-ahead
@@ -71,6 +71,9 @@ pub struct Tx {
     /// The pool, to wait for durability after an asynchronous commit.
     pool: AnyPool,
     events: Vec<events::NewEvent>,
+    /// Writes held back to go to the database in front of the transaction's next statement (SQLite; see
+    /// [`Tx::write_later`]).
+    later: Later,
     /// The request's idempotency scope, when the transaction belongs to a keyed request: its commit is
     /// deferred until the key and the response are written with it.
     scope: Option<std::sync::Arc<idempotency::KeyScope>>,
@@ -84,22 +87,21 @@ enum TxConn {
     Sqlite(group::Command),
 }
 
-impl std::ops::Deref for Tx {
-    type Target = sqlx::AnyConnection;
-    fn deref(&self) -> &sqlx::AnyConnection {
-        match &self.inner {
-            TxConn::Postgres(t) => t,
-            TxConn::Sqlite(c) => c.conn(),
-        }
-    }
+/// Writes held back on SQLite until the transaction's next statement, which carries them to the database in the
+/// same round trip: each statement on the writer is a hand-off to SQLite's connection thread and back, and
+/// those hand-offs, not SQLite's work, are most of a command's time on the writer.
+#[derive(Debug, Default)]
+pub(crate) struct Later {
+    /// The statements, each ended by `; `, their parameters numbered in one sequence.
+    pub(crate) sql: String,
+    /// Their parameters, in the order of their numbers.
+    pub(crate) params: Vec<events::Param>,
 }
 
-impl std::ops::DerefMut for Tx {
-    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
-        match &mut self.inner {
-            TxConn::Postgres(t) => t,
-            TxConn::Sqlite(c) => c.conn_mut(),
-        }
+impl Later {
+    /// Whether nothing is held back.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.sql.is_empty()
     }
 }
 
@@ -107,6 +109,82 @@ impl std::ops::DerefMut for Tx {
 const LOG_LOCK: i64 = 7_310_022;
 
 impl Tx {
+    /// The transaction's connection, for a statement: what [`Tx::write_later`] held back is written first, so
+    /// that every statement sees the transaction's writes in the order they were made.
+    pub async fn conn(&mut self) -> crate::Result<&mut sqlx::AnyConnection> {
+        if !self.later.is_empty() {
+            let later = std::mem::take(&mut self.later);
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(later.sql));
+            for p in &later.params {
+                q = events::bind_param(q, p);
+            }
+            q.execute(self.raw()).await.map_err(db_error)?;
+        }
+        Ok(self.raw())
+    }
+
+    /// The connection as it is, with whatever is held back still held.
+    fn raw(&mut self) -> &mut sqlx::AnyConnection {
+        match &mut self.inner {
+            TxConn::Postgres(t) => t,
+            TxConn::Sqlite(c) => c.conn_mut(),
+        }
+    }
+
+    /// Writes one statement whose outcome (rows changed, rows answered) nobody reads. On SQLite it is held back
+    /// and goes to the database in front of the transaction's next statement (or with its commit), in the same
+    /// round trip; its failure then fails that statement, and the command with it. On PostgreSQL it runs now.
+    ///
+    /// `sql` numbers its parameters from `$1` and holds no other `$`.
+    pub async fn write_later(
+        &mut self,
+        sql: &str,
+        params: Vec<events::Param>,
+    ) -> crate::Result<()> {
+        match self.backend {
+            Backend::Sqlite => {
+                self.later
+                    .sql
+                    .push_str(&events::renumber(sql, self.later.params.len()));
+                self.later.sql.push_str("; ");
+                self.later.params.extend(params);
+                Ok(())
+            }
+            Backend::Postgres => {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()));
+                for p in &params {
+                    q = events::bind_param(q, p);
+                }
+                q.execute(self.raw()).await.map_err(db_error)?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Takes what [`Tx::write_later`] held back, for a statement that sends it in front of itself (numbering
+    /// its own parameters after these), along with the connection.
+    pub(crate) fn take_later(&mut self) -> (Later, &mut sqlx::AnyConnection) {
+        let later = std::mem::take(&mut self.later);
+        (later, self.raw())
+    }
+
+    /// The id the next row of `table` (whose key is `id`) takes, known ahead on SQLite, where this process is
+    /// the one writer: a row inserted with it need not answer its id, so its insert can be held back
+    /// ([`Tx::write_later`]). `None` on PostgreSQL, where the row's sequence gives the id.
+    pub(crate) async fn next_id(&mut self, table: group::Counted) -> crate::Result<Option<i64>> {
+        match &mut self.inner {
+            TxConn::Postgres(_) => Ok(None),
+            TxConn::Sqlite(_) => {
+                // Reading the table's highest id must see what is held back.
+                self.conn().await?;
+                let TxConn::Sqlite(c) = &mut self.inner else {
+                    unreachable!()
+                };
+                c.next_id(table).await.map(Some)
+            }
+        }
+    }
+
     /// Queues an event; it is written to the log when the transaction commits.
     pub fn push_event(&mut self, event: events::NewEvent) {
         self.events.push(event);
@@ -134,7 +212,7 @@ impl Tx {
         mut self,
         guard: events::Guard,
     ) -> crate::Result<Option<Vec<events::StoredEvent>>> {
-        if !guard.run(&mut self).await? {
+        if !guard.run(self.conn().await?).await? {
             self.rollback().await?;
             return Ok(None);
         }
@@ -145,6 +223,7 @@ impl Tx {
     pub(crate) async fn commit_now(self) -> crate::Result<Vec<events::StoredEvent>> {
         match self.inner {
             TxConn::Postgres(mut t) => {
+                debug_assert!(self.later.is_empty(), "PostgreSQL holds nothing back");
                 if self.events.is_empty() {
                     t.commit().await.map_err(db_error)?;
                     count_commit();
@@ -163,7 +242,7 @@ impl Tx {
                 Ok(stored)
             }
             TxConn::Sqlite(c) => {
-                let stored = c.commit(self.events).await?;
+                let stored = c.commit(self.later, self.events).await?;
                 count_commit();
                 Ok(stored)
             }
@@ -306,7 +385,7 @@ impl Store {
                 let (got,): (bool,) =
                     sqlx::query_as("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))")
                         .bind(scope.lock_name())
-                        .fetch_one(&mut *tx)
+                        .fetch_one(tx.conn().await?)
                         .await
                         .map_err(db_error)?;
                 if !got {
@@ -364,6 +443,7 @@ impl Store {
             backend: self.backend,
             pool: self.pool.clone(),
             events: Vec::new(),
+            later: Later::default(),
             scope: None,
         })
     }

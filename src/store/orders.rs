@@ -136,6 +136,24 @@ pub async fn insert_order(
     end_at: i64,
     now: i64,
 ) -> crate::Result<i64> {
+    if let Some(id) = tx.next_id(super::Counted::Orders).await? {
+        // SQLite: the id is known, and the insert rides with the command's next statement.
+        tx.write_later(
+            "INSERT INTO orders (id, agency_id, client_ref, body, start_at, end_at, status, created_at, \
+             updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $7)",
+            vec![
+                Param::Int(id),
+                Param::Int(agency),
+                Param::Text(client_ref.to_string()),
+                Param::Text(body.to_string()),
+                Param::Int(start_at),
+                Param::Int(end_at),
+                Param::Int(now),
+            ],
+        )
+        .await?;
+        return Ok(id);
+    }
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO orders (agency_id, client_ref, body, start_at, end_at, status, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, 'open', $6, $6) RETURNING id",
@@ -146,7 +164,7 @@ pub async fn insert_order(
     .bind(start_at)
     .bind(end_at)
     .bind(now)
-    .fetch_one(&mut **tx)
+    .fetch_one(tx.conn().await?)
     .await
     .map_err(db_error)?;
     Ok(id)
@@ -160,7 +178,7 @@ pub async fn update_order_body(tx: &mut Tx, id: i64, body: &str, now: i64) -> cr
     .bind(body)
     .bind(now)
     .bind(id)
-    .execute(&mut **tx)
+    .execute(tx.conn().await?)
     .await
     .map_err(db_error)?;
     Ok(())
@@ -168,16 +186,15 @@ pub async fn update_order_body(tx: &mut Tx, id: i64, body: &str, now: i64) -> cr
 
 /// Sets an order's status.
 pub async fn set_order_status(tx: &mut Tx, id: i64, status: &str, now: i64) -> crate::Result<()> {
-    sqlx::query(
+    tx.write_later(
         "UPDATE orders SET status = $1, updated_at = $2, version = version + 1 WHERE id = $3",
+        vec![
+            Param::Text(status.to_string()),
+            Param::Int(now),
+            Param::Int(id),
+        ],
     )
-    .bind(status)
-    .bind(now)
-    .bind(id)
-    .execute(&mut **tx)
     .await
-    .map_err(db_error)?;
-    Ok(())
 }
 
 /// An order by id (any agency: callers check the tenant).
@@ -269,7 +286,7 @@ pub async fn insert_offer(
     .bind(now)
     .bind(expires_at)
     .bind(replaces)
-    .fetch_one(&mut **tx)
+    .fetch_one(tx.conn().await?)
     .await
     .map_err(db_error)
 }
@@ -282,7 +299,7 @@ pub async fn decide_offer(tx: &mut Tx, id: i64, status: &str, now: i64) -> crate
     .bind(status)
     .bind(now)
     .bind(id)
-    .execute(&mut **tx)
+    .execute(tx.conn().await?)
     .await
     .map_err(db_error)?;
     Ok(r.rows_affected() == 1)
@@ -350,7 +367,7 @@ pub async fn mark_reask(tx: &mut Tx, order: i64, until: i64) -> crate::Result<Ve
     )
     .bind(order)
     .bind(until)
-    .fetch_all(&mut **tx)
+    .fetch_all(tx.conn().await?)
     .await
     .map_err(db_error)?;
     let mut workers: Vec<i64> = rows.into_iter().map(|(w,)| w).collect();
@@ -413,7 +430,7 @@ pub async fn insert_assignment(
         };
         let (got,): (bool,) = sqlx::query_as(sql)
             .bind(worker)
-            .fetch_one(&mut **tx)
+            .fetch_one(tx.conn().await?)
             .await
             .map_err(db_error)?;
         if !got {
@@ -444,7 +461,7 @@ pub async fn insert_assignment(
     .bind(offer)
     .bind(replaces)
     .bind(now)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(tx.conn().await?)
     .await
     .map_err(db_error)?;
     Ok(id.map(|(id,)| id))
@@ -594,7 +611,18 @@ pub async fn insert_assignments(
              FROM ({chosen}) AS c \
              RETURNING id, worker_id"
         );
-        let mut q = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql))
+        // What the command held back (its order's row, say) goes in front, in the same round trip.
+        let (later, conn) = tx.take_later();
+        let sql = format!(
+            "{}{}",
+            later.sql,
+            super::events::renumber(&sql, later.params.len())
+        );
+        let mut q = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql));
+        for p in &later.params {
+            q = super::events::bind_param_as(q, p);
+        }
+        q = q
             .bind(new.order)
             .bind(new.agency)
             .bind(new.kind)
@@ -607,7 +635,7 @@ pub async fn insert_assignments(
         for &(worker, role) in chunk {
             q = q.bind(worker).bind(role);
         }
-        for (id, worker) in q.fetch_all(&mut **tx).await.map_err(db_error)? {
+        for (id, worker) in q.fetch_all(conn).await.map_err(db_error)? {
             ids.insert(worker, id);
         }
     }
@@ -628,7 +656,7 @@ pub async fn overlapping_live(
     .bind(worker)
     .bind(guard_start)
     .bind(guard_end)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(tx.conn().await?)
     .await
     .map_err(db_error)?;
     Ok(r.is_some())
@@ -645,7 +673,7 @@ pub async fn set_assignment_status(
         .bind(status)
         .bind(now)
         .bind(id)
-        .execute(&mut **tx)
+        .execute(tx.conn().await?)
         .await
         .map_err(db_error)?;
     Ok(())
@@ -691,7 +719,7 @@ pub async fn check_out(
     .bind(evidence)
     .bind(distance_m)
     .bind(id)
-    .execute(&mut **tx)
+    .execute(tx.conn().await?)
     .await
     .map_err(db_error)?;
     Ok(())
@@ -848,7 +876,7 @@ pub async fn set_risk(tx: &mut Tx, order: i64, risk: Option<&RiskRow>) -> crate:
         .bind(r.reason.clone())
         .bind(r.open_slots),
     };
-    q.execute(&mut **tx).await.map_err(db_error)?;
+    q.execute(tx.conn().await?).await.map_err(db_error)?;
     Ok(())
 }
 

@@ -166,7 +166,7 @@ pub async fn insert(
     .bind(p.taken_at)
     .bind(storage.name())
     .bind(data)
-    .fetch_one(&mut **tx)
+    .fetch_one(tx.conn().await?)
     .await
     .map_err(db_error)?;
     if let (PhotoStorage::Disk(dir), Some(from)) = (storage, staged.path.take()) {
@@ -268,7 +268,7 @@ async fn erase_where(
         "SELECT id FROM photos WHERE deleted_at IS NULL AND stored = 'disk' AND {condition}"
     )))
     .bind(arg)
-    .fetch_all(&mut **tx)
+    .fetch_all(tx.conn().await?)
     .await
     .map_err(db_error)?;
     sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -276,7 +276,7 @@ async fn erase_where(
     )))
     .bind(arg)
     .bind(at_ms)
-    .execute(&mut **tx)
+    .execute(tx.conn().await?)
     .await
     .map_err(db_error)?;
     Ok(on_disk.into_iter().map(|r| r.0).collect())
@@ -322,7 +322,7 @@ pub fn remove_files(storage: &PhotoStorage, ids: &[i64]) {
 pub async fn count_of_assignment(tx: &mut Tx, assignment: i64) -> crate::Result<i64> {
     let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM photos WHERE assignment_id = $1")
         .bind(assignment)
-        .fetch_one(&mut **tx)
+        .fetch_one(tx.conn().await?)
         .await
         .map_err(db_error)?;
     Ok(n)

@@ -42,7 +42,7 @@ pub async fn insert(
     .bind(body)
     .bind(zone)
     .bind(now)
-    .fetch_one(&mut **tx)
+    .fetch_one(tx.conn().await?)
     .await
     .map_err(db_error)?;
     Ok(id)
@@ -53,7 +53,7 @@ pub async fn attach(tx: &mut Tx, order: i64, series: i64) -> crate::Result<()> {
     sqlx::query("UPDATE orders SET series_id = $1 WHERE id = $2")
         .bind(series)
         .bind(order)
-        .execute(&mut **tx)
+        .execute(tx.conn().await?)
         .await
         .map_err(db_error)?;
     Ok(())

@@ -63,7 +63,7 @@ pub async fn insert_order_sla(
     .bind(row.target_at)
     .bind(row.alert_at)
     .bind(row.due_at)
-    .execute(&mut **tx)
+    .execute(tx.conn().await?)
     .await
     .map_err(db_error)?;
     Ok(())
@@ -79,7 +79,7 @@ pub async fn update_order_sla(tx: &mut Tx, row: &OrderSlaRow) -> crate::Result<(
     .bind(row.missed_at)
     .bind(row.due_at)
     .bind(row.order_id)
-    .execute(&mut **tx)
+    .execute(tx.conn().await?)
     .await
     .map_err(db_error)?;
     Ok(())
@@ -108,7 +108,7 @@ pub async fn put_settings(tx: &mut Tx, agency: i64, body: &str, now: i64) -> cra
     .bind(agency)
     .bind(body)
     .bind(now)
-    .execute(&mut **tx)
+    .execute(tx.conn().await?)
     .await
     .map_err(db_error)?;
     Ok(())
@@ -149,7 +149,7 @@ pub async fn set_client_tier(
         .bind(t.to_string())
         .bind(now),
     };
-    q.execute(&mut **tx).await.map_err(db_error)?;
+    q.execute(tx.conn().await?).await.map_err(db_error)?;
     Ok(())
 }
 

@@ -75,7 +75,7 @@ pub async fn id_by_ref(
     )
     .bind(agency.get() as i64)
     .bind(external_ref)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(tx.conn().await?)
     .await
     .map_err(db_error)?;
     Ok(r.map(|r| WorkerId::new(r.0 as u64)))
@@ -108,7 +108,7 @@ pub async fn insert(
     .bind(i64::from(stats.rating_sum))
     .bind(i64::from(stats.rating_count))
     .bind(at_ms)
-    .fetch_one(&mut **tx)
+    .fetch_one(tx.conn().await?)
     .await
     .map_err(db_error)?;
     Ok(WorkerId::new(id as u64))
@@ -132,7 +132,7 @@ pub async fn update_profile(
     .bind(status.as_str())
     .bind(at_ms)
     .bind(id.get() as i64)
-    .execute(&mut **tx)
+    .execute(tx.conn().await?)
     .await
     .map_err(db_error)?;
     Ok(())
@@ -161,7 +161,7 @@ pub async fn update_stats(
     .bind(status.as_str())
     .bind(at_ms)
     .bind(id.get() as i64)
-    .execute(&mut **tx)
+    .execute(tx.conn().await?)
     .await
     .map_err(db_error)?;
     Ok(())
@@ -177,7 +177,7 @@ pub async fn anonymise(tx: &mut Tx, id: WorkerId, at_ms: i64) -> crate::Result<(
     .bind(format!("deleted:{}", id.get()))
     .bind(at_ms)
     .bind(id.get() as i64)
-    .execute(&mut **tx)
+    .execute(tx.conn().await?)
     .await
     .map_err(db_error)?;
     Ok(())
@@ -211,7 +211,7 @@ pub async fn get_tx(
     )))
     .bind(id.get() as i64)
     .bind(agency.get() as i64)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(tx.conn().await?)
     .await
     .map_err(db_error)?;
     Ok(r.map(row))
@@ -223,7 +223,7 @@ pub async fn get_any_tx(tx: &mut Tx, id: WorkerId) -> crate::Result<Option<Worke
         "SELECT {COLUMNS} FROM workers WHERE id = $1 AND deleted_at IS NULL"
     )))
     .bind(id.get() as i64)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(tx.conn().await?)
     .await
     .map_err(db_error)?;
     Ok(r.map(row))
@@ -259,7 +259,7 @@ pub async fn set_app_token(
     .bind(app_token_hash)
     .bind(at_ms)
     .bind(id.get() as i64)
-    .execute(&mut **tx)
+    .execute(tx.conn().await?)
     .await
     .map_err(db_error)?;
     Ok(())

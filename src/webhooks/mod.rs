@@ -314,7 +314,7 @@ pub async fn create(
     // Events committed before the webhook existed are not delivered; everything after is.
     let cursor = store::log_head(&mut tx).await?;
     let id = store::insert(&mut tx, a, &url, &events, &secret, cursor, now).await?;
-    let row = store::get(&mut *tx, a, id)
+    let row = store::get(tx.conn().await?, a, id)
         .await?
         .ok_or_else(|| Error::Internal("a webhook just made is missing".into()))?;
     crate::store::events::append(
@@ -381,7 +381,7 @@ pub async fn patch(
     let now = ms(engine.now());
     let a = agency.get() as i64;
     let mut tx = engine.store().begin().await?;
-    let Some(mut w) = store::get(&mut *tx, a, id).await? else {
+    let Some(mut w) = store::get(tx.conn().await?, a, id).await? else {
         return Err(Error::NotFound("webhook".into()));
     };
     if let Some(u) = url {
@@ -432,7 +432,7 @@ pub async fn rotate_secret(
 ) -> crate::Result<WebhookRow> {
     let now = ms(engine.now());
     let mut tx = engine.store().begin().await?;
-    let Some(mut w) = store::get(&mut *tx, agency.get() as i64, id).await? else {
+    let Some(mut w) = store::get(tx.conn().await?, agency.get() as i64, id).await? else {
         return Err(Error::NotFound("webhook".into()));
     };
     w.secret = signing::new_secret();
@@ -480,7 +480,7 @@ pub async fn disable_as_recorded(
 ) -> crate::Result<()> {
     let now = ms(engine.now());
     let mut tx = engine.store().begin().await?;
-    let Some(w) = store::get(&mut *tx, agency.get() as i64, id).await? else {
+    let Some(w) = store::get(tx.conn().await?, agency.get() as i64, id).await? else {
         return Err(Error::NotFound("webhook".into()));
     };
     if !store::disable(&mut tx, id, now).await? {

@@ -100,7 +100,7 @@ pub async fn insert(
     .bind(secret)
     .bind(cursor)
     .bind(now)
-    .fetch_one(&mut **tx)
+    .fetch_one(tx.conn().await?)
     .await
     .map_err(db_error)?;
     Ok(id)
@@ -109,7 +109,7 @@ pub async fn insert(
 /// The position of the last event in the log, read in the transaction.
 pub async fn log_head(tx: &mut Tx) -> crate::Result<i64> {
     let (seq,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(seq), 0) FROM events")
-        .fetch_one(&mut **tx)
+        .fetch_one(tx.conn().await?)
         .await
         .map_err(db_error)?;
     Ok(seq)
@@ -174,7 +174,7 @@ pub async fn update(tx: &mut Tx, w: &WebhookRow) -> crate::Result<()> {
     .bind(w.disabled_at)
     .bind(w.updated_at)
     .bind(w.id)
-    .execute(&mut **tx)
+    .execute(tx.conn().await?)
     .await
     .map_err(db_error)?;
     Ok(())
@@ -189,7 +189,7 @@ pub async fn resume(tx: &mut Tx, id: i64, now: i64) -> crate::Result<()> {
     )
     .bind(now)
     .bind(id)
-    .execute(&mut **tx)
+    .execute(tx.conn().await?)
     .await
     .map_err(db_error)?;
     Ok(())
@@ -200,13 +200,13 @@ pub async fn delete(tx: &mut Tx, agency: i64, id: i64) -> crate::Result<bool> {
     sqlx::query("DELETE FROM webhook_deliveries WHERE webhook_id = $1 AND webhook_id IN (SELECT id FROM webhooks WHERE agency_id = $2)")
         .bind(id)
         .bind(agency)
-        .execute(&mut **tx)
+        .execute(tx.conn().await?)
         .await
         .map_err(db_error)?;
     let r = sqlx::query("DELETE FROM webhooks WHERE id = $1 AND agency_id = $2")
         .bind(id)
         .bind(agency)
-        .execute(&mut **tx)
+        .execute(tx.conn().await?)
         .await
         .map_err(db_error)?;
     Ok(r.rows_affected() == 1)
@@ -239,7 +239,7 @@ pub async fn schedule(
             .bind(to)
             .bind(webhook)
             .bind(from)
-            .execute(&mut **tx)
+            .execute(tx.conn().await?)
             .await
             .map_err(db_error)?;
     if moved.rows_affected() != 1 {
@@ -256,7 +256,7 @@ pub async fn schedule(
         .bind(&d.kind)
         .bind(&d.lane)
         .bind(now)
-        .execute(&mut **tx)
+        .execute(tx.conn().await?)
         .await
         .map_err(db_error)?;
     }
@@ -323,7 +323,7 @@ pub async fn record(tx: &mut Tx, delivery: i64, a: &Attempt<'_>) -> crate::Resul
     .bind(a.next_at)
     .bind((a.outcome == "delivered").then_some(a.at))
     .bind(delivery)
-    .execute(&mut **tx)
+    .execute(tx.conn().await?)
     .await
     .map_err(db_error)?;
     Ok(r.rows_affected() == 1)
@@ -342,7 +342,7 @@ pub async fn count_failure(
     )
     .bind(now)
     .bind(webhook)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(tx.conn().await?)
     .await
     .map_err(db_error)
 }
@@ -353,7 +353,7 @@ pub async fn count_success(tx: &mut Tx, webhook: i64) -> crate::Result<()> {
         "UPDATE webhooks SET failures = 0, failing_since = NULL WHERE id = $1 AND failures > 0",
     )
     .bind(webhook)
-    .execute(&mut **tx)
+    .execute(tx.conn().await?)
     .await
     .map_err(db_error)?;
     Ok(())
@@ -367,7 +367,7 @@ pub async fn disable(tx: &mut Tx, webhook: i64, now: i64) -> crate::Result<bool>
     )
     .bind(now)
     .bind(webhook)
-    .execute(&mut **tx)
+    .execute(tx.conn().await?)
     .await
     .map_err(db_error)?;
     Ok(r.rows_affected() == 1)
@@ -405,7 +405,7 @@ pub async fn purge(tx: &mut Tx, before: i64) -> crate::Result<u64> {
         "DELETE FROM webhook_deliveries WHERE status <> 'pending' AND last_attempt_at < $1",
     )
     .bind(before)
-    .execute(&mut **tx)
+    .execute(tx.conn().await?)
     .await
     .map_err(db_error)?;
     Ok(r.rows_affected())

@@ -245,6 +245,48 @@ async fn custom_tier_names_and_targets_apply_and_a_default_tier_covers_clients_w
 }
 
 #[tokio::test]
+async fn a_tier_changed_after_a_clients_orders_applies_to_its_next_order() {
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    promoters(&app, &a, 2).await;
+    let first = app.post_order(&a, &order_json("acme", 1, "offer", 1)).await;
+    assert_eq!(first["sla"], Value::Null, "no tiers: no SLA");
+
+    // The agency's tiers with a default: the same client's next order takes the default.
+    put(
+        &app,
+        &a,
+        "/v1/agency/sla-tiers",
+        &json!({"tiers": [{"name": "gold", "within_minutes": 30}, {"name": "silver"}],
+                "default_tier": "silver"}),
+    )
+    .await
+    .expect(200);
+    let second = app.post_order(&a, &order_json("acme", 1, "offer", 1)).await;
+    assert_eq!(second["sla"]["tier"], "silver");
+
+    // A tier of its own, then taken away again.
+    set_tier(&app, &a, "acme", "gold").await;
+    let third = app.post_order(&a, &order_json("acme", 1, "offer", 1)).await;
+    assert_eq!(third["sla"]["tier"], "gold");
+    app.call(
+        reqwest::Method::PUT,
+        "/v1/clients/acme",
+        Some(&a.key),
+        Some(&json!({ "tier": null })),
+    )
+    .await
+    .expect(200);
+    let fourth = app.post_order(&a, &order_json("acme", 1, "offer", 1)).await;
+    assert_eq!(fourth["sla"]["tier"], "silver");
+    // Another client of the agency was never given a tier: the default.
+    let other = app
+        .post_order(&a, &order_json("initech", 1, "offer", 1))
+        .await;
+    assert_eq!(other["sla"]["tier"], "silver");
+}
+
+#[tokio::test]
 async fn a_p0_order_gets_more_fanout_a_shorter_offer_ttl_and_high_priority_for_stars_than_a_p2_one()
 {
     let app = spawn_app().await;

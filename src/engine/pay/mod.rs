@@ -23,7 +23,7 @@ pub(super) async fn settings_tx(tx: &mut Tx, agency: i64) -> crate::Result<PaySe
     let row: Option<(String,)> =
         sqlx::query_as("SELECT body FROM agency_settings WHERE agency_id = $1")
             .bind(agency)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(tx.conn().await?)
             .await
             .map_err(store::db_error)?;
     parse_settings(row.map(|r| r.0))

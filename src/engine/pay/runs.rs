@@ -426,7 +426,7 @@ impl Engine {
         .bind(planned)
         .bind(comp)
         .bind(fee)
-        .execute(&mut **tx)
+        .execute(tx.conn().await?)
         .await
         .map_err(store::db_error)?;
         store::events::append(
@@ -472,12 +472,12 @@ impl Engine {
         if self.store.backend() == store::Backend::Postgres {
             sqlx::query("SELECT id FROM agencies WHERE id = $1 FOR UPDATE")
                 .bind(a)
-                .execute(&mut *tx)
+                .execute(tx.conn().await?)
                 .await
                 .map_err(store::db_error)?;
         }
         let label = week.to_string();
-        if let Some(row) = closed(&mut tx, a, Some(&label)).await?.first() {
+        if let Some(row) = closed(tx.conn().await?, a, Some(&label)).await?.first() {
             return Err(Error::Conflict(format!(
                 "the pay run of {label} is already {}",
                 row.status
@@ -491,7 +491,7 @@ impl Engine {
                 format_instant(end)
             )));
         }
-        let mut run = compute(&mut tx, a, &s, week).await?;
+        let mut run = compute(tx.conn().await?, a, &s, week).await?;
         let p = &run.pending;
         if p.submitted + p.disputed + p.unfinished_shifts > 0 {
             return Err(Error::Conflict(format!(
@@ -514,7 +514,7 @@ impl Engine {
             .bind(a)
             .bind(ms(start))
             .bind(ms(end))
-            .execute(&mut *tx)
+            .execute(tx.conn().await?)
             .await
             .map_err(store::db_error)?;
         }
@@ -530,7 +530,7 @@ impl Engine {
         .bind(&run.payout_date)
         .bind(serde_json::to_string(&run).expect("runs serialise"))
         .bind(ms(now))
-        .execute(&mut *tx)
+        .execute(tx.conn().await?)
         .await
         .map_err(store::db_error)?;
         store::events::append(
@@ -563,11 +563,11 @@ impl Engine {
         .bind(now)
         .bind(a)
         .bind(&label)
-        .execute(&mut *tx)
+        .execute(tx.conn().await?)
         .await
         .map_err(store::db_error)?;
         if moved.rows_affected() == 0 {
-            let status = closed(&mut tx, a, Some(&label))
+            let status = closed(tx.conn().await?, a, Some(&label))
                 .await?
                 .first()
                 .map_or("open".to_string(), |r| r.status.clone());
@@ -577,7 +577,7 @@ impl Engine {
                 format!("the pay run of {label} is already {status}")
             }));
         }
-        let row = closed(&mut tx, a, Some(&label)).await?;
+        let row = closed(tx.conn().await?, a, Some(&label)).await?;
         let view = frozen(
             row.first()
                 .ok_or_else(|| Error::Internal("settlement vanished".into()))?,

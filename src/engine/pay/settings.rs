@@ -34,7 +34,7 @@ impl Engine {
             // Two changes of one agency's settings serialise on its row.
             sqlx::query("SELECT id FROM agencies WHERE id = $1 FOR UPDATE")
                 .bind(agency.get() as i64)
-                .execute(&mut *tx)
+                .execute(tx.conn().await?)
                 .await
                 .map_err(store::db_error)?;
         }
@@ -50,7 +50,7 @@ impl Engine {
         .bind(agency.get() as i64)
         .bind(&text)
         .bind(now)
-        .fetch_one(&mut *tx)
+        .fetch_one(tx.conn().await?)
         .await
         .map_err(store::db_error)?;
         // The timers read re-confirmation from columns. A request whose moment came before re-confirmation was
@@ -68,7 +68,7 @@ impl Engine {
         .bind(now)
         .bind(agency.get() as i64)
         .bind(i64::from(is.enabled))
-        .execute(&mut *tx)
+        .execute(tx.conn().await?)
         .await
         .map_err(store::db_error)?;
         store::events::append(

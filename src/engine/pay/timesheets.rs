@@ -184,7 +184,7 @@ async fn lock(
     .bind(id.get() as i64)
     .bind(agency.get() as i64)
     .bind(worker.map(|w| w.get() as i64))
-    .fetch_optional(&mut **tx)
+    .fetch_optional(tx.conn().await?)
     .await
     .map_err(store::db_error)?;
     row.ok_or_else(|| Error::NotFound("timesheet".into()))
@@ -335,7 +335,7 @@ impl Engine {
         .bind(bill)
         .bind(a.end_at.max(now_ms) + window)
         .bind(now_ms)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(tx.conn().await?)
         .await
         .map_err(store::db_error)?;
         let Some(t) = row else { return Ok(()) };
@@ -455,7 +455,7 @@ impl Engine {
         .bind(by)
         .bind(resolution)
         .bind(t.id)
-        .execute(&mut **tx)
+        .execute(tx.conn().await?)
         .await
         .map_err(store::db_error)?;
         let s = super::settings_tx(tx, t.agency_id).await?;
@@ -536,7 +536,7 @@ impl Engine {
         .bind(&corrections)
         .bind(now)
         .bind(t.id)
-        .execute(&mut **tx)
+        .execute(tx.conn().await?)
         .await
         .map_err(store::db_error)?;
         let s = super::settings_tx(tx, t.agency_id).await?;
@@ -623,7 +623,7 @@ impl Engine {
         .bind(now)
         .bind(&reason)
         .bind(t.id)
-        .execute(&mut *tx)
+        .execute(tx.conn().await?)
         .await
         .map_err(store::db_error)?;
         store::events::append(
@@ -661,7 +661,7 @@ impl Engine {
             "SELECT {COLS} FROM timesheets WHERE id = $1 AND status = 'submitted'{lock}"
         )))
         .bind(id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(tx.conn().await?)
         .await
         .map_err(store::db_error)?;
         let Some(t) = row else {
