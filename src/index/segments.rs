@@ -63,9 +63,10 @@ pub(crate) struct SegmentAux {
     pub(crate) slots: Vec<u32>,
     /// The documents of each reach term of the segment, by the term's u64 value: a query's disk asks for
     /// hundreds of cells, most of them empty, and a hash probe answers each without the dictionary; the
-    /// postings are decoded once here rather than at every query. In a bulk-built segment, stored by travel
-    /// band and then along H3's hierarchy, every reach term's documents are one run of ids.
-    reach: HashMap<u64, Docs>,
+    /// postings are decoded once here rather than at every query, and hashed fast (SipHash took most of the
+    /// probes' time). In a bulk-built segment, stored by travel band and then along H3's hierarchy, every
+    /// reach term's documents are one run of ids.
+    reach: HashMap<u64, Docs, foldhash::fast::RandomState>,
     /// The documents of the reach terms that are not one run, term after term.
     reach_docs: Vec<u32>,
     /// Dense sets of the required terms met so far (`None`: the segment has no such term).
@@ -83,7 +84,7 @@ impl SegmentAux {
             .map(|doc| column.first(doc).map_or(u32::MAX, |s| s as u32))
             .collect();
         let inverted = reader.inverted_index(fields.reach)?;
-        let mut reach = HashMap::new();
+        let mut reach = HashMap::default();
         let mut reach_docs = Vec::new();
         let mut stream = inverted.terms().stream()?;
         while stream.advance() {

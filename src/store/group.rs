@@ -163,11 +163,16 @@ impl Group {
 
     /// Takes the writer's connection from the pool, the first time. The writer leaves checkpoints to the
     /// checkpointer, so that no commit holds everyone's turn while it copies the log into the database; a log
-    /// file grown large (by a big import, say) is cut back to 64 MiB when the log starts over.
+    /// file grown large (by a big import, say) is cut back to 64 MiB when the log starts over; savepoints keep
+    /// what they would undo in memory.
     async fn connect(&self, guard: &mut Writer) -> crate::Result<()> {
         if guard.conn.is_none() {
             let mut conn = self.pool.acquire().await.map_err(db_error)?;
-            sqlx::raw_sql("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864")
+            // A command's savepoint copies each page it first changes to a sub-journal, which SQLite otherwise
+            // spills to a temporary file past 64 KiB: a write system call per page, inside the writer's turn.
+            sqlx::raw_sql(
+                "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;                  PRAGMA temp_store = MEMORY",
+            )
                 .execute(&mut *conn)
                 .await
                 .map_err(db_error)?;
