@@ -352,6 +352,49 @@ async fn a_token_rotated_and_a_key_revoked_on_node_a_are_refused_on_node_b_withi
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_clients_tier_set_on_node_a_is_taken_by_its_next_order_on_node_b_within_a_second() {
+    bounded(LIMIT, async {
+        let Some(c) = cluster("a_clients_tier_set_on_node_a").await else {
+            return;
+        };
+        let mut failures = Vec::new();
+        let key = c.a.create_agency().await;
+        // B posts an order of the client first, without a tier (and remembers that).
+        let ready = wait_for(Instant::now(), LOOK, EVERY, async || {
+            c.b.get(&key, "/v1/orders?limit=1").await.status == 200
+        })
+        .await;
+        assert!(ready.is_some(), "the agency's key never worked on B");
+        let before = c.b.post_order(&key, &sample_order("acme")).await;
+        assert_eq!(before["sla"], Value::Null, "{before}");
+        let set =
+            c.a.call(
+                Method::PUT,
+                "/v1/clients/acme",
+                Some(&key),
+                Some(&json!({"tier": "P0"})),
+            )
+            .await;
+        assert_eq!(set.status, 200, "{}", set.body);
+        let changed = Instant::now();
+        let mut last = Value::Null;
+        let took = wait_for(changed, LOOK, Duration::from_millis(100), async || {
+            last = c.b.post_order(&key, &sample_order("acme")).await["sla"].clone();
+            last["tier"] == "P0"
+        })
+        .await;
+        within(
+            &mut failures,
+            "an order of the client posted on B takes the tier set on A",
+            took,
+            || format!("the last order's sla on B: {last}"),
+        );
+        no_failures(&failures);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_accepts_of_a_one_slot_role_split_over_both_nodes_give_one_200() {
     bounded(LIMIT, async {
         let Some(c) = cluster("fifty_concurrent_accepts_of_a_one_slot_role_split_over_both_nodes").await
