@@ -83,11 +83,7 @@ impl Guard {
 
     /// Runs the statement now: whether it changed exactly one row.
     pub async fn run(&self, conn: &mut sqlx::AnyConnection) -> crate::Result<bool> {
-        let mut q = sqlx::query(self.sql);
-        for p in &self.params {
-            q = bind_param(q, p);
-        }
-        let r = q.execute(&mut *conn).await.map_err(db_error)?;
+        let r = execute(conn, self.sql.to_string(), &self.params).await?;
         Ok(r.rows_affected() == 1)
     }
 
@@ -109,11 +105,7 @@ pub(super) async fn write_then(
     if events.is_empty() {
         let sql = format!("{}{then}", later.sql);
         if !sql.is_empty() {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for p in &later.params {
-                q = bind_param(q, p);
-            }
-            q.execute(&mut *conn).await.map_err(db_error)?;
+            execute(conn, sql, &later.params).await?;
         }
         return Ok(Vec::new());
     }
@@ -184,11 +176,7 @@ pub(super) async fn write_guarded(
     let mut q = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql));
     for ((guard, events), texts) in writes.iter().zip(&texts) {
         for p in &guard.params {
-            q = match p {
-                Param::Int(v) => q.bind(*v),
-                Param::Real(v) => q.bind(*v),
-                Param::Text(v) => q.bind(v.as_str()),
-            };
+            q = bind_param_as(q, p);
         }
         q = bind_events(q, events, texts);
     }
@@ -231,16 +219,21 @@ pub(super) fn stored_as(events: Vec<NewEvent>, seqs: Vec<i64>) -> Vec<StoredEven
         .collect()
 }
 
-/// Binds one parameter.
-pub(crate) fn bind_param<'q>(
-    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
-    p: &Param,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
-    match p {
-        Param::Int(v) => q.bind(*v),
-        Param::Real(v) => q.bind(*v),
-        Param::Text(v) => q.bind(v.clone()),
+/// Runs `sql` (one statement or several) with `params`, numbered in one sequence.
+pub(crate) async fn execute(
+    conn: &mut sqlx::AnyConnection,
+    sql: String,
+    params: &[Param],
+) -> crate::Result<sqlx::any::AnyQueryResult> {
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for p in params {
+        q = match p {
+            Param::Int(v) => q.bind(*v),
+            Param::Real(v) => q.bind(*v),
+            Param::Text(v) => q.bind(v.clone()),
+        };
     }
+    q.execute(conn).await.map_err(db_error)
 }
 
 /// Binds one parameter, to a query answering rows of `O`.

@@ -47,25 +47,8 @@ pub(super) struct Writer {
     batch: u64,
     /// Batches whose commit failed (the latest few), with the error's text.
     failed: std::collections::VecDeque<(u64, String)>,
-    /// The next id of each table whose ids the writer hands out ([`Command::next_id`]), once read.
-    next_ids: [Option<i64>; Counted::ALL.len()],
-}
-
-/// A table whose ids the writer hands out ahead of the insert, being the file's one writer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Counted {
-    /// `orders`.
-    Orders,
-}
-
-impl Counted {
-    const ALL: [Counted; 1] = [Counted::Orders];
-
-    fn table(self) -> &'static str {
-        match self {
-            Counted::Orders => "orders",
-        }
-    }
+    /// The id the next order takes ([`Command::next_order_id`]), once read.
+    next_order_id: Option<i64>,
 }
 
 /// Failed batches remembered for members that read their outcome late.
@@ -119,7 +102,7 @@ impl Group {
                 members: 0,
                 batch: 0,
                 failed: Default::default(),
-                next_ids: Default::default(),
+                next_order_id: None,
             })),
             pool,
             queue: Default::default(),
@@ -171,11 +154,12 @@ impl Group {
             // A command's savepoint copies each page it first changes to a sub-journal, which SQLite otherwise
             // spills to a temporary file past 64 KiB: a write system call per page, inside the writer's turn.
             sqlx::raw_sql(
-                "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;                  PRAGMA temp_store = MEMORY",
+                "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864; \
+                 PRAGMA temp_store = MEMORY",
             )
-                .execute(&mut *conn)
-                .await
-                .map_err(db_error)?;
+            .execute(&mut *conn)
+            .await
+            .map_err(db_error)?;
             if self.durable {
                 // `(seq, name, file)` of each database on the connection; an in-memory one has no file.
                 let databases: Vec<(i64, String, String)> = sqlx::query_as("PRAGMA database_list")
@@ -507,7 +491,7 @@ async fn abandon_batch(w: &mut Writer, error: &crate::Error) {
 /// Closes the batch, remembering its failure for members that read their outcome late.
 fn end_batch(w: &mut Writer, failure: Option<String>) {
     if let Some(e) = failure {
-        w.next_ids = Default::default();
+        w.next_order_id = None;
         if w.failed.len() == FAILED_KEPT {
             w.failed.pop_front();
         }
@@ -536,27 +520,26 @@ impl Command {
             .expect("a command holds the writer")
     }
 
-    /// The id the next row of `table` takes: one more than the highest, read once and then counted here. An id
-    /// handed to a command that is rolled back is not handed out again (a gap, as `AUTOINCREMENT` leaves).
-    pub(super) async fn next_id(&mut self, table: Counted) -> crate::Result<i64> {
+    /// The id the next order takes when the writer has counted it: one more than the highest, read once
+    /// ([`Command::read_next_order_id`]) and then counted here. An id handed to a command that is rolled back
+    /// is not handed out again (a gap, as `AUTOINCREMENT` leaves).
+    pub(super) fn next_order_id(&mut self) -> Option<i64> {
         let w = self.guard.as_mut().expect("a command holds the writer");
-        let slot = table as usize;
-        let id = match w.next_ids[slot] {
-            Some(id) => id,
-            None => {
-                let conn = w.conn.as_deref_mut().expect("the writer connection");
-                let (max,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "SELECT COALESCE(MAX(id), 0) FROM {}",
-                    table.table()
-                )))
-                .fetch_one(conn)
-                .await
-                .map_err(db_error)?;
-                max + 1
-            }
-        };
-        w.next_ids[slot] = Some(id + 1);
-        Ok(id)
+        let id = w.next_order_id?;
+        w.next_order_id = Some(id + 1);
+        Some(id)
+    }
+
+    /// Reads the highest order id and counts from there: [`Command::next_order_id`] answers from now on.
+    pub(super) async fn read_next_order_id(&mut self) -> crate::Result<()> {
+        let w = self.guard.as_mut().expect("a command holds the writer");
+        let conn = w.conn.as_deref_mut().expect("the writer connection");
+        let (max,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(id), 0) FROM orders")
+            .fetch_one(conn)
+            .await
+            .map_err(db_error)?;
+        w.next_order_id = Some(max + 1);
+        Ok(())
     }
 
     /// Writes what the command held back and its events, releases its savepoint into the batch, and waits
@@ -614,7 +597,7 @@ impl Command {
 async fn undo(w: &mut Writer, savepoint: bool) -> crate::Result<()> {
     // A command fails when the ids it was handed collide with rows the writer did not count (written by
     // another process, against the rule): they are read again.
-    w.next_ids = Default::default();
+    w.next_order_id = None;
     if w.members == 0 {
         // Nothing else in the batch: end the transaction so the file's write lock is not held.
         exec(w, "ROLLBACK").await?;

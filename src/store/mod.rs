@@ -9,7 +9,6 @@ pub mod agencies;
 pub mod clients;
 pub mod events;
 mod group;
-pub(crate) use group::Counted;
 pub mod idempotency;
 pub mod invites;
 mod migrate;
@@ -114,11 +113,7 @@ impl Tx {
     pub async fn conn(&mut self) -> crate::Result<&mut sqlx::AnyConnection> {
         if !self.later.is_empty() {
             let later = std::mem::take(&mut self.later);
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(later.sql));
-            for p in &later.params {
-                q = events::bind_param(q, p);
-            }
-            q.execute(self.raw()).await.map_err(db_error)?;
+            events::execute(self.raw(), later.sql, &later.params).await?;
         }
         Ok(self.raw())
     }
@@ -150,14 +145,9 @@ impl Tx {
                 self.later.params.extend(params);
                 Ok(())
             }
-            Backend::Postgres => {
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()));
-                for p in &params {
-                    q = events::bind_param(q, p);
-                }
-                q.execute(self.raw()).await.map_err(db_error)?;
-                Ok(())
-            }
+            Backend::Postgres => events::execute(self.raw(), sql.to_string(), &params)
+                .await
+                .map(|_| ()),
         }
     }
 
@@ -168,21 +158,23 @@ impl Tx {
         (later, self.raw())
     }
 
-    /// The id the next row of `table` (whose key is `id`) takes, known ahead on SQLite, where this process is
-    /// the one writer: a row inserted with it need not answer its id, so its insert can be held back
-    /// ([`Tx::write_later`]). `None` on PostgreSQL, where the row's sequence gives the id.
-    pub(crate) async fn next_id(&mut self, table: group::Counted) -> crate::Result<Option<i64>> {
-        match &mut self.inner {
-            TxConn::Postgres(_) => Ok(None),
-            TxConn::Sqlite(_) => {
-                // Reading the table's highest id must see what is held back.
-                self.conn().await?;
-                let TxConn::Sqlite(c) = &mut self.inner else {
-                    unreachable!()
-                };
-                c.next_id(table).await.map(Some)
-            }
+    /// The id the next order takes, known ahead on SQLite, where this process is the one writer: an order
+    /// inserted with it need not answer its id, so its insert can be held back ([`Tx::write_later`]). `None`
+    /// on PostgreSQL, where the row's sequence gives the id.
+    pub(crate) async fn next_order_id(&mut self) -> crate::Result<Option<i64>> {
+        let TxConn::Sqlite(c) = &mut self.inner else {
+            return Ok(None);
+        };
+        if let Some(id) = c.next_order_id() {
+            return Ok(Some(id));
         }
+        // Reading the highest id must see what is held back.
+        self.conn().await?;
+        let TxConn::Sqlite(c) = &mut self.inner else {
+            unreachable!("the transaction's backend does not change")
+        };
+        c.read_next_order_id().await?;
+        Ok(c.next_order_id())
     }
 
     /// Queues an event; it is written to the log when the transaction commits.

@@ -136,7 +136,7 @@ pub async fn insert_order(
     end_at: i64,
     now: i64,
 ) -> crate::Result<i64> {
-    if let Some(id) = tx.next_id(super::Counted::Orders).await? {
+    if let Some(id) = tx.next_order_id().await? {
         // SQLite: the id is known, and the insert rides with the command's next statement.
         tx.write_later(
             "INSERT INTO orders (id, agency_id, client_ref, body, start_at, end_at, status, created_at, \
