@@ -23,6 +23,7 @@ mod orders;
 mod pay;
 mod photos;
 mod pools;
+mod rankers;
 mod reconfirm;
 mod relations;
 mod series;
@@ -67,6 +68,8 @@ use crate::store::Store;
 
 /// The engine. Cheap to share behind an `Arc`.
 pub struct Engine {
+    /// The engine itself, for work handed to other threads ([`Engine::off_runtime`]).
+    me: std::sync::Weak<Engine>,
     store: Store,
     clock: Arc<dyn Clock>,
     admin_token_hash: String,
@@ -153,7 +156,8 @@ impl Engine {
         let recorded = config.recorded(clock.is_manual());
         let (admin_token_hash, generated) = auth::admin_token(&store, config.admin_token).await?;
         let views::Rebuilt { index, live, head } = views::rebuild(&store, clock.now()).await?;
-        let engine = Arc::new(Engine {
+        let engine = Arc::new_cyclic(|me| Engine {
+            me: me.clone(),
             store,
             clock,
             admin_token_hash,

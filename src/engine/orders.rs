@@ -311,7 +311,7 @@ impl Engine {
         let mut st = self.fresh_state(agency, order, now);
         // The ranking and the crew of a new order depend only on it and the views: worked out before the
         // transaction, so the writer (on SQLite, the one writer of the file) is held only for the writes.
-        let prepared = self.prepare_dispatch(&st, now);
+        let prepared = self.prepare_dispatch(&st, now).await;
         let mut tx = self.store.begin().await?;
         self.write_posted(&mut tx, &mut st, prepared, None, sla.as_ref(), now)
             .await?;
@@ -428,7 +428,15 @@ impl Engine {
     }
 
     /// What [`Self::dispatch`] would rank and plan for `st` now, worked out without the database.
-    pub(super) fn prepare_dispatch(&self, st: &OrderState, now: DateTime<Utc>) -> Prepared {
+    /// It runs on a ranking thread (see `rankers`).
+    pub(super) async fn prepare_dispatch(&self, st: &OrderState, now: DateTime<Utc>) -> Prepared {
+        let st = st.clone();
+        self.off_runtime(move |engine| engine.prepare_dispatch_here(&st, now))
+            .await
+    }
+
+    /// [`Self::prepare_dispatch`] on the calling thread.
+    fn prepare_dispatch_here(&self, st: &OrderState, now: DateTime<Utc>) -> Prepared {
         let mut prepared = Prepared::default();
         if now >= st.order.shift.end() {
             return prepared;

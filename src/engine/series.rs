@@ -177,10 +177,10 @@ impl Engine {
             states.push(self.fresh_state(agency, order, now));
         }
         // Rankings and crews are worked out before the transaction, as for a single order.
-        let prepared: Vec<_> = states
-            .iter()
-            .map(|st| self.prepare_dispatch(st, now))
-            .collect();
+        let mut prepared = Vec::with_capacity(states.len());
+        for st in &states {
+            prepared.push(self.prepare_dispatch(st, now).await);
+        }
         let stored = serde_json::to_string(&body).expect("serialises");
         let mut tx = self.store.begin().await?;
         let id =

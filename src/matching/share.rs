@@ -47,10 +47,34 @@ fn helpers() -> Option<&'static rayon::ThreadPool> {
         rayon::ThreadPoolBuilder::new()
             .num_threads(cores - 1)
             .thread_name(|i| format!("crewcall-helper-{i}"))
+            // Helpers share the work of rankings, which run below the priority of the threads answering
+            // requests (`engine::rankers`); a helper spinning at a higher priority than the ranking it waits
+            // for would keep it from the core.
+            .start_handler(|_| lower_this_threads_priority(HELPER_NICENESS))
             .build()
             .ok()
     })
     .as_ref()
+}
+
+/// The helpers' niceness: that of the ranking threads (`engine::rankers`).
+const HELPER_NICENESS: i32 = 10;
+
+/// Raises the calling thread's niceness by `by`, lowering its priority for good (on Linux, `setpriority`
+/// on a thread's id applies to that thread alone); elsewhere, and where it is refused, the thread keeps its
+/// priority.
+pub(crate) fn lower_this_threads_priority(by: i32) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: `gettid`, `getpriority` and `setpriority` take plain integers and touch no memory of ours.
+    unsafe {
+        let tid = libc::gettid() as libc::id_t;
+        let now = libc::getpriority(libc::PRIO_PROCESS, tid);
+        if libc::setpriority(libc::PRIO_PROCESS, tid, now + by) != 0 {
+            tracing::debug!("a ranking thread keeps the process's priority");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = by;
 }
 
 /// Where this thread stands: outside any query, inside one, or inside one that has woken the helpers.
