@@ -311,7 +311,11 @@ impl Engine {
         let mut st = self.fresh_state(agency, order, now);
         // The ranking and the crew of a new order depend only on it and the views: worked out before the
         // transaction, so the writer (on SQLite, the one writer of the file) is held only for the writes.
-        let prepared = self.prepare_dispatch(&st, now).await;
+        let prepared = self
+            .prepare_dispatch(std::slice::from_ref(&st), now)
+            .await
+            .pop()
+            .expect("one order's");
         let mut tx = self.store.begin().await?;
         self.write_posted(&mut tx, &mut st, prepared, None, sla.as_ref(), now)
             .await?;
@@ -427,12 +431,21 @@ impl Engine {
             .await
     }
 
-    /// What [`Self::dispatch`] would rank and plan for `st` now, worked out without the database.
-    /// It runs on a ranking thread (see `rankers`).
-    pub(super) async fn prepare_dispatch(&self, st: &OrderState, now: DateTime<Utc>) -> Prepared {
-        let st = st.clone();
-        self.off_runtime(move |engine| engine.prepare_dispatch_here(&st, now))
-            .await
+    /// What [`Self::dispatch`] would rank and plan for each of `states` now, worked out without the database,
+    /// on a ranking thread (see `rankers`).
+    pub(super) async fn prepare_dispatch(
+        &self,
+        states: &[OrderState],
+        now: DateTime<Utc>,
+    ) -> Vec<Prepared> {
+        let states = states.to_vec();
+        self.off_runtime(move |engine| {
+            states
+                .iter()
+                .map(|st| engine.prepare_dispatch_here(st, now))
+                .collect()
+        })
+        .await
     }
 
     /// [`Self::prepare_dispatch`] on the calling thread.

@@ -6,16 +6,13 @@
 //! orders on the runtime's threads, that task waits behind a millisecond of ranking; with the rankings on
 //! threads of the same priority, the runtime's and SQLite's threads share the two cores with them time slice
 //! by time slice. So rankings run on threads of their own, one per core, at a lower priority
-//! ([`RANKING_NICENESS`]): a thread of the writer's turn that wakes takes a core at once, and the rankings have
+//! (`RANKING_NICENESS`): a thread of the writer's turn that wakes takes a core at once, and the rankings have
 //! the cores whenever nothing else wants them. The caller awaits the answer; its runtime thread goes on.
 
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
 
 use super::Engine;
-
-/// How much lower than the process's other threads the ranking threads run: at nice 10 a thread weighs about
-/// a tenth of one at 0 when both want a core.
-pub(crate) const RANKING_NICENESS: i32 = 10;
+use crate::matching::{RANKING_NICENESS, lower_this_threads_priority};
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -33,7 +30,7 @@ fn queue() -> Option<&'static mpsc::Sender<Job>> {
                 let spawned = std::thread::Builder::new()
                     .name(format!("crewcall-rank-{i}"))
                     .spawn(move || {
-                        crate::matching::lower_this_threads_priority(RANKING_NICENESS);
+                        lower_this_threads_priority(RANKING_NICENESS);
                         loop {
                             // One thread waits on the queue at a time; the lock is let go before the job runs.
                             let job = receive.lock().expect("the ranking queue").recv();

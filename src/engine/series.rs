@@ -177,10 +177,7 @@ impl Engine {
             states.push(self.fresh_state(agency, order, now));
         }
         // Rankings and crews are worked out before the transaction, as for a single order.
-        let mut prepared = Vec::with_capacity(states.len());
-        for st in &states {
-            prepared.push(self.prepare_dispatch(st, now).await);
-        }
+        let prepared = self.prepare_dispatch(&states, now).await;
         let stored = serde_json::to_string(&body).expect("serialises");
         let mut tx = self.store.begin().await?;
         let id =

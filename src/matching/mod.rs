@@ -39,7 +39,7 @@ pub use rank::{
     rank_exhaustive,
 };
 pub use record::{Checked, Fast, Near, Record};
-pub(crate) use share::lower_this_threads_priority;
+pub(crate) use share::{RANKING_NICENESS, lower_this_threads_priority};
 
 /// Shared test data: a Shanghai order on Saturday 2026-11-28 and an eligible worker to change per test.
 #[cfg(test)]

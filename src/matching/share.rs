@@ -50,15 +50,16 @@ fn helpers() -> Option<&'static rayon::ThreadPool> {
             // Helpers share the work of rankings, which run below the priority of the threads answering
             // requests (`engine::rankers`); a helper spinning at a higher priority than the ranking it waits
             // for would keep it from the core.
-            .start_handler(|_| lower_this_threads_priority(HELPER_NICENESS))
+            .start_handler(|_| lower_this_threads_priority(RANKING_NICENESS))
             .build()
             .ok()
     })
     .as_ref()
 }
 
-/// The helpers' niceness: that of the ranking threads (`engine::rankers`).
-const HELPER_NICENESS: i32 = 10;
+/// How much lower than the process's other threads the threads that rank run (`engine::rankers` and these
+/// helpers): at nice 10 a thread weighs about a tenth of one at 0 when both want a core.
+pub(crate) const RANKING_NICENESS: i32 = 10;
 
 /// Raises the calling thread's niceness by `by`, lowering its priority for good (on Linux, `setpriority`
 /// on a thread's id applies to that thread alone); elsewhere, and where it is refused, the thread keeps its
