@@ -5,8 +5,10 @@
 //! 16 writers each run about 60 transactions: a real row (`settings`) and 1–3 events appended in the same
 //! transaction, then a random pause of 0–5 ms before the commit, so transactions are open side by side and
 //! finish in an order unrelated to the one they started in; about 1 in 10 is rolled back (explicitly, or
-//! dropped) instead. Meanwhile 2 tailers read `events after my cursor` 100 at a time. Each tailer must have
-//! seen every event of every committed transaction exactly once, none of a rolled-back one, in strictly
+//! dropped) instead; about 1 commit in 4 is followed by a guarded write (a conditional update with two events,
+//! written only if it changed its row; half of them miss). Meanwhile 2 tailers read `events after my cursor` 100 at a time. Each tailer must have
+//! seen every event of every committed transaction exactly once, none of a rolled-back one (or of a guarded
+//! write that missed), in strictly
 //! increasing positions, and exactly the positions the table holds at the end.
 //!
 //! On PostgreSQL the test database also gets a statement trigger on `events` that sleeps 0–3 ms, so each
@@ -55,6 +57,8 @@ struct Written {
     rolled_back: BTreeSet<Key>,
     /// Settings keys of committed transactions.
     committed_rows: BTreeSet<String>,
+    /// Events of guarded writes whose guard changed no row.
+    unwritten: BTreeSet<Key>,
 }
 
 /// What a tailer saw: each event's position and, for this test's events, its key (in the order read).
@@ -81,7 +85,7 @@ fn key_of(kind: &str, payload: &serde_json::Value) -> Option<Key> {
 }
 
 /// Writer `w`: [`TRANSACTIONS`] transactions, each a settings row and 1–3 events, a random pause, then a
-/// commit (or, about 1 in 10, a rollback or a drop).
+/// commit (or, about 1 in 10, a rollback or a drop); about one commit in four is followed by a guarded write.
 async fn writer(store: Store, w: u32, seed: u64) -> Result<Written, String> {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut out = Written::default();
@@ -160,7 +164,48 @@ async fn writer(store: Store, w: u32, seed: u64) -> Result<Written, String> {
                     previous = stored.seq;
                     out.committed.insert(key, stored.seq);
                 }
-                out.committed_rows.insert(row);
+                out.committed_rows.insert(row.clone());
+                // About one committed transaction in four is followed by a guarded write (a command whose one
+                // write is a conditional update, whose events are written only if it changed its row): on
+                // the row just written, which it changes, or on one that does not exist, which it does not.
+                if rng.random_range(0..4u32) == 0 {
+                    let hits = rng.random_bool(0.5);
+                    let target = if hits { row } else { format!("{row}-missing") };
+                    let guard = events::Guard::new(
+                        "UPDATE settings SET value = $1 WHERE key = $2",
+                        vec![
+                            events::Param::Text(format!("guarded by writer {w}")),
+                            events::Param::Text(target),
+                        ],
+                    );
+                    let guarded: Vec<events::NewEvent> = (0..2u32)
+                        .map(|i| events::NewEvent {
+                            at_ms: now_ms(),
+                            agency: None,
+                            kind: KIND.to_string(),
+                            payload: json!({"writer": w, "n": n, "i": 10 + i}),
+                        })
+                        .collect();
+                    let stored = store
+                        .write_if(guard, guarded)
+                        .await
+                        .map_err(|e| format!("writer {w} tx {n}: guarded write: {e}"))?;
+                    let keys = (0..2u32).map(|i| (w, n, 10 + i));
+                    match (hits, stored) {
+                        (true, Some(stored)) if stored.len() == 2 => {
+                            for (stored, key) in stored.iter().zip(keys) {
+                                out.committed.insert(key, stored.seq);
+                            }
+                        }
+                        (false, None) => out.unwritten.extend(keys),
+                        (hits, stored) => {
+                            return Err(format!(
+                                "writer {w} tx {n}: a guarded write that {} its row answered {stored:?}",
+                                if hits { "changes" } else { "misses" }
+                            ));
+                        }
+                    }
+                }
             }
         }
     }
@@ -231,6 +276,7 @@ async fn exercise(store: &Store, label: &str) {
                 written.committed.extend(part.committed);
                 written.rolled_back.extend(part.rolled_back);
                 written.committed_rows.extend(part.committed_rows);
+                written.unwritten.extend(part.unwritten);
             }
             Ok(Err(e)) => errors.push(e),
             Err(e) => errors.push(format!("writer {w} panicked: {e}")),
@@ -310,7 +356,7 @@ async fn exercise(store: &Store, label: &str) {
         );
         let ghosts: Vec<_> = counts
             .keys()
-            .filter(|k| written.rolled_back.contains(k))
+            .filter(|k| written.rolled_back.contains(k) || written.unwritten.contains(k))
             .collect();
         assert!(
             ghosts.is_empty(),

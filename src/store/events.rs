@@ -47,12 +47,33 @@ fn worker_of(payload: &serde_json::Value) -> Option<i64> {
 /// Rows per `INSERT` (five parameters each, well under either backend's limit).
 const WRITE_CHUNK: usize = 1_000;
 
-/// Writes events in order and answers them with their positions.
+/// Writes events in order and answers them with their positions (PostgreSQL's; on SQLite the writer counts
+/// them, see `group`).
 pub(super) async fn write(
     conn: &mut sqlx::AnyConnection,
     events: Vec<NewEvent>,
 ) -> crate::Result<Vec<StoredEvent>> {
-    write_then(conn, Later::default(), events, "").await
+    let mut out = Vec::with_capacity(events.len());
+    for chunk in events.chunks(WRITE_CHUNK) {
+        let sql = format!(
+            "INSERT INTO events (at, agency_id, kind, payload, worker_id) VALUES {} RETURNING seq",
+            event_rows(0, chunk.len())
+        );
+        let texts: Vec<String> = chunk.iter().map(|e| e.payload.to_string()).collect();
+        let q = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(sql));
+        let mut seqs: Vec<i64> = bind_events(q, chunk, &texts)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_error)?
+            .into_iter()
+            .map(|(s,)| s)
+            .collect();
+        // Rows of one statement take their numbers in the order of the `VALUES` list, while the order of
+        // `RETURNING` rows is not promised: the numbers are sorted.
+        seqs.sort_unstable();
+        out.extend(stored_as(chunk.to_vec(), seqs));
+    }
+    Ok(out)
 }
 
 /// A conditional write that a command's events depend on: one statement that must change exactly one row
@@ -73,6 +94,8 @@ pub enum Param {
     Real(f64),
     /// A text.
     Text(String),
+    /// No value (SQL `NULL`).
+    Null,
 }
 
 impl Guard {
@@ -93,70 +116,19 @@ impl Guard {
     }
 }
 
-/// Writes what was held back (`later`), then events in order, then `then` (statements without parameters), in
-/// one round trip per chunk of events (`later` with the first, `then` with the last); answers the events with
-/// their positions.
-pub(super) async fn write_then(
-    conn: &mut sqlx::AnyConnection,
-    later: Later,
-    events: Vec<NewEvent>,
-    then: &str,
-) -> crate::Result<Vec<StoredEvent>> {
-    if events.is_empty() {
-        let sql = format!("{}{then}", later.sql);
-        if !sql.is_empty() {
-            execute(conn, sql, &later.params).await?;
-        }
-        return Ok(Vec::new());
-    }
-    let chunks = events.len().div_ceil(WRITE_CHUNK);
-    let mut out = Vec::with_capacity(events.len());
-    let mut later = Some(later);
-    for (n, chunk) in events.chunks(WRITE_CHUNK).enumerate() {
-        let before = later.take().unwrap_or_default();
-        let mut sql = format!(
-            "{}INSERT INTO events (at, agency_id, kind, payload, worker_id) VALUES {} RETURNING seq",
-            before.sql,
-            event_rows(before.params.len(), chunk.len())
-        );
-        if n + 1 == chunks && !then.is_empty() {
-            sql.push_str("; ");
-            sql.push_str(then);
-        }
-        let texts: Vec<String> = chunk.iter().map(|e| e.payload.to_string()).collect();
-        let mut q = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(sql));
-        for p in &before.params {
-            q = bind_param_as(q, p);
-        }
-        let mut seqs: Vec<i64> = bind_events(q, chunk, &texts)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db_error)?
-            .into_iter()
-            .map(|(s,)| s)
-            .collect();
-        // Rows of one statement take their numbers in the order of the `VALUES` list, while the order of
-        // `RETURNING` rows is not promised: the numbers are sorted.
-        seqs.sort_unstable();
-        out.extend(stored_as(chunk.to_vec(), seqs));
-    }
-    Ok(out)
-}
-
 /// Guarded writes of several commands, each with its events, in one statement list and one round trip,
-/// after `first` and followed by `then` (statements without parameters, each ended by `;`); answers the
+/// after `first` (statements ended by `; `, their parameters numbered first); answers the
 /// positions of each command's events, in order, or `None` where its guard changed no row and nothing of it
 /// was written. Each command's events are inserted only if its guard changed exactly
 /// one row (SQLite's `changes()`, the count of the statement completed last). Every guard needs
 /// [`Guard::fits`]; their parameters are numbered again to follow each other.
 pub(super) async fn write_guarded(
     conn: &mut sqlx::AnyConnection,
-    first: &str,
+    first: &Later,
     writes: &[(&Guard, &[NewEvent])],
-    then: &str,
 ) -> crate::Result<Vec<Option<Vec<i64>>>> {
-    let mut sql = first.to_string();
-    let mut before = 0;
+    let mut sql = first.sql.clone();
+    let mut before = first.params.len();
     for (i, (guard, events)) in writes.iter().enumerate() {
         debug_assert!(Guard::fits(events));
         sql.push_str(&renumber(guard.sql, before));
@@ -168,12 +140,14 @@ pub(super) async fn write_guarded(
         ));
         before += 5 * events.len();
     }
-    sql.push_str(then);
     let texts: Vec<Vec<String>> = writes
         .iter()
         .map(|(_, events)| events.iter().map(|e| e.payload.to_string()).collect())
         .collect();
     let mut q = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql));
+    for p in &first.params {
+        q = bind_param_as(q, p);
+    }
     for ((guard, events), texts) in writes.iter().zip(&texts) {
         for p in &guard.params {
             q = bind_param_as(q, p);
@@ -219,6 +193,45 @@ pub(super) fn stored_as(events: Vec<NewEvent>, seqs: Vec<i64>) -> Vec<StoredEven
         .collect()
 }
 
+/// Appends to `owed` the statements that write `events` at the positions from `first_seq` on, given by the
+/// writer that counts them (SQLite's; see `group`): such statements answer nothing, so they can go to the
+/// database in front of a later statement.
+pub(super) fn owe_events(owed: &mut Later, first_seq: i64, events: &[NewEvent]) {
+    for (n, chunk) in events.chunks(WRITE_CHUNK).enumerate() {
+        let before = owed.params.len();
+        let rows = (0..chunk.len())
+            .map(|i| {
+                let b = before + i * 6;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        owed.sql.push_str(&format!(
+            "INSERT INTO events (seq, at, agency_id, kind, payload, worker_id) VALUES {rows}; "
+        ));
+        let at = first_seq + (n * WRITE_CHUNK) as i64;
+        for (i, e) in chunk.iter().enumerate() {
+            let or_null = |v: Option<i64>| v.map_or(Param::Null, Param::Int);
+            owed.params.extend([
+                Param::Int(at + i as i64),
+                Param::Int(e.at_ms),
+                or_null(e.agency),
+                Param::Text(e.kind.clone()),
+                Param::Text(e.payload.to_string()),
+                or_null(worker_of(&e.payload)),
+            ]);
+        }
+    }
+}
+
 /// Runs `sql` (one statement or several) with `params`, numbered in one sequence.
 pub(crate) async fn execute(
     conn: &mut sqlx::AnyConnection,
@@ -231,6 +244,7 @@ pub(crate) async fn execute(
             Param::Int(v) => q.bind(*v),
             Param::Real(v) => q.bind(*v),
             Param::Text(v) => q.bind(v.clone()),
+            Param::Null => q.bind(None::<i64>),
         };
     }
     q.execute(conn).await.map_err(db_error)
@@ -245,6 +259,7 @@ pub(crate) fn bind_param_as<'q, O>(
         Param::Int(v) => q.bind(*v),
         Param::Real(v) => q.bind(*v),
         Param::Text(v) => q.bind(v.clone()),
+        Param::Null => q.bind(None::<i64>),
     }
 }
 

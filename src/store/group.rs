@@ -7,16 +7,22 @@
 //! back to its savepoint and leaves the others alone.
 //!
 //! Every statement is handed to SQLite's connection thread and back, and that hand-off, not SQLite's work,
-//! is what a command's turn mostly costs; the turn is what bounds the writes per second. So a command's last
-//! statements go in one hand-off: its events, the `RELEASE` of its savepoint and the `SAVEPOINT` of whoever
-//! writes next (the next command finds it open). If that round trip fails, the whole batch is rolled back and
-//! its members are told: none of them was acknowledged. The command that finishes first queues for the
-//! connection again behind everyone who arrived while it ran; when its turn comes it commits the whole batch,
-//! so a batch holds exactly the commands that were waiting, and a lone command commits at once.
+//! is what a command's turn mostly costs; the turn is what bounds the writes per second. So statements whose
+//! outcome nobody reads are owed, not sent: the `BEGIN` or the `SAVEPOINT` that opens a command, a finished
+//! command's events (at positions the writer counts, see [`Command::commit`]) and the `RELEASE` of its
+//! savepoint go to the database in front of the next statement that must run now — the next command's first
+//! statement, or the `COMMIT`. A statement that carries owed statements and fails leaves unknown which of
+//! them ran: the whole batch is rolled back and its members are told (none of them was acknowledged). Only
+//! statements that do not fail by design carry them ([`Command::fetch_after`]); any other statement is sent
+//! after what is owed has been sent on its own ([`Command::conn`]). The command that finishes first queues for
+//! the connection again behind everyone who arrived while it ran; when its turn comes it commits the whole
+//! batch, so a batch holds exactly the commands that were waiting, and a lone command commits at once, its
+//! events and the `COMMIT` in one round trip.
 //!
 //! For the same reason a write whose outcome nobody reads (an order's row, whose id the writer hands out, or
-//! its new status) is held back and sent in front of the command's next statement ([`super::Tx::write_later`]):
-//! an order posted and booked takes two round trips, the crew's booking and the events.
+//! its new status) is held back by the command and sent in front of its next statement
+//! ([`super::Tx::write_later`]): an order posted and booked takes one round trip, the crew's booking, which
+//! carries what the command before it owed.
 //!
 //! A command whose one write is a guard (a conditional write of one row, a check-in say) needs no turn of its
 //! own ([`Group::write_if`]): it queues, and the next turn runs every queued guard, each followed by its events,
@@ -28,18 +34,22 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyPool};
 use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
 
-use super::db_error;
 use super::events::{Guard, NewEvent, StoredEvent};
+use super::{Later, db_error};
 
 /// The writer connection and the batch open on it.
 pub(super) struct Writer {
     conn: Option<PoolConnection<Any>>,
-    /// Whether a transaction is open on the connection.
+    /// Whether a transaction is open, its `BEGIN` perhaps still owed.
     open: bool,
-    /// Whether a savepoint is open that no command owns yet: the next command's (see [`Command::commit`]).
-    armed: bool,
-    /// A `BEGIN` was sent whose outcome nobody saw (its command was cancelled): the connection may be inside a
-    /// transaction that `open` does not know of.
+    /// Whether the open transaction's `BEGIN` was sent.
+    begun: bool,
+    /// Statements owed to the connection: sent in front of the next statement that runs now.
+    owed: Later,
+    /// Where the running command's `SAVEPOINT` starts in what is owed, while it is owed.
+    savepoint_at: Option<usize>,
+    /// A statement carrying owed statements was sent and its outcome not seen (its command was cancelled):
+    /// which of them ran is not known.
     unsure: bool,
     /// Commands released into the open transaction and waiting for its commit.
     members: usize,
@@ -49,7 +59,13 @@ pub(super) struct Writer {
     failed: std::collections::VecDeque<(u64, String)>,
     /// The id the next order takes ([`Command::next_order_id`]), once read.
     next_order_id: Option<i64>,
+    /// The position the next event takes in the log, once read ([`Command::commit`]).
+    next_seq: Option<i64>,
 }
+
+/// Parameters owed past which a finished command sends what is owed at once rather than leave it to the
+/// next statement (a large import, say): well under SQLite's limit.
+const OWED_PARAMS: usize = 4_000;
 
 /// Failed batches remembered for members that read their outcome late.
 const FAILED_KEPT: usize = 64;
@@ -97,12 +113,15 @@ impl Group {
             gate: Arc::new(Mutex::new(Writer {
                 conn: None,
                 open: false,
-                armed: false,
+                begun: false,
+                owed: Later::default(),
+                savepoint_at: None,
                 unsure: false,
                 members: 0,
                 batch: 0,
                 failed: Default::default(),
                 next_order_id: None,
+                next_seq: None,
             })),
             pool,
             queue: Default::default(),
@@ -184,26 +203,19 @@ impl Group {
     }
 
     /// Readies the writer for a command whose turn has come: connects, and opens the batch's transaction or
-    /// the command's savepoint inside it. Answers whether the command runs in a savepoint.
+    /// the command's savepoint inside it (owed: sent with the command's first statement). Answers whether the
+    /// command runs in a savepoint.
     async fn open(&self, guard: &mut Writer) -> crate::Result<bool> {
         self.connect(guard).await?;
         // The first command of a batch runs alone in the transaction until it is released, so it needs no
         // savepoint: undoing it is rolling the transaction back.
         let savepoint = guard.open;
         if guard.open {
-            if guard.armed {
-                guard.armed = false;
-            } else {
-                exec(guard, "SAVEPOINT command").await?;
-            }
+            guard.savepoint_at = Some(guard.owed.sql.len());
+            guard.owed.push("SAVEPOINT command; ");
         } else {
-            if guard.unsure {
-                // Whatever that transaction held was never acknowledged.
-                let _ = exec(guard, "ROLLBACK").await;
-            }
-            guard.unsure = true;
-            exec(guard, "BEGIN IMMEDIATE").await?;
-            guard.unsure = false;
+            debug_assert!(guard.owed.is_empty(), "nothing is owed between batches");
+            guard.owed.push("BEGIN IMMEDIATE; ");
             guard.open = true;
         }
         Ok(savepoint)
@@ -260,36 +272,21 @@ impl Group {
         }
         // The guards need no savepoint of their own (each writes its events only if it changed its row, and a
         // failed round trip takes the whole batch with it), and a write inside one costs a copy of every page
-        // it touches: the first round trip opens the batch, or releases the savepoint left open for the next
-        // writer, and the last opens it again.
-        let first = if !guard.open {
-            if guard.unsure {
-                // Whatever that transaction held was never acknowledged.
-                let _ = exec(&mut guard, "ROLLBACK").await;
-                guard.unsure = false;
-            }
-            "BEGIN IMMEDIATE; "
-        } else if guard.armed {
-            "RELEASE command; "
-        } else {
-            ""
-        };
-        guard.armed = false;
+        // it touches: they go after what is owed, which opens the batch when none is open.
+        if !guard.open {
+            guard.owed.push("BEGIN IMMEDIATE; ");
+            guard.open = true;
+        }
+        let mut first = guard.take_owed();
         let mut positions = Vec::with_capacity(queued.len());
-        let rounds = queued.len().div_ceil(COMBINED);
-        for (n, part) in queued.chunks(COMBINED).enumerate() {
-            let before = if n == 0 { first } else { "" };
-            let then = if n + 1 == rounds {
-                "SAVEPOINT command;"
-            } else {
-                ""
-            };
+        for part in queued.chunks(COMBINED) {
+            let before = std::mem::take(&mut first);
             let writes: Vec<(&Guard, &[NewEvent])> = part
                 .iter()
                 .map(|q| (&q.guard, q.events.as_slice()))
                 .collect();
             let conn = guard.conn.as_deref_mut().expect("the writer connection");
-            match super::events::write_guarded(conn, before, &writes, then).await {
+            match super::events::write_guarded(conn, &before, &writes).await {
                 Ok(seqs) => positions.extend(seqs),
                 Err(e) => {
                     // Which of the statements ran is not known: the batch goes, and none of it was
@@ -299,8 +296,12 @@ impl Group {
                 }
             }
         }
-        guard.open = true;
-        guard.armed = true;
+        guard.unsure = false;
+        // The guards' events took their positions from the log: the writer counts on after them.
+        let last = positions.iter().flatten().flatten().max().copied();
+        if let (Some(next), Some(last)) = (guard.next_seq.as_mut(), last) {
+            *next = (*next).max(last + 1);
+        }
         guard.members += 1;
         let failure = self.committed(guard).await;
         for (q, seqs) in queued.into_iter().zip(positions) {
@@ -341,7 +342,7 @@ impl Group {
     /// Commits the open batch and tells its members; wakes the checkpointer, and copies the rest of the log
     /// into the database when the checkpointer asked for it.
     async fn commit_batch(&self, w: &mut Writer) {
-        let failure = match exec(w, "COMMIT").await {
+        let failure = match send(w, "COMMIT; ").await {
             Ok(()) => {
                 if let Some(syncer) = self.syncer.get() {
                     syncer.committed(w.batch + 1);
@@ -472,33 +473,73 @@ impl Syncer {
     }
 }
 
+impl Writer {
+    /// Takes what is owed, for a statement that sends it in front of itself: until the statement's outcome is
+    /// seen (`unsure` cleared), which of it ran is not known.
+    fn take_owed(&mut self) -> Later {
+        let owed = std::mem::take(&mut self.owed);
+        if !owed.is_empty() {
+            self.unsure = true;
+            self.begun = self.open;
+        }
+        self.savepoint_at = None;
+        owed
+    }
+
+    fn conn(&mut self) -> &mut sqlx::AnyConnection {
+        self.conn.as_deref_mut().expect("the writer connection")
+    }
+}
+
+/// Runs `sql` as it is, nothing owed in front of it.
 async fn exec(w: &mut Writer, sql: &'static str) -> crate::Result<()> {
-    let conn = w.conn.as_mut().expect("the writer connection");
     sqlx::raw_sql(sql)
-        .execute(&mut **conn)
+        .execute(w.conn())
         .await
         .map(|_| ())
         .map_err(db_error)
 }
 
+/// Sends what is owed and then `sql` (statements without parameters, each ended by `; `) in one round trip.
+async fn send(w: &mut Writer, sql: &str) -> crate::Result<()> {
+    let mut owed = w.take_owed();
+    owed.push(sql);
+    let sent = if owed.is_empty() {
+        Ok(())
+    } else {
+        super::events::execute(w.conn(), owed.sql, &owed.params)
+            .await
+            .map(|_| ())
+    };
+    w.unsure = false;
+    sent
+}
+
 /// Rolls the open batch back after a round trip whose outcome is not known statement by statement, and tells
 /// its members.
 async fn abandon_batch(w: &mut Writer, error: &crate::Error) {
-    let _ = exec(w, "ROLLBACK").await;
+    if w.begun || w.unsure {
+        let _ = exec(w, "ROLLBACK").await;
+    }
     end_batch(w, Some(error.to_string()));
 }
 
 /// Closes the batch, remembering its failure for members that read their outcome late.
 fn end_batch(w: &mut Writer, failure: Option<String>) {
     if let Some(e) = failure {
+        // Ids and positions counted in a batch that failed were never used; they are read again.
         w.next_order_id = None;
+        w.next_seq = None;
         if w.failed.len() == FAILED_KEPT {
             w.failed.pop_front();
         }
         w.failed.push_back((w.batch, e));
     }
     w.open = false;
-    w.armed = false;
+    w.begun = false;
+    w.owed = Later::default();
+    w.savepoint_at = None;
+    w.unsure = false;
     w.members = 0;
     w.batch += 1;
 }
@@ -511,39 +552,101 @@ pub(super) struct Command {
     savepoint: bool,
 }
 
+/// A query answering rows of `O`, on the writer.
+pub(crate) type Fetch<'q, O> = sqlx::query::QueryAs<'q, Any, O, sqlx::any::AnyArguments>;
+
 impl Command {
-    /// The connection, for the command's statements.
-    pub(super) fn conn_mut(&mut self) -> &mut sqlx::AnyConnection {
-        self.guard
-            .as_mut()
-            .and_then(|g| g.conn.as_deref_mut())
-            .expect("a command holds the writer")
+    fn writer(&mut self) -> &mut Writer {
+        self.guard.as_mut().expect("a command holds the writer")
+    }
+
+    /// The connection, for a statement of the command's: what is owed and what the command held back
+    /// (`later`) are sent first, in one round trip of their own, so that the statement, should it fail,
+    /// fails the command alone.
+    pub(super) async fn conn(&mut self, later: Later) -> crate::Result<&mut sqlx::AnyConnection> {
+        let w = self.writer();
+        let carried = !w.owed.is_empty();
+        let mut owed = w.take_owed();
+        owed.append(later);
+        if !owed.is_empty() {
+            let sent = super::events::execute(w.conn(), owed.sql, &owed.params).await;
+            w.unsure = false;
+            if let Err(e) = sent {
+                if carried {
+                    abandon_batch(w, &e).await;
+                }
+                return Err(e);
+            }
+        }
+        Ok(w.conn())
+    }
+
+    /// Runs `sql` (its parameters numbered from `$1` and bound by `bind`), answering its rows, behind what is
+    /// owed and what the command held back (`later`), all in one round trip. For statements that do not fail
+    /// by design: a failure here rolls the whole batch back.
+    pub(super) async fn fetch_after<'q, O>(
+        &mut self,
+        later: Later,
+        sql: &str,
+        bind: impl FnOnce(Fetch<'q, O>) -> Fetch<'q, O>,
+    ) -> crate::Result<Vec<O>>
+    where
+        O: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+    {
+        let w = self.writer();
+        let carried = !w.owed.is_empty();
+        let mut owed = w.take_owed();
+        owed.append(later);
+        let sql = format!(
+            "{}{}",
+            owed.sql,
+            super::events::renumber(sql, owed.params.len())
+        );
+        let mut q = sqlx::query_as::<_, O>(sqlx::AssertSqlSafe(sql));
+        for p in &owed.params {
+            q = super::events::bind_param_as(q, p);
+        }
+        let rows = bind(q).fetch_all(w.conn()).await.map_err(db_error);
+        w.unsure = false;
+        if let Err(e) = &rows
+            && carried
+        {
+            abandon_batch(w, e).await;
+        }
+        rows
     }
 
     /// The id the next order takes when the writer has counted it: one more than the highest, read once
     /// ([`Command::read_next_order_id`]) and then counted here. An id handed to a command that is rolled back
     /// is not handed out again (a gap, as `AUTOINCREMENT` leaves).
     pub(super) fn next_order_id(&mut self) -> Option<i64> {
-        let w = self.guard.as_mut().expect("a command holds the writer");
+        let w = self.writer();
         let id = w.next_order_id?;
         w.next_order_id = Some(id + 1);
         Some(id)
     }
 
-    /// Reads the highest order id and counts from there: [`Command::next_order_id`] answers from now on.
+    /// Reads the highest order id and counts from there: [`Command::next_order_id`] answers from now on. What
+    /// is owed must have been sent.
     pub(super) async fn read_next_order_id(&mut self) -> crate::Result<()> {
-        let w = self.guard.as_mut().expect("a command holds the writer");
-        let conn = w.conn.as_deref_mut().expect("the writer connection");
+        let w = self.writer();
+        debug_assert!(
+            w.owed.is_empty(),
+            "the highest id is read after what is owed"
+        );
         let (max,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(id), 0) FROM orders")
-            .fetch_one(conn)
+            .fetch_one(w.conn())
             .await
             .map_err(db_error)?;
         w.next_order_id = Some(max + 1);
         Ok(())
     }
 
-    /// Writes what the command held back and its events, releases its savepoint into the batch, and waits
-    /// until the batch is durably committed (committing it when this command's turn comes first).
+    /// Owes what the command held back and its events, and the release of its savepoint, to the batch, and
+    /// waits until the batch is durably committed (committing it when this command's turn comes first).
+    ///
+    /// The events are written at positions the writer counts (one past the highest in the log, read once), so
+    /// that writing them answers nothing and can go to the database in front of the next statement.
     pub(super) async fn commit(
         mut self,
         later: super::Later,
@@ -557,25 +660,18 @@ impl Command {
         let savepoint = self.savepoint;
         let group = self.group.clone();
         let outcome = tokio::spawn(async move {
-            // The events, this command's release and the next writer's savepoint, in one round trip.
-            let then = if savepoint {
-                "RELEASE command; SAVEPOINT command;"
-            } else {
-                "SAVEPOINT command;"
-            };
-            let conn = guard.conn.as_deref_mut().expect("the writer connection");
-            let stored = match super::events::write_then(conn, later, events, then).await {
-                Ok(stored) => stored,
+            let seqs = match owe(&mut guard, later, &events, savepoint).await {
+                Ok(seqs) => seqs,
                 Err(e) => {
-                    // Which of the statements ran is not known: the batch goes, and none of it was
-                    // acknowledged.
                     abandon_batch(&mut guard, &e).await;
                     return Err(e);
                 }
             };
-            guard.armed = true;
             guard.members += 1;
-            Ok((stored, group.committed(guard).await))
+            Ok((
+                super::events::stored_as(events, seqs),
+                group.committed(guard).await,
+            ))
         })
         .await
         .map_err(|e| crate::Error::Internal(format!("the commit task failed: {e}")))??;
@@ -594,21 +690,92 @@ impl Command {
     }
 }
 
+/// Adds a finished command to what is owed: what it held back, its events at the positions the writer counts
+/// (answered), and the release of its savepoint. A command that sent nothing and writes nothing leaves
+/// nothing owed.
+async fn owe(
+    w: &mut Writer,
+    later: Later,
+    events: &[NewEvent],
+    savepoint: bool,
+) -> crate::Result<Vec<i64>> {
+    if later.is_empty()
+        && events.is_empty()
+        && let Some(at) = w.savepoint_at.take()
+    {
+        w.owed.sql.truncate(at);
+        return Ok(Vec::new());
+    }
+    w.owed.append(later);
+    if !events.is_empty() && w.next_seq.is_none() {
+        // One past the highest position the log has held (a rolled back or deleted event's included).
+        let owed = w.take_owed();
+        let sql = format!(
+            "{}SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0), \
+             COALESCE((SELECT MAX(seq) FROM events), 0))",
+            owed.sql
+        );
+        let mut q = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(sql));
+        for p in &owed.params {
+            q = super::events::bind_param_as(q, p);
+        }
+        // (Every row, not one: a statement list answers only its rows, and asked for one SQLite stops at the
+        // first statement.)
+        let read = q.fetch_all(w.conn()).await.map_err(db_error);
+        w.unsure = false;
+        let (highest,) = read?.pop().ok_or_else(|| {
+            crate::Error::Internal("the log's highest position was not read".into())
+        })?;
+        w.next_seq = Some(highest + 1);
+    }
+    let first = w.next_seq.unwrap_or(1);
+    let seqs: Vec<i64> = (first..first + events.len() as i64).collect();
+    if !events.is_empty() {
+        super::events::owe_events(&mut w.owed, first, events);
+        w.next_seq = Some(first + events.len() as i64);
+    }
+    if savepoint {
+        w.owed.push("RELEASE command; ");
+    }
+    if w.owed.params.len() > OWED_PARAMS {
+        send(w, "").await?;
+    }
+    Ok(seqs)
+}
+
 async fn undo(w: &mut Writer, savepoint: bool) -> crate::Result<()> {
     // A command fails when the ids it was handed collide with rows the writer did not count (written by
     // another process, against the rule): they are read again.
     w.next_order_id = None;
+    if w.unsure {
+        // A statement carrying what was owed was cut off: which of it ran is not known, and the batch goes.
+        let e = crate::Error::Unavailable("a write on the writer was interrupted".into());
+        abandon_batch(w, &e).await;
+        return Ok(());
+    }
     if w.members == 0 {
         // Nothing else in the batch: end the transaction so the file's write lock is not held.
-        exec(w, "ROLLBACK").await?;
+        let begun = w.begun;
+        w.owed = Later::default();
+        w.savepoint_at = None;
         w.open = false;
-        w.armed = false;
+        w.begun = false;
+        if begun {
+            exec(w, "ROLLBACK").await?;
+        }
         return Ok(());
     }
     if savepoint {
-        // `ROLLBACK TO` keeps the savepoint open, empty: the next command's.
-        exec(w, "ROLLBACK TO command").await?;
-        w.armed = true;
+        match w.savepoint_at.take() {
+            // Nothing of the command was sent: its savepoint is simply no longer owed.
+            Some(at) => w.owed.sql.truncate(at),
+            None => {
+                if let Err(e) = send(w, "ROLLBACK TO command; RELEASE command; ").await {
+                    abandon_batch(w, &e).await;
+                    return Err(e);
+                }
+            }
+        }
     }
     Ok(())
 }

@@ -102,6 +102,22 @@ impl Later {
     pub(crate) fn is_empty(&self) -> bool {
         self.sql.is_empty()
     }
+
+    /// Holds `more` back after what is held, numbering its parameters after these.
+    pub(crate) fn append(&mut self, more: Later) {
+        if self.params.is_empty() {
+            self.sql.push_str(&more.sql);
+        } else {
+            self.sql
+                .push_str(&events::renumber(&more.sql, self.params.len()));
+        }
+        self.params.extend(more.params);
+    }
+
+    /// Holds back `sql`, statements without parameters, each ended by `; `.
+    pub(crate) fn push(&mut self, sql: &str) {
+        self.sql.push_str(sql);
+    }
 }
 
 /// The advisory lock that orders appends to the log on PostgreSQL.
@@ -111,18 +127,9 @@ impl Tx {
     /// The transaction's connection, for a statement: what [`Tx::write_later`] held back is written first, so
     /// that every statement sees the transaction's writes in the order they were made.
     pub async fn conn(&mut self) -> crate::Result<&mut sqlx::AnyConnection> {
-        if !self.later.is_empty() {
-            let later = std::mem::take(&mut self.later);
-            events::execute(self.raw(), later.sql, &later.params).await?;
-        }
-        Ok(self.raw())
-    }
-
-    /// The connection as it is, with whatever is held back still held.
-    fn raw(&mut self) -> &mut sqlx::AnyConnection {
         match &mut self.inner {
-            TxConn::Postgres(t) => t,
-            TxConn::Sqlite(c) => c.conn_mut(),
+            TxConn::Postgres(t) => Ok(t),
+            TxConn::Sqlite(c) => c.conn(std::mem::take(&mut self.later)).await,
         }
     }
 
@@ -145,17 +152,34 @@ impl Tx {
                 self.later.params.extend(params);
                 Ok(())
             }
-            Backend::Postgres => events::execute(self.raw(), sql.to_string(), &params)
+            Backend::Postgres => events::execute(self.conn().await?, sql.to_string(), &params)
                 .await
                 .map(|_| ()),
         }
     }
 
-    /// Takes what [`Tx::write_later`] held back, for a statement that sends it in front of itself (numbering
-    /// its own parameters after these), along with the connection.
-    pub(crate) fn take_later(&mut self) -> (Later, &mut sqlx::AnyConnection) {
-        let later = std::mem::take(&mut self.later);
-        (later, self.raw())
+    /// Runs `sql` (its parameters numbered from `$1` and bound by `bind`), answering its rows. On SQLite what
+    /// [`Tx::write_later`] held back, and what the writer owes for the commands before this one, go in front of
+    /// it in the same round trip (see `group`): only for a statement that does not fail by design, since its
+    /// failure rolls back every command of the batch.
+    pub(crate) async fn fetch_after<'q, O>(
+        &mut self,
+        sql: &str,
+        bind: impl FnOnce(group::Fetch<'q, O>) -> group::Fetch<'q, O>,
+    ) -> crate::Result<Vec<O>>
+    where
+        O: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+    {
+        match &mut self.inner {
+            TxConn::Postgres(t) => bind(sqlx::query_as(sqlx::AssertSqlSafe(sql.to_string())))
+                .fetch_all(&mut **t)
+                .await
+                .map_err(db_error),
+            TxConn::Sqlite(c) => {
+                c.fetch_after(std::mem::take(&mut self.later), sql, bind)
+                    .await
+            }
+        }
     }
 
     /// The id the next order takes, known ahead on SQLite, where this process is the one writer: an order

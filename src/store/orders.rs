@@ -611,33 +611,27 @@ pub async fn insert_assignments(
              FROM ({chosen}) AS c \
              RETURNING id, worker_id"
         );
-        // What the command held back (its order's row, say) goes in front, in the same round trip.
-        let (later, conn) = tx.take_later();
-        let sql = format!(
-            "{}{}",
-            later.sql,
-            super::events::renumber(&sql, later.params.len())
-        );
-        let mut q = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql));
-        for p in &later.params {
-            q = super::events::bind_param_as(q, p);
-        }
-        q = q
-            .bind(new.order)
-            .bind(new.agency)
-            .bind(new.kind)
-            .bind(new.status)
-            .bind(new.start_at)
-            .bind(new.end_at)
-            .bind(guard_start)
-            .bind(guard_end)
-            .bind(new.now);
-        for &(worker, role) in chunk {
-            q = q.bind(worker).bind(role);
-        }
-        for (id, worker) in q.fetch_all(conn).await.map_err(db_error)? {
-            ids.insert(worker, id);
-        }
+        // What the command held back (its order's row, say), and what the writer owes, go in front, in the
+        // same round trip: the statement cannot fail by design (a worker already booked is left out).
+        let rows: Vec<(i64, i64)> = tx
+            .fetch_after(&sql, |mut q| {
+                q = q
+                    .bind(new.order)
+                    .bind(new.agency)
+                    .bind(new.kind)
+                    .bind(new.status)
+                    .bind(new.start_at)
+                    .bind(new.end_at)
+                    .bind(guard_start)
+                    .bind(guard_end)
+                    .bind(new.now);
+                for &(worker, role) in chunk {
+                    q = q.bind(worker).bind(role);
+                }
+                q
+            })
+            .await?;
+        ids.extend(rows.into_iter().map(|(id, worker)| (worker, id)));
     }
     Ok(picks.iter().map(|(w, _)| ids.get(w).copied()).collect())
 }
