@@ -193,42 +193,43 @@ pub(super) fn stored_as(events: Vec<NewEvent>, seqs: Vec<i64>) -> Vec<StoredEven
         .collect()
 }
 
-/// Appends to `owed` the statements that write `events` at the positions from `first_seq` on, given by the
-/// writer that counts them (SQLite's; see `group`): such statements answer nothing, so they can go to the
-/// database in front of a later statement.
+/// Events per statement of [`owe_events`] (six parameters each).
+pub(super) const OWED_CHUNK: usize = 500;
+
+/// Appends to `owed` the statement that writes `events` (at most [`OWED_CHUNK`]) at the positions from
+/// `first_seq` on, given by the writer that counts them (SQLite's; see `group`): such a statement answers
+/// nothing, so it can go to the database in front of a later one.
 pub(super) fn owe_events(owed: &mut Later, first_seq: i64, events: &[NewEvent]) {
-    for (n, chunk) in events.chunks(WRITE_CHUNK).enumerate() {
-        let before = owed.params.len();
-        let rows = (0..chunk.len())
-            .map(|i| {
-                let b = before + i * 6;
-                format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        owed.sql.push_str(&format!(
-            "INSERT INTO events (seq, at, agency_id, kind, payload, worker_id) VALUES {rows}; "
-        ));
-        let at = first_seq + (n * WRITE_CHUNK) as i64;
-        for (i, e) in chunk.iter().enumerate() {
-            let or_null = |v: Option<i64>| v.map_or(Param::Null, Param::Int);
-            owed.params.extend([
-                Param::Int(at + i as i64),
-                Param::Int(e.at_ms),
-                or_null(e.agency),
-                Param::Text(e.kind.clone()),
-                Param::Text(e.payload.to_string()),
-                or_null(worker_of(&e.payload)),
-            ]);
-        }
+    debug_assert!(events.len() <= OWED_CHUNK);
+    let before = owed.params.len();
+    let rows = (0..events.len())
+        .map(|i| {
+            let b = before + i * 6;
+            format!(
+                "(${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    owed.sql.push_str(&format!(
+        "INSERT INTO events (seq, at, agency_id, kind, payload, worker_id) VALUES {rows}; "
+    ));
+    let or_null = |v: Option<i64>| v.map_or(Param::Null, Param::Int);
+    for (i, e) in events.iter().enumerate() {
+        owed.params.extend([
+            Param::Int(first_seq + i as i64),
+            Param::Int(e.at_ms),
+            or_null(e.agency),
+            Param::Text(e.kind.clone()),
+            Param::Text(e.payload.to_string()),
+            or_null(worker_of(&e.payload)),
+        ]);
     }
 }
 

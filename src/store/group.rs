@@ -730,15 +730,21 @@ async fn owe(
     }
     let first = w.next_seq.unwrap_or(1);
     let seqs: Vec<i64> = (first..first + events.len() as i64).collect();
+    for (n, chunk) in events.chunks(super::events::OWED_CHUNK).enumerate() {
+        super::events::owe_events(
+            &mut w.owed,
+            first + (n * super::events::OWED_CHUNK) as i64,
+            chunk,
+        );
+        if w.owed.params.len() > OWED_PARAMS {
+            send(w, "").await?;
+        }
+    }
     if !events.is_empty() {
-        super::events::owe_events(&mut w.owed, first, events);
         w.next_seq = Some(first + events.len() as i64);
     }
     if savepoint {
         w.owed.push("RELEASE command; ");
-    }
-    if w.owed.params.len() > OWED_PARAMS {
-        send(w, "").await?;
     }
     Ok(seqs)
 }
