@@ -552,6 +552,55 @@ pub(super) struct Command {
     savepoint: bool,
 }
 
+/// A statement run on the writer by [`Command::carry`].
+type Running<'w, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = crate::Result<T>> + Send + 'w>>;
+
+/// What [`Command::carry`] runs: given the writer, the statement's future.
+trait Statement<T>: for<'w> FnOnce(&'w mut Writer) -> Running<'w, T> + Send + 'static {}
+
+impl<T, F> Statement<T> for F where
+    F: for<'w> FnOnce(&'w mut Writer) -> Running<'w, T> + Send + 'static
+{
+}
+
+/// Pins down a closure's signature as a [`Statement`].
+fn statement<T, F>(f: F) -> F
+where
+    F: for<'w> FnOnce(&'w mut Writer) -> Running<'w, T> + Send + 'static,
+{
+    f
+}
+
+/// A statement of [`Command::carry`] on its way: its outcome and the writer, once it lands.
+type Landing<T> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = (crate::Result<T>, OwnedMutexGuard<Writer>)> + Send>,
+>;
+
+/// A statement of [`Command::carry`] on its way, with the writer: run to its end, and its command undone, if
+/// the request that sent it is cancelled.
+struct InFlight<T: Send + 'static> {
+    statement: Option<Landing<T>>,
+    /// Whether the command runs in a savepoint.
+    savepoint: bool,
+}
+
+impl<T: Send + 'static> Drop for InFlight<T> {
+    fn drop(&mut self) {
+        let savepoint = self.savepoint;
+        if let Some(statement) = self.statement.take()
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            rt.spawn(async move {
+                let (_, mut guard) = statement.await;
+                if let Err(e) = undo(&mut guard, savepoint).await {
+                    tracing::error!(error = %e, "undoing a cancelled command failed");
+                }
+            });
+        }
+    }
+}
+
 /// A query answering rows of `O`, on the writer.
 pub(crate) type Fetch<'q, O> = sqlx::query::QueryAs<'q, Any, O, sqlx::any::AnyArguments>;
 
@@ -569,29 +618,32 @@ impl Command {
         let mut owed = w.take_owed();
         owed.append(later);
         if !owed.is_empty() {
-            let sent = super::events::execute(w.conn(), owed.sql, &owed.params).await;
-            w.unsure = false;
-            if let Err(e) = sent {
-                if carried {
-                    abandon_batch(w, &e).await;
-                }
-                return Err(e);
-            }
+            self.carry(
+                carried,
+                statement(move |w| {
+                    Box::pin(async move {
+                        super::events::execute(w.conn(), owed.sql, &owed.params)
+                            .await
+                            .map(|_| ())
+                    })
+                }),
+            )
+            .await?;
         }
-        Ok(w.conn())
+        Ok(self.writer().conn())
     }
 
     /// Runs `sql` (its parameters numbered from `$1` and bound by `bind`), answering its rows, behind what is
     /// owed and what the command held back (`later`), all in one round trip. For statements that do not fail
     /// by design: a failure here rolls the whole batch back.
-    pub(super) async fn fetch_after<'q, O>(
+    pub(super) async fn fetch_after<O>(
         &mut self,
         later: Later,
         sql: &str,
-        bind: impl FnOnce(Fetch<'q, O>) -> Fetch<'q, O>,
+        bind: impl FnOnce(Fetch<'static, O>) -> Fetch<'static, O>,
     ) -> crate::Result<Vec<O>>
     where
-        O: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+        O: Send + Unpin + 'static + for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
     {
         let w = self.writer();
         let carried = !w.owed.is_empty();
@@ -606,14 +658,47 @@ impl Command {
         for p in &owed.params {
             q = super::events::bind_param_as(q, p);
         }
-        let rows = bind(q).fetch_all(w.conn()).await.map_err(db_error);
-        w.unsure = false;
-        if let Err(e) = &rows
-            && carried
-        {
-            abandon_batch(w, e).await;
-        }
-        rows
+        let q = bind(q);
+        self.carry(
+            carried,
+            statement(move |w| {
+                Box::pin(async move { q.fetch_all(w.conn()).await.map_err(db_error) })
+            }),
+        )
+        .await
+    }
+
+    /// Runs `statement` (which carries what was owed when `carried`) on the writer. Should the request be
+    /// cancelled meanwhile, the statement is not cut off half-way (which of what it carried ran would not be
+    /// known, and the whole batch would go): it is run to its end in a task of its own, and the command undone
+    /// there. If it fails carrying what others owed, the batch is rolled back.
+    async fn carry<T: Send + 'static>(
+        &mut self,
+        carried: bool,
+        statement: impl Statement<T>,
+    ) -> crate::Result<T> {
+        let mut guard = self.guard.take().expect("a command holds the writer");
+        let mut flight = InFlight {
+            statement: Some(Box::pin(async move {
+                let out = statement(&mut guard).await;
+                guard.unsure = false;
+                if let Err(e) = &out
+                    && carried
+                {
+                    abandon_batch(&mut guard, e).await;
+                }
+                (out, guard)
+            })),
+            savepoint: self.savepoint,
+        };
+        let (out, guard) = flight
+            .statement
+            .as_mut()
+            .expect("a statement in flight")
+            .await;
+        flight.statement = None;
+        self.guard = Some(guard);
+        out
     }
 
     /// The id the next order takes when the writer has counted it: one more than the highest, read once
@@ -800,5 +885,93 @@ impl Drop for Command {
                 }
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::store::{Store, events};
+
+    /// A command whose request is cancelled while its statement carries what the command before it owed (its
+    /// events) is undone alone: the command before it commits, and nothing of the cancelled one is kept.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_command_cancelled_while_carrying_what_others_owe_leaves_their_commit_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("group.db").display());
+        let store = Store::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+
+        let mut a = store.begin().await.unwrap();
+        sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2)")
+            .bind("a")
+            .bind("first")
+            .execute(a.conn().await.unwrap())
+            .await
+            .unwrap();
+        events::append(&mut a, 1, None, "group_test", &serde_json::json!({"n": 1}))
+            .await
+            .unwrap();
+        // The second command queues for the writer while the first holds it.
+        let b = tokio::spawn({
+            let store = store.clone();
+            async move { store.begin().await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // The first one's events are owed; it waits for the batch's commit behind the second.
+        let a_done = tokio::spawn(a.commit());
+        let mut b = b.await.unwrap().unwrap();
+        // The second one's statement carries the first one's events, and its request is cut off at once.
+        let mut cut = Box::pin(b.fetch_after(
+            // Slow enough (a count to a million first) to be on its way when the request is cut off.
+            "INSERT INTO settings (key, value) SELECT $1, $2 FROM (WITH RECURSIVE c(x) AS (SELECT 1 \
+             UNION ALL SELECT x + 1 FROM c WHERE x < 1000000) SELECT MAX(x) FROM c) RETURNING key",
+            |q: super::Fetch<'static, (String,)>| {
+                q.bind("b".to_string()).bind("second".to_string())
+            },
+        ));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(
+            cut.as_mut().poll(&mut cx).is_pending(),
+            "the statement is on its way when the request is cut off"
+        );
+        drop(cut);
+        drop(b);
+
+        let stored = tokio::time::timeout(Duration::from_secs(10), a_done)
+            .await
+            .expect("the first command is answered")
+            .unwrap()
+            .expect("the first command commits");
+        assert_eq!(stored.len(), 1);
+        let keys: Vec<(String,)> =
+            sqlx::query_as("SELECT key FROM settings WHERE key IN ('a', 'b')")
+                .fetch_all(store.pool())
+                .await
+                .unwrap();
+        assert_eq!(
+            keys,
+            vec![("a".to_string(),)],
+            "the first kept, the second undone"
+        );
+        let logged: Vec<(i64,)> =
+            sqlx::query_as("SELECT seq FROM events WHERE kind = 'group_test'")
+                .fetch_all(store.pool())
+                .await
+                .unwrap();
+        assert_eq!(
+            logged,
+            vec![(stored[0].seq,)],
+            "the first one's event at the position answered"
+        );
+        // The writer goes on.
+        let mut c = store.begin().await.unwrap();
+        events::append(&mut c, 2, None, "group_test", &serde_json::json!({"n": 2}))
+            .await
+            .unwrap();
+        let next = c.commit().await.unwrap();
+        assert_eq!(next[0].seq, stored[0].seq + 1);
+        store.close().await;
     }
 }

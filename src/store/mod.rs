@@ -162,13 +162,13 @@ impl Tx {
     /// [`Tx::write_later`] held back, and what the writer owes for the commands before this one, go in front of
     /// it in the same round trip (see `group`): only for a statement that does not fail by design, since its
     /// failure rolls back every command of the batch.
-    pub(crate) async fn fetch_after<'q, O>(
+    pub(crate) async fn fetch_after<O>(
         &mut self,
         sql: &str,
-        bind: impl FnOnce(group::Fetch<'q, O>) -> group::Fetch<'q, O>,
+        bind: impl FnOnce(group::Fetch<'static, O>) -> group::Fetch<'static, O>,
     ) -> crate::Result<Vec<O>>
     where
-        O: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+        O: Send + Unpin + 'static + for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
     {
         match &mut self.inner {
             TxConn::Postgres(t) => bind(sqlx::query_as(sqlx::AssertSqlSafe(sql.to_string())))

@@ -618,8 +618,8 @@ pub async fn insert_assignments(
                 q = q
                     .bind(new.order)
                     .bind(new.agency)
-                    .bind(new.kind)
-                    .bind(new.status)
+                    .bind(new.kind.to_string())
+                    .bind(new.status.to_string())
                     .bind(new.start_at)
                     .bind(new.end_at)
                     .bind(guard_start)
