@@ -214,9 +214,7 @@ impl Group {
             guard.savepoint_at = Some(guard.owed.sql.len());
             guard.owed.push("SAVEPOINT command; ");
         } else {
-            debug_assert!(guard.owed.is_empty(), "nothing is owed between batches");
-            guard.owed.push("BEGIN IMMEDIATE; ");
-            guard.open = true;
+            guard.open_batch();
         }
         Ok(savepoint)
     }
@@ -274,8 +272,7 @@ impl Group {
         // failed round trip takes the whole batch with it), and a write inside one costs a copy of every page
         // it touches: they go after what is owed, which opens the batch when none is open.
         if !guard.open {
-            guard.owed.push("BEGIN IMMEDIATE; ");
-            guard.open = true;
+            guard.open_batch();
         }
         let mut first = guard.take_owed();
         let mut positions = Vec::with_capacity(queued.len());
@@ -486,9 +483,42 @@ impl Writer {
         owed
     }
 
+    /// [`Writer::take_owed`] followed by what a command held back (`later`), and whether anything was owed
+    /// before it (others' statements, or the command's own opening).
+    fn take_owed_with(&mut self, later: Later) -> (Later, bool) {
+        let carried = !self.owed.is_empty();
+        let mut owed = self.take_owed();
+        owed.append(later);
+        (owed, carried)
+    }
+
+    /// Opens a batch: its `BEGIN` is owed.
+    fn open_batch(&mut self) {
+        debug_assert!(self.owed.is_empty(), "nothing is owed between batches");
+        self.owed.push("BEGIN IMMEDIATE; ");
+        self.open = true;
+    }
+
     fn conn(&mut self) -> &mut sqlx::AnyConnection {
         self.conn.as_deref_mut().expect("the writer connection")
     }
+}
+
+/// `sql` (its parameters numbered from `$1`) behind `owed`, in one statement list, `owed`'s parameters bound.
+fn query_after<O>(owed: &Later, sql: &str) -> Fetch<'static, O>
+where
+    O: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+{
+    let sql = format!(
+        "{}{}",
+        owed.sql,
+        super::events::renumber(sql, owed.params.len())
+    );
+    let mut q = sqlx::query_as::<_, O>(sqlx::AssertSqlSafe(sql));
+    for p in &owed.params {
+        q = super::events::bind_param_as(q, p);
+    }
+    q
 }
 
 /// Runs `sql` as it is, nothing owed in front of it.
@@ -613,10 +643,7 @@ impl Command {
     /// (`later`) are sent first, in one round trip of their own, so that the statement, should it fail,
     /// fails the command alone.
     pub(super) async fn conn(&mut self, later: Later) -> crate::Result<&mut sqlx::AnyConnection> {
-        let w = self.writer();
-        let carried = !w.owed.is_empty();
-        let mut owed = w.take_owed();
-        owed.append(later);
+        let (owed, carried) = self.writer().take_owed_with(later);
         if !owed.is_empty() {
             self.carry(
                 carried,
@@ -645,20 +672,8 @@ impl Command {
     where
         O: Send + Unpin + 'static + for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
     {
-        let w = self.writer();
-        let carried = !w.owed.is_empty();
-        let mut owed = w.take_owed();
-        owed.append(later);
-        let sql = format!(
-            "{}{}",
-            owed.sql,
-            super::events::renumber(sql, owed.params.len())
-        );
-        let mut q = sqlx::query_as::<_, O>(sqlx::AssertSqlSafe(sql));
-        for p in &owed.params {
-            q = super::events::bind_param_as(q, p);
-        }
-        let q = bind(q);
+        let (owed, carried) = self.writer().take_owed_with(later);
+        let q = bind(query_after(&owed, sql));
         self.carry(
             carried,
             statement(move |w| {
@@ -795,15 +810,11 @@ async fn owe(
     if !events.is_empty() && w.next_seq.is_none() {
         // One past the highest position the log has held (a rolled back or deleted event's included).
         let owed = w.take_owed();
-        let sql = format!(
-            "{}SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0), \
+        let q = query_after::<(i64,)>(
+            &owed,
+            "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0), \
              COALESCE((SELECT MAX(seq) FROM events), 0))",
-            owed.sql
         );
-        let mut q = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(sql));
-        for p in &owed.params {
-            q = super::events::bind_param_as(q, p);
-        }
         // (Every row, not one: a statement list answers only its rows, and asked for one SQLite stops at the
         // first statement.)
         let read = q.fetch_all(w.conn()).await.map_err(db_error);
