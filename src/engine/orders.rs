@@ -715,11 +715,8 @@ impl Engine {
                 break;
             }
             let mut refused_now = 0;
-            if st.order.roles.len() == 1
-                && tx.backend() == store::Backend::Sqlite
-                && !spares.is_empty()
-            {
-                // SQLite books a one-role crew with its spares in one statement: the first of them who are free,
+            if st.order.roles.len() == 1 && !spares.is_empty() {
+                // A one-role crew is booked with its spares in one statement: the first of them who are free,
                 // picks first, as many as the picks. A pick booked meanwhile gives way to the next spare in the
                 // same statement instead of costing another.
                 let wanted = picks.len();

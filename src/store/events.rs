@@ -48,15 +48,21 @@ fn worker_of(payload: &serde_json::Value) -> Option<i64> {
 const WRITE_CHUNK: usize = 1_000;
 
 /// Writes events in order and answers them with their positions (PostgreSQL's; on SQLite the writer counts
-/// them, see `group`).
+/// them, see `group`). Each statement first runs `before`, a query of one row (taking the log's lock, say),
+/// once, ahead of its first row: what must precede the events goes with them in one round trip.
 pub(super) async fn write(
     conn: &mut sqlx::AnyConnection,
     events: Vec<NewEvent>,
+    before: &str,
 ) -> crate::Result<Vec<StoredEvent>> {
     let mut out = Vec::with_capacity(events.len());
     for chunk in events.chunks(WRITE_CHUNK) {
+        // An uncorrelated scalar subquery in `WHERE` is evaluated once, before any row is produced, so the
+        // positions are taken after it.
         let sql = format!(
-            "INSERT INTO events (at, agency_id, kind, payload, worker_id) VALUES {} RETURNING seq",
+            "INSERT INTO events (at, agency_id, kind, payload, worker_id) \
+             SELECT * FROM (VALUES {}) AS v WHERE (SELECT true FROM ({before}) AS b) \
+             RETURNING seq",
             event_rows(0, chunk.len())
         );
         let texts: Vec<String> = chunk.iter().map(|e| e.payload.to_string()).collect();

@@ -245,13 +245,13 @@ impl Tx {
                     count_commit();
                     return Ok(Vec::new());
                 }
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                    "SET LOCAL synchronous_commit TO off; SELECT pg_advisory_xact_lock({LOG_LOCK})"
-                )))
-                .execute(&mut *t)
-                .await
-                .map_err(db_error)?;
-                let stored = events::write(&mut t, self.events).await?;
+                // The log's lock, and an asynchronous commit (the flush below waits for the disk, outside the
+                // lock), taken by the events' own statement.
+                let before = format!(
+                    "SELECT pg_advisory_xact_lock({LOG_LOCK}), \
+                     set_config('synchronous_commit', 'off', true)"
+                );
+                let stored = events::write(&mut t, self.events, &before).await?;
                 t.commit().await.map_err(db_error)?;
                 count_commit();
                 flush(&self.pool).await?;

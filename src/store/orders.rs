@@ -12,6 +12,9 @@ use super::{Tx, db_error};
 /// Assignment statuses that hold the worker's time.
 pub const LIVE: &str = "('confirmed', 'checked_in', 'standby')";
 
+/// The statuses of [`LIVE`], one by one.
+const LIVE_STATUSES: [&str; 3] = ["confirmed", "checked_in", "standby"];
+
 /// A stored order.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OrderRow {
@@ -424,11 +427,11 @@ pub async fn insert_assignment(
         // second); with the claim, the second one sees the worker taken. A dispatch that picks among many
         // (`wait: false`) moves on to the next candidate; an accepted offer or a promotion waits its turn.
         let sql = if wait {
-            "SELECT true FROM pg_advisory_xact_lock(7310023, $1::int4)"
+            format!("SELECT true FROM pg_advisory_xact_lock({WORKER_LOCK}, $1::int4)")
         } else {
-            "SELECT pg_try_advisory_xact_lock(7310023, $1::int4)"
+            format!("SELECT pg_try_advisory_xact_lock({WORKER_LOCK}, $1::int4)")
         };
-        let (got,): (bool,) = sqlx::query_as(sql)
+        let (got,): (bool,) = sqlx::query_as(q(sql))
             .bind(worker)
             .fetch_one(tx.conn().await?)
             .await
@@ -520,6 +523,9 @@ impl NewAssignments<'_> {
     }
 }
 
+/// The advisory lock space in which a PostgreSQL transaction claims a worker before booking them.
+const WORKER_LOCK: i64 = 7_310_023;
+
 /// Rows per statement of [`insert_assignments`] (two parameters each).
 const BOOK_CHUNK: usize = 400;
 
@@ -529,10 +535,13 @@ const BOOK_CHUNK: usize = 400;
 /// On SQLite one statement checks and inserts them all: the writer's turn is held for one statement, not two
 /// per worker. SQLite reads the statement's `SELECT` in full before it inserts (it reads the table it writes),
 /// so the picks are checked against the assignments before the statement, and distinct workers cannot clash
-/// with each other. On PostgreSQL each worker is claimed and inserted in turn ([`insert_assignment`]).
+/// with each other. On PostgreSQL the same statement also claims each free worker for the transaction
+/// (`pg_try_advisory_xact_lock`, as [`insert_assignment`] does), passing over one another transaction holds,
+/// and the exclusion constraint skips a worker booked by a transaction that committed after the statement
+/// began; the statement runs again for the rest while the crew is short and it still books someone.
 ///
 /// With `limit`, `picks` are candidates in order of preference, and only the first `limit` of them who are free
-/// are booked (the rest answer `None` too): on SQLite still in one statement.
+/// are booked (the rest answer `None` too), in one statement.
 pub async fn insert_assignments(
     tx: &mut Tx,
     new: NewAssignments<'_>,
@@ -544,36 +553,10 @@ pub async fn insert_assignments(
         workers.sort_unstable();
         workers.windows(2).all(|p| p[0] != p[1])
     };
-    if tx.backend() == super::Backend::Postgres || !distinct {
-        let mut out = Vec::with_capacity(picks.len());
-        let mut booked = 0;
-        for &(worker, role) in picks {
-            if limit.is_some_and(|l| booked >= l) {
-                out.push(None);
-                continue;
-            }
-            let id = insert_assignment(
-                tx,
-                new.order,
-                new.agency,
-                worker,
-                role,
-                new.kind,
-                new.status,
-                new.start_at,
-                new.end_at,
-                new.half_gap_ms,
-                None,
-                None,
-                new.now,
-                false,
-            )
-            .await?;
-            booked += usize::from(id.is_some());
-            out.push(id);
-        }
-        return Ok(out);
+    if !distinct {
+        return insert_assignments_one_by_one(tx, new, picks, limit).await;
     }
+    let postgres = tx.backend() == super::Backend::Postgres;
     let guard_start = new.start_at - new.half_gap_ms;
     let guard_end = new.end_at + new.half_gap_ms;
     let mut ids: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
@@ -583,57 +566,168 @@ pub async fn insert_assignments(
         None => picks.chunks(BOOK_CHUNK).collect(),
     };
     for chunk in chunks {
-        const SHARED: usize = 9;
-        let mut values = String::new();
-        for i in 0..chunk.len() {
-            if i > 0 {
-                values.push_str(", ");
+        // On PostgreSQL a statement can book fewer than it could (a worker booked by a transaction that
+        // committed after the statement began is skipped by the exclusion constraint): it runs again for the
+        // rest, its new snapshot seeing that booking, until the crew is whole or nothing more is booked.
+        let mut rest: Vec<(i64, i64)> = chunk.to_vec();
+        loop {
+            let wanted = limit.map(|l| l.saturating_sub(ids.len()));
+            if rest.is_empty() || wanted == Some(0) {
+                break;
             }
-            let b = SHARED + 2 * i;
-            values.push_str(&format!("(${}, ${}, {i})", b + 1, b + 2));
+            let sql = booking_sql(rest.len(), wanted, postgres);
+            let batch = rest.clone();
+            // What the command held back (its order's row, say), and what the writer owes, go in front, in
+            // the same round trip: the statement cannot fail by design (a worker already booked is left out).
+            let rows: Vec<(i64, i64)> = tx
+                .fetch_after(&sql, move |mut q| {
+                    q = q
+                        .bind(new.order)
+                        .bind(new.agency)
+                        .bind(new.kind.to_string())
+                        .bind(new.status.to_string())
+                        .bind(new.start_at)
+                        .bind(new.end_at)
+                        .bind(guard_start)
+                        .bind(guard_end)
+                        .bind(new.now);
+                    for (worker, role) in batch {
+                        q = q.bind(worker).bind(role);
+                    }
+                    q
+                })
+                .await?;
+            let booked = rows.len();
+            ids.extend(rows.into_iter().map(|(id, worker)| (worker, id)));
+            if !postgres || booked == 0 || wanted.is_none() {
+                break;
+            }
+            rest.retain(|(w, _)| !ids.contains_key(w));
         }
-        let free = format!(
-            "SELECT p.column1 AS worker, p.column2 AS role FROM (VALUES {values}) AS p \
-             WHERE NOT EXISTS (SELECT 1 FROM assignments a WHERE a.worker_id = p.column1 AND a.status IN {LIVE} \
-             AND a.guard_start < $8 AND a.guard_end > $7)"
-        );
-        // With a limit, the first free in order of preference; either way inserted in worker order.
-        let chosen = match limit {
-            Some(n) => {
-                format!("SELECT * FROM ({free} ORDER BY p.column3 LIMIT {n}) ORDER BY worker")
-            }
-            None => free,
-        };
-        let sql = format!(
-            "INSERT INTO assignments (order_id, agency_id, worker_id, role_idx, kind, status, start_at, end_at, \
-             guard_start, guard_end, offer_id, replaces, created_at, updated_at) \
-             SELECT $1, $2, c.worker, c.role, $3, $4, $5, $6, $7, $8, NULL, NULL, $9, $9 \
-             FROM ({chosen}) AS c \
-             RETURNING id, worker_id"
-        );
-        // What the command held back (its order's row, say), and what the writer owes, go in front, in the
-        // same round trip: the statement cannot fail by design (a worker already booked is left out).
-        let rows: Vec<(i64, i64)> = tx
-            .fetch_after(&sql, |mut q| {
-                q = q
-                    .bind(new.order)
-                    .bind(new.agency)
-                    .bind(new.kind.to_string())
-                    .bind(new.status.to_string())
-                    .bind(new.start_at)
-                    .bind(new.end_at)
-                    .bind(guard_start)
-                    .bind(guard_end)
-                    .bind(new.now);
-                for &(worker, role) in chunk {
-                    q = q.bind(worker).bind(role);
-                }
-                q
-            })
-            .await?;
-        ids.extend(rows.into_iter().map(|(id, worker)| (worker, id)));
     }
     Ok(picks.iter().map(|(w, _)| ids.get(w).copied()).collect())
+}
+
+/// The statement of [`insert_assignments`] for `picks` candidates (parameters `$10` on, two each, after the
+/// nine the rows share), booking at most `limit` of them.
+fn booking_sql(picks: usize, limit: Option<usize>, postgres: bool) -> String {
+    const SHARED: usize = 9;
+    let mut values = String::new();
+    for i in 0..picks {
+        if i > 0 {
+            values.push_str(", ");
+        }
+        let b = SHARED + 2 * i;
+        values.push_str(&format!("(${}, ${}, {i})", b + 1, b + 2));
+    }
+    let busy = if postgres {
+        format!(
+            "EXISTS (SELECT 1 FROM assignments a WHERE a.worker_id = p.column1 AND a.status IN {LIVE} \
+             AND {})",
+            meets(true, "a.", "$7", "$8")
+        )
+    } else {
+        // A worker's live assignments never meet each other's guard ranges (invariant 1), so of those of one
+        // status only the last to start before the shift's guard ends can meet it: one seek per status in
+        // `assignments_by_worker`, however many assignments the worker holds.
+        let last = |status: &str| {
+            format!(
+                "SELECT (SELECT a.guard_end FROM assignments a WHERE a.worker_id = p.column1 \
+                 AND a.status = '{status}' AND a.guard_start < $8 ORDER BY a.guard_start DESC LIMIT 1) AS e"
+            )
+        };
+        let each: Vec<String> = LIVE_STATUSES.iter().map(|s| last(s)).collect();
+        format!(
+            "EXISTS (SELECT 1 FROM ({}) AS l WHERE l.e > $7)",
+            each.join(" UNION ALL ")
+        )
+    };
+    let chosen = if postgres {
+        // A free candidate is claimed for the transaction (as `insert_assignment` claims one) before it is
+        // booked, and one claimed by another transaction is passed over: two transactions never wait for each
+        // other inside the exclusion constraint. `CASE` claims only candidates found free, and the `VALUES`
+        // are read in their order, so with a limit only as many are claimed as are booked.
+        let free = format!(
+            "SELECT p.column1 AS worker, p.column2 AS role FROM (VALUES {values}) AS p \
+             WHERE CASE WHEN {busy} THEN false ELSE pg_try_advisory_xact_lock({WORKER_LOCK}, p.column1::int4) END"
+        );
+        match limit {
+            Some(n) => format!("{free} LIMIT {n}"),
+            None => free,
+        }
+    } else {
+        let free = format!(
+            "SELECT p.column1 AS worker, p.column2 AS role FROM (VALUES {values}) AS p WHERE NOT {busy}"
+        );
+        // With a limit, the first free in order of preference; either way inserted in worker order.
+        match limit {
+            Some(n) => format!("SELECT * FROM ({free} ORDER BY p.column3 LIMIT {n}) AS f"),
+            None => free,
+        }
+    };
+    // On PostgreSQL the exclusion constraint is the arbiter of a booking made meanwhile by a transaction
+    // the statement's snapshot does not see.
+    let conflict = if postgres {
+        " ON CONFLICT DO NOTHING"
+    } else {
+        ""
+    };
+    format!(
+        "INSERT INTO assignments (order_id, agency_id, worker_id, role_idx, kind, status, start_at, end_at, \
+         guard_start, guard_end, offer_id, replaces, created_at, updated_at) \
+         SELECT $1, $2, c.worker, c.role, $3, $4, $5, $6, $7, $8, NULL, NULL, $9, $9 \
+         FROM ({chosen}) AS c ORDER BY c.worker{conflict} \
+         RETURNING id, worker_id"
+    )
+}
+
+/// The condition that an assignment's guard range (its columns prefixed with `alias`) meets `[start, end)`.
+/// On PostgreSQL it is written as the exclusion constraint's overlap of ranges, so that the constraint's GiST
+/// index finds the worker's assignments in that range alone; asked only for the worker, it reads every
+/// assignment the worker ever had (the index does not keep one worker's entries together).
+fn meets(postgres: bool, alias: &str, start: &str, end: &str) -> String {
+    if postgres {
+        format!("int8range({alias}guard_start, {alias}guard_end) && int8range({start}, {end})")
+    } else {
+        format!("{alias}guard_start < {end} AND {alias}guard_end > {start}")
+    }
+}
+
+/// [`insert_assignments`] for picks that name a worker twice: one [`insert_assignment`] each, in order.
+async fn insert_assignments_one_by_one(
+    tx: &mut Tx,
+    new: NewAssignments<'_>,
+    picks: &[(i64, i64)],
+    limit: Option<usize>,
+) -> crate::Result<Vec<Option<i64>>> {
+    let mut out = Vec::with_capacity(picks.len());
+    let mut booked = 0;
+    for &(worker, role) in picks {
+        if limit.is_some_and(|l| booked >= l) {
+            out.push(None);
+            continue;
+        }
+        let id = insert_assignment(
+            tx,
+            new.order,
+            new.agency,
+            worker,
+            role,
+            new.kind,
+            new.status,
+            new.start_at,
+            new.end_at,
+            new.half_gap_ms,
+            None,
+            None,
+            new.now,
+            false,
+        )
+        .await?;
+        booked += usize::from(id.is_some());
+        out.push(id);
+    }
+    Ok(out)
 }
 
 /// Whether the worker holds a live assignment whose guard range meets `[guard_start, guard_end)`.
@@ -643,9 +737,10 @@ pub async fn overlapping_live(
     guard_start: i64,
     guard_end: i64,
 ) -> crate::Result<bool> {
+    let postgres = tx.backend() == super::Backend::Postgres;
     let r: Option<(i64,)> = sqlx::query_as(q(format!(
-        "SELECT id FROM assignments WHERE worker_id = $1 AND status IN {LIVE} \
-         AND guard_start < $3 AND guard_end > $2 LIMIT 1"
+        "SELECT id FROM assignments WHERE worker_id = $1 AND status IN {LIVE} AND {} LIMIT 1",
+        meets(postgres, "", "$2", "$3")
     )))
     .bind(worker)
     .bind(guard_start)

@@ -271,3 +271,66 @@ async fn concurrent_assign_orders_for_one_shift_never_book_a_worker_twice() {
     // The first order to write gets its whole crew, the second plans again once.
     assert!(confirmed >= 6, "only {confirmed} confirmed");
 }
+
+#[tokio::test]
+async fn concurrent_assign_orders_at_meeting_times_never_book_a_worker_twice_beside_their_other_days()
+ {
+    // Each promoter already works the days before and after; orders posted together, whose shifts meet within
+    // the rest gap, plan from the same views, so the database's check of the worker's bookings decides — and
+    // it must find the booking that meets, not one of the other days.
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    promoters(&app, &a, 9).await;
+    let at = |day: u32, from: &str, to_day: u32, to: &str, n: u32| {
+        let mut o = order_json(&format!("d{day}-{from}"), n, "assign", 1);
+        o["start"] = json!(format!("2026-12-{day:02}T{from}:00+08:00"));
+        o["end"] = json!(format!("2026-12-{to_day:02}T{to}:00+08:00"));
+        o
+    };
+    for day in [1, 3] {
+        let o = app.post_order(&a, &at(day, "09:00", day, "18:00", 9)).await;
+        assert_eq!(assignments_with(&o, "confirmed").len(), 9, "{o}");
+    }
+    let meeting = [
+        at(2, "09:00", 2, "17:00", 3),
+        at(2, "13:00", 2, "21:00", 3),
+        at(2, "19:00", 2, "23:00", 3),
+        at(2, "06:00", 2, "10:00", 3),
+    ];
+    let posts = meeting.iter().map(|o| app.post_order(&a, o));
+    let orders = futures_util::future::join_all(posts).await;
+    // Every confirmed shift of a worker, with the rest gap (8 hours) between any two.
+    let mut shifts: std::collections::HashMap<String, Vec<(i64, i64)>> = Default::default();
+    let all = app.get(&a.key, "/v1/orders?limit=50").await.expect(200);
+    assert_eq!(all["items"].as_array().expect("orders").len(), 6);
+    for o in all["items"].as_array().expect("orders") {
+        let got = app.order(&a, &s(o, "id")).await;
+        let start = chrono::DateTime::parse_from_rfc3339(&s(&got, "start")).expect("start");
+        let end = chrono::DateTime::parse_from_rfc3339(&s(&got, "end")).expect("end");
+        for c in assignments_with(&got, "confirmed") {
+            shifts
+                .entry(s(&c, "worker_id"))
+                .or_default()
+                .push((start.timestamp(), end.timestamp()));
+        }
+    }
+    let gap = 8 * 3600;
+    for (worker, mut held) in shifts {
+        held.sort_unstable();
+        for pair in held.windows(2) {
+            assert!(
+                pair[0].1 + gap <= pair[1].0,
+                "{worker} holds shifts {:?} and {:?} within the rest gap",
+                pair[0],
+                pair[1]
+            );
+        }
+    }
+    // Days 1 and 3 leave every promoter free on day 2 from 02:00 to 01:00 the next day: each order of day 2
+    // could have had a crew alone, and together they book someone.
+    let booked: usize = orders
+        .iter()
+        .map(|o| assignments_with(o, "confirmed").len())
+        .sum();
+    assert!(booked >= 3, "only {booked} booked on day 2");
+}
