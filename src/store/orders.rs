@@ -620,13 +620,7 @@ fn booking_sql(picks: usize, limit: Option<usize>, postgres: bool) -> String {
         let b = SHARED + 2 * i;
         values.push_str(&format!("(${}, ${}, {i})", b + 1, b + 2));
     }
-    let busy = if postgres {
-        format!(
-            "EXISTS (SELECT 1 FROM assignments a WHERE a.worker_id = p.column1 AND a.status IN {LIVE} \
-             AND {})",
-            meets(true, "a.", "$7", "$8")
-        )
-    } else {
+    let busy = {
         // A worker's live assignments never meet each other's guard ranges (invariant 1), so of those of one
         // status only the last to start before the shift's guard ends can meet it: one seek per status in
         // `assignments_by_worker`, however many assignments the worker holds.
