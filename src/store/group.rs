@@ -55,8 +55,8 @@ pub(super) struct Writer {
     members: usize,
     /// Counts commits; a command remembers the batch it joined.
     batch: u64,
-    /// How the batches ended, told to their members.
-    ended: Arc<Ended>,
+    /// Batches whose commit failed (the latest few), with the error's text.
+    failed: std::collections::VecDeque<(u64, String)>,
     /// The id the next order takes ([`Command::next_order_id`]), once read.
     next_order_id: Option<i64>,
     /// The position the next event takes in the log, once read ([`Command::commit`]).
@@ -70,33 +70,10 @@ const OWED_PARAMS: usize = 4_000;
 /// Failed batches remembered for members that read their outcome late.
 const FAILED_KEPT: usize = 64;
 
-/// How batches ended. A batch's first member commits it; the others learn its outcome here, without a turn on
-/// the writer of their own (a turn each would hand the writer from task to task once more per command).
-struct Ended {
-    /// The batches numbered below this one have ended.
-    through: tokio::sync::watch::Sender<u64>,
-    /// Batches whose commit failed (the latest few), with the error's text.
-    failed: std::sync::Mutex<std::collections::VecDeque<(u64, String)>>,
-}
-
-impl Ended {
-    /// The failure of `batch`, which has ended.
-    fn failure(&self, batch: u64) -> Option<String> {
-        self.failed
-            .lock()
-            .expect("failed batches")
-            .iter()
-            .find(|(b, _)| *b == batch)
-            .map(|(_, e)| e.clone())
-    }
-}
-
 /// The shared writer.
 #[derive(Clone)]
 pub(super) struct Group {
     gate: Arc<Mutex<Writer>>,
-    /// How batches ended (shared with the writer).
-    ended: Arc<Ended>,
     pool: AnyPool,
     /// Guarded writes waiting for a turn ([`Group::write_if`]).
     queue: Arc<std::sync::Mutex<Vec<Queued>>>,
@@ -132,12 +109,7 @@ impl Group {
             wanted,
             checkpoint.catch_up.clone(),
         ));
-        let ended = Arc::new(Ended {
-            through: tokio::sync::watch::Sender::new(0),
-            failed: Default::default(),
-        });
         Group {
-            ended: ended.clone(),
             gate: Arc::new(Mutex::new(Writer {
                 conn: None,
                 open: false,
@@ -147,7 +119,7 @@ impl Group {
                 unsure: false,
                 members: 0,
                 batch: 0,
-                ended,
+                failed: Default::default(),
                 next_order_id: None,
                 next_seq: None,
             })),
@@ -339,25 +311,26 @@ impl Group {
 }
 
 impl Group {
-    /// Leaves the writer to whoever waits, then waits for the batch the turn joined to be committed (by its
-    /// first member, which takes a turn again to commit it) and on disk: the batch's failure, if it failed.
+    /// Leaves the writer to whoever waits, then waits for the batch the turn joined to be committed
+    /// (committing it when this turn comes first) and on disk: the batch's failure, if it failed.
     async fn committed(&self, guard: OwnedMutexGuard<Writer>) -> Option<String> {
         let batch = guard.batch;
-        let commits = guard.members == 1;
         drop(guard);
-        if commits {
-            // Queue again: everyone who arrived meanwhile runs first and joins this batch. The next batch goes
-            // on while this one goes to disk.
-            let mut guard = self.gate.clone().lock_owned().await;
-            if guard.batch == batch && guard.open {
-                self.commit_batch(&mut guard).await;
-            }
-        } else {
-            let mut through = self.ended.through.subscribe();
-            // The sender lives as long as the group, which this holds.
-            let _ = through.wait_for(|ended| *ended > batch).await;
+        // Queue again: everyone who arrived meanwhile runs first and joins this batch. Every member queues, not
+        // only the one that commits: the members then learn of the commit one at a time, in the order they
+        // joined, so each applies its events to the views right after those before it, without reading the log
+        // for a gap (waking them all at once on a signal was measured 2–8% slower).
+        let mut guard = self.gate.clone().lock_owned().await;
+        if guard.batch == batch && guard.open {
+            self.commit_batch(&mut guard).await;
         }
-        let failure = self.ended.failure(batch);
+        let failure = guard
+            .failed
+            .iter()
+            .find(|(b, _)| *b == batch)
+            .map(|(_, e)| e.clone());
+        // The next batch goes on while this one goes to disk.
+        drop(guard);
         if failure.is_none()
             && let Some(syncer) = self.syncer.get()
         {
@@ -584,17 +557,16 @@ async fn abandon_batch(w: &mut Writer, error: &crate::Error) {
     end_batch(w, Some(error.to_string()));
 }
 
-/// Closes the batch, remembering its failure for members that read their outcome late, and tells its members.
+/// Closes the batch, remembering its failure for members that read their outcome late.
 fn end_batch(w: &mut Writer, failure: Option<String>) {
     if let Some(e) = failure {
         // Ids and positions counted in a batch that failed were never used; they are read again.
         w.next_order_id = None;
         w.next_seq = None;
-        let mut failed = w.ended.failed.lock().expect("failed batches");
-        if failed.len() == FAILED_KEPT {
-            failed.pop_front();
+        if w.failed.len() == FAILED_KEPT {
+            w.failed.pop_front();
         }
-        failed.push_back((w.batch, e));
+        w.failed.push_back((w.batch, e));
     }
     w.open = false;
     w.begun = false;
@@ -603,7 +575,6 @@ fn end_batch(w: &mut Writer, failure: Option<String>) {
     w.unsure = false;
     w.members = 0;
     w.batch += 1;
-    w.ended.through.send_replace(w.batch);
 }
 
 /// One command's turn on the writer: a savepoint inside the open batch.
