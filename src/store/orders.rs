@@ -620,22 +620,7 @@ fn booking_sql(picks: usize, limit: Option<usize>, postgres: bool) -> String {
         let b = SHARED + 2 * i;
         values.push_str(&format!("(${}, ${}, {i})", b + 1, b + 2));
     }
-    let busy = {
-        // A worker's live assignments never meet each other's guard ranges (invariant 1), so of those of one
-        // status only the last to start before the shift's guard ends can meet it: one seek per status in
-        // `assignments_by_worker`, however many assignments the worker holds.
-        let last = |status: &str| {
-            format!(
-                "SELECT (SELECT a.guard_end FROM assignments a WHERE a.worker_id = p.column1 \
-                 AND a.status = '{status}' AND a.guard_start < $8 ORDER BY a.guard_start DESC LIMIT 1) AS e"
-            )
-        };
-        let each: Vec<String> = LIVE_STATUSES.iter().map(|s| last(s)).collect();
-        format!(
-            "EXISTS (SELECT 1 FROM ({}) AS l WHERE l.e > $7)",
-            each.join(" UNION ALL ")
-        )
-    };
+    let busy = live_meets("p.column1", "$7", "$8");
     let chosen = if postgres {
         // A free candidate is claimed for the transaction (as `insert_assignment` claims one) before it is
         // booked, and one claimed by another transaction is passed over: two transactions never wait for each
@@ -675,16 +660,25 @@ fn booking_sql(picks: usize, limit: Option<usize>, postgres: bool) -> String {
     )
 }
 
-/// The condition that an assignment's guard range (its columns prefixed with `alias`) meets `[start, end)`.
-/// On PostgreSQL it is written as the exclusion constraint's overlap of ranges, so that the constraint's GiST
-/// index finds the worker's assignments in that range alone; asked only for the worker, it reads every
-/// assignment the worker ever had (the index does not keep one worker's entries together).
-fn meets(postgres: bool, alias: &str, start: &str, end: &str) -> String {
-    if postgres {
-        format!("int8range({alias}guard_start, {alias}guard_end) && int8range({start}, {end})")
-    } else {
-        format!("{alias}guard_start < {end} AND {alias}guard_end > {start}")
-    }
+/// The condition that the worker `worker` (an SQL expression) holds a live assignment whose guard range meets
+/// `[start, end)`.
+///
+/// A worker's live assignments never meet each other's guard ranges (invariant 1), so of those of one status
+/// only the last to start before `end` can meet the range: one seek per status in `assignments_by_worker`,
+/// however many assignments the worker holds. (On PostgreSQL the exclusion constraint's GiST index, which the
+/// planner takes for a check by worker, does not keep one worker's entries together.)
+fn live_meets(worker: &str, start: &str, end: &str) -> String {
+    let last = |status: &str| {
+        format!(
+            "SELECT (SELECT a.guard_end FROM assignments a WHERE a.worker_id = {worker} \
+             AND a.status = '{status}' AND a.guard_start < {end} ORDER BY a.guard_start DESC LIMIT 1) AS e"
+        )
+    };
+    let each: Vec<String> = LIVE_STATUSES.iter().map(|s| last(s)).collect();
+    format!(
+        "EXISTS (SELECT 1 FROM ({}) AS l WHERE l.e > {start})",
+        each.join(" UNION ALL ")
+    )
 }
 
 /// [`insert_assignments`] for picks that name a worker twice: one [`insert_assignment`] each, in order.
@@ -731,18 +725,18 @@ pub async fn overlapping_live(
     guard_start: i64,
     guard_end: i64,
 ) -> crate::Result<bool> {
-    let postgres = tx.backend() == super::Backend::Postgres;
-    let r: Option<(i64,)> = sqlx::query_as(q(format!(
-        "SELECT id FROM assignments WHERE worker_id = $1 AND status IN {LIVE} AND {} LIMIT 1",
-        meets(postgres, "", "$2", "$3")
+    // A 64-bit integer on both backends (`EXISTS` is a boolean on one, an integer on the other).
+    let (busy,): (i64,) = sqlx::query_as(q(format!(
+        "SELECT CAST(CASE WHEN {} THEN 1 ELSE 0 END AS BIGINT)",
+        live_meets("$1", "$2", "$3")
     )))
     .bind(worker)
     .bind(guard_start)
     .bind(guard_end)
-    .fetch_optional(tx.conn().await?)
+    .fetch_one(tx.conn().await?)
     .await
     .map_err(db_error)?;
-    Ok(r.is_some())
+    Ok(busy == 1)
 }
 
 /// Sets an assignment's status.
