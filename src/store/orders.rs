@@ -10,9 +10,6 @@ use super::events::{Guard, Param};
 use super::{Tx, db_error};
 
 /// Assignment statuses that hold the worker's time.
-pub const LIVE: &str = "('confirmed', 'checked_in', 'standby')";
-
-/// The statuses of [`LIVE`], one by one.
 const LIVE_STATUSES: [&str; 3] = ["confirmed", "checked_in", "standby"];
 
 /// A stored order.
