@@ -104,13 +104,10 @@ pub struct Engine {
     orders: moka::sync::Cache<i64, Arc<crate::domain::Order>>,
     /// Bumped whenever an order is evicted, so that a read that raced with it is not cached.
     order_generation: std::sync::atomic::AtomicU64,
-    /// The SLA tier a new order of a client takes, with the agency's tier settings, by agency and
-    /// `client_ref`: a view of the log (emptied by `sla_tiers_set` and `client_tier_set`), so that posting an
-    /// order reads neither table.
-    tiers: moka::sync::Cache<
-        (u64, String),
-        Option<(crate::domain::sla::SlaConfig, crate::domain::sla::SlaTier)>,
-    >,
+    /// Each agency's tier settings with its clients' own tiers, by agency: a view of the log (emptied by
+    /// `sla_tiers_set` and `client_tier_set`), so that posting an order, even a new client's first, reads
+    /// neither table.
+    tiers: moka::sync::Cache<u64, std::sync::Arc<sla::AgencyTiers>>,
     /// Bumped whenever `tiers` is emptied, so that a read that raced with it is not cached.
     tier_generation: std::sync::atomic::AtomicU64,
 }

@@ -129,6 +129,27 @@ fn parse_config(body: &str) -> crate::Result<SlaConfig> {
         .map_err(|e| Error::Internal(format!("stored SLA tiers: {e:?}")))
 }
 
+/// An agency's tier settings and the tiers it gave its clients, as a new order needs them.
+#[derive(Debug)]
+pub(super) struct AgencyTiers {
+    config: SlaConfig,
+    /// Tier names by `client_ref`, for the clients given one.
+    own: std::collections::HashMap<String, String>,
+}
+
+impl AgencyTiers {
+    /// The tier a new order of `client_ref` takes: the client's own, else the default; `None` when neither.
+    fn for_client(&self, client_ref: &str) -> Option<(SlaConfig, SlaTier)> {
+        let own = match client_ref.trim() {
+            "" => None,
+            c => self.own.get(c),
+        };
+        let name = own.or(self.config.default_tier.as_ref())?;
+        let tier = self.config.tier(name)?.clone();
+        Some((self.config.clone(), tier))
+    }
+}
+
 impl Engine {
     /// The agency's tier configuration (the defaults until it sets one).
     pub async fn sla_config(&self, agency: AgencyId) -> crate::Result<SlaConfig> {
@@ -285,40 +306,34 @@ impl Engine {
         agency: AgencyId,
         client_ref: &str,
     ) -> crate::Result<Option<(SlaConfig, SlaTier)>> {
-        use std::sync::atomic::Ordering::SeqCst;
-        let key = (agency.get(), client_ref.trim().to_string());
-        if let Some(tier) = self.tiers.get(&key) {
-            return Ok(tier);
-        }
-        let generation = self.tier_generation.load(SeqCst);
-        let tier = self.read_tier_for_new_order(agency, client_ref).await?;
-        if self.tier_generation.load(SeqCst) == generation {
-            self.tiers.insert(key, tier.clone());
-        }
-        Ok(tier)
+        Ok(self.agency_tiers(agency).await?.for_client(client_ref))
     }
 
-    /// Forgets every tier a new order would take (the log changed an agency's tiers or a client's).
+    /// The agency's tier settings and its clients' own tiers, from the view (read from the tables the first
+    /// time after they changed).
+    async fn agency_tiers(&self, agency: AgencyId) -> crate::Result<std::sync::Arc<AgencyTiers>> {
+        use std::sync::atomic::Ordering::SeqCst;
+        if let Some(tiers) = self.tiers.get(&agency.get()) {
+            return Ok(tiers);
+        }
+        let generation = self.tier_generation.load(SeqCst);
+        let config = self.sla_config(agency).await?;
+        let own = store::sla::client_tiers(self.store.pool(), agency.get() as i64)
+            .await?
+            .into_iter()
+            .collect();
+        let tiers = std::sync::Arc::new(AgencyTiers { config, own });
+        if self.tier_generation.load(SeqCst) == generation {
+            self.tiers.insert(agency.get(), tiers.clone());
+        }
+        Ok(tiers)
+    }
+
+    /// Forgets every agency's tiers (the log changed an agency's tier settings or a client's tier).
     pub(super) fn forget_tiers(&self) {
         self.tier_generation
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.tiers.invalidate_all();
-    }
-
-    /// [`Self::tier_for_new_order`], read from the tables.
-    async fn read_tier_for_new_order(
-        &self,
-        agency: AgencyId,
-        client_ref: &str,
-    ) -> crate::Result<Option<(SlaConfig, SlaTier)>> {
-        let config = self.sla_config(agency).await?;
-        let own = match client_ref.trim() {
-            "" => None,
-            c => store::sla::client_tier(self.store.pool(), agency.get() as i64, c).await?,
-        };
-        let name = own.map(|(t, _)| t).or_else(|| config.default_tier.clone());
-        let tier = name.and_then(|n| config.tier(&n).cloned());
-        Ok(tier.map(|t| (config, t)))
     }
 
     /// Records a new order's SLA from its tier (the order's row exists; its dispatch is raised already).

@@ -128,6 +128,18 @@ pub async fn client_tier<'c, E: Executor<'c, Database = Any>>(
         .map_err(db_error)
 }
 
+/// The agency's clients given a tier, with the tier: `(client_ref, tier)`.
+pub async fn client_tiers<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    agency: i64,
+) -> crate::Result<Vec<(String, String)>> {
+    sqlx::query_as("SELECT client_ref, tier FROM clients WHERE agency_id = $1")
+        .bind(agency)
+        .fetch_all(e)
+        .await
+        .map_err(db_error)
+}
+
 /// Sets a client's tier, or (`None`) takes it away so the default applies.
 pub async fn set_client_tier(
     tx: &mut Tx,
