@@ -67,6 +67,10 @@ const SQLITE: &[(i64, &str)] = &[
         19,
         include_str!("../../migrations/sqlite/0019_assignments_by_worker_covering.sql"),
     ),
+    (
+        20,
+        include_str!("../../migrations/sqlite/0020_assignments_by_pool_partial.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
@@ -138,6 +142,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         19,
         include_str!("../../migrations/postgres/0019_assignments_by_worker_covering.sql"),
+    ),
+    (
+        20,
+        include_str!("../../migrations/postgres/0020_assignments_by_pool_partial.sql"),
     ),
 ];
 

@@ -1067,4 +1067,37 @@ mod tests {
         // Inserted in worker order, each with its own role.
         assert_eq!(rows, vec![(3, 1), (7, 0), (8, 0)]);
     }
+
+    /// The index of a pool's floaters holds only assignments with a pool, and the lookups of a pool's floaters
+    /// (by the pool, and by the pool of each pooled order) still go through it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_pools_floaters_are_read_through_an_index_of_pooled_assignments_only() {
+        let (_dir, store) = store_with_workers().await;
+        let mut tx = store.begin().await.unwrap();
+        let conn = tx.conn().await.unwrap();
+        let (partial,): (String,) = sqlx::query_as(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'assignments_by_pool'",
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+        assert!(partial.ends_with("WHERE pool_id IS NOT NULL"), "{partial}");
+        for lookup in [
+            "SELECT id FROM assignments WHERE pool_id = 1 AND status = 'standby' ORDER BY id",
+            "SELECT p.id, (SELECT COUNT(*) FROM assignments a WHERE a.pool_id = p.id AND a.status = 'standby') \
+             FROM standby_pools p WHERE p.id = 1",
+        ] {
+            let plan: Vec<(i64, i64, i64, String)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {lookup}")))
+                    .fetch_all(&mut *conn)
+                    .await
+                    .unwrap();
+            assert!(
+                plan.iter().any(|(_, _, _, detail)| detail
+                    .contains("USING INDEX assignments_by_pool")
+                    || detail.contains("USING COVERING INDEX assignments_by_pool")),
+                "{lookup}: {plan:?}"
+            );
+        }
+    }
 }
