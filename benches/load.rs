@@ -41,7 +41,12 @@
 //! A scenario whose prepared requests run out before its time is up stops there and says so. Counts and rates
 //! are of successful (2xx) answers; latencies are of those, measured from sending the request to the end of
 //! the body; failed answers are counted by status (`io` for a transport error). The servers and the client
-//! share the machine: its cores and load are printed before each scenario.
+//! share the machine: its cores and load are printed before each scenario, and after it where the CPU time of
+//! its timed window went (Linux `/proc`), in milliseconds per successful answer: the servers' threads by their
+//! part of the work (ranking, SQLite's connections, the runtime, the rest), the load generator, every other
+//! process (PostgreSQL's among them), and the share of the machine's cores that was busy, idle, and stolen by
+//! the host of a virtual machine. Rates differ from machine to machine and from hour to hour on a shared host;
+//! the CPU time per answer says what the work costs.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
@@ -205,6 +210,209 @@ fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "?".into())
+}
+
+/// The process ids of the servers under load, for [`CpuSnapshot`].
+static SERVER_PIDS: std::sync::OnceLock<Vec<u32>> = std::sync::OnceLock::new();
+
+/// CPU time so far (Linux `/proc`, in clock ticks): the whole machine's, and each thread of the servers and
+/// of this process by the thread's name.
+struct CpuSnapshot {
+    /// `/proc/stat`'s first line: user, nice, system, idle, iowait, irq, softirq, steal.
+    machine: Vec<u64>,
+    /// Per (process, thread id): which part of the work the thread does, and its user + system ticks.
+    threads: HashMap<(u32, u32), (&'static str, u64)>,
+    /// Per other process (PostgreSQL's among them): its user + system ticks.
+    others: HashMap<u32, u64>,
+}
+
+/// The parts of the work the CPU time is told in: a server thread's part follows from its name.
+const CPU_PARTS: [&str; 6] = [
+    "ranking",
+    "SQLite",
+    "runtime",
+    "other server threads",
+    "load generator",
+    "other processes",
+];
+
+/// User + system ticks of a `/proc/.../stat` line: fields 14 and 15, counted after the name in parentheses
+/// (which may hold spaces); with the name.
+fn stat_ticks(line: &str) -> Option<(&str, u64)> {
+    let (open, close) = (line.find('(')?, line.rfind(')')?);
+    let fields: Vec<&str> = line[close + 1..].split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    Some((&line[open + 1..close], ticks(11) + ticks(12)))
+}
+
+fn server_part(thread: &str) -> &'static str {
+    if thread.starts_with("crewcall-rank") || thread.starts_with("crewcall-helper") {
+        CPU_PARTS[0]
+    } else if thread.starts_with("sqlx-sqlite") {
+        CPU_PARTS[1]
+    } else if thread.starts_with("tokio-rt-worker") {
+        CPU_PARTS[2]
+    } else {
+        CPU_PARTS[3]
+    }
+}
+
+impl CpuSnapshot {
+    fn take() -> Option<Self> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let machine: Vec<u64> = stat
+            .lines()
+            .next()?
+            .split_whitespace()
+            .skip(1)
+            .take(8)
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        if machine.len() < 8 {
+            return None;
+        }
+        let mut threads = HashMap::new();
+        let mut processes: Vec<(u32, bool)> = SERVER_PIDS
+            .get()
+            .map(|p| p.iter().map(|p| (*p, true)).collect())
+            .unwrap_or_default();
+        processes.push((std::process::id(), false));
+        let mut others = HashMap::new();
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|p| p.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            if processes.iter().any(|(p, _)| *p == pid) {
+                continue;
+            }
+            if let Some((_, ticks)) = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .as_deref()
+                .and_then(stat_ticks)
+            {
+                others.insert(pid, ticks);
+            }
+        }
+        for (pid, server) in processes {
+            let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+                continue;
+            };
+            for t in tasks.flatten() {
+                let Some(tid) = t.file_name().to_str().and_then(|t| t.parse::<u32>().ok()) else {
+                    continue;
+                };
+                let Ok(line) = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat"))
+                else {
+                    continue;
+                };
+                let Some((name, ticks)) = stat_ticks(&line) else {
+                    continue;
+                };
+                let part = if server {
+                    server_part(name)
+                } else {
+                    CPU_PARTS[4]
+                };
+                threads.insert((pid, tid), (part, ticks));
+            }
+        }
+        Some(Self {
+            machine,
+            threads,
+            others,
+        })
+    }
+
+    /// What was spent between `before` and this snapshot.
+    fn since(self, before: &Option<Self>) -> Option<CpuUse> {
+        let before = before.as_ref()?;
+        // SAFETY: `sysconf` reads a constant of the system.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+        let mut parts: BTreeMap<&'static str, f64> = BTreeMap::new();
+        for (key, (part, ticks)) in &self.threads {
+            let was = before.threads.get(key).map_or(0, |(_, t)| *t);
+            *parts.entry(part).or_default() += ticks.saturating_sub(was) as f64 / hz;
+        }
+        // Processes that started in the window count from nothing; those that ended in it are not counted.
+        let others: u64 = self
+            .others
+            .iter()
+            .map(|(pid, t)| t.saturating_sub(before.others.get(pid).copied().unwrap_or(0)))
+            .sum();
+        parts.insert(CPU_PARTS[5], others as f64 / hz);
+        let d: Vec<f64> = self
+            .machine
+            .iter()
+            .zip(&before.machine)
+            .map(|(a, b)| a.saturating_sub(*b) as f64 / hz)
+            .collect();
+        let total: f64 = d.iter().sum();
+        // Busy: user, nice, system, irq, softirq; idle and iowait are idle; steal is the host's.
+        let busy = d[0] + d[1] + d[2] + d[5] + d[6];
+        Some(CpuUse {
+            parts,
+            busy_s: busy,
+            idle_s: d[3] + d[4],
+            steal_s: d[7],
+            total_s: total,
+        })
+    }
+}
+
+/// CPU seconds spent during a timed window.
+struct CpuUse {
+    /// By part of the work (see [`CPU_PARTS`]).
+    parts: BTreeMap<&'static str, f64>,
+    /// The whole machine's busy, idle and stolen time, and all of it (cores × seconds).
+    busy_s: f64,
+    idle_s: f64,
+    steal_s: f64,
+    total_s: f64,
+}
+
+impl CpuUse {
+    /// CPU milliseconds per successful answer, by part.
+    fn text(&self, answers: usize) -> String {
+        let per = |s: f64| 1000.0 * s / answers.max(1) as f64;
+        let parts: Vec<String> = CPU_PARTS
+            .iter()
+            .filter_map(|p| self.parts.get(p).map(|s| format!("{p} {:.3}", per(*s))))
+            .collect();
+        let share = |s: f64| 100.0 * s / self.total_s.max(1e-9);
+        format!(
+            "CPU ms per answer: {}; the machine's cores {:.0}% busy, {:.0}% idle, {:.0}% stolen by the host \
+             (a thread's time can hold some of what was stolen while it ran)",
+            parts.join(", "),
+            share(self.busy_s),
+            share(self.idle_s),
+            share(self.steal_s)
+        )
+    }
+
+    fn json(&self, answers: usize) -> Value {
+        let per = |s: f64| 1000.0 * s / answers.max(1) as f64;
+        let mut o = serde_json::Map::new();
+        for (p, s) in &self.parts {
+            o.insert((*p).to_string(), json!(per(*s)));
+        }
+        o.insert(
+            "machine_busy_idle_steal_pct".into(),
+            json!(
+                [self.busy_s, self.idle_s, self.steal_s]
+                    .map(|s| 100.0 * s / self.total_s.max(1e-9))
+            ),
+        );
+        Value::Object(o)
+    }
 }
 
 fn cores() -> usize {
@@ -631,6 +839,8 @@ struct Measured {
     core_ms: Vec<f64>,
     ok_by_node: Vec<usize>,
     exhausted: bool,
+    /// Where the machine's time went during the timed window.
+    cpu: Option<CpuUse>,
 }
 
 type Make = Arc<dyn Fn(usize) -> Option<Req> + Send + Sync>;
@@ -645,6 +855,7 @@ async fn timed(
     extract: Extract,
 ) -> Measured {
     let next = Arc::new(AtomicUsize::new(0));
+    let cpu_before = CpuSnapshot::take();
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(seconds);
     let mut handles = Vec::new();
@@ -738,6 +949,7 @@ async fn timed(
         all.exhausted |= m.exhausted;
     }
     all.elapsed_s = started.elapsed().as_secs_f64();
+    all.cpu = CpuSnapshot::take().and_then(|now| now.since(&cpu_before));
     all
 }
 
@@ -1377,6 +1589,7 @@ async fn scenario_candidates(ctx: &Ctx) -> Row {
 
 /// Agency, clock, population; then the scenarios.
 async fn run(opts: &Opts, bases: Vec<String>, admin: String, pids: Vec<u32>) -> Vec<(Row, Value)> {
+    let _ = SERVER_PIDS.set(pids.clone());
     let bases = Arc::new(bases);
     let mut api = Api {
         client: client(),
@@ -1507,6 +1720,9 @@ async fn run(opts: &Opts, bases: Vec<String>, admin: String, pids: Vec<u32>) -> 
             "import_s": import_s,
             "imported": created,
         });
+        if let Some(cpu) = &row.measured.cpu {
+            info["cpu_ms_per_answer"] = cpu.json(figures(&row.measured).count);
+        }
         if let Some(o) = info.as_object_mut() {
             for (k, v) in &row.extra {
                 o.insert(k.clone(), v.clone());
@@ -1572,6 +1788,9 @@ fn report_row(row: &Row, opts: &Opts) {
     }
     for n in &row.notes {
         eprintln!("  {n}");
+    }
+    if let Some(cpu) = &m.cpu {
+        eprintln!("  {}", cpu.text(f.count));
     }
     for (k, e) in &m.error_examples {
         let e: String = e.chars().take(300).collect();
