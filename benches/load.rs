@@ -380,36 +380,45 @@ struct CpuUse {
 }
 
 impl CpuUse {
-    /// CPU milliseconds per successful answer, by part.
-    fn text(&self, answers: usize) -> String {
-        let per = |s: f64| 1000.0 * s / answers.max(1) as f64;
-        let parts: Vec<String> = CPU_PARTS
+    /// CPU milliseconds per successful answer, by part, in [`CPU_PARTS`] order.
+    fn ms_per_answer(&self, answers: usize) -> Vec<(&'static str, f64)> {
+        CPU_PARTS
             .iter()
-            .filter_map(|p| self.parts.get(p).map(|s| format!("{p} {:.3}", per(*s))))
+            .filter_map(|p| {
+                let s = self.parts.get(p)?;
+                Some((*p, 1000.0 * s / answers.max(1) as f64))
+            })
+            .collect()
+    }
+
+    /// The shares of the machine's cores that were busy, idle and stolen, in percent.
+    fn busy_idle_stolen_pct(&self) -> [f64; 3] {
+        [self.busy_s, self.idle_s, self.steal_s].map(|s| 100.0 * s / self.total_s.max(1e-9))
+    }
+
+    fn text(&self, answers: usize) -> String {
+        let parts: Vec<String> = self
+            .ms_per_answer(answers)
+            .iter()
+            .map(|(p, ms)| format!("{p} {ms:.3}"))
             .collect();
-        let share = |s: f64| 100.0 * s / self.total_s.max(1e-9);
+        let [busy, idle, stolen] = self.busy_idle_stolen_pct();
         format!(
-            "CPU ms per answer: {}; the machine's cores {:.0}% busy, {:.0}% idle, {:.0}% stolen by the host \
-             (a thread's time can hold some of what was stolen while it ran)",
-            parts.join(", "),
-            share(self.busy_s),
-            share(self.idle_s),
-            share(self.steal_s)
+            "CPU ms per answer: {}; the machine's cores {busy:.0}% busy, {idle:.0}% idle, {stolen:.0}% stolen by \
+             the host (a thread's time can hold some of what was stolen while it ran)",
+            parts.join(", ")
         )
     }
 
     fn json(&self, answers: usize) -> Value {
-        let per = |s: f64| 1000.0 * s / answers.max(1) as f64;
-        let mut o = serde_json::Map::new();
-        for (p, s) in &self.parts {
-            o.insert((*p).to_string(), json!(per(*s)));
-        }
+        let mut o: serde_json::Map<String, Value> = self
+            .ms_per_answer(answers)
+            .into_iter()
+            .map(|(p, ms)| (p.to_string(), json!(ms)))
+            .collect();
         o.insert(
             "machine_busy_idle_steal_pct".into(),
-            json!(
-                [self.busy_s, self.idle_s, self.steal_s]
-                    .map(|s| 100.0 * s / self.total_s.max(1e-9))
-            ),
+            json!(self.busy_idle_stolen_pct()),
         );
         Value::Object(o)
     }
