@@ -262,6 +262,28 @@ impl Plan {
     }
 }
 
+/// The key a retrieval is remembered under: the searcher's generation and every part of the query that
+/// retrieval reads. The shift enters only as the UTC hours of the week it touches, all retrieval checks of
+/// it, so the orders of a venue posted for the same hours week after week (a series, a regular client) share
+/// one retrieval. Floats print exactly in Debug form, so equal keys mean equal retrievals.
+fn retrieval_key(generation: u64, q: &RetrievalQuery) -> String {
+    // Destructured, so that a field added to the query cannot be left out of the key.
+    let RetrievalQuery {
+        agency,
+        center,
+        radius_km,
+        skills,
+        languages,
+        certifications,
+        min_rating,
+        shift,
+    } = q;
+    let hours = shift.as_ref().map(hours::shift_slots);
+    format!(
+        "{generation}|{agency:?}|{center:?}|{radius_km:?}|{skills:?}|{languages:?}|{certifications:?}|{min_rating:?}|{hours:?}"
+    )
+}
+
 fn must(clauses: &mut Vec<(Occur, Box<dyn Query>)>, term: Term) {
     clauses.push((
         Occur::Must,
@@ -325,8 +347,7 @@ impl WorkerIndex {
     /// The slots of a query's candidates, from the memory of retrievals when it is on.
     fn slots_for(&self, st: &State, q: &RetrievalQuery) -> Arc<Vec<Hit>> {
         if self.remember.load(std::sync::atomic::Ordering::Relaxed) {
-            // Floats print exactly in Debug form, so equal keys mean equal queries.
-            let key = format!("{}|{q:?}", st.generation);
+            let key = retrieval_key(st.generation, q);
             self.retrievals
                 .get_with(key, || Arc::new(self.retrieve_slots(st, q)))
         } else {

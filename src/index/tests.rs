@@ -517,3 +517,52 @@ fn a_remembered_retrieval_follows_profile_writes_and_serves_current_records() {
     idx.remember_retrievals(false);
     assert!(idx.retrieve(&q).is_empty());
 }
+
+/// Orders posted for the same hours week after week share one remembered retrieval; a shift at other hours
+/// of the week is retrieved on its own, and finds only the workers whose hours reach it.
+#[test]
+fn shifts_a_week_apart_at_the_same_hours_share_one_remembered_retrieval() {
+    use crate::domain::{Days, WeeklyWindow, time::shift};
+    let idx = WorkerIndex::new();
+    let home = at(SHANGHAI.0, SHANGHAI.1);
+    let mut saturdays = worker(1, home);
+    // Saturdays 08:00–20:00 UTC only.
+    saturdays.availability = Availability::new(
+        chrono_tz::UTC,
+        vec![WeeklyWindow::new(
+            Days::from_bits(0b010_0000),
+            8 * 60,
+            20 * 60,
+        )],
+    );
+    idx.upsert(saturdays).unwrap();
+    let at_hours = |start: &str, end: &str| {
+        let mut q = query(home, 10.0);
+        q.shift = Some(
+            shift(
+                crate::domain::time::parse_instant(start).unwrap(),
+                crate::domain::time::parse_instant(end).unwrap(),
+            )
+            .unwrap(),
+        );
+        q
+    };
+    let remembered = || {
+        idx.retrievals.run_pending_tasks();
+        idx.retrievals.entry_count()
+    };
+    // Saturday 2026-11-28 and the Saturday a week later, 09:00–17:00 UTC.
+    let first = at_hours("2026-11-28T09:00:00Z", "2026-11-28T17:00:00Z");
+    let next_week = at_hours("2026-12-05T09:00:00Z", "2026-12-05T17:00:00Z");
+    assert_eq!(ids(&idx.retrieve(&first)), [1]);
+    assert_eq!(ids(&idx.retrieve(&next_week)), [1]);
+    assert_eq!(remembered(), 1);
+    // The Sunday after, at the same hours of the day: other hours of the week, a retrieval of its own.
+    let sunday = at_hours("2026-12-06T09:00:00Z", "2026-12-06T17:00:00Z");
+    assert!(idx.retrieve(&sunday).is_empty());
+    assert_eq!(remembered(), 2);
+    // A Saturday shift running past the worker's hours.
+    let late = at_hours("2026-12-05T15:00:00Z", "2026-12-05T21:00:00Z");
+    assert!(idx.retrieve(&late).is_empty());
+    assert_eq!(remembered(), 3);
+}
