@@ -17,6 +17,7 @@ pub mod photos;
 pub mod series;
 pub mod settings;
 pub mod sla;
+mod threads;
 pub mod workers;
 
 use std::str::FromStr;
@@ -355,6 +356,8 @@ impl Store {
                             )))
                             .await?;
                             conn.execute("PRAGMA foreign_keys = ON").await?;
+                            // The connection's thread exists now: it runs ahead of the runtime's.
+                            threads::raise_sqlite_threads();
                             Ok(())
                         })
                     })
