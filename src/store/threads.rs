@@ -18,75 +18,17 @@
 pub(crate) const SQLITE_PRIORITY_BOOST: i32 = 5;
 
 /// The prefix of the names sqlx gives SQLite's connection threads (`sqlx-sqlite-worker-<n>`).
+#[cfg(target_os = "linux")]
 const THREAD_PREFIX: &str = "sqlx-sqlite";
 
 /// Set when raising a thread's priority was refused: the threads keep the process's priority from then on.
 #[cfg(target_os = "linux")]
 static REFUSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// Raises every SQLite connection thread of the process that is not raised yet to [`SQLITE_PRIORITY_BOOST`]
-/// above the process's priority: called as each connection is made, so that its thread exists. Answers
-/// whether every such thread runs there now (false where raising is refused: they keep the process's
-/// priority, and later calls do not try again).
-pub(crate) fn raise_sqlite_threads() -> bool {
-    #[cfg(target_os = "linux")]
-    {
-        use std::sync::atomic::Ordering;
-        if REFUSED.load(Ordering::Relaxed) {
-            return false;
-        }
-        let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-            return false;
-        };
-        // SAFETY: `getpid`, `getpriority` and `setpriority` take plain integers and touch no memory of ours.
-        let process =
-            unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::getpid() as libc::id_t) };
-        let wanted = (process - SQLITE_PRIORITY_BOOST).max(-20);
-        for task in tasks.flatten() {
-            let Some(tid) = task
-                .file_name()
-                .to_str()
-                .and_then(|t| t.parse::<libc::id_t>().ok())
-            else {
-                continue;
-            };
-            let named = std::fs::read_to_string(task.path().join("comm"))
-                .is_ok_and(|name| name.starts_with(THREAD_PREFIX));
-            if !named {
-                continue;
-            }
-            // SAFETY: as above; on Linux `PRIO_PROCESS` with a thread's id reads and sets that thread alone.
-            let failed = unsafe {
-                libc::getpriority(libc::PRIO_PROCESS, tid) > wanted
-                    && libc::setpriority(libc::PRIO_PROCESS, tid, wanted) != 0
-            };
-            // A thread that ended meanwhile (its connection closed) is no refusal.
-            let refused = failed
-                && matches!(
-                    std::io::Error::last_os_error().raw_os_error(),
-                    Some(libc::EPERM | libc::EACCES)
-                );
-            if refused {
-                REFUSED.store(true, Ordering::Relaxed);
-                tracing::info!(
-                    "SQLite's connection threads keep the process's priority (raising it needs CAP_SYS_NICE \
-                     or a nice limit)"
-                );
-                return false;
-            }
-        }
-        true
-    }
-    #[cfg(not(target_os = "linux"))]
-    false
-}
-
-/// The nice value of each of the process's SQLite connection threads and the process's own.
-#[cfg(all(test, target_os = "linux"))]
-pub(crate) fn sqlite_thread_priorities() -> (i32, Vec<i32>) {
-    // SAFETY: see `raise_sqlite_threads`.
-    let process = unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::getpid() as libc::id_t) };
-    let threads = std::fs::read_dir("/proc/self/task")
+/// The thread ids of the process's SQLite connection threads, found by their names.
+#[cfg(target_os = "linux")]
+fn sqlite_threads() -> impl Iterator<Item = libc::id_t> {
+    std::fs::read_dir("/proc/self/task")
         .into_iter()
         .flatten()
         .flatten()
@@ -95,10 +37,53 @@ pub(crate) fn sqlite_thread_priorities() -> (i32, Vec<i32>) {
                 .is_ok_and(|name| name.starts_with(THREAD_PREFIX))
         })
         .filter_map(|t| t.file_name().to_str()?.parse::<libc::id_t>().ok())
-        // SAFETY: as above.
-        .map(|tid| unsafe { libc::getpriority(libc::PRIO_PROCESS, tid) })
-        .collect();
-    (process, threads)
+}
+
+/// The nice value of a thread of this process (on Linux `PRIO_PROCESS` with a thread's id reads that thread
+/// alone), or of the process with its own id.
+#[cfg(target_os = "linux")]
+fn nice_of(tid: libc::id_t) -> i32 {
+    // SAFETY: `getpriority` takes plain integers and touches no memory of ours.
+    unsafe { libc::getpriority(libc::PRIO_PROCESS, tid) }
+}
+
+/// The nice value of the process.
+#[cfg(target_os = "linux")]
+fn process_nice() -> i32 {
+    nice_of(std::process::id() as libc::id_t)
+}
+
+/// Raises every SQLite connection thread of the process that is not raised yet to [`SQLITE_PRIORITY_BOOST`]
+/// above the process's priority: called as each connection is made, so that its thread exists. Where raising
+/// is refused the threads keep the process's priority, and later calls do not try again.
+pub(crate) fn raise_sqlite_threads() {
+    #[cfg(target_os = "linux")]
+    {
+        use std::sync::atomic::Ordering;
+        if REFUSED.load(Ordering::Relaxed) {
+            return;
+        }
+        let wanted = (process_nice() - SQLITE_PRIORITY_BOOST).max(-20);
+        for tid in sqlite_threads().filter(|&tid| nice_of(tid) > wanted) {
+            // SAFETY: `setpriority` takes plain integers and touches no memory of ours; on Linux
+            // `PRIO_PROCESS` with a thread's id sets that thread alone.
+            if unsafe { libc::setpriority(libc::PRIO_PROCESS, tid, wanted) } == 0 {
+                continue;
+            }
+            // A thread that ended meanwhile (its connection closed) is no refusal.
+            if matches!(
+                std::io::Error::last_os_error().raw_os_error(),
+                Some(libc::EPERM | libc::EACCES)
+            ) {
+                REFUSED.store(true, Ordering::Relaxed);
+                tracing::info!(
+                    "SQLite's connection threads keep the process's priority (raising it needs CAP_SYS_NICE \
+                     or a nice limit)"
+                );
+                return;
+            }
+        }
+    }
 }
 
 #[cfg(all(test, target_os = "linux"))]
@@ -115,7 +100,8 @@ mod tests {
         let store = crate::store::Store::connect(&url).await.unwrap();
         store.migrate().await.unwrap();
         let raised = !REFUSED.load(std::sync::atomic::Ordering::Relaxed);
-        let (process, threads) = sqlite_thread_priorities();
+        let process = process_nice();
+        let threads: Vec<i32> = sqlite_threads().map(nice_of).collect();
         assert!(
             !threads.is_empty(),
             "sqlx names SQLite's connection threads {THREAD_PREFIX}-…"
