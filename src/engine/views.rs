@@ -576,7 +576,10 @@ pub fn spawn_tailer(engine: std::sync::Arc<Engine>, database_url: String, poll: 
                 Some(l) => {
                     tokio::select! {
                         n = l.try_recv() => match n {
-                            Ok(Some(_)) => {}
+                            Ok(Some(_)) => {
+                                // One read of the log answers every notification already here.
+                                while l.next_buffered().is_some() {}
+                            }
                             Ok(None) | Err(_) => listener = None,
                         },
                         _ = tokio::time::sleep(poll) => {}

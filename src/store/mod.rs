@@ -8,6 +8,7 @@
 pub mod agencies;
 pub mod clients;
 pub mod events;
+mod flush;
 mod group;
 pub mod idempotency;
 pub mod invites;
@@ -68,8 +69,8 @@ pub enum Durability {
 pub struct Tx {
     inner: TxConn,
     backend: Backend,
-    /// The pool, to wait for durability after an asynchronous commit.
-    pool: AnyPool,
+    /// Waits for durability after an asynchronous commit (PostgreSQL's; `None` on SQLite).
+    flusher: Option<std::sync::Arc<flush::Flusher>>,
     events: Vec<events::NewEvent>,
     /// Writes held back to go to the database in front of the transaction's next statement (SQLite; see
     /// [`Tx::write_later`]).
@@ -255,7 +256,11 @@ impl Tx {
                 let stored = events::write(&mut t, self.events, &before).await?;
                 t.commit().await.map_err(db_error)?;
                 count_commit();
-                flush(&self.pool).await?;
+                self.flusher
+                    .as_ref()
+                    .expect("a PostgreSQL transaction has a flusher")
+                    .flush()
+                    .await?;
                 Ok(stored)
             }
             TxConn::Sqlite(c) => {
@@ -303,6 +308,8 @@ pub struct Store {
     backend: Backend,
     /// SQLite's writer connection and group commit (`None` on PostgreSQL).
     group: Option<group::Group>,
+    /// PostgreSQL's shared flushes of its write-ahead log (`None` on SQLite).
+    flusher: Option<std::sync::Arc<flush::Flusher>>,
 }
 
 /// How long a writer waits for SQLite's lock before giving up.
@@ -375,10 +382,13 @@ impl Store {
         .map_err(db_error)?;
         let group = (backend == Backend::Sqlite)
             .then(|| group::Group::new(pool.clone(), durability == Durability::Full));
+        let flusher = (backend == Backend::Postgres)
+            .then(|| std::sync::Arc::new(flush::Flusher::new(pool.clone())));
         Ok(Store {
             pool,
             backend,
             group,
+            flusher,
         })
     }
 
@@ -460,7 +470,7 @@ impl Store {
         Ok(Tx {
             inner,
             backend: self.backend,
-            pool: self.pool.clone(),
+            flusher: self.flusher.clone(),
             events: Vec::new(),
             later: Later::default(),
             scope: None,
@@ -475,7 +485,10 @@ impl Store {
                 group.flush().await;
                 Ok(())
             }
-            None => flush(&self.pool).await,
+            None => match &self.flusher {
+                Some(flusher) => flusher.flush().await,
+                None => Ok(()),
+            },
         }
     }
 
@@ -501,17 +514,6 @@ impl Store {
         }
         self.pool.close().await;
     }
-}
-
-/// Waits until the write-ahead log is on disk past every commit made so far: a transaction that takes an id
-/// and commits synchronously flushes the log up to its own commit record, which follows all of them (and
-/// shares that flush with every other transaction committing meanwhile).
-async fn flush(pool: &AnyPool) -> crate::Result<()> {
-    sqlx::query("SELECT pg_current_xact_id()::text")
-        .execute(pool)
-        .await
-        .map_err(db_error)?;
-    Ok(())
 }
 
 /// Maps a database error to the library's error: constraint violations are conflicts, an exhausted pool or a

@@ -606,8 +606,9 @@ pub async fn insert_assignments(
 }
 
 /// The statement of [`insert_assignments`] for `picks` candidates (parameters `$10` on, two each, after the
-/// nine the rows share), booking at most `limit` of them.
-fn booking_sql(picks: usize, limit: Option<usize>, postgres: bool) -> String {
+/// nine the rows share), booking at most `limit` of them. Public so that a test can ask each backend for its
+/// plan.
+pub fn booking_sql(picks: usize, limit: Option<usize>, postgres: bool) -> String {
     const SHARED: usize = 9;
     let mut values = String::new();
     for i in 0..picks {
@@ -617,7 +618,7 @@ fn booking_sql(picks: usize, limit: Option<usize>, postgres: bool) -> String {
         let b = SHARED + 2 * i;
         values.push_str(&format!("(${}, ${}, {i})", b + 1, b + 2));
     }
-    let busy = live_meets("p.column1", "$7", "$8");
+    let busy = live_meets("p.column1", "$7", "$8", postgres);
     let chosen = if postgres {
         // A free candidate is claimed for the transaction (as `insert_assignment` claims one) before it is
         // booked, and one claimed by another transaction is passed over: two transactions never wait for each
@@ -665,14 +666,27 @@ fn booking_sql(picks: usize, limit: Option<usize>, postgres: bool) -> String {
 ///
 /// A worker's live assignments never meet each other's guard ranges (invariant 1), so of those of one status
 /// only the last to start before `end` can meet the range: one seek per status in `assignments_by_worker`,
-/// however many assignments the worker holds. (On PostgreSQL the exclusion constraint's GiST index, which the
-/// planner takes for a check by worker, does not keep one worker's entries together.)
-fn live_meets(worker: &str, start: &str, end: &str) -> String {
+/// however many assignments the worker holds.
+///
+/// On PostgreSQL the seek is written as a row comparison, `(worker_id, status, guard_start) < (worker, status,
+/// end)`, read backwards: only a B-tree can answer it, so the planner never takes the exclusion constraint's
+/// GiST index instead. Asked for the worker alone, that index looks as cheap while the table's statistics are
+/// young (a new database, a table grown since the last `ANALYZE`), but it visits every entry of the worker, on
+/// pages that do not keep them together. The row found is the worker's only if its first two columns say so.
+fn live_meets(worker: &str, start: &str, end: &str, postgres: bool) -> String {
     let last = |status: &str| {
-        format!(
-            "SELECT (SELECT a.guard_end FROM assignments a WHERE a.worker_id = {worker} \
-             AND a.status = '{status}' AND a.guard_start < {end} ORDER BY a.guard_start DESC LIMIT 1) AS e"
-        )
+        if postgres {
+            format!(
+                "SELECT (SELECT CASE WHEN a.worker_id = {worker} AND a.status = '{status}' THEN a.guard_end END \
+                 FROM assignments a WHERE (a.worker_id, a.status, a.guard_start) < ({worker}, '{status}', {end}) \
+                 ORDER BY a.worker_id DESC, a.status DESC, a.guard_start DESC LIMIT 1) AS e"
+            )
+        } else {
+            format!(
+                "SELECT (SELECT a.guard_end FROM assignments a WHERE a.worker_id = {worker} \
+                 AND a.status = '{status}' AND a.guard_start < {end} ORDER BY a.guard_start DESC LIMIT 1) AS e"
+            )
+        }
     };
     let each: Vec<String> = LIVE_STATUSES.iter().map(|s| last(s)).collect();
     format!(
@@ -718,6 +732,16 @@ async fn insert_assignments_one_by_one(
     Ok(out)
 }
 
+/// The statement of [`overlapping_live`] on `backend`: 1 when the worker `$1` holds a live assignment whose
+/// guard range meets `[$2, $3)`, else 0. Public so that a test can ask each backend for its plan.
+pub fn overlap_check_sql(backend: super::Backend) -> String {
+    // A 64-bit integer on both backends (`EXISTS` is a boolean on one, an integer on the other).
+    format!(
+        "SELECT CAST(CASE WHEN {} THEN 1 ELSE 0 END AS BIGINT)",
+        live_meets("$1", "$2", "$3", backend == super::Backend::Postgres)
+    )
+}
+
 /// Whether the worker holds a live assignment whose guard range meets `[guard_start, guard_end)`.
 pub async fn overlapping_live(
     tx: &mut Tx,
@@ -725,17 +749,13 @@ pub async fn overlapping_live(
     guard_start: i64,
     guard_end: i64,
 ) -> crate::Result<bool> {
-    // A 64-bit integer on both backends (`EXISTS` is a boolean on one, an integer on the other).
-    let (busy,): (i64,) = sqlx::query_as(q(format!(
-        "SELECT CAST(CASE WHEN {} THEN 1 ELSE 0 END AS BIGINT)",
-        live_meets("$1", "$2", "$3")
-    )))
-    .bind(worker)
-    .bind(guard_start)
-    .bind(guard_end)
-    .fetch_one(tx.conn().await?)
-    .await
-    .map_err(db_error)?;
+    let (busy,): (i64,) = sqlx::query_as(q(overlap_check_sql(tx.backend())))
+        .bind(worker)
+        .bind(guard_start)
+        .bind(guard_end)
+        .fetch_one(tx.conn().await?)
+        .await
+        .map_err(db_error)?;
     Ok(busy == 1)
 }
 

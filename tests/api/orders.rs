@@ -334,3 +334,143 @@ async fn concurrent_assign_orders_at_meeting_times_never_book_a_worker_twice_bes
         .sum();
     assert!(booked >= 3, "only {booked} booked on day 2");
 }
+
+#[tokio::test]
+async fn the_databases_overlap_check_seeks_the_workers_bookings_in_the_btree_even_on_a_young_table()
+{
+    // A new database's planner, with no statistics yet, finds the exclusion constraint's GiST index as cheap
+    // as the B-tree of a worker's bookings for a check by worker: the check must be written so that only the
+    // B-tree can answer it (the GiST walk visits every booking of the worker).
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    promoters(&app, &a, 4).await;
+    for day in 1..=3 {
+        let mut o = order_json(&format!("day{day}"), 4, "assign", 1);
+        o["start"] = json!(format!("2026-12-{day:02}T09:00:00+08:00"));
+        o["end"] = json!(format!("2026-12-{day:02}T18:00:00+08:00"));
+        let o = app.post_order(&a, &o).await;
+        assert_eq!(assignments_with(&o, "confirmed").len(), 4, "{o}");
+    }
+    // More bookings, far ahead, written straight to the table: with a few thousand rows and no statistics the
+    // planner took the GiST index for a check by worker alone.
+    let postgres = app.database_url.starts_with("postgres");
+    let grow = "WITH RECURSIVE g(n) AS (SELECT CAST(1 AS BIGINT) UNION ALL SELECT n + 1 FROM g WHERE n < 3000) \
+         INSERT INTO assignments (order_id, agency_id, worker_id, role_idx, kind, status, start_at, end_at, \
+         guard_start, guard_end, created_at, updated_at) \
+         SELECT o.id, o.agency_id, w.first + g.n % 4, 0, 'shift', 'confirmed', 2000000000000 + g.n * 100000000, \
+         2000000000000 + g.n * 100000000 + 3600000, 2000000000000 + g.n * 100000000, \
+         2000000000000 + g.n * 100000000 + 3600000, 0, 0 \
+         FROM g, (SELECT MIN(id) AS id, MIN(agency_id) AS agency_id FROM orders) AS o, \
+         (SELECT MIN(id) AS first FROM workers) AS w";
+    run_sql(&app.database_url, grow).await;
+    let backend = if postgres {
+        crewcall::store::Backend::Postgres
+    } else {
+        crewcall::store::Backend::Sqlite
+    };
+    // The crew's booking statement, three candidates (worker, role) of whom at most two are booked, and the
+    // single check of an accepted offer.
+    let (from, to) = (1_764_550_800_000_i64, 1_764_583_200_000_i64);
+    let mut booking: Vec<PlanParam> = vec![
+        PlanParam::Int(99),
+        PlanParam::Int(1),
+        PlanParam::Text("shift"),
+        PlanParam::Text("confirmed"),
+        PlanParam::Int(from),
+        PlanParam::Int(to),
+        PlanParam::Int(from - 3_600_000),
+        PlanParam::Int(to + 3_600_000),
+        PlanParam::Int(from),
+    ];
+    booking.extend([1, 0, 2, 0, 3, 0].map(PlanParam::Int));
+    let check = vec![PlanParam::Int(1), PlanParam::Int(from), PlanParam::Int(to)];
+    let mut plan: Vec<String> = Vec::new();
+    for (sql, params) in [
+        (
+            crewcall::store::orders::booking_sql(3, Some(2), postgres),
+            booking,
+        ),
+        (crewcall::store::orders::overlap_check_sql(backend), check),
+    ] {
+        plan.extend(explain(&app.database_url, &sql, &params).await);
+    }
+    // Every read of the bookings (PostgreSQL: a scan "on assignments"; SQLite: a search or scan of `a`).
+    let reads: Vec<&String> = plan
+        .iter()
+        .filter(|line| {
+            (line.contains("Scan") && line.contains(" on assignments"))
+                || line.starts_with("SEARCH a ")
+                || line.starts_with("SCAN a")
+        })
+        .collect();
+    let plan = plan.join("\n");
+    assert!(reads.len() >= 6, "three seeks in each statement:\n{plan}");
+    assert!(
+        reads
+            .iter()
+            .all(|line| line.contains("assignments_by_worker")),
+        "every read of a worker's bookings seeks the B-tree:\n{plan}"
+    );
+}
+
+/// A parameter of a statement whose plan a test asks for.
+enum PlanParam {
+    Int(i64),
+    Text(&'static str),
+}
+
+/// Runs `sql` on the test's database.
+async fn run_sql(database_url: &str, sql: &str) {
+    use sqlx::Connection;
+    if database_url.starts_with("postgres") {
+        let mut conn = sqlx::postgres::PgConnection::connect(database_url)
+            .await
+            .unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    } else {
+        let mut conn = sqlx::sqlite::SqliteConnection::connect(database_url)
+            .await
+            .unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+}
+
+/// The plan of `sql` with `params`, a line per step: PostgreSQL's `EXPLAIN`, SQLite's `EXPLAIN QUERY PLAN`.
+async fn explain(database_url: &str, sql: &str, params: &[PlanParam]) -> Vec<String> {
+    use sqlx::Connection;
+    if database_url.starts_with("postgres") {
+        let mut conn = sqlx::postgres::PgConnection::connect(database_url)
+            .await
+            .unwrap();
+        let mut q = sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(format!("EXPLAIN {sql}")));
+        for p in params {
+            q = match p {
+                PlanParam::Int(v) => q.bind(*v),
+                PlanParam::Text(v) => q.bind(*v),
+            };
+        }
+        let rows = q.fetch_all(&mut conn).await.unwrap();
+        rows.into_iter().map(|(line,)| line).collect()
+    } else {
+        let mut conn = sqlx::sqlite::SqliteConnection::connect(database_url)
+            .await
+            .unwrap();
+        let mut q = sqlx::query_as::<_, (i64, i64, i64, String)>(sqlx::AssertSqlSafe(format!(
+            "EXPLAIN QUERY PLAN {sql}"
+        )));
+        for p in params {
+            q = match p {
+                PlanParam::Int(v) => q.bind(*v),
+                PlanParam::Text(v) => q.bind(*v),
+            };
+        }
+        let rows = q.fetch_all(&mut conn).await.unwrap();
+        rows.into_iter().map(|(_, _, _, detail)| detail).collect()
+    }
+}
