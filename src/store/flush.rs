@@ -94,8 +94,7 @@ mod tests {
         let shared = Arc::new(Shared::default());
         let runs = Arc::new(AtomicUsize::new(0));
         let began_after = Arc::new(std::sync::Mutex::new(Vec::new()));
-        // One caller starts a run; twenty more ask while it is under way.
-        let first = {
+        let call = || {
             let (shared, runs, began_after) = (shared.clone(), runs.clone(), began_after.clone());
             tokio::spawn(async move {
                 let s = shared.clone();
@@ -107,20 +106,10 @@ mod tests {
                     .await
             })
         };
+        // One caller starts a run; twenty more ask while it is under way.
+        let first = call();
         tokio::time::sleep(Duration::from_millis(10)).await;
-        let mut rest = Vec::new();
-        for _ in 0..20 {
-            let (shared, runs, began_after) = (shared.clone(), runs.clone(), began_after.clone());
-            rest.push(tokio::spawn(async move {
-                let s = shared.clone();
-                shared
-                    .run(|| async move {
-                        slow_run(&runs, &began_after, s.asked.load(Ordering::SeqCst)).await;
-                        Ok(())
-                    })
-                    .await
-            }));
-        }
+        let rest: Vec<_> = (0..20).map(|_| call()).collect();
         first.await.unwrap().unwrap();
         for r in rest {
             r.await.unwrap().unwrap();
@@ -138,22 +127,14 @@ mod tests {
             .await;
         assert!(failed.is_err());
         let runs = AtomicUsize::new(0);
-        shared
-            .run(|| async {
-                runs.fetch_add(1, Ordering::SeqCst);
-                Ok(())
-            })
-            .await
-            .unwrap();
+        let counted = || async {
+            runs.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        };
+        shared.run(counted).await.unwrap();
         assert_eq!(runs.load(Ordering::SeqCst), 1);
         // Answered: a later caller still runs, since it asked after that run began.
-        shared
-            .run(|| async {
-                runs.fetch_add(1, Ordering::SeqCst);
-                Ok(())
-            })
-            .await
-            .unwrap();
+        shared.run(counted).await.unwrap();
         assert_eq!(runs.load(Ordering::SeqCst), 2);
     }
 }

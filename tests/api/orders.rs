@@ -419,58 +419,41 @@ enum PlanParam {
     Text(&'static str),
 }
 
-/// Runs `sql` on the test's database.
-async fn run_sql(database_url: &str, sql: &str) {
+/// A connection to the test's database, on either backend.
+async fn connect(database_url: &str) -> sqlx::AnyConnection {
     use sqlx::Connection;
-    if database_url.starts_with("postgres") {
-        let mut conn = sqlx::postgres::PgConnection::connect(database_url)
-            .await
-            .unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-    } else {
-        let mut conn = sqlx::sqlite::SqliteConnection::connect(database_url)
-            .await
-            .unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-    }
+    sqlx::any::install_default_drivers();
+    sqlx::AnyConnection::connect(database_url).await.unwrap()
 }
 
-/// The plan of `sql` with `params`, a line per step: PostgreSQL's `EXPLAIN`, SQLite's `EXPLAIN QUERY PLAN`.
+/// Runs `sql` on the test's database.
+async fn run_sql(database_url: &str, sql: &str) {
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+        .execute(&mut connect(database_url).await)
+        .await
+        .unwrap();
+}
+
+/// The plan of `sql` with `params`, a line per step: PostgreSQL's `EXPLAIN` (the line, its one column),
+/// SQLite's `EXPLAIN QUERY PLAN` (the step's detail, its fourth).
 async fn explain(database_url: &str, sql: &str, params: &[PlanParam]) -> Vec<String> {
-    use sqlx::Connection;
-    if database_url.starts_with("postgres") {
-        let mut conn = sqlx::postgres::PgConnection::connect(database_url)
-            .await
-            .unwrap();
-        let mut q = sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(format!("EXPLAIN {sql}")));
-        for p in params {
-            q = match p {
-                PlanParam::Int(v) => q.bind(*v),
-                PlanParam::Text(v) => q.bind(*v),
-            };
-        }
-        let rows = q.fetch_all(&mut conn).await.unwrap();
-        rows.into_iter().map(|(line,)| line).collect()
+    use sqlx::Row;
+    let (explain, column) = if database_url.starts_with("postgres") {
+        ("EXPLAIN", 0)
     } else {
-        let mut conn = sqlx::sqlite::SqliteConnection::connect(database_url)
-            .await
-            .unwrap();
-        let mut q = sqlx::query_as::<_, (i64, i64, i64, String)>(sqlx::AssertSqlSafe(format!(
-            "EXPLAIN QUERY PLAN {sql}"
-        )));
-        for p in params {
-            q = match p {
-                PlanParam::Int(v) => q.bind(*v),
-                PlanParam::Text(v) => q.bind(*v),
-            };
-        }
-        let rows = q.fetch_all(&mut conn).await.unwrap();
-        rows.into_iter().map(|(_, _, _, detail)| detail).collect()
+        ("EXPLAIN QUERY PLAN", 3)
+    };
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(format!("{explain} {sql}")));
+    for p in params {
+        q = match p {
+            PlanParam::Int(v) => q.bind(*v),
+            PlanParam::Text(v) => q.bind(*v),
+        };
     }
+    q.fetch_all(&mut connect(database_url).await)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get::<String, _>(column))
+        .collect()
 }
