@@ -47,38 +47,104 @@ fn worker_of(payload: &serde_json::Value) -> Option<i64> {
 /// Rows per `INSERT` (five parameters each, well under either backend's limit).
 const WRITE_CHUNK: usize = 1_000;
 
-/// Writes events in order and answers them with their positions (PostgreSQL's; on SQLite the writer counts
-/// them, see `group`). Each statement first runs `before`, a query of one row (taking the log's lock, say),
-/// once, ahead of its first row: what must precede the events goes with them in one round trip.
-pub(super) async fn write(
+/// Writes events in order, commits the transaction and answers the events with their positions (PostgreSQL's;
+/// on SQLite the writer counts them, see `group`). Each statement first runs `before`, a query of one row
+/// (taking the log's lock, say), once, ahead of its first row: what must precede the events goes with them.
+///
+/// The last statement and the `COMMIT` go to the server in one round trip, so a lock `before` takes is held
+/// only while the server runs them, never while the answer travels back to this node and the commit travels
+/// out again: under load that wait is the node's turn for a core, and every other writer of the log would
+/// queue behind it. That statement carries its values as literals (one query of several statements takes no
+/// parameters); a new transaction is opened after the commit, for the caller's own `COMMIT` to end.
+pub(super) async fn write_and_commit(
     conn: &mut sqlx::AnyConnection,
     events: Vec<NewEvent>,
     before: &str,
 ) -> crate::Result<Vec<StoredEvent>> {
     let mut out = Vec::with_capacity(events.len());
-    for chunk in events.chunks(WRITE_CHUNK) {
-        // An uncorrelated scalar subquery in `WHERE` is evaluated once, before any row is produced, so the
-        // positions are taken after it.
-        let sql = format!(
+    let chunks: Vec<&[NewEvent]> = events.chunks(WRITE_CHUNK).collect();
+    let Some((last, first)) = chunks.split_last() else {
+        return Ok(out);
+    };
+    // An uncorrelated scalar subquery in `WHERE` is evaluated once, before any row is produced, so the
+    // positions are taken after it.
+    let insert = |rows: &str| {
+        format!(
             "INSERT INTO events (at, agency_id, kind, payload, worker_id) \
-             SELECT * FROM (VALUES {}) AS v WHERE (SELECT true FROM ({before}) AS b) \
-             RETURNING seq",
-            event_rows(0, chunk.len())
-        );
+             SELECT * FROM (VALUES {rows}) AS v WHERE (SELECT true FROM ({before}) AS b) \
+             RETURNING seq"
+        )
+    };
+    for chunk in first {
+        let sql = insert(&event_rows(0, chunk.len()));
         let texts: Vec<String> = chunk.iter().map(|e| e.payload.to_string()).collect();
         let q = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(sql));
-        let mut seqs: Vec<i64> = bind_events(q, chunk, &texts)
+        let seqs = bind_events(q, chunk, &texts)
             .fetch_all(&mut *conn)
             .await
             .map_err(db_error)?
             .into_iter()
             .map(|(s,)| s)
             .collect();
-        // Rows of one statement take their numbers in the order of the `VALUES` list, while the order of
-        // `RETURNING` rows is not promised: the numbers are sorted.
-        seqs.sort_unstable();
-        out.extend(stored_as(chunk.to_vec(), seqs));
+        out.extend(stored_as(chunk.to_vec(), sorted(seqs)));
     }
+    let sql = format!("{}; COMMIT; BEGIN", insert(&literal_rows(last)?));
+    let seqs = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_error)?
+        .iter()
+        .map(|row| sqlx::Row::try_get::<i64, _>(row, 0))
+        .collect::<Result<Vec<i64>, _>>()
+        .map_err(db_error)?;
+    out.extend(stored_as(last.to_vec(), sorted(seqs)));
+    Ok(out)
+}
+
+/// Positions in order: rows of one statement take their numbers in the order of the `VALUES` list, while the
+/// order of `RETURNING` rows is not promised.
+fn sorted(mut seqs: Vec<i64>) -> Vec<i64> {
+    seqs.sort_unstable();
+    seqs
+}
+
+/// The `VALUES` rows of `events` as PostgreSQL literals, each typed as its column.
+fn literal_rows(events: &[NewEvent]) -> crate::Result<String> {
+    let int =
+        |v: Option<i64>| v.map_or_else(|| "NULL::bigint".to_string(), |v| format!("{v}::bigint"));
+    let mut rows = Vec::with_capacity(events.len());
+    for e in events {
+        rows.push(format!(
+            "({}, {}, {}, {}, {})",
+            int(Some(e.at_ms)),
+            int(e.agency),
+            text_literal(&e.kind)?,
+            text_literal(&e.payload.to_string())?,
+            int(worker_of(&e.payload)),
+        ));
+    }
+    Ok(rows.join(", "))
+}
+
+/// `text` as a PostgreSQL escape-string literal (`E'…'`), read the same whatever
+/// `standard_conforming_strings` says: backslashes and quotes doubled. A text holding NUL has no literal (nor
+/// can PostgreSQL store it).
+fn text_literal(text: &str) -> crate::Result<String> {
+    if text.contains('\0') {
+        return Err(crate::Error::Internal(
+            "an event's text holds the NUL character".into(),
+        ));
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    out.push_str("E'");
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("''"),
+            c => out.push(c),
+        }
+    }
+    out.push_str("'::text");
     Ok(out)
 }
 

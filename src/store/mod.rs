@@ -253,7 +253,9 @@ impl Tx {
                     "SELECT pg_advisory_xact_lock({LOG_LOCK}), \
                      set_config('synchronous_commit', 'off', true)"
                 );
-                let stored = events::write(&mut t, self.events, &before).await?;
+                // The events' last statement commits (see `events::write_and_commit`), and the transaction
+                // it opens after is ended here, empty.
+                let stored = events::write_and_commit(&mut t, self.events, &before).await?;
                 t.commit().await.map_err(db_error)?;
                 count_commit();
                 self.flusher

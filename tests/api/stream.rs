@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::helpers::*;
 
@@ -225,4 +225,52 @@ async fn an_open_stream_ends_cleanly_when_the_server_shuts_down() {
         .expect("the server shuts down without waiting for the stream")
         .expect("the server task")
         .expect("the server shuts down cleanly");
+}
+
+#[tokio::test]
+async fn texts_with_quotes_backslashes_and_any_script_read_back_from_the_log_exactly_as_posted() {
+    // On PostgreSQL the last events of a commit travel as literals beside the `COMMIT`: every character that
+    // means something inside one must come back as sent.
+    let app = spawn_app().await;
+    let a = app.create_agency().await;
+    let tricky = [
+        r#"O'Brien's "Hall" 3"#,
+        r"C:\venues\new\t\x41 \' \\",
+        "$$ $tag$ '; DROP TABLE events; -- E'x'",
+        "東京ビッグサイト 🎪 Zürich\u{200b}\ttab\nline",
+    ];
+    let mut posted = Vec::new();
+    for (i, text) in tricky.iter().enumerate() {
+        let mut order = order_json(&format!("tricky-{i}"), 1, "offer", 1);
+        order["title"] = json!(text);
+        order["venue"]["name"] = json!(format!("{text} (venue)"));
+        posted.push(app.post_order(&a, &order).await);
+    }
+    let w = app
+        .post_worker(&a, &near_worker(r"W'\x", 0, &["promoter"]))
+        .await;
+    assert_eq!(w["external_ref"], r"W'\x");
+    let items = feed(&app, &a).await;
+    for (i, text) in tricky.iter().enumerate() {
+        let item = items
+            .iter()
+            .find(|e| e["kind"] == "order_posted" && e["data"]["order"] == posted[i]["id"])
+            .expect("the order's event");
+        assert_eq!(item["data"]["body"]["title"], json!(text), "{item}");
+        assert_eq!(
+            item["data"]["body"]["venue"]["name"],
+            json!(format!("{text} (venue)"))
+        );
+        // The order as stored says the same.
+        let order = app.order(&a, &s(&posted[i], "id")).await;
+        assert_eq!(order["title"], json!(text));
+    }
+    let created = items
+        .iter()
+        .find(|e| e["kind"] == "worker_created")
+        .expect("the worker's event");
+    assert!(
+        created.to_string().contains(&json!(r"W'\x").to_string()),
+        "{created}"
+    );
 }
