@@ -55,7 +55,8 @@ const WRITE_CHUNK: usize = 1_000;
 /// only while the server runs them, never while the answer travels back to this node and the commit travels
 /// out again: under load that wait is the node's turn for a core, and every other writer of the log would
 /// queue behind it. That statement carries its values as literals (one query of several statements takes no
-/// parameters); a new transaction is opened after the commit, for the caller's own `COMMIT` to end.
+/// parameters); a new transaction is opened after the commit, for the caller's own `COMMIT` to end. Without
+/// events nothing is written or committed here, and the caller's `COMMIT` ends the transaction itself.
 pub(super) async fn write_and_commit(
     conn: &mut sqlx::AnyConnection,
     events: Vec<NewEvent>,
